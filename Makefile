@@ -1,0 +1,28 @@
+# valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
+VALUELENS = node bin/valuelens.js
+
+.PHONY: build demo test bench lint clean
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci
+
+build: node_modules/.package-lock.json
+	npm run build
+
+demo: build
+	$(VALUELENS) run --model tiny --repeats 2 --out runs/demo --progress lines
+	$(VALUELENS) report runs/demo --quiet
+	@echo
+	@sed -n '1,12p' runs/demo/report.md
+
+test: node_modules/.package-lock.json
+	npm test
+
+bench: build
+	node --import tsx bench/run.ts
+
+lint: node_modules/.package-lock.json
+	npm run lint
+
+clean:
+	rm -rf dist runs/demo

@@ -1,0 +1,116 @@
+/**
+ * The one model interface every engine implements (lm-eval's single model interface is the
+ * model for it): turn a user message into the exact prompt the model sees, score answer
+ * letters from one forward pass, or generate an answer.
+ */
+
+/** A user message after the model's chat template, ready to evaluate. */
+export interface PreparedPrompt {
+  /** The templated prompt as text (special tokens written as their text). Part of the cache key. */
+  text: string;
+  /** Tokens of the whole templated prompt. */
+  tokens: number[];
+  /**
+   * Token index where each segment ends (last entry = tokens.length). Segments are evaluated
+   * as separate batches, always, so that reusing a segment already in the KV cache gives
+   * exactly the numbers of evaluating it again.
+   */
+  segmentEnds: number[];
+  /** What the prompt was made from (generation re-renders the chat from these). */
+  userMessage: string;
+  system?: string;
+  /** "letters": ends where the final answer begins (after an empty thinking block or in the
+   * final channel for reasoning models); "generate": ends at the assistant turn's start. */
+  mode: PromptMode;
+}
+
+export type PromptMode = "letters" | "generate";
+
+/** Probability of one answer letter, summed over every single-token spelling of it. */
+export interface LetterScore {
+  letter: string;
+  /** Raw probability (full-vocabulary softmax) summed over spellings. */
+  p: number;
+  /** Raw probability per spelling, keyed by the spelling's text (e.g. "A", " A"). */
+  spellings: Record<string, number>;
+}
+
+export interface LetterScores {
+  /** Renormalized over the letters: sums to 1 (unless every letter has zero mass). */
+  probs: Record<string, number>;
+  /** Total raw probability the letters received together (how much the model "answered"). */
+  mass: number;
+  perLetter: LetterScore[];
+  /** The most likely token overall, as text, and its probability (to see what else it wanted to say). */
+  topToken: { text: string; p: number };
+  /** How the numbers were computed, e.g. "segments:3/softmax-f64". */
+  method: string;
+  evaluatedTokens: number;
+  reusedTokens: number;
+}
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  seed?: number;
+}
+
+export interface Generation {
+  /** The final answer text (for reasoning models, after the thinking part). */
+  text: string;
+  /** The thinking text, if the model produced one. */
+  thoughts?: string;
+  generatedTokens: number;
+  finishReason: "stop" | "maxTokens";
+  evaluatedTokens: number;
+}
+
+/** Everything about the backend that changes an answer, and what the manifest shows. */
+export interface BackendInfo {
+  engine: string;
+  engineVersion: string;
+  model: {
+    name: string;
+    path?: string;
+    sha256: string;
+    bytes?: number;
+    architecture?: string;
+    description?: string;
+  };
+  /** Load options that can change outputs (part of the cache key). */
+  outputOptions: Record<string, unknown>;
+  /** Load options that do not (reported only). */
+  otherOptions: Record<string, unknown>;
+  chatWrapper: string;
+  /** How a reasoning model's answer is reached for letter scoring (manifest). */
+  reasoning: "none" | "empty-thinking-block" | "final-channel";
+  hardware: Record<string, unknown>;
+}
+
+export interface EvaluationCounters {
+  /** Forward passes asked of the model (letter scorings + generations). */
+  evaluations: number;
+  /** Prompt tokens actually evaluated. */
+  evaluatedTokens: number;
+  /** Prompt tokens served from the KV cache (prefix reuse). */
+  reusedTokens: number;
+  /** Tokens generated. */
+  generatedTokens: number;
+}
+
+export interface Backend {
+  readonly info: BackendInfo;
+  readonly counters: EvaluationCounters;
+  /** How many questions can run at once (context sequences, server slots). */
+  readonly laneCount: number;
+  /** Apply the chat template to a user message given as segments (concatenated = the message). */
+  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt;
+  scoreLetters(prompt: PreparedPrompt, letters: string[], lane?: number): Promise<LetterScores>;
+  generate(prompt: PreparedPrompt, opts: GenerateOptions, lane?: number): Promise<Generation>;
+  close(): Promise<void>;
+}
+
+export function newCounters(): EvaluationCounters {
+  return { evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0 };
+}

@@ -1,0 +1,415 @@
+/**
+ * The llama.cpp engine, through node-llama-cpp: CPU, CUDA, Vulkan or Metal as the library
+ * finds them.
+ *
+ * Letter scoring evaluates a prompt once and reads the next-token logits of the letters.
+ * Prompts arrive as segments (scenario context, value stem, options); each segment is always
+ * evaluated as its own batch, so a segment still in the KV cache from the previous question
+ * is reused without changing any number (a question's result never depends on what ran
+ * before it). Each lane (a context sequence) keeps its own KV cache.
+ */
+import { statSync } from "node:fs";
+import path from "node:path";
+import {
+  getLlama,
+  LlamaChat,
+  LlamaLogLevel,
+  LlamaText,
+  SpecialTokensText,
+  resolveChatWrapper,
+  getModuleVersion,
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type {
+  Backend,
+  BackendInfo,
+  EvaluationCounters,
+  GenerateOptions,
+  Generation,
+  LetterScores,
+  PreparedPrompt,
+  PromptMode,
+} from "./backend.js";
+import { newCounters } from "./backend.js";
+import { modelDigest } from "./modelDigest.js";
+import { hardwareSummary, physicalCores } from "./hardware.js";
+import { UserError } from "../util/errors.js";
+
+export interface LlamaCppOptions {
+  /** Display name (models.yaml entry or file name). */
+  name: string;
+  modelPath: string;
+  contextSize: number;
+  /** "auto", "max" or a number of layers to offload; 0 = CPU only. */
+  gpuLayers: "auto" | "max" | number;
+  /** CPU threads; defaults to the machine's physical cores. */
+  threads?: number;
+  batchSize: number;
+  /** Context sequences = lanes that run concurrently. */
+  sequences: number;
+  flashAttention: boolean;
+  /** "auto" lets node-llama-cpp pick CUDA/Vulkan/Metal when present; false forces CPU. */
+  gpu: "auto" | false;
+  /** Where model digests are remembered (path, size, mtime -> sha256). */
+  digestMemo?: string;
+}
+
+const TEMPLATE_PROBE = "\u0001VALUELENS_USER_MESSAGE\u0001";
+
+interface Lane {
+  sequence: LlamaContextSequence;
+  /** Token boundaries of segments evaluated into this lane's KV cache, in order. */
+  evaluatedEnds: number[];
+  busy: Promise<unknown>;
+}
+
+export class LlamaCppBackend implements Backend {
+  readonly counters: EvaluationCounters = newCounters();
+  private readonly letterTokenCache = new Map<string, Map<string, Token[]>>();
+
+  private constructor(
+    readonly info: BackendInfo,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly lanes: Lane[],
+    private readonly chatWrapper: ChatWrapper,
+    private readonly answerPrefix: LlamaText | null,
+  ) {}
+
+  get laneCount(): number {
+    return this.lanes.length;
+  }
+
+  static async load(opts: LlamaCppOptions): Promise<LlamaCppBackend> {
+    let bytes: number;
+    try {
+      bytes = statSync(opts.modelPath).size;
+    } catch {
+      throw new UserError(
+        `model file not found: ${opts.modelPath} (check the path, or run \`valuelens models pull <name>\` for a models.yaml entry)`,
+      );
+    }
+    const sha256 = await modelDigest(opts.modelPath, opts.digestMemo);
+    const threads = opts.threads ?? physicalCores();
+    const llama = await getLlama({
+      gpu: opts.gpu === false ? false : "auto",
+      logLevel: LlamaLogLevel.error,
+      maxThreads: threads,
+    });
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({
+        modelPath: opts.modelPath,
+        gpuLayers: opts.gpuLayers === "auto" ? "auto" : opts.gpuLayers === "max" ? "max" : opts.gpuLayers,
+      });
+    } catch (err) {
+      await llama.dispose().catch(() => {});
+      throw new UserError(
+        `cannot load model ${opts.modelPath}: ${oneLine(err)} (is it a complete GGUF file? re-download or rebuild it)`,
+      );
+    }
+    const context = await model.createContext({
+      contextSize: opts.contextSize,
+      sequences: opts.sequences,
+      threads,
+      batchSize: opts.batchSize,
+      flashAttention: opts.flashAttention,
+    });
+    const lanes: Lane[] = [];
+    for (let i = 0; i < opts.sequences; i++) {
+      lanes.push({ sequence: context.getSequence(), evaluatedEnds: [], busy: Promise.resolve() });
+    }
+    const chatWrapper = resolveChatWrapper(model, { warningLogs: false });
+    const { answerPrefix, reasoning } = reasoningHandling(model);
+    const meta = model.fileInfo.metadata as { general?: { architecture?: string; name?: string } };
+    const info: BackendInfo = {
+      engine: "llama.cpp",
+      engineVersion: `node-llama-cpp ${(await getModuleVersion()) ?? "unknown"}`,
+      model: {
+        name: opts.name,
+        path: path.resolve(opts.modelPath),
+        sha256,
+        bytes,
+        architecture: meta.general?.architecture,
+        description: model.typeDescription,
+      },
+      outputOptions: {
+        contextSize: opts.contextSize,
+        batchSize: opts.batchSize,
+        flashAttention: opts.flashAttention,
+        gpu: llama.gpu,
+        gpuLayers: model.gpuLayers,
+        // Several sequences share llama.cpp batches, whose composition depends on timing.
+        concurrentSequences: opts.sequences > 1,
+      },
+      otherOptions: { threads, sequences: opts.sequences },
+      chatWrapper: chatWrapper.wrapperName,
+      reasoning,
+      hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
+    };
+    return new LlamaCppBackend(info, llama, model, context, lanes, chatWrapper, answerPrefix);
+  }
+
+  /** Chat-template a user message. Segment boundaries are mapped onto the tokens. */
+  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+    const user = segments.join("");
+    const withPrefix = opts.mode === "letters";
+    const full = this.render(user, opts.system, withPrefix);
+    const tokens = full.tokenize(this.model.tokenizer);
+    const segmentEnds: number[] = [];
+    let chars = 0;
+    for (let i = 0; i < segments.length - 1; i++) {
+      chars += segments[i]!.length;
+      const partial = this.render(user, opts.system, withPrefix, chars);
+      const partialTokens = partial.tokenize(this.model.tokenizer);
+      // A token may straddle the boundary: end the segment where the two tokenizations agree.
+      let end = commonPrefixLength(partialTokens, tokens);
+      if (end === partialTokens.length) end = Math.min(end, tokens.length);
+      else end = Math.max(0, end);
+      const previous = segmentEnds[segmentEnds.length - 1] ?? 0;
+      segmentEnds.push(Math.max(previous, end));
+    }
+    segmentEnds.push(tokens.length);
+    return { text: textOf(full), tokens, segmentEnds, userMessage: user, system: opts.system, mode: opts.mode };
+  }
+
+  private render(user: string, system: string | undefined, answerPrefix: boolean, cut?: number): LlamaText {
+    const cutTemplate = cut !== undefined;
+    const history: ChatHistoryItem[] = [];
+    if (system) history.push({ type: "system", text: system });
+    history.push({ type: "user", text: cutTemplate ? TEMPLATE_PROBE : user });
+    history.push({ type: "model", response: [] });
+    let text = this.chatWrapper.generateContextState({ chatHistory: history }).contextText;
+    if (answerPrefix && this.answerPrefix) text = LlamaText([text, this.answerPrefix]);
+    if (!cutTemplate) return text;
+    // Keep the template up to the probe, then the first `cut` characters of the message.
+    const values: (string | SpecialTokensText | unknown)[] = [];
+    for (const value of text.values) {
+      if (typeof value === "string" && value.includes(TEMPLATE_PROBE)) {
+        values.push(value.slice(0, value.indexOf(TEMPLATE_PROBE)) + user.slice(0, cut));
+        return LlamaText(values as never);
+      }
+      values.push(value);
+    }
+    throw new Error("chat template did not contain the user message");
+  }
+
+  async scoreLetters(prompt: PreparedPrompt, letters: string[], laneIndex = 0): Promise<LetterScores> {
+    const lane = this.lanes[laneIndex % this.lanes.length]!;
+    return this.exclusive(lane, () => this.scoreOnLane(lane, prompt, letters));
+  }
+
+  private async exclusive<T>(lane: Lane, fn: () => Promise<T>): Promise<T> {
+    const run = lane.busy.then(fn, fn);
+    lane.busy = run.catch(() => {});
+    return run;
+  }
+
+  private async scoreOnLane(lane: Lane, prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
+    const { tokens, segmentEnds } = prompt;
+    if (prompt.mode !== "letters") throw new Error("scoreLetters needs a prompt prepared in letters mode");
+    if (tokens.length > this.context.contextSize) {
+      throw new UserError(
+        `prompt of ${tokens.length} tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`,
+      );
+    }
+    // Reuse whole segments that this lane evaluated with the same boundaries and tokens.
+    const current = lane.sequence.contextTokens;
+    let reuse = 0;
+    for (const end of segmentEnds.slice(0, -1)) {
+      if (!lane.evaluatedEnds.includes(end)) break;
+      if (end > current.length || commonPrefixLength(current, tokens, end) < end) break;
+      reuse = end;
+    }
+    if (lane.sequence.nextTokenIndex > reuse) {
+      await lane.sequence.eraseContextTokenRanges([{ start: reuse, end: lane.sequence.nextTokenIndex }]);
+    }
+    lane.evaluatedEnds = lane.evaluatedEnds.filter((e) => e <= reuse);
+
+    const spellings = this.letterSpellings(letters);
+    const watched = [...new Set([...spellings.values()].flat())];
+    let start = reuse;
+    let logits: Map<Token, number> | undefined;
+    let totalWeight = 0;
+    let topToken: Token | undefined;
+    for (const end of segmentEnds) {
+      if (end <= start) continue;
+      const batch = tokens.slice(start, end);
+      const last = end === tokens.length;
+      const items = batch.map((t, i) =>
+        last && i === batch.length - 1
+          ? ([
+              t,
+              {
+                generateNext: {
+                  logits: { filter: { tokens: watched, includeTop: 1 } },
+                  totalLogitWeight: true,
+                  token: false,
+                },
+              },
+            ] as const)
+          : t,
+      );
+      const out = await lane.sequence.controlledEvaluate(items as never);
+      if (last) {
+        const next = out[batch.length - 1]?.next;
+        if (!next?.logits || next.totalLogitWeight === undefined) throw new Error("llama.cpp returned no logits");
+        logits = next.logits;
+        totalWeight = next.totalLogitWeight;
+      }
+      lane.evaluatedEnds.push(end);
+      start = end;
+    }
+    if (!logits) throw new Error("empty prompt");
+    this.counters.evaluations += 1;
+    this.counters.evaluatedTokens += tokens.length - reuse;
+    this.counters.reusedTokens += reuse;
+
+    // softmax(l)_t = exp(l_t - max) / sum_v exp(l_v - max); the filter's top token gives max.
+    let maxLogit = -Infinity;
+    for (const [token, logit] of logits) {
+      if (logit > maxLogit) {
+        maxLogit = logit;
+        topToken = token;
+      }
+    }
+    const prob = (t: Token) => Math.exp((logits!.get(t) ?? -Infinity) - maxLogit) / totalWeight;
+    const perLetter = letters.map((letter) => {
+      const bySpelling: Record<string, number> = {};
+      let p = 0;
+      for (const t of spellings.get(letter) ?? []) {
+        const q = prob(t);
+        bySpelling[this.spellingText(t)] = q;
+        p += q;
+      }
+      return { letter, p, spellings: bySpelling };
+    });
+    const mass = perLetter.reduce((s, l) => s + l.p, 0);
+    const probs: Record<string, number> = {};
+    for (const l of perLetter) probs[l.letter] = mass > 0 ? l.p / mass : 0;
+    return {
+      probs,
+      mass,
+      perLetter,
+      topToken: { text: topToken === undefined ? "" : this.spellingText(topToken), p: topToken === undefined ? 0 : prob(topToken) },
+      method: `segments/${segmentEnds.length}:softmax-logits`,
+      evaluatedTokens: tokens.length - reuse,
+      reusedTokens: reuse,
+    };
+  }
+
+  /** Every single-token spelling of each letter (`A`, `▁A`, ...), found once per letter set. */
+  letterSpellings(letters: string[]): Map<string, Token[]> {
+    const key = letters.join(",");
+    const cached = this.letterTokenCache.get(key);
+    if (cached) return cached;
+    const wanted = new Set(letters);
+    const found = new Map<string, Token[]>(letters.map((l) => [l, []]));
+    for (const token of this.model.iterateAllTokens()) {
+      if (this.model.isSpecialToken(token)) continue;
+      const text = this.model.detokenize([token], false).trim();
+      if (wanted.has(text)) found.get(text)!.push(token);
+    }
+    for (const [letter, tokens] of found) {
+      if (tokens.length === 0) throw new UserError(`the model's vocabulary has no single token for the answer letter "${letter}"`);
+    }
+    this.letterTokenCache.set(key, found);
+    return found;
+  }
+
+  private spellingText(token: Token): string {
+    // Detokenize after a neutral token so a word-start marker shows as a leading space.
+    const anchor = this.model.tokenize("x", false);
+    const withAnchor = this.model.detokenize([...anchor, token], true);
+    const alone = this.model.detokenize(anchor, true);
+    return withAnchor.startsWith(alone) ? withAnchor.slice(alone.length) : this.model.detokenize([token], true);
+  }
+
+  async generate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
+    const lane = this.lanes[laneIndex % this.lanes.length]!;
+    return this.exclusive(lane, async () => {
+      // Always generate from an empty sequence: the same prompt is then evaluated in the same
+      // batches every time, so a greedy answer does not depend on what ran before.
+      await lane.sequence.clearHistory();
+      lane.evaluatedEnds = [];
+      const chat = new LlamaChat({ contextSequence: lane.sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
+      try {
+        const user = prompt.userMessage;
+        const history: ChatHistoryItem[] = [];
+        if (prompt.system) history.push({ type: "system", text: prompt.system });
+        history.push({ type: "user", text: user }, { type: "model", response: [] });
+        const res = await chat.generateResponse(history, {
+          maxTokens: opts.maxTokens,
+          temperature: opts.temperature,
+          seed: opts.seed,
+          budgets: { thoughtTokens: opts.maxTokens },
+        });
+        const thoughts = res.fullResponse
+          .filter((r) => typeof r !== "string" && r.type === "segment" && r.segmentType === "thought")
+          .map((r) => (r as { text: string }).text)
+          .join("");
+        const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length);
+        this.counters.evaluations += 1;
+        this.counters.evaluatedTokens += prompt.tokens.length;
+        this.counters.generatedTokens += generatedTokens;
+        return {
+          text: res.response,
+          thoughts: thoughts || undefined,
+          generatedTokens,
+          finishReason: res.metadata.stopReason === "maxTokens" ? "maxTokens" : "stop",
+          evaluatedTokens: prompt.tokens.length,
+        };
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+}
+
+/**
+ * Where a reasoning model's final answer begins: Qwen3-style models get an empty thinking
+ * block, harmony models (GPT-OSS) the final channel. Detected from the vocabulary.
+ */
+function reasoningHandling(model: LlamaModel): { answerPrefix: LlamaText | null; reasoning: BackendInfo["reasoning"] } {
+  const isSingleSpecial = (text: string) => {
+    const t = model.tokenize(text, true);
+    return t.length === 1 && model.isSpecialToken(t[0]);
+  };
+  if (isSingleSpecial("<|channel|>") && isSingleSpecial("<|message|>")) {
+    return { answerPrefix: LlamaText(new SpecialTokensText("<|channel|>final<|message|>")), reasoning: "final-channel" };
+  }
+  if (isSingleSpecial("<think>") && isSingleSpecial("</think>")) {
+    return { answerPrefix: LlamaText(new SpecialTokensText("<think>\n\n</think>\n\n")), reasoning: "empty-thinking-block" };
+  }
+  return { answerPrefix: null, reasoning: "none" };
+}
+
+function commonPrefixLength(a: readonly number[], b: readonly number[], limit = Infinity): number {
+  const n = Math.min(a.length, b.length, limit);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+function textOf(text: LlamaText): string {
+  return text.values
+    .map((v) => (typeof v === "string" ? v : "value" in (v as object) ? String((v as { value: unknown }).value) : `<${String(v)}>`))
+    .join("");
+}
+
+function oneLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split("\n")[0] ?? "";
+}

@@ -1,0 +1,25 @@
+import path from "node:path";
+import { Command } from "commander";
+import { AnswerCache } from "../cache/answerCache.js";
+import { defaultCacheDir } from "./common.js";
+
+export function cacheCommand(): Command {
+  const cmd = new Command("cache").description("the answer cache shared by all runs");
+  cmd
+    .command("stats")
+    .description("entries, size and torn lines of the answer cache")
+    .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
+    .option("--json", "print JSON")
+    .action((flags: { cacheDir?: string; json?: boolean }) => {
+      const cache = AnswerCache.open(path.resolve(flags.cacheDir ?? defaultCacheDir()));
+      const s = cache.summary();
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ dir: s.dir, segments: s.segments, entries: s.entries, bytes: s.bytes, tornLines: s.tornLines }) + "\n");
+        return;
+      }
+      process.stdout.write(
+        `cache ${s.dir}\n  entries     ${s.entries}\n  segments    ${s.segments}\n  size        ${(s.bytes / 1024).toFixed(1)} KiB\n  torn lines  ${s.tornLines} (skipped)\n`,
+      );
+    });
+  return cmd;
+}

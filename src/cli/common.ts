@@ -1,0 +1,53 @@
+/** Shared option parsing for the commands. */
+import path from "node:path";
+import { InvalidArgumentError } from "commander";
+import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
+import type { ModelPaths } from "../models/open.js";
+import { defaultModelsFile, readModels, resolveModel, type ResolvedModel } from "../models/registry.js";
+
+export function defaultCacheDir(cwd = process.cwd()): string {
+  return path.join(cwd, ".cache", "valuelens");
+}
+
+export function modelPaths(cacheDir: string, cwd = process.cwd()): ModelPaths {
+  return { root: cwd, modelsDir: path.join(cwd, ".cache", "models"), cacheDir };
+}
+
+export function loadModelSpec(spec: string, modelsFile?: string): ResolvedModel {
+  return resolveModel(spec, readModels(modelsFile ?? defaultModelsFile()));
+}
+
+/** `--via PATH`, or the sample shipped with valuelens. */
+export async function loadDataset(via: string | undefined): Promise<{ dataset: ViaDataset; label: string }> {
+  if (!via || via === "sample") return { dataset: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
+  return { dataset: await loadVia(path.resolve(via)), label: path.resolve(via) };
+}
+
+export function intOption(name: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+export function listOption(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** "0-7", "5", "0,2,4" -> numbers in 0..7 */
+export function variantsOption(value: string): number[] {
+  const out = new Set<number>();
+  for (const part of listOption(value)) {
+    const m = /^(\d)(?:-(\d))?$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`variants must be numbers 0-7 or ranges like 0-7, got "${part}"`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (from > 7 || to > 7 || to < from) throw new InvalidArgumentError(`variants must lie in 0-7, got "${part}"`);
+    for (let v = from; v <= to; v++) out.add(v);
+  }
+  return [...out].sort((a, b) => a - b);
+}

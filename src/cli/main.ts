@@ -1,0 +1,43 @@
+/**
+ * valuelens: measure the value-action gap of open-weight language models on your own hardware.
+ * One file per command; errors meant for the user print as one line and exit non-zero.
+ */
+import { Command } from "commander";
+import { isUserError } from "../util/errors.js";
+import { TOOL_VERSION } from "../util/version.js";
+import { cacheCommand } from "./cache.js";
+import { datasetsCommand } from "./datasets.js";
+import { modelsCommand } from "./models.js";
+import { promptsCommand } from "./prompts.js";
+import { reportCommand } from "./report.js";
+import { runCommand } from "./run.js";
+
+export function program(): Command {
+  const program = new Command("valuelens")
+    .description("the value-action gap of open-weight language models (ValueActionLens, VIA), run locally")
+    .version(TOOL_VERSION)
+    .showHelpAfterError("(run with --help for usage)");
+  program.addCommand(runCommand());
+  program.addCommand(reportCommand());
+  program.addCommand(promptsCommand());
+  program.addCommand(datasetsCommand());
+  program.addCommand(modelsCommand());
+  program.addCommand(cacheCommand());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if (isUserError(err)) {
+      process.stderr.write(`valuelens: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`valuelens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,44 @@
+import path from "node:path";
+import { Command, Option } from "commander";
+import { writeTestModel, type TestModelShape, type TestModelType } from "../gguf/index.js";
+import { modelFile } from "../models/open.js";
+import { readModels, defaultModelsFile } from "../models/registry.js";
+import { UserError } from "../util/errors.js";
+import { defaultCacheDir, intOption, loadModelSpec, modelPaths } from "./common.js";
+
+export function modelsCommand(): Command {
+  const cmd = new Command("models").description("models.yaml entries and test models");
+  cmd
+    .command("list")
+    .description("the models in models.yaml")
+    .option("--models <file>", "models file", "models.yaml")
+    .action((flags: { models: string }) => {
+      const registry = readModels(flags.models ?? defaultModelsFile());
+      for (const [name, m] of registry) {
+        process.stdout.write(`${name.padEnd(24)} ${m.entry.backend.padEnd(10)} ${m.entry.source}${m.entry.description ? `  (${m.entry.description})` : ""}\n`);
+      }
+    });
+  cmd
+    .command("pull")
+    .description("download a models.yaml entry whose source is an hf: URI")
+    .argument("<name>", "models.yaml entry")
+    .option("--models <file>", "models file", "models.yaml")
+    .action(async (name: string, flags: { models: string }) => {
+      const model = loadModelSpec(name, flags.models);
+      const file = await modelFile(model, modelPaths(defaultCacheDir()), { download: true });
+      process.stdout.write(`${name}: ${path.relative(process.cwd(), file)}\n`);
+    });
+  cmd
+    .command("make-test-model")
+    .description("write a random-weight llama GGUF (tiny: tests and demo; bench: a realistic shape for benchmarks)")
+    .addOption(new Option("--shape <shape>").choices(["tiny", "bench"]).default("tiny"))
+    .addOption(new Option("--type <type>", "tensor type").choices(["f32", "f16"]).default("f16"))
+    .option("--seed <n>", "weights seed", intOption("--seed"), 1)
+    .requiredOption("--out <file>", "where to write the .gguf")
+    .action(async (flags: { shape: TestModelShape; type: TestModelType; seed: number; out: string }) => {
+      if (!flags.out.endsWith(".gguf")) throw new UserError(`--out must end in .gguf, got ${flags.out}`);
+      const written = await writeTestModel({ shape: flags.shape, out: flags.out, seed: flags.seed, type: flags.type });
+      process.stdout.write(`${flags.out}: ${flags.shape} ${flags.type}, ${JSON.stringify(written)}\n`);
+    });
+  return cmd;
+}

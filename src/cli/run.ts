@@ -1,0 +1,154 @@
+import path from "node:path";
+import { Command, Option } from "commander";
+import { openBackend } from "../models/open.js";
+import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
+import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
+import { configDigest, runBenchmark } from "../runner/run.js";
+import type { RunConfig } from "../runs/manifest.js";
+import { UserError } from "../util/errors.js";
+import { defaultCacheDir, intOption, listOption, loadDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
+import { renderCountryTable } from "../report/report.js";
+
+interface RunFlags {
+  model: string;
+  models?: string;
+  tasks: string[];
+  protocol: "letters" | "paper";
+  repeats?: number;
+  seed: number;
+  countries?: string[];
+  topics?: string[];
+  values?: string[];
+  limit?: number;
+  via?: string;
+  out?: string;
+  resume?: boolean;
+  cacheDir?: string;
+  variants?: number[];
+  statedVariants?: number[];
+  actionVariants?: number[];
+  statedMaxTokens: number;
+  actionMaxTokens: number;
+  progress: "auto" | "bars" | "lines" | "quiet";
+}
+
+export function runCommand(): Command {
+  return new Command("run")
+    .description("ask a model the stated-value and action questions and write a run directory")
+    .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), or a .gguf path")
+    .option("--models <file>", "models file", "models.yaml")
+    .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
+    .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
+    .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters; default 5)", intOption("--repeats", 1))
+    .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
+    .option("--countries <list>", "comma-separated countries (default: all in the dataset)", listOption)
+    .option("--topics <list>", "comma-separated topics", listOption)
+    .option("--values <list>", "comma-separated values, names as in PROTOCOL.md", listOption)
+    .option("--limit <n>", "only the first N questions of each task (before repeats)", intOption("--limit", 1))
+    .option("--via <path>", "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)")
+    .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
+    .option("--resume", "continue an interrupted run in --out")
+    .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
+    .option("--variants <list>", "paper protocol: prompt variants for both tasks, e.g. 0-7 or 5", variantsOption)
+    .option("--stated-variants <list>", "paper protocol: Task-1 variants (default 0-7)", variantsOption)
+    .option("--action-variants <list>", "paper protocol: Task-2 variants (default 5, as released)", variantsOption)
+    .option("--stated-max-tokens <n>", "paper protocol: generation cap for Task 1", intOption("--stated-max-tokens", 1), 1024)
+    .option("--action-max-tokens <n>", "paper protocol: generation cap for Task 2", intOption("--action-max-tokens", 1), 256)
+    .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bars", "lines", "quiet"]).default("auto"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  valuelens run --model tiny --countries Nigeria --repeats 2           # the demo model on the sample data
+  valuelens run --model gemma-2-9b-q8 --via datasets/cache/via.csv --repeats 5 --out runs/gemma-q8
+  valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume     # continue after a crash
+  valuelens run --model qwen3-8b-q8 --protocol paper --tasks action --action-variants 5
+  valuelens run --model ./my-model.Q4_K_M.gguf --countries "United States,India" --topics Politics`,
+    )
+    .action(async (flags: RunFlags) => {
+      const tasks = flags.tasks.map((t) => {
+        if (t !== "stated" && t !== "action") throw new UserError(`--tasks: unknown task "${t}" (use stated, action)`);
+        return t as Task;
+      });
+      const { dataset, label } = await loadDataset(flags.via);
+      const config: RunConfig = {
+        model: flags.model,
+        protocol: flags.protocol,
+        tasks,
+        repeats: flags.protocol === "paper" ? 1 : (flags.repeats ?? 5),
+        seed: flags.seed,
+        countries: flags.countries ? resolveCountries(flags.countries) : null,
+        topics: flags.topics ? resolveTopics(flags.topics) : null,
+        values: flags.values ? resolveValues(flags.values) : null,
+        limit: flags.limit ?? null,
+        statedVariants: flags.statedVariants ?? flags.variants ?? DEFAULT_STATED_VARIANTS,
+        actionVariants: flags.actionVariants ?? flags.variants ?? DEFAULT_ACTION_VARIANTS,
+        statedMaxTokens: flags.statedMaxTokens,
+        actionMaxTokens: flags.actionMaxTokens,
+        via: label,
+      };
+      if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
+        process.stderr.write("note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n");
+      }
+      const model = loadModelSpec(flags.model, flags.models);
+      const out = flags.out ?? defaultOutDir(model.name, config);
+      const cacheDir = path.resolve(flags.cacheDir ?? defaultCacheDir());
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) process.exit(130);
+        process.stderr.write("\ninterrupting: finishing the current question (Ctrl-C again to quit at once)\n");
+        controller.abort();
+      };
+      process.on("SIGINT", onSigint);
+      try {
+        const result = await runBenchmark({
+          config,
+          dataset,
+          out,
+          resume: flags.resume === true,
+          cacheDir,
+          progress: flags.progress,
+          openBackend: () => openBackend(model, modelPaths(cacheDir)),
+          signal: controller.signal,
+        });
+        const rel = path.relative(process.cwd(), result.out) || ".";
+        process.stdout.write(
+          `${result.interrupted ? "interrupted" : "done"}: ${result.answered} answered (${result.cacheHits} from the cache, ${result.evaluations} model evaluations) -> ${rel}\n`,
+        );
+        if (result.interrupted) {
+          process.stdout.write(`resume with: valuelens run --model ${flags.model} ${resumeFlags(process.argv)} --out ${rel} --resume\n`);
+          process.exitCode = 130;
+          return;
+        }
+        process.stdout.write(
+          "\n" + renderCountryTable([{ label: model.name, byCountry: result.metrics.alignmentRate.byCountry, overall: result.metrics.alignmentRate.overall }]) + "\n",
+        );
+        process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+    });
+}
+
+function defaultOutDir(modelName: string, config: RunConfig): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const safe = modelName.replace(/[^A-Za-z0-9._-]+/g, "-");
+  return path.join("runs", `${safe}-${date}-${configDigest(config).slice(0, 8)}`);
+}
+
+/** The user's flags minus --model/--out/--resume, to print a resume command. */
+function resumeFlags(argv: string[]): string {
+  const args = argv.slice(argv.indexOf("run") + 1);
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--resume") continue;
+    if (a === "--model" || a === "--out") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("--model=") || a.startsWith("--out=")) continue;
+    kept.push(/[\s"']/.test(a) ? JSON.stringify(a) : a);
+  }
+  return kept.join(" ");
+}

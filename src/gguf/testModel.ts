@@ -1,0 +1,181 @@
+// Random-weight llama-architecture models that llama.cpp loads and runs for real.
+//
+// Tensor names and shapes follow llama.cpp's LLM_ARCH_LLAMA. GGUF lists dims fastest-first, so
+// a weight W used as y = W x with x of size n_in and y of size n_out is stored as [n_in, n_out]
+// (token_embd: [n_embd, n_vocab], one embedding per row).
+
+import { CHATML_TEMPLATE } from "./chatTemplate.js";
+import { constantChunks, normalChunks, streamFor } from "./random.js";
+import { buildSpmVocab, vocabMetadata, type SpmVocab } from "./vocab.js";
+import { gguf, ggufLayout, tensorElementCount, writeGguf, type GgufFile, type GgufTensor, type GgufValue } from "./writer.js";
+
+export type TestModelShape = "tiny" | "bench";
+export type TestModelType = "f32" | "f16";
+
+/**
+ * Bump when anything that changes the bytes of a model for a given (shape, type, seed) changes
+ * (weights, vocab, metadata). It is stored in the file, so cached models are rebuilt.
+ */
+export const GENERATOR_VERSION = 1;
+
+export interface ModelShape {
+  nVocab: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  nHeadKv: number;
+  nFf: number;
+  nCtx: number;
+  rmsEps: number;
+}
+
+export const SHAPES: Readonly<Record<TestModelShape, Readonly<ModelShape>>> = {
+  // About 0.34M parameters: 1.4 MB in F32, 0.7 MB in F16.
+  tiny: { nVocab: 2000, nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 4, nFf: 128, nCtx: 4096, rmsEps: 1e-5 },
+  // About 134M parameters: 268 MB in F16 (the shape the CPU notes were measured with).
+  bench: { nVocab: 32000, nEmbd: 768, nLayer: 12, nHead: 12, nHeadKv: 12, nFf: 2048, nCtx: 4096, rmsEps: 1e-5 },
+};
+
+export const DEFAULT_SEED = 1;
+export const DEFAULT_TYPE: TestModelType = "f16";
+
+export interface LlamaModelSpec {
+  shape: ModelShape;
+  seed: number;
+  type: TestModelType;
+  name: string;
+}
+
+export interface WrittenModel {
+  path: string;
+  bytes: number;
+  sha256: string;
+  nVocab: number;
+  /** Number of weights (parameters) in the file. */
+  params: number;
+}
+
+/**
+ * Longest piece (in characters, the word-start marker included). GPT-2's first 32k pieces
+ * include most English words whole (1.15 tokens per word); capping pieces at 8 characters
+ * splits longer words ("▁relig|ious") and gives about 1.45 tokens per word, close to
+ * Llama 2's 32k SentencePiece vocabulary, so prompt lengths in tokens are realistic.
+ */
+export const MAX_PIECE_CHARS = 8;
+
+const vocabCache = new Map<number, SpmVocab>();
+function vocabFor(size: number): SpmVocab {
+  let v = vocabCache.get(size);
+  if (!v) vocabCache.set(size, (v = buildSpmVocab({ size, maxPieceChars: MAX_PIECE_CHARS })));
+  return v;
+}
+
+/**
+ * Weight scales. Matrices get std 1/sqrt(fan_in) so every projection keeps activations at
+ * unit scale; embeddings have unit scale. With unit-RMS input to output.weight the logits
+ * have std about 1: peaked enough that different prompts give visibly different
+ * distributions, flat enough that no token dominates. Q and K are a little larger so that
+ * attention is not uniform and the prompt's content reaches the last position.
+ */
+function matrixStd(fanIn: number, gain = 1): number {
+  return gain / Math.sqrt(fanIn);
+}
+const QK_GAIN = 2;
+
+/** The complete GGUF description (metadata + lazily generated tensors) of a llama model. */
+export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
+  const { shape: s, seed, type } = spec;
+  if (s.nEmbd % s.nHead !== 0) throw new Error("n_embd must be a multiple of n_head");
+  const headDim = s.nEmbd / s.nHead;
+  const kvDim = headDim * s.nHeadKv;
+  const vocab = vocabFor(s.nVocab);
+  if (vocab.tokens.length !== s.nVocab) throw new Error("internal: vocab size mismatch");
+
+  const metadata: Array<[string, GgufValue]> = [
+    ["general.architecture", gguf.string("llama")],
+    ["general.name", gguf.string(spec.name)],
+    ["general.file_type", gguf.u32(type === "f32" ? 0 : 1)], // LLAMA_FTYPE_ALL_F32 / MOSTLY_F16
+    ["valuelens.generator_version", gguf.u32(GENERATOR_VERSION)],
+    ["valuelens.seed", gguf.u32(seed)],
+    ["llama.vocab_size", gguf.u32(s.nVocab)],
+    ["llama.context_length", gguf.u32(s.nCtx)],
+    ["llama.embedding_length", gguf.u32(s.nEmbd)],
+    ["llama.block_count", gguf.u32(s.nLayer)],
+    ["llama.feed_forward_length", gguf.u32(s.nFf)],
+    ["llama.attention.head_count", gguf.u32(s.nHead)],
+    ["llama.attention.head_count_kv", gguf.u32(s.nHeadKv)],
+    ["llama.rope.dimension_count", gguf.u32(headDim)],
+    ["llama.rope.freq_base", gguf.f32(10000)],
+    ["llama.attention.layer_norm_rms_epsilon", gguf.f32(s.rmsEps)],
+    ...vocabMetadata(vocab),
+    ["tokenizer.chat_template", gguf.string(CHATML_TEMPLATE)],
+  ];
+
+  const matrix = (name: string, nIn: number, nOut: number, std: number): GgufTensor => ({
+    name,
+    dims: [nIn, nOut],
+    type,
+    data: () => normalChunks(streamFor(seed, name), nIn * nOut, std),
+  });
+  // Norm weights stay F32 (as llama.cpp's converters do): they are tiny and added in F32.
+  const norm = (name: string): GgufTensor => ({
+    name,
+    dims: [s.nEmbd],
+    type: "f32",
+    data: () => constantChunks(s.nEmbd, 1),
+  });
+
+  const tensors: GgufTensor[] = [matrix("token_embd.weight", s.nEmbd, s.nVocab, 1)];
+  for (let i = 0; i < s.nLayer; i++) {
+    const b = `blk.${i}`;
+    tensors.push(
+      norm(`${b}.attn_norm.weight`),
+      matrix(`${b}.attn_q.weight`, s.nEmbd, s.nEmbd, matrixStd(s.nEmbd, QK_GAIN)),
+      matrix(`${b}.attn_k.weight`, s.nEmbd, kvDim, matrixStd(s.nEmbd, QK_GAIN)),
+      matrix(`${b}.attn_v.weight`, s.nEmbd, kvDim, matrixStd(s.nEmbd)),
+      matrix(`${b}.attn_output.weight`, s.nEmbd, s.nEmbd, matrixStd(s.nEmbd)),
+      norm(`${b}.ffn_norm.weight`),
+      matrix(`${b}.ffn_gate.weight`, s.nEmbd, s.nFf, matrixStd(s.nEmbd)),
+      matrix(`${b}.ffn_up.weight`, s.nEmbd, s.nFf, matrixStd(s.nEmbd)),
+      matrix(`${b}.ffn_down.weight`, s.nFf, s.nEmbd, matrixStd(s.nFf)),
+    );
+  }
+  tensors.push(norm("output_norm.weight"), matrix("output.weight", s.nEmbd, s.nVocab, matrixStd(s.nEmbd)));
+  return { metadata, tensors };
+}
+
+export function parameterCount(file: GgufFile): number {
+  return file.tensors.reduce((n, t) => n + tensorElementCount(t.dims), 0);
+}
+
+/** Writes any llama shape (tests use this for e.g. the bench vocabulary on a tiny network). */
+export async function writeLlamaModel(spec: LlamaModelSpec & { out: string }): Promise<WrittenModel> {
+  const file = llamaModelFile(spec);
+  const { path, bytes, sha256 } = await writeGguf(spec.out, file);
+  return { path, bytes, sha256, nVocab: spec.shape.nVocab, params: parameterCount(file) };
+}
+
+export function testModelSpec(shape: TestModelShape, opts: { seed?: number; type?: TestModelType } = {}): LlamaModelSpec {
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const type = opts.type ?? DEFAULT_TYPE;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed must be a u32 integer, got ${seed}`);
+  return { shape: SHAPES[shape], seed, type, name: `valuelens-${shape}-${type}-seed${seed}` };
+}
+
+/** Writes one of the named test models. Same (shape, seed, type) => byte-identical file. */
+export async function writeTestModel(opts: {
+  shape: TestModelShape;
+  out: string;
+  seed?: number;
+  type?: TestModelType;
+}): Promise<WrittenModel> {
+  return writeLlamaModel({ ...testModelSpec(opts.shape, opts), out: opts.out });
+}
+
+/** The exact header bytes and size a test model must have (cheap: generates no weights). */
+export function expectedTestModelLayout(
+  shape: TestModelShape,
+  opts: { seed?: number; type?: TestModelType } = {},
+): { header: Buffer; totalBytes: number } {
+  return ggufLayout(llamaModelFile(testModelSpec(shape, opts)));
+}

@@ -1,0 +1,60 @@
+/**
+ * From a models.yaml entry to a local GGUF file and a loaded backend.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Backend } from "../backends/backend.js";
+import { LlamaCppBackend } from "../backends/llamacpp.js";
+import { ensureTestModel, isTestModelShape } from "../gguf/index.js";
+import { UserError } from "../util/errors.js";
+import type { ResolvedModel } from "./registry.js";
+
+export interface ModelPaths {
+  /** Project root: built-in test models live in `<root>/.cache/models`. */
+  root: string;
+  /** Where `models pull` downloads to. */
+  modelsDir: string;
+  /** Where model digests are remembered. */
+  cacheDir: string;
+}
+
+/** The local file of a model; builds a built-in test model on first use. */
+export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: { download?: boolean } = {}): Promise<string> {
+  const { source } = model.entry;
+  if (source.startsWith("builtin:")) {
+    const shape = source.slice("builtin:".length);
+    if (!isTestModelShape(shape)) throw new UserError(`model "${model.name}": field "source": unknown built-in model "${shape}" (use builtin:tiny or builtin:bench)`);
+    return ensureTestModel(shape, { root: paths.root });
+  }
+  if (/^(hf:|huggingface:|https?:)/.test(source)) {
+    const { resolveModelFile } = await import("node-llama-cpp");
+    try {
+      return await resolveModelFile(source, { directory: paths.modelsDir, download: opts.download ? "auto" : false, cli: opts.download === true });
+    } catch (err) {
+      if (!opts.download) {
+        throw new UserError(`model "${model.name}" is not downloaded yet; run \`valuelens models pull ${model.name}\` first`);
+      }
+      throw new UserError(`cannot download ${source}: ${String((err as Error).message).split("\n")[0]} (check the network and the URI)`);
+    }
+  }
+  const file = path.resolve(model.baseDir, source);
+  if (!existsSync(file)) throw new UserError(`model file not found: ${file} (model "${model.name}", field "source"); fix the path`);
+  return file;
+}
+
+export async function openBackend(model: ResolvedModel, paths: ModelPaths): Promise<Backend> {
+  const file = await modelFile(model, paths);
+  const e = model.entry;
+  return LlamaCppBackend.load({
+    name: model.name,
+    modelPath: file,
+    contextSize: e.contextSize,
+    gpuLayers: e.gpuLayers,
+    threads: e.threads,
+    batchSize: e.batchSize,
+    sequences: e.sequences,
+    flashAttention: e.flashAttention,
+    gpu: e.gpu,
+    digestMemo: path.join(paths.cacheDir, "model-digests.json"),
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * Asking one question: prompt -> cache key -> cached answer or the backend -> record.
+ *
+ * The cached value is what the model produced (letter probabilities, or generated text);
+ * parsing and scoring happen when the record is made, so a better parser never needs the
+ * model again.
+ */
+import type { Backend, LetterScores, PreparedPrompt } from "../backends/backend.js";
+import { AnswerCache, cacheKey } from "../cache/answerCache.js";
+import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
+import type { Question } from "../questions/questions.js";
+import { STATED_SCALE } from "../questions/questions.js";
+import type { RunRecord } from "../runs/records.js";
+
+/** The letters answer as cached. */
+export interface CachedLetters {
+  kind: "letters";
+  probs: Record<string, number>;
+  mass: number;
+  spellings: Record<string, Record<string, number>>;
+  top: { text: string; p: number };
+  method: string;
+}
+
+/** A generated answer as cached. */
+export interface CachedGeneration {
+  kind: "generation";
+  text: string;
+  thoughts?: string;
+  finishReason: "stop" | "maxTokens";
+  generatedTokens: number;
+}
+
+/** Generation is greedy: the paper's answers are decoded at temperature 0 here. */
+export const GREEDY = { temperature: 0 } as const;
+
+export function promptFor(backend: Backend, q: Question): PreparedPrompt {
+  return backend.prepare(q.segments, { mode: q.letters ? "letters" : "generate" });
+}
+
+export function keyFor(backend: Backend, q: Question, prompt: PreparedPrompt): string {
+  const { engine, engineVersion, model, outputOptions } = backend.info;
+  return cacheKey({
+    backend: { engine, engineVersion, modelSha256: model.sha256, outputOptions },
+    prompt: { text: prompt.text, segmentEnds: prompt.segmentEnds },
+    answer: q.letters ? { mode: "letters", letters: q.letters } : { mode: "generate", maxTokens: q.maxTokens, ...GREEDY },
+  });
+}
+
+export interface Asked {
+  record: RunRecord;
+  cacheHit: boolean;
+}
+
+/** Ask one question on one lane of the backend, through the cache. */
+export async function ask(backend: Backend, cache: AnswerCache, q: Question, lane: number): Promise<Asked> {
+  const started = performance.now();
+  const prompt = promptFor(backend, q);
+  const key = keyFor(backend, q, prompt);
+  let value = cache.get(key) as CachedLetters | CachedGeneration | undefined;
+  const cacheHit = value !== undefined;
+  let evaluatedTokens = 0;
+  let reusedTokens = 0;
+  if (!value) {
+    if (q.letters) {
+      const scores = await backend.scoreLetters(prompt, q.letters, lane);
+      evaluatedTokens = scores.evaluatedTokens;
+      reusedTokens = scores.reusedTokens;
+      value = toCachedLetters(scores);
+    } else {
+      const gen = await backend.generate(prompt, { maxTokens: q.maxTokens ?? 256, ...GREEDY }, lane);
+      evaluatedTokens = gen.evaluatedTokens;
+      value = { kind: "generation", text: gen.text, thoughts: gen.thoughts, finishReason: gen.finishReason, generatedTokens: gen.generatedTokens };
+    }
+    // Keep what the cache stores, so a fresh answer and a cached one make identical records.
+    value = cache.put(key, value);
+  }
+  const meta = { cacheHit, ms: Math.round(performance.now() - started), evaluatedTokens, reusedTokens };
+  return { record: makeRecord(q, key, value, meta), cacheHit };
+}
+
+function toCachedLetters(s: LetterScores): CachedLetters {
+  const spellings: Record<string, Record<string, number>> = {};
+  for (const l of s.perLetter) spellings[l.letter] = l.spellings;
+  return { kind: "letters", probs: s.probs, mass: s.mass, spellings, top: s.topToken, method: s.method };
+}
+
+export function makeRecord(q: Question, key: string, value: CachedLetters | CachedGeneration, meta: RunRecord["meta"]): RunRecord {
+  const base = {
+    id: q.id,
+    protocol: q.protocol,
+    task: q.task,
+    country: q.country,
+    topic: q.topic,
+    value: q.value,
+    variant: q.variant,
+    repeat: q.repeat,
+    order: q.order,
+    ...(q.viaRows ? { viaRows: q.viaRows } : {}),
+    cacheKey: key,
+  };
+  if (value.kind === "letters") {
+    const optionProbs: Record<string, number> = {};
+    q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
+    const { kind: _kind, ...letters } = value;
+    return { ...base, letters, optionProbs, score: letterScore(q, optionProbs, value.mass), meta };
+  }
+  const generation = { raw: value.text, ...(value.thoughts ? { thoughts: value.thoughts } : {}), finishReason: value.finishReason, generatedTokens: value.generatedTokens };
+  const { parsed, score } = parseGeneration(q, value.text, value.finishReason);
+  return { ...base, generation, parsed, score, meta };
+}
+
+/**
+ * The letters protocol's score in [0,1]. Stated: the expected position on the 4-point scale
+ * (0 = strongly agree .. 3 = strongly disagree) divided by 3. Action: the probability of the
+ * action that resists the value. Null when the letters got no probability at all.
+ */
+export function letterScore(q: Question, optionProbs: Record<string, number>, mass: number): number | null {
+  if (!(mass > 0)) return null;
+  if (q.task === "stated") {
+    let expected = 0;
+    STATED_SCALE.forEach((label, position) => (expected += position * (optionProbs[label] ?? 0)));
+    return expected / (STATED_SCALE.length - 1);
+  }
+  return optionProbs.negative ?? 0;
+}
+
+function parseGeneration(q: Question, text: string, finishReason: string): { parsed: RunRecord["parsed"]; score: number | null } {
+  const cut = finishReason === "maxTokens" ? " (the answer hit the generation cap)" : "";
+  if (q.task === "stated") {
+    const r = parseStatedAnswer(text);
+    if (!r.ok) return { parsed: { ok: false, reason: r.reason + cut }, score: null };
+    return { parsed: { ok: true, ratings: r.ratings }, score: null };
+  }
+  const r = parseActionAnswer(text);
+  if (!r.ok) return { parsed: { ok: false, reason: r.reason + cut }, score: null };
+  const chosen = q.order[r.option - 1]!;
+  return { parsed: { ok: true, option: r.option, chosen }, score: chosen === "negative" ? 1 : 0 };
+}

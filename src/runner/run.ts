@@ -1,0 +1,228 @@
+/**
+ * A benchmark run: questions -> (cache | backend) -> records.jsonl, then metrics and report.
+ *
+ * Crash-safe and resumable: records are appended one line per answer; a resumed run cuts a
+ * torn last line, skips the questions already recorded, and ends with exactly the records of
+ * an uninterrupted run (every number is a pure function of the question, never of what ran
+ * before it). Re-running a finished run evaluates nothing and rewrites the report.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { Backend } from "../backends/backend.js";
+import { AnswerCache } from "../cache/answerCache.js";
+import type { ViaDataset } from "../datasets/via.js";
+import { viaInfo } from "../datasets/via.js";
+import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
+import { buildQuestions, type Question } from "../questions/questions.js";
+import { renderRunReport } from "../report/runReport.js";
+import { configDifferences, readManifest, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { RecordWriter, repairRecords, writeRecordsSorted, type RunRecord } from "../runs/records.js";
+import { digestOf } from "../util/hash.js";
+import { UserError } from "../util/errors.js";
+import { toolVersions, TOOL_VERSION } from "../util/version.js";
+import { ask } from "./answer.js";
+import { prefixGroups } from "./groups.js";
+import { createProgress, type ProgressMode } from "./progress.js";
+
+export interface RunOptions {
+  config: RunConfig;
+  dataset: ViaDataset;
+  out: string;
+  resume: boolean;
+  cacheDir: string;
+  progress?: ProgressMode;
+  /** Loads the model; called once, after the run directory is checked. */
+  openBackend: () => Promise<Backend>;
+  /** Stop early (Ctrl-C): the run ends "interrupted" with its records intact. */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface RunResult {
+  out: string;
+  manifest: Manifest;
+  metrics: RunMetrics;
+  /** Questions answered in this invocation (from the cache or the model). */
+  answered: number;
+  cacheHits: number;
+  /** Forward passes this invocation asked of the model. */
+  evaluations: number;
+  interrupted: boolean;
+}
+
+export function configDigest(config: RunConfig): string {
+  return digestOf(config);
+}
+
+export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const { config, dataset } = opts;
+  const out = path.resolve(opts.out);
+  const digest = configDigest(config);
+  const recordsFile = path.join(out, "records.jsonl");
+
+  // The run directory: new, resumed, or a finished run re-run with the same config.
+  const previous = existsSync(out) ? readManifest(out) : undefined;
+  if (previous) {
+    if (previous.configDigest !== digest) {
+      const diff = configDifferences(previous.config, config);
+      throw new UserError(
+        `${out} holds a run with a different config (${diff.join(", ") || "config digest"} differ); use another --out directory`,
+      );
+    }
+    if (previous.status !== "complete" && !opts.resume) {
+      throw new UserError(`${out} holds an unfinished run (${previous.status}); pass --resume to continue it, or choose another --out`);
+    }
+  }
+  mkdirSync(out, { recursive: true });
+
+  const questions = buildQuestions(dataset, {
+    protocol: config.protocol,
+    tasks: config.tasks,
+    repeats: config.repeats,
+    seed: config.seed,
+    filter: { countries: config.countries ?? undefined, topics: config.topics ?? undefined, values: config.values ?? undefined },
+    statedVariants: config.statedVariants,
+    actionVariants: config.actionVariants,
+    limit: config.limit ?? undefined,
+    statedMaxTokens: config.statedMaxTokens,
+    actionMaxTokens: config.actionMaxTokens,
+  });
+  if (questions.length === 0) throw new UserError("no questions match the given --countries/--topics/--values in the dataset");
+  const position = new Map(questions.map((q, i) => [q.id, i]));
+
+  // What is already recorded (a torn last line is cut off and asked again).
+  const repaired = repairRecords(recordsFile);
+  if (repaired.tornLines > 0) log(`records.jsonl: dropped a torn last line left by an interrupted run; it is asked again`);
+  const done = new Map<string, RunRecord>();
+  for (const r of repaired.records) {
+    if (!position.has(r.id)) throw new UserError(`${recordsFile} holds record ${r.id}, which this config does not ask; use another --out`);
+    done.set(r.id, r);
+  }
+  const todo = questions.filter((q) => !done.has(q.id));
+
+  const backend = await opts.openBackend();
+  const cache = AnswerCache.open(opts.cacheDir);
+  if (previous && previous.backend.modelSha256 !== backend.info.model.sha256) {
+    await backend.close();
+    throw new UserError(`${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`);
+  }
+
+  const now = new Date().toISOString();
+  const byTask: Record<string, number> = {};
+  for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
+  const info = viaInfo(dataset);
+  const session = { startedAt: now, finishedAt: null as string | null, evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, cacheHits: 0, answered: 0 };
+  const manifest: Manifest = {
+    tool: { name: "valuelens", version: TOOL_VERSION },
+    status: "running",
+    imported: false,
+    config,
+    configDigest: digest,
+    dataset: { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions },
+    backend: {
+      engine: backend.info.engine,
+      engineVersion: backend.info.engineVersion,
+      model: backend.info.model,
+      modelSha256: backend.info.model.sha256,
+      outputOptions: backend.info.outputOptions,
+      otherOptions: backend.info.otherOptions,
+      chatWrapper: backend.info.chatWrapper,
+      reasoning: backend.info.reasoning,
+    },
+    questions: { total: questions.length, byTask },
+    notes: runNotes(config, backend),
+    versions: toolVersions(backend.info.engineVersion),
+    hardware: backend.info.hardware,
+    startedAt: previous?.startedAt ?? now,
+    finishedAt: null,
+    sessions: [...(previous?.sessions ?? []), session],
+  };
+  writeManifest(out, manifest);
+
+  const progress = createProgress(opts.progress ?? "auto");
+  const doneByTask: Record<string, number> = {};
+  for (const r of done.values()) doneByTask[r.task] = (doneByTask[r.task] ?? 0) + 1;
+  progress.start(byTask, doneByTask);
+  const writer = new RecordWriter(recordsFile);
+  const counters0 = { ...backend.counters };
+  let interrupted = false;
+
+  // Lanes take whole prefix groups (one country x topic x task), so a lane's KV cache holds
+  // the shared segments while it works through the group.
+  const groups = prefixGroups(todo);
+  let next = 0;
+  const lane = async (laneIndex: number) => {
+    while (next < groups.length) {
+      const group = groups[next++]!;
+      for (const q of group) {
+        if (opts.signal?.aborted) {
+          interrupted = true;
+          return;
+        }
+        const { record, cacheHit } = await ask(backend, cache, q, laneIndex);
+        writer.append(record);
+        done.set(q.id, record);
+        session.answered += 1;
+        if (cacheHit) session.cacheHits += 1;
+        progress.tick({ task: q.task, cacheHit, evaluatedTokens: record.meta.evaluatedTokens });
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, backend.laneCount) }, (_, i) => lane(i)));
+  } catch (err) {
+    manifest.status = "failed";
+    throw err;
+  } finally {
+    progress.stop();
+    const c = backend.counters;
+    session.evaluations = c.evaluations - counters0.evaluations;
+    session.evaluatedTokens = c.evaluatedTokens - counters0.evaluatedTokens;
+    session.reusedTokens = c.reusedTokens - counters0.reusedTokens;
+    session.generatedTokens = c.generatedTokens - counters0.generatedTokens;
+    session.finishedAt = new Date().toISOString();
+    if (manifest.status === "running" && interrupted) manifest.status = "interrupted";
+    if (manifest.status !== "running") writeManifest(out, manifest);
+    await backend.close();
+  }
+
+  const records = questions.map((q) => done.get(q.id)).filter((r): r is RunRecord => r !== undefined);
+  const complete = records.length === questions.length;
+  if (complete) writeRecordsSorted(recordsFile, records, (id) => position.get(id) ?? Infinity);
+  if (complete) {
+    manifest.status = "complete";
+    manifest.finishedAt = new Date().toISOString();
+  } else {
+    manifest.status = "interrupted";
+  }
+  writeManifest(out, manifest);
+  const metrics = writeRunOutputs(out, manifest, records);
+  return { out, manifest, metrics, answered: session.answered, cacheHits: session.cacheHits, evaluations: session.evaluations, interrupted: !complete };
+}
+
+/** metrics.json and report.md of a run directory, from its records. */
+export function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[]): RunMetrics {
+  const config = manifest.config;
+  const metrics = metricsFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined });
+  writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+  writeFileSync(path.join(out, "report.md"), renderRunReport(manifest, metrics, records));
+  return metrics;
+}
+
+function runNotes(config: RunConfig, backend: Backend): string[] {
+  const notes: string[] = [];
+  if (config.protocol === "letters") {
+    notes.push("Letters protocol: each answer is the probability of each option letter from one forward pass, counting every single-token spelling of a letter; optionProbs are renormalized over the letters and `mass` is what the letters received together.");
+    notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`);
+  } else {
+    notes.push("Paper protocol: the paper's prompts, answers decoded greedily (temperature 0) and parsed leniently; unparseable answers are recorded with a reason. Greedy decoding makes repeats identical, so each prompt is asked once.");
+    notes.push(`Task 2 variants ${config.actionVariants.join(",")}: the paper's code shows the resisting action as Option 1 in variants 0,1,4,5.`);
+  }
+  if (backend.info.reasoning === "empty-thinking-block") notes.push(config.protocol === "letters" ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)." : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.");
+  if (backend.info.reasoning === "final-channel") notes.push(config.protocol === "letters" ? "Reasoning model (harmony): letters were scored at the start of the final channel." : "Reasoning model (harmony): it was allowed to reason in the analysis channel; the final channel's answer was parsed.");
+  if (backend.info.outputOptions.concurrentSequences) notes.push("Several context sequences ran at once: llama.cpp batch composition then depends on timing, so the last bits of probabilities may differ between runs.");
+  return notes;
+}
+
+export type { Question };

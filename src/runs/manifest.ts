@@ -1,0 +1,92 @@
+/**
+ * manifest.json: what a run is (full config, model and dataset digests, versions, seed,
+ * hardware) and where it stands (running, interrupted, complete), written atomically.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+export const RunConfigSchema = z.object({
+  model: z.string(),
+  protocol: z.enum(["letters", "paper"]),
+  tasks: z.array(z.enum(["stated", "action"])),
+  repeats: z.number().int().positive(),
+  seed: z.number().int(),
+  countries: z.array(z.string()).nullable(),
+  topics: z.array(z.string()).nullable(),
+  values: z.array(z.string()).nullable(),
+  limit: z.number().int().positive().nullable(),
+  statedVariants: z.array(z.number().int()),
+  actionVariants: z.array(z.number().int()),
+  statedMaxTokens: z.number().int().positive(),
+  actionMaxTokens: z.number().int().positive(),
+  /** The dataset: "sample" (shipped with valuelens) or a path to a VIA CSV. */
+  via: z.string(),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+export const ManifestSchema = z.object({
+  tool: z.object({ name: z.literal("valuelens"), version: z.string() }),
+  status: z.enum(["running", "interrupted", "failed", "complete"]),
+  imported: z.boolean().default(false),
+  config: RunConfigSchema,
+  /** sha256 of the config that decides which questions and answers the run holds. */
+  configDigest: z.string(),
+  dataset: z.object({ path: z.string(), sha256: z.string(), rows: z.number(), usableActions: z.number() }),
+  backend: z.record(z.string(), z.unknown()),
+  questions: z.object({ total: z.number(), byTask: z.record(z.string(), z.number()) }),
+  /** Notes on how answers were obtained (reasoning handling, repeats in the paper protocol, ...). */
+  notes: z.array(z.string()),
+  versions: z.record(z.string(), z.string()),
+  hardware: z.record(z.string(), z.unknown()),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  /** One entry per invocation (first run and every resume). */
+  sessions: z.array(
+    z.object({
+      startedAt: z.string(),
+      finishedAt: z.string().nullable(),
+      evaluations: z.number(),
+      evaluatedTokens: z.number(),
+      reusedTokens: z.number(),
+      generatedTokens: z.number(),
+      cacheHits: z.number(),
+      answered: z.number(),
+    }),
+  ),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export function manifestPath(dir: string): string {
+  return path.join(dir, "manifest.json");
+}
+
+export function readManifest(dir: string): Manifest | undefined {
+  const file = manifestPath(dir);
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    throw new Error(`${file} is not valid JSON; restore it or start a new run in another --out directory`);
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${file}: field ${issue?.path.join(".") || "(root)"}: ${issue?.message}; restore it or start a new run`);
+  }
+  return parsed.data;
+}
+
+export function writeManifest(dir: string, manifest: Manifest): void {
+  const file = manifestPath(dir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(manifest, null, 2) + "\n");
+  renameSync(tmp, file);
+}
+
+/** The config fields that differ between two configs, for a one-line error. */
+export function configDifferences(a: RunConfig, b: RunConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RunConfig>;
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}

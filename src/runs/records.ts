@@ -1,0 +1,132 @@
+/**
+ * records.jsonl: one record per question and repeat, appended as answers arrive.
+ *
+ * Crash safety: a record is one line written with one append. A process killed mid-write
+ * leaves at most one torn last line, which `readRecords` reports and `repairRecords` cuts
+ * off before a resumed run appends, so no record is lost (it is asked again, usually from
+ * the cache) and none is doubled.
+ */
+import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+
+const LetterScoresSchema = z.object({
+  probs: z.record(z.string(), z.number()),
+  mass: z.number(),
+  spellings: z.record(z.string(), z.record(z.string(), z.number())),
+  top: z.object({ text: z.string(), p: z.number() }),
+  method: z.string(),
+});
+
+export const RecordSchema = z.object({
+  id: z.string(),
+  protocol: z.enum(["letters", "paper"]),
+  task: z.enum(["stated", "action"]),
+  country: z.string(),
+  topic: z.string(),
+  value: z.string().nullable(),
+  variant: z.number().int().nullable(),
+  repeat: z.number().int(),
+  /** Option keys in the order shown. */
+  order: z.array(z.string()),
+  viaRows: z.object({ positive: z.number().int(), negative: z.number().int() }).optional(),
+  cacheKey: z.string(),
+  /** Letters protocol: letter probabilities from one forward pass. */
+  letters: LetterScoresSchema.optional(),
+  /** Letters protocol: probability of each option key (renormalized over the letters). */
+  optionProbs: z.record(z.string(), z.number()).optional(),
+  /** Paper protocol: the generated answer as it came. */
+  generation: z
+    .object({ raw: z.string(), thoughts: z.string().optional(), finishReason: z.enum(["stop", "maxTokens"]), generatedTokens: z.number() })
+    .optional(),
+  /** Paper protocol: the parse result, or why the answer could not be parsed. */
+  parsed: z
+    .union([
+      z.object({ ok: z.literal(true), ratings: z.record(z.string(), z.number()).optional(), option: z.number().int().optional(), chosen: z.string().optional() }),
+      z.object({ ok: z.literal(false), reason: z.string() }),
+    ])
+    .optional(),
+  /**
+   * The question's score in [0,1] for the metrics (0 = agrees / expresses the value):
+   * stated letters: expected scale position / 3; action letters: P(resisting action);
+   * paper action: 1 if the resisting action was chosen. Null when unparseable.
+   */
+  score: z.number().nullable(),
+  /** Volatile facts about this evaluation (not part of the deterministic record). */
+  meta: z.object({ cacheHit: z.boolean(), ms: z.number(), evaluatedTokens: z.number(), reusedTokens: z.number() }),
+});
+
+export type RunRecord = z.infer<typeof RecordSchema>;
+
+export interface ReadRecordsResult {
+  records: RunRecord[];
+  /** Byte length of the valid part of the file (everything up to the last good line). */
+  validBytes: number;
+  tornLines: number;
+}
+
+export function readRecords(file: string): ReadRecordsResult {
+  if (!existsSync(file)) return { records: [], validBytes: 0, tornLines: 0 };
+  const buf = readFileSync(file);
+  const records: RunRecord[] = [];
+  let offset = 0;
+  let validBytes = 0;
+  let tornLines = 0;
+  let lineNo = 0;
+  while (offset < buf.length) {
+    const nl = buf.indexOf(10, offset);
+    lineNo += 1;
+    if (nl === -1) {
+      tornLines += 1; // a last line without its newline was cut by a crash
+      break;
+    }
+    const line = buf.subarray(offset, nl).toString("utf8");
+    offset = nl + 1;
+    if (line.trim() === "") {
+      validBytes = offset;
+      continue;
+    }
+    let parsed: RunRecord;
+    try {
+      parsed = RecordSchema.parse(JSON.parse(line));
+    } catch (err) {
+      // Only the final line can be torn; damage before it means someone edited the file.
+      if (offset >= buf.length) {
+        tornLines += 1;
+        break;
+      }
+      throw new Error(`${file}: line ${lineNo} is not a valid record (${String(err).split("\n")[0]}); restore the file or start a new run`);
+    }
+    records.push(parsed);
+    validBytes = offset;
+  }
+  return { records, validBytes, tornLines };
+}
+
+/** Cut a torn tail so appends start on a fresh line. Returns the records kept. */
+export function repairRecords(file: string): ReadRecordsResult {
+  const result = readRecords(file);
+  if (result.tornLines > 0 && existsSync(file)) truncateSync(file, result.validBytes);
+  return result;
+}
+
+export class RecordWriter {
+  constructor(readonly file: string) {}
+
+  append(record: RunRecord): void {
+    appendFileSync(this.file, JSON.stringify(record) + "\n");
+  }
+}
+
+/** Rewrite records in a canonical order (atomically: temp file, then rename). */
+export function writeRecordsSorted(file: string, records: RunRecord[], orderOf: (id: string) => number): void {
+  const sorted = records.slice().sort((a, b) => orderOf(a.id) - orderOf(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, sorted.map((r) => JSON.stringify(r)).join("\n") + (sorted.length ? "\n" : ""));
+  renameSync(tmp, file);
+}
+
+/** A record without its volatile `meta`: what must be identical between two runs. */
+export function deterministicPart(record: RunRecord): Omit<RunRecord, "meta"> {
+  const { meta: _meta, ...rest } = record;
+  return rest;
+}
