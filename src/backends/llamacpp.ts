@@ -286,7 +286,10 @@ export class LlamaCppBackend implements Backend {
       let p = 0;
       for (const t of spellings.get(letter) ?? []) {
         const q = prob(t);
-        bySpelling[this.spellingText(t)] = q;
+        // Byte-fallback tokens spell a letter too; keep each spelling under its own key.
+        let name = this.spellingText(t);
+        if (name in bySpelling) name = `${name} [token ${t}]`;
+        bySpelling[name] = q;
         p += q;
       }
       return { letter, p, spellings: bySpelling };
@@ -355,7 +358,9 @@ export class LlamaCppBackend implements Backend {
           .filter((r) => typeof r !== "string" && r.type === "segment" && r.segmentType === "thought")
           .map((r) => (r as { text: string }).text)
           .join("");
-        const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length);
+        // The last sampled token (end-of-generation, or the one at the cap) is never evaluated.
+        const hitCap = res.metadata.stopReason === "maxTokens";
+        const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length) + (hitCap ? 1 : 0);
         this.counters.evaluations += 1;
         this.counters.evaluatedTokens += prompt.tokens.length;
         this.counters.generatedTokens += generatedTokens;
@@ -363,7 +368,7 @@ export class LlamaCppBackend implements Backend {
           text: res.response,
           thoughts: thoughts || undefined,
           generatedTokens,
-          finishReason: res.metadata.stopReason === "maxTokens" ? "maxTokens" : "stop",
+          finishReason: hitCap ? "maxTokens" : "stop",
           evaluatedTokens: prompt.tokens.length,
         };
       } finally {

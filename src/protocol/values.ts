@@ -229,7 +229,8 @@ export function closeMatches(input: string, candidates: readonly string[], max =
   for (const c of candidates) {
     const n = norm(c);
     let d = levenshtein(q, n);
-    if (n.includes(q) || q.includes(n)) d = Math.min(d, 1);
+    const [qc, nc] = [q.replace(/\W+/g, ""), n.replace(/\W+/g, "")];
+    if (n.includes(q) || q.includes(n) || (qc.length > 3 && (nc.includes(qc) || qc.includes(nc)))) d = Math.min(d, 1);
     else if (n.split(" ").some((w) => w.length > 2 && q.split(" ").includes(w))) d = Math.min(d, 2);
     if (d <= Math.max(2, Math.floor(n.length / 3))) scored.push({ c, d });
   }
