@@ -137,7 +137,7 @@ describe("fetchVia", () => {
 
   it("gives a one-line error saying how to get the file by hand when offline", async () => {
     const offline = new TypeError("fetch failed", { cause: new Error("getaddrinfo ENOTFOUND github.com") });
-    const err = await fetchVia({ cacheDir: join(dir, "offline"), fetchImpl: fakeFetch(offline) }).catch((e: unknown) => e as Error);
+    const err = (await fetchVia({ cacheDir: join(dir, "offline"), fetchImpl: fakeFetch(offline) }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/^could not download the VIA dataset \(getaddrinfo ENOTFOUND github.com\); download https:\/\/github.com\/.*\.zip by hand, unzip it, and pass --via PATH\/value_action_gap_full_data_generation.csv$/);
     expect(err.message).not.toContain("\n");

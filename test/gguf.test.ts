@@ -26,6 +26,7 @@ import {
   f16BitsToF32,
   f32ToF16Bits,
   gguf,
+  MAX_PIECE_CHARS,
   renderChatML,
   requiredPieces,
   SHAPES,
@@ -35,7 +36,6 @@ import {
   writeLlamaModel,
   writeTestModel,
 } from "../src/gguf/index.js";
-import { MAX_PIECE_CHARS } from "../src/gguf/testModel.js";
 import { PROJECT_ROOT, tinyModelPath } from "./helpers/models.js";
 
 const LETTERS = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"];
@@ -213,7 +213,16 @@ describe("tiny test model", () => {
     const first = await stat(path);
     expect(await ensureTestModel("tiny", { root, type: "f32", seed: 3 })).toBe(path);
     expect((await stat(path)).mtimeMs).toBe(first.mtimeMs);
-    expect(await tinyModelPath()).toBe(join(PROJECT_ROOT, ".cache", "models", "valuelens-tiny-f16-seed1.gguf"));
+  });
+
+  it("the shared cached tiny models match what the generator writes now", async () => {
+    // Fails if the generator changed without a GENERATOR_VERSION bump (stale caches would be kept).
+    for (const type of ["f16", "f32"] as const) {
+      const cached = await tinyModelPath(type);
+      expect(cached).toBe(join(PROJECT_ROOT, ".cache", "models", `valuelens-tiny-${type}-seed1.gguf`));
+      const fresh = await writeTestModel({ shape: "tiny", type, out: join(dir, `fresh-${type}.gguf`) });
+      expect(await sha256(cached)).toBe(fresh.sha256);
+    }
   });
 
   describe("in node-llama-cpp", () => {
@@ -348,6 +357,25 @@ describe("bench vocabulary", () => {
         expect(model.tokenize(l)).toHaveLength(1);
         expect(model.tokenize(` ${l}`)).toHaveLength(1);
       }
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+// Opt-in (VALUELENS_TEST_BENCH=1): builds the 270 MB bench model in .cache/models if needed.
+describe.skipIf(!process.env.VALUELENS_TEST_BENCH)("bench test model", () => {
+  it("builds, loads and scores a prompt", { timeout: 300_000 }, async () => {
+    const t0 = performance.now();
+    const path = await ensureTestModel("bench", { root: PROJECT_ROOT });
+    console.log(`bench model ready in ${(performance.now() - t0).toFixed(0)} ms: ${path}`);
+    const model = await llama.loadModel({ modelPath: path });
+    try {
+      expect(model.getWarnings()).toEqual([]);
+      expect(resolveChatWrapper(model)).toBeInstanceOf(ChatMLChatWrapper);
+      const probs = await nextTokenProbabilities(model, chatPrompt(model, "Answer with A or B."));
+      expect(probs.size).toBe(SHAPES.bench.nVocab);
+      expect([...probs.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     } finally {
       await model.dispose();
     }

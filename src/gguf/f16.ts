@@ -7,7 +7,19 @@ const u32Scratch = new Uint32Array(f32Scratch.buffer);
 /** The binary16 bit pattern of `value` (rounded to nearest, ties to even). */
 export function f32ToF16Bits(value: number): number {
   f32Scratch[0] = value;
-  const x = u32Scratch[0]!;
+  return f32BitsToF16Bits(u32Scratch[0]!);
+}
+
+/** Converts a whole array (reads the float bits through an integer view: no scratch copies). */
+export function f32ArrayToF16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
+  return out;
+}
+
+/** binary32 bit pattern -> binary16 bit pattern. */
+function f32BitsToF16Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;

@@ -39,6 +39,7 @@ export {
   DEFAULT_SEED,
   DEFAULT_TYPE,
   GENERATOR_VERSION,
+  MAX_PIECE_CHARS,
   SHAPES,
   llamaModelFile,
   testModelSpec,
@@ -89,12 +90,21 @@ async function isUpToDate(path: string, expected: { header: Buffer; totalBytes: 
  */
 export async function ensureTestModel(
   shape: TestModelShape,
-  opts: { root?: string; type?: TestModelType; seed?: number; out?: string } = {},
+  opts: {
+    root?: string;
+    type?: TestModelType;
+    seed?: number;
+    /** Explicit output path instead of the default cache path. */
+    out?: string;
+    /** Called before a model is (re)written, e.g. to tell the user (bench takes seconds). */
+    onWrite?: (path: string) => void;
+  } = {},
 ): Promise<string> {
   const type = opts.type ?? DEFAULT_TYPE;
   const seed = opts.seed ?? DEFAULT_SEED;
   const path = opts.out ?? defaultTestModelPath(shape, type, { root: opts.root, seed });
   if (!(await isUpToDate(path, expectedTestModelLayout(shape, { seed, type })))) {
+    opts.onWrite?.(path);
     await writeTestModel({ shape, out: path, seed, type });
   }
   return path;

@@ -5,7 +5,7 @@
 // (token_embd: [n_embd, n_vocab], one embedding per row).
 
 import { CHATML_TEMPLATE } from "./chatTemplate.js";
-import { constantChunks, normalChunks, streamFor } from "./random.js";
+import { constantChunks, normalChunks, tensorSeed } from "./random.js";
 import { buildSpmVocab, vocabMetadata, type SpmVocab } from "./vocab.js";
 import { gguf, ggufLayout, tensorElementCount, writeGguf, type GgufFile, type GgufTensor, type GgufValue } from "./writer.js";
 
@@ -115,7 +115,7 @@ export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
     name,
     dims: [nIn, nOut],
     type,
-    data: () => normalChunks(streamFor(seed, name), nIn * nOut, std),
+    data: () => normalChunks(tensorSeed(seed, name), nIn * nOut, std),
   });
   // Norm weights stay F32 (as llama.cpp's converters do): they are tiny and added in F32.
   const norm = (name: string): GgufTensor => ({

@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { f32ToF16Bits } from "./f16.js";
+import { f32ArrayToF16 } from "./f16.js";
 
 export const GGUF_VERSION = 3;
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -226,8 +226,7 @@ function buildHeader(file: GgufFile, alignment: number): { header: Buffer; offse
 /** Encodes one chunk of values in the tensor's storage type. */
 function encodeChunk(values: Float32Array, type: GgufTensorType): Buffer {
   if (type === "f32") return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]!);
+  const out = f32ArrayToF16(values);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
