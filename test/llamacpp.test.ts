@@ -77,9 +77,9 @@ describe("llama.cpp backend", () => {
       const mass = raw.reduce((a, b) => a + b, 0);
       // The normalizer sum_v exp(l_v - max) comes from llama.cpp in float32: raw masses agree to
       // float32 precision; the renormalized letter probabilities do not depend on it at all.
-      expect(Math.abs(scores.mass - mass) / mass).toBeLessThan(1e-6);
+      expect(Math.abs(scores.mass - mass) / mass).toBeLessThan(1e-5);
       LETTERS.forEach((letter, i) => {
-        expect(Math.abs(scores.perLetter[i]!.p - raw[i]!) / raw[i]!).toBeLessThan(1e-6);
+        expect(Math.abs(scores.perLetter[i]!.p - raw[i]!) / raw[i]!).toBeLessThan(1e-5);
         expect(scores.probs[letter]).toBeCloseTo(raw[i]! / mass, 12);
         // The library's own probability map agrees (it computes in float32).
         const lib = spellings.get(letter)!.reduce((s, t) => s + (libraryProbs!.get(t) ?? 0), 0);

@@ -81,7 +81,7 @@ export function requiredPieces(): string[] {
   return out;
 }
 
-/** The usable pieces of the r50k rank list with their rank, first occurrence only. */
+/** The usable pieces of a BPE rank list (at most `maxChars` characters) with their rank, first occurrence only. */
 function rankedPieces(ranks: ReadonlyArray<string | number[]>, maxChars: number): Array<{ piece: string; rank: number }> {
   const seen = new Set<string>();
   const out: Array<{ piece: string; rank: number }> = [];
