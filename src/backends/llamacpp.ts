@@ -8,7 +8,7 @@
  * is reused without changing any number (a question's result never depends on what ran
  * before it). Each lane (a context sequence) keeps its own KV cache.
  */
-import { statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import {
   getLlama,
@@ -18,6 +18,7 @@ import {
   SpecialTokensText,
   resolveChatWrapper,
   getModuleVersion,
+  InsufficientMemoryError,
   type ChatHistoryItem,
   type ChatWrapper,
   type Llama,
@@ -96,11 +97,20 @@ export class LlamaCppBackend implements Backend {
         `model file not found: ${opts.modelPath} (check the path, or run \`valuelens models pull <name>\` for a models.yaml entry)`,
       );
     }
+    checkGgufHeader(opts.modelPath, bytes);
     const sha256 = await modelDigest(opts.modelPath, opts.digestMemo);
     const threads = opts.threads ?? physicalCores();
+    // llama.cpp's error lines while the model loads are held back: a failed load reports the
+    // telling one inside its one-line error instead of printing several lines of its own.
+    const loadLogs: string[] = [];
+    let loading = true;
     const llama = await getLlama({
       gpu: opts.gpu === false ? false : "auto",
       logLevel: LlamaLogLevel.error,
+      logger: (_level, message) => {
+        if (loading) loadLogs.push(message);
+        else process.stderr.write(`[node-llama-cpp] ${message}\n`);
+      },
       maxThreads: threads,
     });
     let model: LlamaModel;
@@ -110,18 +120,34 @@ export class LlamaCppBackend implements Backend {
         gpuLayers: opts.gpuLayers === "auto" ? "auto" : opts.gpuLayers === "max" ? "max" : opts.gpuLayers,
       });
     } catch (err) {
+      await new Promise((resolve) => setImmediate(resolve)); // native log lines arrive asynchronously
       await llama.dispose().catch(() => {});
+      const detail = loadFailureDetail(loadLogs) ?? oneLine(err);
       throw new UserError(
-        `cannot load model ${opts.modelPath}: ${oneLine(err)} (is it a complete GGUF file? re-download or rebuild it)`,
+        err instanceof InsufficientMemoryError || /out of memory|too large for the available|not enough (v?ram|memory)/i.test(detail)
+          ? `cannot load model ${opts.modelPath}: not enough memory (${detail}); lower gpuLayers in its models.yaml entry or use a smaller quantization`
+          : `cannot load model ${opts.modelPath}: the file is corrupt or incomplete (${detail}); re-download or rebuild it`,
       );
     }
-    const context = await model.createContext({
-      contextSize: opts.contextSize,
-      sequences: opts.sequences,
-      threads,
-      batchSize: opts.batchSize,
-      flashAttention: opts.flashAttention,
-    });
+    let context: LlamaContext;
+    try {
+      context = await model.createContext({
+        contextSize: opts.contextSize,
+        sequences: opts.sequences,
+        threads,
+        batchSize: opts.batchSize,
+        flashAttention: opts.flashAttention,
+      });
+    } catch (err) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await model.dispose().catch(() => {});
+      await llama.dispose().catch(() => {});
+      throw new UserError(
+        `cannot create a context of ${opts.contextSize} tokens x ${opts.sequences} sequence(s) for model "${opts.name}": ${loadFailureDetail(loadLogs) ?? oneLine(err)}; lower contextSize (or sequences, batchSize) in its models.yaml entry`,
+      );
+    }
+    loading = false;
+    for (const line of loadLogs.splice(0)) process.stderr.write(`[node-llama-cpp] ${line}\n`);
     const lanes: Lane[] = [];
     for (let i = 0; i < opts.sequences; i++) {
       lanes.push({ sequence: context.getSequence(), evaluatedEnds: [], busy: Promise.resolve() });
@@ -413,6 +439,37 @@ function textOf(text: LlamaText): string {
   return text.values
     .map((v) => (typeof v === "string" ? v : "value" in (v as object) ? String((v as { value: unknown }).value) : `<${String(v)}>`))
     .join("");
+}
+
+/**
+ * A GGUF file starts with the magic "GGUF" and a format version (2 or 3 for llama.cpp).
+ * Checked before loading, so a file that is not a GGUF model gets a clear one-line error
+ * (and node-llama-cpp's parser never warns about it on the console).
+ */
+function checkGgufHeader(file: string, bytes: number): void {
+  const head = Buffer.alloc(8);
+  let n = 0;
+  const fd = openSync(file, "r");
+  try {
+    n = readSync(fd, head, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const what = "re-download or rebuild it, or pass a .gguf model file";
+  if (n < 8) throw new UserError(`cannot load model ${file}: the file is ${bytes} bytes, too short for a GGUF file; ${what}`);
+  if (head.toString("latin1", 0, 4) !== "GGUF") throw new UserError(`cannot load model ${file}: not a GGUF file (it does not start with "GGUF"); ${what}`);
+  const version = head.readUInt32LE(4);
+  if (version !== 2 && version !== 3) {
+    throw new UserError(`cannot load model ${file}: unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3), so the file is corrupt or not a model; ${what}`);
+  }
+}
+
+/** The most telling llama.cpp log line of a failed load, without its function-name prefixes. */
+function loadFailureDetail(logs: readonly string[]): string | undefined {
+  const clean = logs
+    .map((l) => l.trim().replace(/^\w+:\s*/, "").replace(/^error loading model:\s*/, "").replace(/^\w+:\s*/, ""))
+    .filter((l) => l !== "" && !/^failed to load model/i.test(l));
+  return clean[0]?.split("\n")[0];
 }
 
 function oneLine(err: unknown): string {

@@ -1,9 +1,11 @@
 /** Shared option parsing for the commands. */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
 import type { ModelPaths } from "../models/open.js";
 import { defaultModelsFile, readModels, resolveModel, type ResolvedModel } from "../models/registry.js";
+import { UserError } from "../util/errors.js";
 
 export function defaultCacheDir(cwd = process.cwd()): string {
   return path.join(cwd, ".cache", "valuelens");
@@ -13,8 +15,16 @@ export function modelPaths(cacheDir: string, cwd = process.cwd()): ModelPaths {
   return { root: cwd, modelsDir: path.join(cwd, ".cache", "models"), cacheDir };
 }
 
+/** `--models FILE` (must exist when given) or ./models.yaml (may be absent). */
+export function modelsFileOption(modelsFile: string | undefined): string {
+  if (modelsFile === undefined) return defaultModelsFile();
+  if (!existsSync(modelsFile)) throw new UserError(`--models ${modelsFile}: file not found; check the path (without --models, valuelens reads ./models.yaml)`);
+  return modelsFile;
+}
+
 export function loadModelSpec(spec: string, modelsFile?: string): ResolvedModel {
-  return resolveModel(spec, readModels(modelsFile ?? defaultModelsFile()));
+  const file = modelsFileOption(modelsFile);
+  return resolveModel(spec, readModels(file), modelsFile ?? "models.yaml");
 }
 
 /** `--via PATH`, or the sample shipped with valuelens. */

@@ -2,18 +2,18 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { writeTestModel, type TestModelShape, type TestModelType } from "../gguf/index.js";
 import { modelFile } from "../models/open.js";
-import { readModels, defaultModelsFile } from "../models/registry.js";
+import { readModels } from "../models/registry.js";
 import { UserError } from "../util/errors.js";
-import { defaultCacheDir, intOption, loadModelSpec, modelPaths } from "./common.js";
+import { defaultCacheDir, intOption, loadModelSpec, modelPaths, modelsFileOption } from "./common.js";
 
 export function modelsCommand(): Command {
   const cmd = new Command("models").description("models.yaml entries and test models");
   cmd
     .command("list")
     .description("the models in models.yaml")
-    .option("--models <file>", "models file", "models.yaml")
-    .action((flags: { models: string }) => {
-      const registry = readModels(flags.models ?? defaultModelsFile());
+    .option("--models <file>", "models file (default ./models.yaml)")
+    .action((flags: { models?: string }) => {
+      const registry = readModels(modelsFileOption(flags.models));
       for (const [name, m] of registry) {
         process.stdout.write(`${name.padEnd(24)} ${m.entry.backend.padEnd(10)} ${m.entry.source}${m.entry.description ? `  (${m.entry.description})` : ""}\n`);
       }
@@ -22,8 +22,8 @@ export function modelsCommand(): Command {
     .command("pull")
     .description("download a models.yaml entry whose source is an hf: URI")
     .argument("<name>", "models.yaml entry")
-    .option("--models <file>", "models file", "models.yaml")
-    .action(async (name: string, flags: { models: string }) => {
+    .option("--models <file>", "models file (default ./models.yaml)")
+    .action(async (name: string, flags: { models?: string }) => {
       const model = loadModelSpec(name, flags.models);
       const file = await modelFile(model, modelPaths(defaultCacheDir()), { download: true });
       process.stdout.write(`${name}: ${path.relative(process.cwd(), file)}\n`);

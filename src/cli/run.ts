@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
@@ -5,7 +6,7 @@ import { resolveCountries, resolveTopics, resolveValues } from "../protocol/valu
 import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
 import { configDigest, runBenchmark } from "../runner/run.js";
 import type { RunConfig } from "../runs/manifest.js";
-import { UserError } from "../util/errors.js";
+import { isUserError, UserError } from "../util/errors.js";
 import { defaultCacheDir, intOption, listOption, loadDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
 import { renderCountryTable } from "../report/report.js";
 
@@ -36,7 +37,7 @@ export function runCommand(): Command {
   return new Command("run")
     .description("ask a model the stated-value and action questions and write a run directory")
     .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), or a .gguf path")
-    .option("--models <file>", "models file", "models.yaml")
+    .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
     .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
     .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters; default 5)", intOption("--repeats", 1))
@@ -100,17 +101,27 @@ Examples:
         controller.abort();
       };
       process.on("SIGINT", onSigint);
+      const outAbs = path.resolve(out);
+      const outExisted = existsSync(outAbs);
       try {
-        const result = await runBenchmark({
-          config,
-          dataset,
-          out,
-          resume: flags.resume === true,
-          cacheDir,
-          progress: flags.progress,
-          openBackend: () => openBackend(model, modelPaths(cacheDir)),
-          signal: controller.signal,
-        });
+        let result: Awaited<ReturnType<typeof runBenchmark>>;
+        try {
+          result = await runBenchmark({
+            config,
+            dataset,
+            out,
+            resume: flags.resume === true,
+            cacheDir,
+            progress: flags.progress,
+            openBackend: () => openBackend(model, modelPaths(cacheDir)),
+            signal: controller.signal,
+          });
+        } catch (err) {
+          // A run that failed before writing anything (e.g. the model would not load) leaves no
+          // empty run directory behind.
+          if (!outExisted) removeIfEmpty(outAbs);
+          throw runDirError(err, outAbs);
+        }
         const rel = path.relative(process.cwd(), result.out) || ".";
         process.stdout.write(
           `${result.interrupted ? "interrupted" : "done"}: ${result.answered} answered (${result.cacheHits} from the cache, ${result.evaluations} model evaluations) -> ${rel}\n`,
@@ -128,6 +139,20 @@ Examples:
         process.off("SIGINT", onSigint);
       }
     });
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // leave it: an empty directory never blocks a later run
+  }
+}
+
+/** The run directory's own files (manifest.json, records.jsonl) report damage with their path: that is the user's to fix. */
+function runDirError(err: unknown, out: string): unknown {
+  if (err instanceof Error && !isUserError(err) && err.message.startsWith(out + path.sep)) return new UserError(err.message.split("\n")[0]!);
+  return err;
 }
 
 function defaultOutDir(modelName: string, config: RunConfig): string {

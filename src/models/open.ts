@@ -38,7 +38,13 @@ export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: {
     }
   }
   const file = path.resolve(model.baseDir, source);
-  if (!existsSync(file)) throw new UserError(`model file not found: ${file} (model "${model.name}", field "source"); fix the path`);
+  if (!existsSync(file)) {
+    throw new UserError(
+      model.fromPath
+        ? `model file not found: ${file}; check the --model path (or name a models.yaml entry)`
+        : `model file not found: ${file} (model "${model.name}", field "source"); fix the path`,
+    );
+  }
   return file;
 }
 

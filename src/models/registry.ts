@@ -36,6 +36,8 @@ export interface ResolvedModel {
   entry: ModelEntry;
   /** Where models.yaml lives (relative sources resolve against it). */
   baseDir: string;
+  /** `--model` named a .gguf path directly (no models.yaml entry). */
+  fromPath?: boolean;
 }
 
 export function defaultModelsFile(cwd = process.cwd()): string {
@@ -50,13 +52,14 @@ export function readModels(file: string): Map<string, ResolvedModel> {
   try {
     doc = parseYaml(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new UserError(`${file}: not valid YAML (${String((err as Error).message).split("\n")[0]}); fix the syntax`);
+    throw new UserError(`${file}: not valid YAML (${String((err as Error).message).split("\n")[0]!.replace(/:\s*$/, "")}); fix the syntax`);
   }
+  if (doc === null || doc === undefined) throw new UserError(`${file}: the file is empty; it must be \`models: {<name>: {backend: llama.cpp, source: ...}}\``);
   const top = ModelsFileSchema.safeParse(doc);
   if (!top.success) throw new UserError(`${file}: ${describeIssue(top.error)}; the file must be \`models: {<name>: {backend: ..., source: ...}}\``);
   for (const [name, raw] of Object.entries(top.data.models)) {
     const parsed = ModelEntrySchema.safeParse(raw);
-    if (!parsed.success) throw new UserError(`${file}: model "${name}": ${describeIssue(parsed.error)}`);
+    if (!parsed.success) throw new UserError(`${file}: model "${name}": ${describeEntryIssue(parsed.error, raw)}`);
     out.set(name, { name, entry: parsed.data, baseDir: path.dirname(path.resolve(file)) });
   }
   return out;
@@ -69,19 +72,50 @@ function describeIssue(error: z.ZodError): string {
   return `${field}: ${issue.message}`;
 }
 
+/** The fields a llama.cpp entry may have, for "unknown field" messages. */
+const ENTRY_FIELDS = Object.keys(LlamaCppEntry.shape);
+
+/** One issue of a models.yaml entry, in words: the field, what it holds, and what to do. */
+function describeEntryIssue(error: z.ZodError, raw: unknown): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid entry; fix it";
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return `the entry is ${raw === null ? "empty" : JSON.stringify(raw)}; give it fields (backend: llama.cpp, source: ...)`;
+  }
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+    return `unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}; remove it or fix its spelling (known fields: ${ENTRY_FIELDS.join(", ")})`;
+  }
+  const key = String(issue.path[0] ?? "");
+  const field = `field "${issue.path.map(String).join(".")}"`;
+  const got = (raw as Record<string, unknown>)[key];
+  if (key === "backend") {
+    return got === undefined
+      ? `${field} is missing; add backend: llama.cpp`
+      : `${field}: unknown backend ${JSON.stringify(got)}; use llama.cpp (the backend valuelens supports)`;
+  }
+  if (got === undefined) return `${field} is missing; add it`;
+  const expectation = (message: string) => message.replace(/^Invalid input: /, "").replace(/^expected /, "").replace(/, received .*$/, "");
+  const expected =
+    issue.code === "invalid_union" && issue.errors.length > 0
+      ? issue.errors.map((alt) => expectation(alt[0]?.message ?? "")).join(" or ")
+      : expectation(issue.message);
+  return `${field}: ${JSON.stringify(got)} is not valid (expected ${expected}); fix the value`;
+}
+
 /**
  * `--model` accepts a models.yaml name, `tiny`/`bench` (built-in test models), or a path to
  * a .gguf file.
  */
-export function resolveModel(spec: string, registry: Map<string, ResolvedModel>): ResolvedModel {
+export function resolveModel(spec: string, registry: Map<string, ResolvedModel>, file = "models.yaml"): ResolvedModel {
   const named = registry.get(spec);
   if (named) return named;
   if (spec === "tiny" || spec === "bench") {
     return { name: spec, entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:${spec}`, contextSize: 2048 }), baseDir: process.cwd() };
   }
   if (spec.endsWith(".gguf") || existsSync(spec)) {
-    return { name: path.basename(spec).replace(/\.gguf$/i, ""), entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: spec }), baseDir: process.cwd() };
+    return { name: path.basename(spec).replace(/\.gguf$/i, ""), entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: spec }), baseDir: process.cwd(), fromPath: true };
   }
-  const known = [...registry.keys()].join(", ") || "(models.yaml has none)";
-  throw new UserError(`unknown model "${spec}": not in models.yaml (${known}) and not a .gguf path`);
+  const known = [...registry.keys()].join(", ") || `${file} has none`;
+  throw new UserError(`unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench and not a .gguf path; pick one of those`);
 }

@@ -1,0 +1,268 @@
+/**
+ * make bench: letters protocol vs the paper protocol on the `bench` model (a random-weight
+ * llama of a realistic shape, 134M parameters) on this machine's CPU, each pair measured in
+ * the same process on the same slice (one country x one topic x every value in the dataset).
+ *
+ * Prints the figures and their ratios and writes bench/results/latest.json:
+ * - action task: answers per second, letters (5 repeats) over paper (variant 5, with an
+ *   explanation, generation capped at 96 tokens). Bar: >= 10x.
+ * - stated task: value judgments per second, letters over paper (one 56-value JSON answer per
+ *   prompt, capped at 640 tokens). Bar: >= 2x.
+ * - evaluated tokens per second of the letters runs over raw node-llama-cpp evaluation of the
+ *   same token batches (runner overhead). Bar: >= 0.9.
+ * - the share of prompt tokens evaluated thanks to prefix reuse, and peak RSS.
+ *
+ * Usage: node --import tsx bench/run.ts [--via PATH] [--country C] [--topic T] [--repeats N]
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { Token } from "node-llama-cpp";
+import type { Backend, PreparedPrompt } from "../src/backends/backend.js";
+import { LlamaCppBackend } from "../src/backends/llamacpp.js";
+import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/datasets/via.js";
+import { ensureTestModel } from "../src/gguf/index.js";
+import { DEFAULT_STATED_VARIANTS } from "../src/questions/questions.js";
+import { runBenchmark } from "../src/runner/run.js";
+import type { RunConfig } from "../src/runs/manifest.js";
+import { packageRoot } from "../src/util/paths.js";
+
+const root = packageRoot();
+const { values: args } = parseArgs({
+  options: {
+    via: { type: "string" },
+    country: { type: "string", default: "United States" },
+    topic: { type: "string", default: "Politics" },
+    repeats: { type: "string", default: "5" },
+  },
+});
+
+const SHARED_VIA = path.resolve(root, "../shared/datasets/via/value_action_gap_full_data_generation.csv");
+const FETCHED_VIA = path.resolve(root, "datasets/cache/value_action_gap_full_data_generation.csv");
+
+async function dataset(): Promise<{ ds: ViaDataset; label: string }> {
+  for (const candidate of [args.via, process.env.VALUELENS_VIA, FETCHED_VIA, SHARED_VIA]) {
+    if (candidate && existsSync(candidate)) return { ds: await loadVia(candidate), label: candidate };
+  }
+  console.log("note: no full VIA CSV found (pass --via PATH); benchmarking on the shipped sample, which has few values");
+  return { ds: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
+}
+
+/** Keeps the model loaded across runs and records every letters prompt it scores. */
+class SharedBackend implements Backend {
+  scored: PreparedPrompt[] = [];
+  constructor(readonly inner: LlamaCppBackend) {}
+  get info() {
+    return this.inner.info;
+  }
+  get counters() {
+    return this.inner.counters;
+  }
+  get laneCount() {
+    return this.inner.laneCount;
+  }
+  prepare(segments: string[], opts: Parameters<Backend["prepare"]>[1]) {
+    return this.inner.prepare(segments, opts);
+  }
+  scoreLetters(p: PreparedPrompt, letters: string[], lane?: number) {
+    this.scored.push(p);
+    return this.inner.scoreLetters(p, letters, lane);
+  }
+  generate(p: PreparedPrompt, opts: Parameters<Backend["generate"]>[1], lane?: number) {
+    return this.inner.generate(p, opts, lane);
+  }
+  async close() {}
+}
+
+interface Measured {
+  seconds: number;
+  records: number;
+  evaluations: number;
+  evaluatedTokens: number;
+  reusedTokens: number;
+  generatedTokens: number;
+  promptTokensAnswered: number;
+  scored: PreparedPrompt[];
+}
+
+async function measure(shared: SharedBackend, ds: ViaDataset, label: string, config: Partial<RunConfig>): Promise<Measured> {
+  const dir = mkdtempSync(path.join(tmpdir(), "vl-bench-"));
+  const before = { ...shared.counters };
+  shared.scored = [];
+  const full: RunConfig = {
+    model: "bench",
+    protocol: "letters",
+    tasks: ["action"],
+    repeats: 5,
+    seed: 0,
+    countries: [args.country!],
+    topics: [args.topic!],
+    values: null,
+    limit: null,
+    statedVariants: DEFAULT_STATED_VARIANTS,
+    actionVariants: [5],
+    statedMaxTokens: 640,
+    actionMaxTokens: 96,
+    via: label,
+    ...config,
+  };
+  const started = performance.now();
+  const result = await runBenchmark({
+    config: full,
+    dataset: ds,
+    out: path.join(dir, "run"),
+    resume: false,
+    cacheDir: path.join(dir, "cache"), // cold: nothing is answered from an earlier run
+    progress: "quiet",
+    openBackend: async () => shared,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const c = shared.counters;
+  const promptTokensAnswered = shared.scored.reduce((s, p) => s + p.tokens.length, 0);
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    seconds,
+    records: result.answered,
+    evaluations: c.evaluations - before.evaluations,
+    evaluatedTokens: c.evaluatedTokens - before.evaluatedTokens,
+    reusedTokens: c.reusedTokens - before.reusedTokens,
+    generatedTokens: c.generatedTokens - before.generatedTokens,
+    promptTokensAnswered,
+    scored: shared.scored,
+  };
+}
+
+/**
+ * Raw node-llama-cpp: evaluate exactly the token batches the runner evaluated (same segments,
+ * same reuse of the KV cache), reading the same letter logits, with nothing else around it.
+ */
+async function rawReplay(backend: LlamaCppBackend, prompts: PreparedPrompt[], letters: string[]): Promise<{ seconds: number; tokens: number }> {
+  const seq = (backend as unknown as { lanes: { sequence: import("node-llama-cpp").LlamaContextSequence; evaluatedEnds: number[] }[] }).lanes[0]!;
+  await seq.sequence.clearHistory();
+  seq.evaluatedEnds = [];
+  const watched = [...new Set([...backend.letterSpellings(letters).values()].flat())];
+  let previous: PreparedPrompt | undefined;
+  let tokens = 0;
+  const started = performance.now();
+  for (const p of prompts) {
+    let reuse = 0;
+    if (previous) {
+      for (const end of p.segmentEnds.slice(0, -1)) {
+        if (!previous.segmentEnds.includes(end)) break;
+        let same = true;
+        for (let i = 0; i < end; i++) if (previous.tokens[i] !== p.tokens[i]) same = false;
+        if (!same) break;
+        reuse = end;
+      }
+    }
+    if (seq.sequence.nextTokenIndex > reuse) await seq.sequence.eraseContextTokenRanges([{ start: reuse, end: seq.sequence.nextTokenIndex }]);
+    let start = reuse;
+    for (const end of p.segmentEnds) {
+      if (end <= start) continue;
+      const batch = p.tokens.slice(start, end) as Token[];
+      const last = end === p.tokens.length;
+      const items = batch.map((t, i) => (last && i === batch.length - 1 ? ([t, { generateNext: { logits: { filter: { tokens: watched, includeTop: 1 } }, totalLogitWeight: true } }] as const) : t));
+      await seq.sequence.controlledEvaluate(items as never);
+      tokens += batch.length;
+      start = end;
+    }
+    previous = p;
+  }
+  await seq.sequence.clearHistory();
+  seq.evaluatedEnds = [];
+  return { seconds: (performance.now() - started) / 1000, tokens };
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+async function main() {
+  const { ds, label } = await dataset();
+  const repeats = Number(args.repeats);
+  const modelPath = await ensureTestModel("bench", { root });
+  const backend = await LlamaCppBackend.load({
+    name: "bench",
+    modelPath,
+    contextSize: 4096,
+    gpuLayers: 0,
+    batchSize: 512,
+    sequences: 1,
+    flashAttention: false,
+    gpu: false,
+    digestMemo: path.join(root, ".cache", "valuelens", "model-digests.json"),
+  });
+  const shared = new SharedBackend(backend);
+  const values = ds.actions.filter((a) => a.country === args.country && a.topic === args.topic && a.polarity === "positive").length;
+  console.log(`bench model ${path.relative(root, modelPath)}; slice ${args.country} x ${args.topic} x ${values} values; dataset ${label}`);
+  console.log(`threads ${String(backend.info.otherOptions.threads)}, batch 512, 1 sequence, CPU\n`);
+
+  const log = (name: string, m: Measured, unit: string, per: number) =>
+    console.log(
+      `${name.padEnd(34)} ${(per / m.seconds).toFixed(2).padStart(8)} ${unit}/s  (${per} ${unit} in ${m.seconds.toFixed(1)} s; ${m.evaluations} evaluations, ${m.evaluatedTokens} prompt tokens evaluated, ${m.generatedTokens} generated)`,
+    );
+
+  const actionLetters = await measure(shared, ds, label, { protocol: "letters", tasks: ["action"], repeats });
+  log("action, letters (5 repeats)", actionLetters, "answers", actionLetters.records);
+  const actionPaper = await measure(shared, ds, label, { protocol: "paper", tasks: ["action"], repeats: 1, actionVariants: [5], actionMaxTokens: 96 });
+  log("action, paper (variant 5, 96 tok)", actionPaper, "answers", actionPaper.records);
+
+  const statedLetters = await measure(shared, ds, label, { protocol: "letters", tasks: ["stated"], repeats });
+  log("stated, letters (5 repeats)", statedLetters, "judgments", statedLetters.records);
+  const statedPaper = await measure(shared, ds, label, { protocol: "paper", tasks: ["stated"], repeats: 1, statedVariants: [0], statedMaxTokens: 640 });
+  // One paper prompt asks for all 56 values at once: count 56 judgments per prompt.
+  log("stated, paper (1 prompt x 56, 640 tok)", statedPaper, "judgments", statedPaper.records * 56);
+
+  // Runner overhead: the letters runs' evaluated tokens/s against raw evaluation of the same batches.
+  const lettersSeconds = actionLetters.seconds + statedLetters.seconds;
+  const lettersTokens = actionLetters.evaluatedTokens + statedLetters.evaluatedTokens;
+  const rawAction = await rawReplay(backend, actionLetters.scored, ["A", "B"]);
+  const rawStated = await rawReplay(backend, statedLetters.scored, ["A", "B", "C", "D"]);
+  const rawTokens = rawAction.tokens + rawStated.tokens;
+  const rawSeconds = rawAction.seconds + rawStated.seconds;
+  if (rawTokens !== lettersTokens) console.log(`warning: replay evaluated ${rawTokens} tokens, the runner ${lettersTokens}`);
+
+  const actionRatio = actionLetters.records / actionLetters.seconds / (actionPaper.records / actionPaper.seconds);
+  const statedRatio = statedLetters.records / statedLetters.seconds / ((statedPaper.records * 56) / statedPaper.seconds);
+  const overhead = lettersTokens / lettersSeconds / (rawTokens / rawSeconds);
+  const promptTokens = actionLetters.promptTokensAnswered + statedLetters.promptTokensAnswered;
+  const evaluatedShare = lettersTokens / promptTokens;
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+
+  console.log("");
+  console.log(`action: letters / paper answers per second     ${actionRatio.toFixed(1)}x   (bar >= 10x) ${actionRatio >= 10 ? "ok" : "BELOW BAR"}`);
+  console.log(`stated: letters / paper judgments per second   ${statedRatio.toFixed(1)}x   (bar >= 2x) ${statedRatio >= 2 ? "ok" : "BELOW BAR"}`);
+  console.log(`letters tokens/s: runner / raw node-llama-cpp  ${overhead.toFixed(3)}   (bar >= 0.9) ${overhead >= 0.9 ? "ok" : "BELOW BAR"}   runner ${(lettersTokens / lettersSeconds).toFixed(0)} tok/s, raw ${(rawTokens / rawSeconds).toFixed(0)} tok/s`);
+  console.log(`prompt tokens evaluated (prefix reuse)         ${pct(evaluatedShare)} of ${promptTokens} scored prompt tokens`);
+  console.log(`peak RSS                                       ${peakRssMB.toFixed(0)} MB`);
+
+  const results = {
+    date: new Date().toISOString(),
+    machine: backend.info.hardware,
+    engine: backend.info.engineVersion,
+    model: { path: path.relative(root, modelPath), sha256: backend.info.model.sha256, params: "134M", type: "F16" },
+    slice: { country: args.country, topic: args.topic, values, dataset: label, repeats },
+    action: {
+      letters: { answers: actionLetters.records, seconds: actionLetters.seconds, perSecond: actionLetters.records / actionLetters.seconds, evaluations: actionLetters.evaluations },
+      paper: { answers: actionPaper.records, seconds: actionPaper.seconds, perSecond: actionPaper.records / actionPaper.seconds, generatedTokens: actionPaper.generatedTokens },
+      ratio: actionRatio,
+      bar: 10,
+    },
+    stated: {
+      letters: { judgments: statedLetters.records, seconds: statedLetters.seconds, perSecond: statedLetters.records / statedLetters.seconds, evaluations: statedLetters.evaluations },
+      paper: { judgments: statedPaper.records * 56, prompts: statedPaper.records, seconds: statedPaper.seconds, perSecond: (statedPaper.records * 56) / statedPaper.seconds, generatedTokens: statedPaper.generatedTokens },
+      ratio: statedRatio,
+      bar: 2,
+    },
+    overhead: { runnerTokensPerSecond: lettersTokens / lettersSeconds, rawTokensPerSecond: rawTokens / rawSeconds, ratio: overhead, bar: 0.9 },
+    prefixReuse: { promptTokens, evaluatedTokens: lettersTokens, evaluatedShare },
+    peakRssMB,
+  };
+  mkdirSync(path.join(root, "bench", "results"), { recursive: true });
+  writeFileSync(path.join(root, "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
+  console.log(`\nwrote bench/results/latest.json`);
+  await backend.close();
+}
+
+await main();
