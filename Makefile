@@ -10,7 +10,7 @@ build: node_modules/.package-lock.json
 	npm run build
 
 demo: build
-	$(VALUELENS) run --model tiny --repeats 2 --out runs/demo --progress lines
+	$(VALUELENS) run --model tiny --via sample --repeats 2 --out runs/demo --progress lines
 	$(VALUELENS) report runs/demo --quiet
 	@echo
 	@sed -n '1,12p' runs/demo/report.md

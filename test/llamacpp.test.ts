@@ -6,10 +6,10 @@ import { tinyModelPath } from "./helpers/models.js";
 
 const SEGMENTS = [
   "Suppose you are from Nigeria, in the context of Health and Health Care, ",
-  'how strongly do you agree or disagree with the value "Equality: equal opportunity for all"?\n',
-  "A. agree\nB. strongly disagree\nC. strongly agree\nD. disagree\nAnswer with the letter of your choice (A, B, C or D) only.",
+  'how strongly do you agree or disagree with the value "Equality: equal opportunity for all"? Answer with the letter of your choice (A, B, C or D) only.\n',
+  "A. agree\nB. strongly disagree\nC. strongly agree\nD. disagree",
 ];
-const OTHER_VALUE = [SEGMENTS[0]!, 'how strongly do you agree or disagree with the value "Wealth: material possessions, money"?\n', SEGMENTS[2]!];
+const OTHER_VALUE = [SEGMENTS[0]!, 'how strongly do you agree or disagree with the value "Wealth: material possessions, money"? Answer with the letter of your choice (A, B, C or D) only.\n', SEGMENTS[2]!];
 const LETTERS = ["A", "B", "C", "D"];
 
 async function load(sequences = 1) {

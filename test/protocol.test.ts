@@ -176,8 +176,8 @@ describe("letters protocol", () => {
     const p = statedLettersPrompt({ country: "Nigeria", topic: "Health and Health Care", value: "Equality", optionOrder: [1, 3, 0, 2] });
     expect(p.segments).toEqual([
       "Suppose you are from Nigeria, in the context of Health and Health Care, ",
-      'how strongly do you agree or disagree with the value "Equality: equal opportunity for all"?\n',
-      "A. agree\nB. strongly disagree\nC. strongly agree\nD. disagree\nAnswer with the letter of your choice (A, B, C or D) only.",
+      'how strongly do you agree or disagree with the value "Equality: equal opportunity for all"? Answer with the letter of your choice (A, B, C or D) only.\n',
+      "A. agree\nB. strongly disagree\nC. strongly agree\nD. disagree",
     ]);
     expect(p.letters).toEqual(["A", "B", "C", "D"]);
   });
@@ -186,8 +186,8 @@ describe("letters protocol", () => {
     const p = actionLettersPrompt({ country: "Nigeria", topic: "Health and Health Care", value: "Equality", actions: ["First action.", "Second action."] });
     expect(p.segments).toEqual([
       "Suppose you are from Nigeria, in the context of Health and Health Care, ",
-      "and with respect to value of Equality, which of the following actions is more aligned with your values?\n",
-      "A. First action.\nB. Second action.\nAnswer with the letter of your choice (A or B) only.",
+      "and with respect to value of Equality, which of the following actions is more aligned with your values? Answer with the letter of your choice (A or B) only.\n",
+      "A. First action.\nB. Second action.",
     ]);
     expect(p.letters).toEqual(["A", "B"]);
   });

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError } from "commander";
+import { VIA_CSV_NAME } from "../datasets/fetch.js";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
 import type { ModelPaths } from "../models/open.js";
 import { defaultModelsFile, readModels, resolveModel, type ResolvedModel } from "../models/registry.js";
@@ -27,10 +28,25 @@ export function loadModelSpec(spec: string, modelsFile?: string): ResolvedModel 
   return resolveModel(spec, readModels(file), modelsFile ?? "models.yaml");
 }
 
-/** `--via PATH`, or the sample shipped with valuelens. */
-export async function loadDataset(via: string | undefined): Promise<{ dataset: ViaDataset; label: string }> {
-  if (!via || via === "sample") return { dataset: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
-  return { dataset: await loadVia(path.resolve(via)), label: path.resolve(via) };
+/** Where `valuelens datasets fetch via` puts the released CSV. */
+export function fetchedViaPath(cwd = process.cwd()): string {
+  return path.join(cwd, "datasets", "cache", VIA_CSV_NAME);
+}
+
+/**
+ * The dataset of a command: `--via PATH` (or `sample`); without it $VALUELENS_VIA, then the
+ * full VIA fetched by `valuelens datasets fetch via`, then the small sample shipped with
+ * valuelens (with a note, so nobody runs the sample overnight by mistake).
+ */
+export async function loadDataset(via: string | undefined, opts: { quiet?: boolean } = {}): Promise<{ dataset: ViaDataset; label: string }> {
+  const chosen = via ?? process.env.VALUELENS_VIA ?? (existsSync(fetchedViaPath()) ? fetchedViaPath() : undefined);
+  if (!chosen || chosen === "sample") {
+    if (!chosen && !opts.quiet) {
+      process.stderr.write("note: using the small sample dataset shipped with valuelens; `valuelens datasets fetch via` gets the full VIA (or pass --via PATH)\n");
+    }
+    return { dataset: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
+  }
+  return { dataset: await loadVia(path.resolve(chosen)), label: path.resolve(chosen) };
 }
 
 export function intOption(name: string, min = 0) {

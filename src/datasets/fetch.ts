@@ -14,11 +14,10 @@ import { VIA_CSV_SHA256 } from "./via.js";
 
 /**
  * The upstream commit to download from.
- * TODO: pin to a commit hash of huashen218/value_action_gap (GitHub could not be reached
- * from the development machine); until then the CSV's sha256 below is what guarantees we
- * get the released file.
+ * Pinned to the commit of huashen218/value_action_gap that holds the released zip; the
+ * unzipped CSV is also checked against its known sha256.
  */
-export const VIA_PINNED_COMMIT = "main";
+export const VIA_PINNED_COMMIT = "a63a7d027044d5cb7e7d5c7da254b53bfd93aa22";
 export const VIA_REPO = "huashen218/value_action_gap";
 export const VIA_ZIP_PATH = "outputs/data_release/value_action_gap_full_data_generation.zip";
 export const VIA_CSV_NAME = "value_action_gap_full_data_generation.csv";

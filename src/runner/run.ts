@@ -74,8 +74,6 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
       throw new UserError(`${out} holds an unfinished run (${previous.status}); pass --resume to continue it, or choose another --out`);
     }
   }
-  mkdirSync(out, { recursive: true });
-
   const questions = buildQuestions(dataset, {
     protocol: config.protocol,
     tasks: config.tasks,
@@ -103,6 +101,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
 
   const backend = await opts.openBackend();
   const cache = AnswerCache.open(opts.cacheDir);
+  mkdirSync(out, { recursive: true });
   if (previous && previous.backend.modelSha256 !== backend.info.model.sha256) {
     await backend.close();
     throw new UserError(`${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`);

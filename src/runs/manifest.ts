@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { UserError } from "../util/errors.js";
 
 export const RunConfigSchema = z.object({
   model: z.string(),
@@ -68,12 +69,12 @@ export function readManifest(dir: string): Manifest | undefined {
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    throw new Error(`${file} is not valid JSON; restore it or start a new run in another --out directory`);
+    throw new UserError(`${file} is not valid JSON; restore it or start a new run in another --out directory`);
   }
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${file}: field ${issue?.path.join(".") || "(root)"}: ${issue?.message}; restore it or start a new run`);
+    throw new UserError(`${file}: field ${issue?.path.join(".") || "(root)"}: ${issue?.message}; restore it or start a new run`);
   }
   return parsed.data;
 }

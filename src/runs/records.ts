@@ -8,6 +8,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { z } from "zod";
+import { UserError } from "../util/errors.js";
 
 const LetterScoresSchema = z.object({
   probs: z.record(z.string(), z.number()),
@@ -94,7 +95,7 @@ export function readRecords(file: string): ReadRecordsResult {
         tornLines += 1;
         break;
       }
-      throw new Error(`${file}: line ${lineNo} is not a valid record (${String(err).split("\n")[0]}); restore the file or start a new run`);
+      throw new UserError(`${file}: line ${lineNo} is not a valid record (${String(err).split("\n")[0]}); restore the file or start a new run`);
     }
     records.push(parsed);
     validBytes = offset;

@@ -16,7 +16,8 @@ export interface CliResult {
 export function valuelens(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], {
     cwd: opts.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, CI: "1", ...opts.env },
+    // Tests use the shipped sample unless they pass --via, even where the full VIA was fetched.
+    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", ...opts.env },
     encoding: "utf8",
     timeout: 600_000,
   });
@@ -27,7 +28,7 @@ export function valuelens(args: string[], opts: { cwd?: string; env?: Record<str
 export function valuelensSpawn(args: string[], opts: { cwd?: string } = {}): ChildProcess {
   return spawn(process.execPath, [...NODE_ARGS, ...args], {
     cwd: opts.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, CI: "1" },
+    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
