@@ -9,6 +9,7 @@
  * dicts, unescaped apostrophes). Refusals and garbled answers are reported, not dropped
  * silently.
  */
+import { stripFence } from "../util/fence.js";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { CsvError, parse } from "csv-parse/sync";
@@ -119,14 +120,6 @@ function snippet(text: string, n = 80): string {
   return one.length > n ? `${one.slice(0, n)}...` : one;
 }
 
-function fencedBody(text: string): string {
-  const open = /```[A-Za-z]*[^\S\n]*\n?/.exec(text);
-  if (!open) return text;
-  const rest = text.slice(open.index + open[0].length);
-  const close = rest.indexOf("```");
-  return close < 0 ? rest : rest.slice(0, close);
-}
-
 function asAction(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
@@ -139,7 +132,7 @@ function asAction(v: unknown): string | undefined {
 export function extractHumanAction(generation: string): HumanActionResult {
   const text = generation.trim();
   if (text === "") return { ok: false, reason: "unparseable", detail: "empty answer" };
-  const body0 = fencedBody(text);
+  const body0 = stripFence(text);
   const start = body0.indexOf("{");
   const end = body0.lastIndexOf("}");
   const body = start >= 0 ? body0.slice(start, end > start ? end + 1 : undefined).trim() : body0.trim();

@@ -4,6 +4,7 @@
  * including the missing spaces/newlines between some parts, and the parsers for the
  * answers, following PROTOCOL.md "The paper's alignment measures" step 1.
  */
+import { stripFence } from "../util/fence.js";
 import { jsonrepair } from "jsonrepair";
 import { UserError } from "../util/errors.js";
 import { VALUES, isCountry, isTopic, valueByName } from "./values.js";
@@ -149,16 +150,9 @@ export type StatedParse =
   | { ok: true; ratings: Record<string, StatedRating> }
   | { ok: false; reason: string; partial?: Record<string, StatedRating> };
 
-export type ActionParse = { ok: true; option: 1 | 2 } | { ok: false; reason: string };
+export { stripFence };
 
-/** The text inside the first fenced code block (to the end if the fence is never closed), else the whole text. */
-export function stripFence(raw: string): string {
-  const open = /```[A-Za-z]*[^\S\n]*\n?/.exec(raw);
-  if (!open) return raw;
-  const rest = raw.slice(open.index + open[0].length);
-  const close = rest.indexOf("```");
-  return close < 0 ? rest : rest.slice(0, close);
-}
+export type ActionParse = { ok: true; option: 1 | 2 } | { ok: false; reason: string };
 
 /** The `{...}` part of a text: from the first `{` to the last `}` (to the end if unclosed). */
 function objectSlice(text: string): string | null {
