@@ -1,6 +1,5 @@
-// The llama.cpp backend on the tiny random-weight model: real tokenization, real logits.
+// The llama.cpp backend on the tiny random-weight model: real tokenization, real probabilities.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Token } from "node-llama-cpp";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { tinyModelPath } from "./helpers/models.js";
 
@@ -50,42 +49,39 @@ describe("llama.cpp backend", () => {
     const p = backend.prepare(SEGMENTS, { mode: "letters" });
     const scores = await backend.scoreLetters(p, LETTERS);
 
-    // Independent route: a fresh backend, the whole vocabulary's raw logits, softmax in float64.
+    // Independent route: a fresh backend, the same tokens evaluated in one go (no segments),
+    // the whole vocabulary's probability map, and letter spellings found by tokenizing.
     const other = await load();
     try {
-      const seq = (other as unknown as { lanes: { sequence: import("node-llama-cpp").LlamaContextSequence }[] }).lanes[0]!.sequence;
-      let start = 0;
-      let logits: Map<Token, number> | undefined;
-      let libraryProbs: Map<Token, number> | undefined;
-      for (const end of p.segmentEnds) {
-        const batch = p.tokens.slice(start, end);
-        const last = end === p.tokens.length;
-        const items = batch.map((t, i) => (last && i === batch.length - 1 ? ([t, { generateNext: { logits: true, probabilities: true } }] as const) : t));
-        const out = await seq.controlledEvaluate(items as never);
-        if (last) {
-          logits = out[batch.length - 1]!.next.logits;
-          libraryProbs = out[batch.length - 1]!.next.probabilities;
-        }
-        start = end;
-      }
-      expect(logits!.size).toBeGreaterThan(1000); // the whole vocabulary
-      const max = Math.max(...logits!.values());
-      let z = 0;
-      for (const l of logits!.values()) z += Math.exp(l - max);
-      const spellings = other.letterSpellings(LETTERS);
-      const raw = LETTERS.map((letter) => spellings.get(letter)!.reduce((s, t) => s + Math.exp(logits!.get(t)! - max) / z, 0));
+      const internals = other as unknown as { lanes: { sequence: import("node-llama-cpp").LlamaContextSequence }[]; model: import("node-llama-cpp").LlamaModel };
+      const seq = internals.lanes[0]!.sequence;
+      const model = internals.model;
+      const last = p.tokens.length - 1;
+      const items = p.tokens.map((t, i) => (i === last ? ([t, { generateNext: { probabilities: true } }] as const) : t));
+      const out = await seq.controlledEvaluate(items as never);
+      const map = out[last]!.next.probabilities!;
+      // A full softmax: every token of the vocabulary, summing to 1 (no top-k cut).
+      expect(map.size).toBe([...model.iterateAllTokens()].length);
+      expect([...map.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      const spelled = (letter: string) => [...new Set([letter, " " + letter].map((text) => model.tokenize(text, false)).filter((t) => t.length === 1).map((t) => t[0]!))];
+      const raw = LETTERS.map((letter) => {
+        const tokens = spelled(letter);
+        expect(tokens.length).toBe(2); // "A" and "▁A" are single tokens in this vocabulary
+        // Our scorer may also count byte-fallback spellings; those must be in its record too.
+        const ours = other.letterSpellings([letter]).get(letter)!;
+        for (const t of tokens) expect(ours).toContain(t);
+        return ours.reduce((s, t) => s + (map.get(t) ?? 0), 0);
+      });
       const mass = raw.reduce((a, b) => a + b, 0);
-      // The normalizer sum_v exp(l_v - max) comes from llama.cpp in float32: raw masses agree to
-      // float32 precision; the renormalized letter probabilities do not depend on it at all.
-      expect(Math.abs(scores.mass - mass) / mass).toBeLessThan(1e-5);
+      // One batch vs three segment batches: llama.cpp may round differently in the last bits.
+      expect(Math.abs(scores.mass - mass) / mass).toBeLessThan(1e-4);
       LETTERS.forEach((letter, i) => {
-        expect(Math.abs(scores.perLetter[i]!.p - raw[i]!) / raw[i]!).toBeLessThan(1e-5);
-        expect(scores.probs[letter]).toBeCloseTo(raw[i]! / mass, 12);
-        // The library's own probability map agrees (it computes in float32).
-        const lib = spellings.get(letter)!.reduce((s, t) => s + (libraryProbs!.get(t) ?? 0), 0);
-        expect(Math.abs(lib - raw[i]!) / raw[i]!).toBeLessThan(1e-3);
+        expect(Math.abs(scores.perLetter[i]!.p - raw[i]!) / raw[i]!).toBeLessThan(1e-4);
+        expect(Math.abs(scores.probs[letter]! - raw[i]! / mass)).toBeLessThan(1e-5);
       });
       expect(Object.values(scores.probs).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(scores.mass).toBeLessThan(1);
+      expect(scores.mass).toBeGreaterThan(0);
     } finally {
       await other.close();
     }

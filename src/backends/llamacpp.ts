@@ -2,7 +2,8 @@
  * The llama.cpp engine, through node-llama-cpp: CPU, CUDA, Vulkan or Metal as the library
  * finds them.
  *
- * Letter scoring evaluates a prompt once and reads the next-token logits of the letters.
+ * Letter scoring evaluates a prompt once and reads the letters' next-token probabilities
+ * from the full-vocabulary softmax.
  * Prompts arrive as segments (scenario context, value stem, options); each segment is always
  * evaluated as its own batch, so a segment still in the KV cache from the previous question
  * is reused without changing any number (a question's result never depends on what ran
@@ -260,53 +261,30 @@ export class LlamaCppBackend implements Backend {
     lane.evaluatedEnds = lane.evaluatedEnds.filter((e) => e <= reuse);
 
     const spellings = this.letterSpellings(letters);
-    const watched = [...new Set([...spellings.values()].flat())];
     let start = reuse;
-    let logits: Map<Token, number> | undefined;
-    let totalWeight = 0;
-    let topToken: Token | undefined;
+    let probabilities: Map<Token, number> | undefined;
     for (const end of segmentEnds) {
       if (end <= start) continue;
       const batch = tokens.slice(start, end);
       const last = end === tokens.length;
-      const items = batch.map((t, i) =>
-        last && i === batch.length - 1
-          ? ([
-              t,
-              {
-                generateNext: {
-                  logits: { filter: { tokens: watched, includeTop: 1 } },
-                  totalLogitWeight: true,
-                  token: false,
-                },
-              },
-            ] as const)
-          : t,
-      );
+      // The full probability map (a softmax over the whole vocabulary, sorted by probability).
+      // node-llama-cpp's logit filter with includeMax was measured to give wrong values.
+      const items = batch.map((t, i) => (last && i === batch.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t));
       const out = await lane.sequence.controlledEvaluate(items as never);
       if (last) {
-        const next = out[batch.length - 1]?.next;
-        if (!next?.logits || next.totalLogitWeight === undefined) throw new Error("llama.cpp returned no logits");
-        logits = next.logits;
-        totalWeight = next.totalLogitWeight;
+        probabilities = out[batch.length - 1]?.next.probabilities;
+        if (!probabilities) throw new Error("llama.cpp returned no probabilities");
       }
       lane.evaluatedEnds.push(end);
       start = end;
     }
-    if (!logits) throw new Error("empty prompt");
+    if (!probabilities) throw new Error("empty prompt");
     this.counters.evaluations += 1;
     this.counters.evaluatedTokens += tokens.length - reuse;
     this.counters.reusedTokens += reuse;
 
-    // softmax(l)_t = exp(l_t - max) / sum_v exp(l_v - max); the filter's top token gives max.
-    let maxLogit = -Infinity;
-    for (const [token, logit] of logits) {
-      if (logit > maxLogit) {
-        maxLogit = logit;
-        topToken = token;
-      }
-    }
-    const prob = (t: Token) => Math.exp((logits!.get(t) ?? -Infinity) - maxLogit) / totalWeight;
+    const prob = (t: Token) => probabilities!.get(t) ?? 0;
+    const [topToken, topP] = probabilities.entries().next().value ?? [undefined, 0];
     const perLetter = letters.map((letter) => {
       const bySpelling: Record<string, number> = {};
       let p = 0;
@@ -327,8 +305,8 @@ export class LlamaCppBackend implements Backend {
       probs,
       mass,
       perLetter,
-      topToken: { text: topToken === undefined ? "" : this.spellingText(topToken), p: topToken === undefined ? 0 : prob(topToken) },
-      method: `segments/${segmentEnds.length}:softmax-logits`,
+      topToken: { text: topToken === undefined ? "" : this.spellingText(topToken), p: topP },
+      method: `segments/${segmentEnds.length}:softmax`,
       evaluatedTokens: tokens.length - reuse,
       reusedTokens: reuse,
     };
