@@ -393,9 +393,13 @@ export class LlamaCppBackend implements Backend {
  * block, harmony models (GPT-OSS) the final channel. Detected from the vocabulary.
  */
 function reasoningHandling(model: LlamaModel): { answerPrefix: LlamaText | null; reasoning: BackendInfo["reasoning"] } {
+  // A special token of the vocabulary: control, or user-defined (llama.cpp marks harmony's
+  // <|channel|> tokens so), never an ordinary piece that happens to spell the same text.
   const isSingleSpecial = (text: string) => {
     const t = model.tokenize(text, true);
-    return t.length === 1 && model.isSpecialToken(t[0]);
+    if (t.length !== 1) return false;
+    const attributes = model.getTokenAttributes(t[0]!);
+    return attributes.control || attributes.userDefined;
   };
   if (isSingleSpecial("<|channel|>") && isSingleSpecial("<|message|>")) {
     return { answerPrefix: LlamaText(new SpecialTokensText("<|channel|>final<|message|>")), reasoning: "final-channel" };

@@ -122,7 +122,8 @@ Examples:
           if (!outExisted) removeIfEmpty(outAbs);
           throw runDirError(err, outAbs);
         }
-        const rel = path.relative(process.cwd(), result.out) || ".";
+        const relative = path.relative(process.cwd(), result.out) || ".";
+        const rel = relative.startsWith("..") ? result.out : relative;
         process.stdout.write(
           `${result.interrupted ? "interrupted" : "done"}: ${result.answered} answered (${result.cacheHits} from the cache, ${result.evaluations} model evaluations) -> ${rel}\n`,
         );

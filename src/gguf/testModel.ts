@@ -6,7 +6,7 @@
 
 import { CHATML_TEMPLATE } from "./chatTemplate.js";
 import { constantChunks, normalChunks, tensorSeed } from "./random.js";
-import { buildSpmVocab, vocabMetadata, type SpmVocab } from "./vocab.js";
+import { buildSpmVocab, CHAT_CONTROL_TOKENS, vocabMetadata, type SpmVocab } from "./vocab.js";
 import { gguf, ggufLayout, tensorElementCount, writeGguf, type GgufFile, type GgufTensor, type GgufValue } from "./writer.js";
 
 export type TestModelShape = "tiny" | "bench";
@@ -44,6 +44,11 @@ export interface LlamaModelSpec {
   seed: number;
   type: TestModelType;
   name: string;
+  /**
+   * Control tokens beyond ChatML's, e.g. `<think>`/`</think>` (Qwen3-style reasoning) or
+   * `<|channel|>`/`<|message|>` (harmony), so tests can check how reasoning models are scored.
+   */
+  extraControlTokens?: readonly string[];
 }
 
 export interface WrittenModel {
@@ -63,10 +68,14 @@ export interface WrittenModel {
  */
 export const MAX_PIECE_CHARS = 8;
 
-const vocabCache = new Map<number, SpmVocab>();
-function vocabFor(size: number): SpmVocab {
-  let v = vocabCache.get(size);
-  if (!v) vocabCache.set(size, (v = buildSpmVocab({ size, maxPieceChars: MAX_PIECE_CHARS })));
+const vocabCache = new Map<string, SpmVocab>();
+function vocabFor(size: number, extraControlTokens: readonly string[] = []): SpmVocab {
+  const key = [size, ...extraControlTokens].join("\u0000");
+  let v = vocabCache.get(key);
+  if (!v) {
+    const controlTokens = [...CHAT_CONTROL_TOKENS, ...extraControlTokens];
+    vocabCache.set(key, (v = buildSpmVocab({ size, maxPieceChars: MAX_PIECE_CHARS, controlTokens })));
+  }
   return v;
 }
 
@@ -88,7 +97,7 @@ export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
   if (s.nEmbd % s.nHead !== 0) throw new Error("n_embd must be a multiple of n_head");
   const headDim = s.nEmbd / s.nHead;
   const kvDim = headDim * s.nHeadKv;
-  const vocab = vocabFor(s.nVocab);
+  const vocab = vocabFor(s.nVocab, spec.extraControlTokens);
   if (vocab.tokens.length !== s.nVocab) throw new Error("internal: vocab size mismatch");
 
   const metadata: Array<[string, GgufValue]> = [
