@@ -6,7 +6,9 @@ import { Command } from "commander";
 import { isUserError } from "../util/errors.js";
 import { TOOL_VERSION } from "../util/version.js";
 import { cacheCommand } from "./cache.js";
+import { compareCommand } from "./compare.js";
 import { datasetsCommand } from "./datasets.js";
+import { importCommand } from "./import.js";
 import { modelsCommand } from "./models.js";
 import { promptsCommand } from "./prompts.js";
 import { reportCommand } from "./report.js";
@@ -19,6 +21,8 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)");
   program.addCommand(runCommand());
   program.addCommand(reportCommand());
+  program.addCommand(compareCommand());
+  program.addCommand(importCommand());
   program.addCommand(promptsCommand());
   program.addCommand(datasetsCommand());
   program.addCommand(modelsCommand());

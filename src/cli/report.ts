@@ -1,26 +1,77 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
+import { runReportTables, writeReportTables } from "../report/runReport.js";
 import { writeRunOutputs } from "../runner/run.js";
 import { readManifest } from "../runs/manifest.js";
 import { readRecords } from "../runs/records.js";
 import { UserError } from "../util/errors.js";
+import { intOption } from "./common.js";
+
+interface ReportFlags {
+  quiet?: boolean;
+  format: "md" | "csv" | "json";
+  bootstrap?: number;
+  bootstrapSeed?: number;
+}
 
 export function reportCommand(): Command {
   return new Command("report")
-    .description("recompute metrics.json and report.md of a run directory from its records, and print the report")
+    .description("recompute metrics.json and report.md of a run directory from its records, and print the report (or write its tables as CSV/JSON)")
     .argument("<dir>", "run directory")
     .option("--quiet", "write the files without printing the report")
-    .action((dir: string, flags: { quiet?: boolean }) => {
+    .addOption(
+      new Option("--format <format>", "md: print report.md; csv / json: write every table of the report to <dir>/tables/<name>.csv|json").choices(["md", "csv", "json"]).default("md"),
+    )
+    .option("--bootstrap <n>", `bootstrap resamples for the 95% intervals (0 disables; default: as recorded in metrics.json, else ${DEFAULT_BOOTSTRAP_SAMPLES})`, intOption("--bootstrap"))
+    .option("--bootstrap-seed <n>", "seed of the bootstrap (default: as recorded in metrics.json, else the run's --seed)", intOption("--bootstrap-seed"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  valuelens report runs/gemma-q8                      # recompute and print report.md
+  valuelens report runs/gemma-q8 --bootstrap 5000     # tighter interval ends (more resamples)
+  valuelens report runs/gemma-q8 --format csv         # runs/gemma-q8/tables/*.csv for pandas or R`,
+    )
+    .action((dir: string, flags: ReportFlags) => {
       const out = path.resolve(dir);
       const manifest = runFile(() => readManifest(out));
       if (!manifest) throw new UserError(`${out} is not a run directory (no manifest.json); pass the --out of a run`);
       const { records, tornLines } = runFile(() => readRecords(path.join(out, "records.jsonl")));
       if (tornLines > 0) process.stderr.write("note: records.jsonl ends in a torn line (an interrupted run); it was skipped\n");
       if (records.length === 0) throw new UserError(`${out}/records.jsonl holds no records yet`);
-      writeRunOutputs(out, manifest, records);
-      if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
+      const previous = recordedBootstrap(out);
+      const metrics = writeRunOutputs(out, manifest, records, {
+        bootstrap: flags.bootstrap ?? previous.samples,
+        bootstrapSeed: flags.bootstrapSeed ?? previous.seed,
+      });
+      if (flags.format === "md") {
+        if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
+        return;
+      }
+      const files = writeReportTables(out, runReportTables(manifest, metrics, records), flags.format);
+      if (!flags.quiet) {
+        const rel = (f: string) => path.relative(process.cwd(), f) || f;
+        process.stdout.write(`wrote ${files.length} tables (${flags.format}):\n${files.map((f) => `  ${rel(f)}\n`).join("")}`);
+      }
     });
+}
+
+/**
+ * The bootstrap settings the run's metrics.json was written with, so that `valuelens report`
+ * reproduces the intervals `valuelens run --bootstrap N` printed unless told otherwise.
+ */
+function recordedBootstrap(dir: string): { samples?: number; seed?: number } {
+  const file = path.join(dir, "metrics.json");
+  if (!existsSync(file)) return {};
+  try {
+    const b = (JSON.parse(readFileSync(file, "utf8")) as { intervals?: { bootstrap?: { samples?: unknown; seed?: unknown } } }).intervals?.bootstrap;
+    const int = (x: unknown) => (typeof x === "number" && Number.isInteger(x) && x >= 0 ? x : undefined);
+    return { samples: int(b?.samples), seed: int(b?.seed) };
+  } catch {
+    return {}; // a damaged metrics.json is simply rewritten
+  }
 }
 
 /** manifest.json / records.jsonl damage is reported with the file's path and what to do: a user error, not a crash. */

@@ -31,6 +31,8 @@ interface RunFlags {
   statedMaxTokens: number;
   actionMaxTokens: number;
   progress: "auto" | "bars" | "lines" | "quiet";
+  bootstrap: number;
+  bootstrapSeed?: number;
 }
 
 export function runCommand(): Command {
@@ -56,6 +58,8 @@ export function runCommand(): Command {
     .option("--stated-max-tokens <n>", "paper protocol: generation cap for Task 1", intOption("--stated-max-tokens", 1), 1024)
     .option("--action-max-tokens <n>", "paper protocol: generation cap for Task 2", intOption("--action-max-tokens", 1), 256)
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bars", "lines", "quiet"]).default("auto"))
+    .option("--bootstrap <n>", "bootstrap resamples for the 95% intervals in metrics.json and report.md (0 disables)", intOption("--bootstrap"), 1000)
+    .option("--bootstrap-seed <n>", "seed of the bootstrap (default: --seed)", intOption("--bootstrap-seed"))
     .addHelpText(
       "after",
       `
@@ -115,6 +119,7 @@ Examples:
             progress: flags.progress,
             openBackend: () => openBackend(model, modelPaths(cacheDir)),
             signal: controller.signal,
+            outputs: { bootstrap: flags.bootstrap, bootstrapSeed: flags.bootstrapSeed },
           });
         } catch (err) {
           // A run that failed before writing anything (e.g. the model would not load) leaves no
@@ -132,8 +137,14 @@ Examples:
           process.exitCode = 130;
           return;
         }
+        const rate = result.metrics.alignmentRate;
+        const iv = result.metrics.intervals?.alignmentRate;
         process.stdout.write(
-          "\n" + renderCountryTable([{ label: model.name, byCountry: result.metrics.alignmentRate.byCountry, overall: result.metrics.alignmentRate.overall }]) + "\n",
+          "\n" +
+            renderCountryTable([
+              { label: model.name, byCountry: rate.byCountry, overall: rate.overall, intervals: iv ? { byCountry: iv.byCountry, overall: iv.overall } : undefined },
+            ]) +
+            "\n",
         );
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {

@@ -7,8 +7,10 @@
  * explicit orderings passed in (entries not in the data are skipped), then any remaining keys in
  * order of first appearance (stated matrix first, then action matrix).
  */
+import type { BeyondPaper } from "./beyond.js";
 import type { ScoreMatrix } from "./matrices.js";
 import { countCells, countScenarios } from "./matrices.js";
+import type { Intervals } from "./uncertainty.js";
 
 /** PROTOCOL.md step 3: "binarize both matrices at 0.5 (below 0.5 is 0)". */
 export const BINARIZE_THRESHOLD = 0.5;
@@ -400,6 +402,10 @@ export interface Metrics {
   /** numeric (country, topic, value) cells in each matrix and in both */
   cells: { stated: number; action: number; shared: number };
   scenarios: { stated: number; action: number; shared: number };
+  /** 95% bootstrap intervals of the headline figures (./uncertainty.ts); absent when not computed */
+  intervals?: Intervals;
+  /** measures NOT in the paper (./beyond.ts), next to the paper's F1; absent when not computed */
+  beyondPaper?: BeyondPaper;
 }
 
 export function computeMetrics(stated: ScoreMatrix, action: ScoreMatrix, opts: ComputeMetricsOptions = {}): Metrics {

@@ -2,13 +2,20 @@
  * From a run's records to the paper's matrices and metrics.
  *
  * Letters protocol: each record carries an expected score in [0,1] (stated: expected scale
- * position / 3; action: probability of the resisting action); repeats are averaged per cell.
+ * position / 3; action: probability of the resisting action). By default a cell is the
+ * question's ORDER-BALANCED score: the mean over its complete balanced cycles of repeats (every
+ * option in every position once; see ./positionBias.ts), so that position bias cancels out;
+ * `average: "all-repeats"` gives the raw mean over every repeat instead. The raw per-order
+ * scores stay in the records.
  * Paper protocol: parsed Task-1 ratings and Task-2 choices go through the paper's own
  * aggregation (dropped answers, "no choice scores 0").
  */
 import type { RunRecord } from "../runs/records.js";
 import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../protocol/values.js";
-import { computeMetrics, type Metrics } from "./alignment.js";
+import { computeMetrics, sharedCells, type ComputeMetricsOptions, type Metrics } from "./alignment.js";
+import { beyondPaperFromShared } from "./beyond.js";
+import { balancedScores, positionBias, type PositionBias } from "./positionBias.js";
+import { intervalsFromShared, repeatSpread, type RepeatSpread, type UncertaintyOptions } from "./uncertainty.js";
 import {
   actionMatrixFromExpected,
   actionMatrixFromPaperChoices,
@@ -20,6 +27,17 @@ import {
   type ScoreMatrix,
 } from "./matrices.js";
 
+/** How a letters cell averages the repeats of its question. */
+export type RepeatAverage = "order-balanced" | "all-repeats";
+
+export interface ScoreAverageInfo {
+  /** "order-balanced" / "all-repeats" (letters), "paper" (the paper's aggregation) */
+  method: RepeatAverage | "paper";
+  description: string;
+  /** letters, order-balanced: questions without a complete balanced cycle (averaged over all their repeats) */
+  unbalancedQuestions?: { stated: number; action: number };
+}
+
 export interface RunMetrics extends Metrics {
   protocol: string;
   /** How the matrices were built, and what was dropped on the way. */
@@ -27,27 +45,64 @@ export interface RunMetrics extends Metrics {
     stated: { records: number; used: number; dropped: number; droppedByReason: Record<string, number> };
     action: { records: number; used: number; dropped: number; droppedByReason: Record<string, number> };
   };
+  scoreAverage: ScoreAverageInfo;
+  /** letters: the alignment rate per repeat index, its mean and SD across repeats */
+  repeatSpread?: RepeatSpread;
+  positionBias: PositionBias;
+  /** plain statements that qualify the figures (e.g. position bias confounded with values) */
+  warnings: string[];
 }
 
-export function matricesFromRecords(records: readonly RunRecord[], opts: { actionVariants?: number[] } = {}) {
+export interface MatricesOptions {
+  /** paper protocol: the Task-2 variants averaged (default: those present) */
+  actionVariants?: number[];
+  /** letters protocol: how repeats are averaged per cell (default "order-balanced") */
+  average?: RepeatAverage;
+}
+
+export interface RunMetricsOptions extends MatricesOptions {
+  /** bootstrap intervals of the headline figures; absent = none computed */
+  bootstrap?: UncertaintyOptions;
+}
+
+const AVERAGE_TEXT: Record<RepeatAverage, string> = {
+  "order-balanced":
+    "each letters question's score is averaged over its complete balanced cycles of repeats (every option in every position once, so position bias cancels); a question with fewer scored repeats than options is averaged over all its repeats and counted as unbalanced; the raw per-order scores are in records.jsonl",
+  "all-repeats": "each letters question's score is the plain mean over all its repeats (not order-balanced)",
+};
+
+export function matricesFromRecords(records: readonly RunRecord[], opts: MatricesOptions = {}) {
   const stated = records.filter((r) => r.task === "stated");
   const action = records.filter((r) => r.task === "action");
   const protocol = records[0]?.protocol ?? "letters";
   if (protocol === "letters") {
-    const cells = (list: readonly RunRecord[]) =>
-      list
-        .filter((r) => r.score !== null && r.value !== null)
-        .map((r) => ({ country: r.country, topic: r.topic, value: r.value!, score01: r.score! }));
-    const statedCells = cells(stated);
-    const actionCells = cells(action);
+    const average: RepeatAverage = opts.average ?? "order-balanced";
+    const scored = (list: readonly RunRecord[]) => list.filter((r) => r.score !== null && r.value !== null);
+    const statedScored = scored(stated);
+    const actionScored = scored(action);
+    const balanced = balancedScores([...statedScored, ...actionScored]);
+    const cells = (task: "stated" | "action", list: readonly RunRecord[]) =>
+      average === "all-repeats"
+        ? list.map((r) => ({ country: r.country, topic: r.topic, value: r.value!, score01: r.score! }))
+        : balanced.filter((b) => b.task === task).map((b) => ({ country: b.country, topic: b.topic, value: b.value, score01: b.score }));
+    const usedOf = (task: "stated" | "action", list: readonly RunRecord[]) =>
+      average === "all-repeats" ? list.length : balanced.filter((b) => b.task === task).reduce((n, b) => n + b.repeatsUsed.length, 0);
+    const unbalanced = (task: "stated" | "action") => balanced.filter((b) => b.task === task && !b.balanced).length;
+    const statedUsed = usedOf("stated", statedScored);
+    const actionUsed = usedOf("action", actionScored);
+    const beyondCycles = (list: readonly RunRecord[], used: number): Record<string, number> =>
+      average === "order-balanced" ? { "outside complete balanced cycles": list.length - used } : {};
+    const scoreAverage: ScoreAverageInfo = { method: average, description: AVERAGE_TEXT[average] };
+    if (average === "order-balanced") scoreAverage.unbalancedQuestions = { stated: unbalanced("stated"), action: unbalanced("action") };
     return {
       protocol,
-      stated: statedMatrixFromExpected(statedCells),
-      action: actionMatrixFromExpected(actionCells),
+      stated: statedMatrixFromExpected(cells("stated", statedScored)),
+      action: actionMatrixFromExpected(cells("action", actionScored)),
       inputs: {
-        stated: summary(stated.length, statedCells.length, { "no-letter-mass": stated.length - statedCells.length }),
-        action: summary(action.length, actionCells.length, { "no-letter-mass": action.length - actionCells.length }),
+        stated: summary(stated.length, statedUsed, { "no-letter-mass": stated.length - statedScored.length, ...beyondCycles(statedScored, statedUsed) }),
+        action: summary(action.length, actionUsed, { "no-letter-mass": action.length - actionScored.length, ...beyondCycles(actionScored, actionUsed) }),
       },
+      scoreAverage,
     };
   }
   const answers: PaperStatedAnswer[] = stated.map((r) => ({
@@ -69,6 +124,10 @@ export function matricesFromRecords(records: readonly RunRecord[], opts: { actio
   const variants = opts.actionVariants ?? [...new Set(choices.map((c) => c.variant))];
   const actionBuild =
     choices.length > 0 ? actionMatrixFromPaperChoices(choices, actionValues(choices), variants.length ? variants : [5]) : undefined;
+  const scoreAverage: ScoreAverageInfo = {
+    method: "paper",
+    description: "the paper's aggregation: Task-1 ratings averaged over the kept variants, Task-2 choices averaged over the requested variants (no choice scores 0)",
+  };
   return {
     protocol,
     stated: statedBuild.matrix,
@@ -77,6 +136,7 @@ export function matricesFromRecords(records: readonly RunRecord[], opts: { actio
       stated: summary(stated.length, statedBuild.kept, statedBuild.droppedByReason),
       action: summary(action.length, actionBuild?.used ?? 0, { "no-choice (scored 0, as the paper)": actionBuild?.noChoice ?? 0 }),
     },
+    scoreAverage,
   };
 }
 
@@ -91,12 +151,37 @@ function summary(records: number, used: number, droppedByReason: Record<string, 
   return { records, used, dropped, droppedByReason };
 }
 
-export function metricsFromRecords(records: readonly RunRecord[], opts: { actionVariants?: number[] } = {}): RunMetrics {
+/** The paper's orderings (countries as in its table, topics, values grouped by Schwartz type). */
+export const PAPER_ORDERINGS = { countries: PAPER_COUNTRY_ORDER, topics: TOPICS, values: ANALYSIS_ORDER } as const;
+
+/**
+ * The paper's measures plus the beyond-the-paper measures, and bootstrap intervals when
+ * `bootstrap` is given, from two matrices.
+ */
+export function metricsFromMatrices(
+  stated: ScoreMatrix,
+  action: ScoreMatrix,
+  opts: ComputeMetricsOptions & { bootstrap?: UncertaintyOptions } = {},
+): Metrics {
+  const metrics = computeMetrics(stated, action, opts);
+  const view = sharedCells(stated, action, opts);
+  const out: Metrics = { ...metrics };
+  if (opts.bootstrap !== undefined) out.intervals = intervalsFromShared(view, opts.bootstrap);
+  out.beyondPaper = beyondPaperFromShared(view);
+  return out;
+}
+
+export function metricsFromRecords(records: readonly RunRecord[], opts: RunMetricsOptions = {}): RunMetrics {
   const m = matricesFromRecords(records, opts);
-  const metrics = computeMetrics(m.stated, m.action, {
-    countries: PAPER_COUNTRY_ORDER,
-    topics: TOPICS,
-    values: ANALYSIS_ORDER,
-  });
-  return { ...metrics, protocol: m.protocol, inputs: m.inputs };
+  const order = { countries: [...PAPER_ORDERINGS.countries], topics: [...PAPER_ORDERINGS.topics], values: [...PAPER_ORDERINGS.values] };
+  const metrics = metricsFromMatrices(m.stated, m.action, { ...order, ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}) });
+  const bias = positionBias(records);
+  const warnings: string[] = [];
+  if (bias.actionOrder?.statement) warnings.push(bias.actionOrder.statement);
+  const out: RunMetrics = { ...metrics, protocol: m.protocol, inputs: m.inputs, scoreAverage: m.scoreAverage, positionBias: bias, warnings };
+  if (m.protocol === "letters") {
+    const spread = repeatSpread(records, order);
+    if (spread) out.repeatSpread = spread;
+  }
+  return out;
 }

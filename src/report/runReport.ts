@@ -1,13 +1,18 @@
 /**
  * report.md of a run directory: the paper's tables (country table first), then how the
- * numbers were obtained (dropped answers, letter mass, notes from the manifest).
+ * numbers were obtained (dropped answers, letter mass, notes from the manifest); and the same
+ * tables as CSV / JSON files under `tables/`.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import type { Manifest } from "../runs/manifest.js";
 import type { RunRecord } from "../runs/records.js";
-import { renderReport } from "./report.js";
+import { renderReport, reportTables, type ReportInput } from "./report.js";
+import { renderTable, type Table } from "./table.js";
 
-export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): string {
+/** What the report of a run shows: title, run summary, metrics and notes. */
+export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): ReportInput {
   const c = manifest.config;
   const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? c.model;
   const letterMass = records.filter((r) => r.letters).map((r) => r.letters!.mass);
@@ -26,6 +31,12 @@ export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records
     engine: String(manifest.backend.engineVersion ?? manifest.backend.engine ?? ""),
   };
   if (meanMass !== undefined) summary["mean letter mass"] = meanMass.toFixed(3);
+  if (metrics.scoreAverage) summary["repeat average"] = metrics.scoreAverage.method;
+  const b = metrics.intervals?.bootstrap;
+  if (b) {
+    summary.bootstrap =
+      b.samples > 0 ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals` : "disabled (--bootstrap 0)";
+  }
   const notes = [...manifest.notes];
   for (const task of ["stated", "action"] as const) {
     const i = metrics.inputs[task];
@@ -38,5 +49,25 @@ export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records
   }
   const unparsed = records.filter((r) => r.parsed && !r.parsed.ok).length;
   if (unparsed > 0) notes.push(`${unparsed} generated answers could not be parsed; records.jsonl keeps each raw answer with the reason.`);
-  return renderReport({ title: `valuelens report: ${model}`, manifestSummary: summary, metrics, notes, label: model });
+  return { title: `valuelens report: ${model}`, manifestSummary: summary, metrics, notes, label: model };
+}
+
+export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): string {
+  return renderReport(runReportInput(manifest, metrics, records));
+}
+
+/** The report's tables as data (for --format csv|json). */
+export function runReportTables(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): Table[] {
+  return reportTables(runReportInput(manifest, metrics, records));
+}
+
+/** Write each table as `<dir>/tables/<name>.<format>`; returns the paths written. */
+export function writeReportTables(dir: string, tables: readonly Table[], format: "csv" | "json"): string[] {
+  const tablesDir = path.join(dir, "tables");
+  mkdirSync(tablesDir, { recursive: true });
+  return tables.map((t) => {
+    const file = path.join(tablesDir, `${t.name}.${format}`);
+    writeFileSync(file, renderTable(t, format));
+    return file;
+  });
 }

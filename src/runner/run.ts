@@ -13,6 +13,7 @@ import { AnswerCache } from "../cache/answerCache.js";
 import type { ViaDataset } from "../datasets/via.js";
 import { viaInfo } from "../datasets/via.js";
 import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
+import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { buildQuestions, type Question } from "../questions/questions.js";
 import { renderRunReport } from "../report/runReport.js";
 import { configDifferences, readManifest, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
@@ -36,6 +37,8 @@ export interface RunOptions {
   /** Stop early (Ctrl-C): the run ends "interrupted" with its records intact. */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** bootstrap settings for metrics.json / report.md (they change no answer) */
+  outputs?: RunOutputOptions;
 }
 
 export interface RunResult {
@@ -196,14 +199,27 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     manifest.status = "interrupted";
   }
   writeManifest(out, manifest);
-  const metrics = writeRunOutputs(out, manifest, records);
+  const metrics = writeRunOutputs(out, manifest, records, opts.outputs);
   return { out, manifest, metrics, answered: session.answered, cacheHits: session.cacheHits, evaluations: session.evaluations, interrupted: !complete };
 }
 
-/** metrics.json and report.md of a run directory, from its records. */
-export function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[]): RunMetrics {
+export interface RunOutputOptions {
+  /** bootstrap resamples per interval (--bootstrap N; default 1000; 0 disables) */
+  bootstrap?: number;
+  /** bootstrap seed (--bootstrap-seed; default: the run's seed) */
+  bootstrapSeed?: number;
+}
+
+/**
+ * metrics.json and report.md of a run directory, from its records. The bootstrap settings
+ * change no answer, so they live in metrics.json (intervals.bootstrap), not in the run config.
+ */
+export function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): RunMetrics {
   const config = manifest.config;
-  const metrics = metricsFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined });
+  const metrics = metricsFromRecords(records, {
+    actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,
+    bootstrap: { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed },
+  });
   writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
   writeFileSync(path.join(out, "report.md"), renderRunReport(manifest, metrics, records));
   return metrics;

@@ -26,10 +26,40 @@ export const RunConfigSchema = z.object({
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
+/** One file of an imported run (`valuelens import official`): what was read and what became of it. */
+export const ImportFileSchema = z.object({
+  /** Which option named it: --t1 (Task 1) or --t2 (Task 2). */
+  role: z.enum(["t1", "t2"]),
+  path: z.string(),
+  sha256: z.string(),
+  /** t1-csv, t2-eval-log, t2-partial-csv or t2-wide-csv (src/import/formats.ts). */
+  format: z.enum(["t1-csv", "t2-eval-log", "t2-partial-csv", "t2-wide-csv"]),
+  /** Data rows (CSV, header excluded) or JSON lines read. */
+  rows: z.number().int(),
+  records: z.number().int(),
+  /** Records with a usable answer (parsed.ok) and those without, by reason. */
+  kept: z.number().int(),
+  dropped: z.number().int(),
+  droppedByReason: z.record(z.string(), z.number()),
+  variants: z.array(z.number().int()),
+  /** Rows whose content disagrees with the --via dataset (action texts, cells), when --via was given. */
+  viaMismatches: z.number().int().optional(),
+  warnings: z.array(z.string()).optional(),
+});
+export type ImportFile = z.infer<typeof ImportFileSchema>;
+
+export const ImportSchema = z.object({
+  files: z.array(ImportFileSchema),
+  /** How each record's cacheKey was made (imported records have no prompt to key on). */
+  cacheKeyRule: z.string(),
+});
+
 export const ManifestSchema = z.object({
   tool: z.object({ name: z.literal("valuelens"), version: z.string() }),
   status: z.enum(["running", "interrupted", "failed", "complete"]),
   imported: z.boolean().default(false),
+  /** Imported runs: the files read and what became of each row. */
+  import: ImportSchema.optional(),
   config: RunConfigSchema,
   /** sha256 of the config that decides which questions and answers the run holds. */
   configDigest: z.string(),
