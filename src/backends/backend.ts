@@ -114,3 +114,18 @@ export interface Backend {
 export function newCounters(): EvaluationCounters {
   return { evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0 };
 }
+
+/**
+ * A backend could not answer after its retries (server down, timeouts, 5xx, malformed
+ * replies). Never cached, never recorded: the run stops with its records intact and says how
+ * to resume.
+ */
+export class BackendUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly endpoint?: string,
+  ) {
+    super(message);
+    this.name = "BackendUnavailableError";
+  }
+}
