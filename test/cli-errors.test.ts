@@ -86,7 +86,7 @@ describe("valuelens run --models: a bad models.yaml", () => {
     ["a wrong type", entry('    backend: llama.cpp\n    source: builtin:tiny\n    contextSize: "big"\n'), ['field "contextSize"', '"big"', "expected number"]],
     ["an unknown field", entry("    backend: llama.cpp\n    source: builtin:tiny\n    colour: red\n"), ['"colour"', "unknown field", "remove it or fix its spelling"]],
     ["a missing source", entry("    backend: llama.cpp\n    contextSize: 512\n"), ['field "source"', "missing", "add it"]],
-    ["an unknown backend", entry("    backend: ollama\n    source: builtin:tiny\n"), ['field "backend"', '"ollama"', "llama.cpp"]],
+    ["an unknown backend", entry("    backend: tgi\n    source: builtin:tiny\n"), ['field "backend"', '"tgi"', "llama.cpp", "ollama", "openai-compatible"]],
     ["a missing backend", entry("    source: builtin:tiny\n"), ['field "backend"', "missing", "backend: llama.cpp"]],
     ["a bad union value", entry("    backend: llama.cpp\n    source: builtin:tiny\n    gpuLayers: lots\n"), ['field "gpuLayers"', '"lots"', /"auto" or "max" or number/]],
   ];

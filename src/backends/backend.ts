@@ -43,8 +43,10 @@ export interface LetterScores {
   perLetter: LetterScore[];
   /** The most likely token overall, as text, and its probability (to see what else it wanted to say). */
   topToken: { text: string; p: number };
-  /** How the numbers were computed, e.g. "segments:3/softmax-f64". */
+  /** How the numbers were computed, e.g. "segments:3/softmax-f64", "top-logprobs:20", "sampled:20@1". */
   method: string;
+  /** Server backends: letters that were not among the top-N tokens (their probability is 0). */
+  notFound?: string[];
   evaluatedTokens: number;
   reusedTokens: number;
 }
@@ -86,6 +88,12 @@ export interface BackendInfo {
   /** How a reasoning model's answer is reached for letter scoring (manifest). */
   reasoning: "none" | "empty-thinking-block" | "final-channel";
   hardware: Record<string, unknown>;
+  /**
+   * How letter probabilities are obtained: "logprobs" (from the model's token probabilities)
+   * or "sampled" (the share of K sampled answers, for servers without logprobs). Absent =
+   * logprobs. Server backends also put it in `outputOptions`, so it is part of the cache key.
+   */
+  letterMethod?: "logprobs" | "sampled";
 }
 
 export interface EvaluationCounters {

@@ -9,6 +9,7 @@ import { cacheCommand } from "./cache.js";
 import { compareCommand } from "./compare.js";
 import { datasetsCommand } from "./datasets.js";
 import { importCommand } from "./import.js";
+import { mergeCommand } from "./merge.js";
 import { modelsCommand } from "./models.js";
 import { promptsCommand } from "./prompts.js";
 import { reportCommand } from "./report.js";
@@ -22,6 +23,7 @@ export function program(): Command {
   program.addCommand(runCommand());
   program.addCommand(reportCommand());
   program.addCommand(compareCommand());
+  program.addCommand(mergeCommand());
   program.addCommand(importCommand());
   program.addCommand(promptsCommand());
   program.addCommand(datasetsCommand());

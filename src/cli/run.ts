@@ -4,7 +4,8 @@ import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
 import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
 import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
-import { configDigest, runBenchmark } from "../runner/run.js";
+import { configDigest, EXIT_UNAVAILABLE, runBenchmark, RunUnavailableError, unavailableMessage } from "../runner/run.js";
+import { parseShard } from "../runner/shard.js";
 import type { RunConfig } from "../runs/manifest.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { defaultCacheDir, intOption, listOption, loadDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
@@ -33,6 +34,7 @@ interface RunFlags {
   progress: "auto" | "bars" | "lines" | "quiet";
   bootstrap: number;
   bootstrapSeed?: number;
+  shard?: string;
 }
 
 export function runCommand(): Command {
@@ -52,6 +54,7 @@ export function runCommand(): Command {
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
     .option("--resume", "continue an interrupted run in --out")
     .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
+    .option("--shard <i/n>", "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)")
     .option("--variants <list>", "paper protocol: prompt variants for both tasks, e.g. 0-7 or 5", variantsOption)
     .option("--stated-variants <list>", "paper protocol: Task-1 variants (default 0-7)", variantsOption)
     .option("--action-variants <list>", "paper protocol: Task-2 variants (default 5, as released)", variantsOption)
@@ -68,13 +71,15 @@ Examples:
   valuelens run --model gemma-2-9b-q8 --via datasets/cache/via.csv --repeats 5 --out runs/gemma-q8
   valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume     # continue after a crash
   valuelens run --model qwen3-8b-q8 --protocol paper --tasks action --action-variants 5
-  valuelens run --model ./my-model.Q4_K_M.gguf --countries "United States,India" --topics Politics`,
+  valuelens run --model ./my-model.Q4_K_M.gguf --countries "United States,India" --topics Politics
+  valuelens run --model llama-3.3-70b-q4 --via VIA.csv --shard 2/4 --out runs/llama70-2of4   # one machine's quarter`,
     )
     .action(async (flags: RunFlags) => {
       const tasks = flags.tasks.map((t) => {
         if (t !== "stated" && t !== "action") throw new UserError(`--tasks: unknown task "${t}" (use stated, action)`);
         return t as Task;
       });
+      const shard = flags.shard === undefined ? null : parseShard(flags.shard);
       const { dataset, label } = await loadDataset(flags.via);
       const config: RunConfig = {
         model: flags.model,
@@ -91,6 +96,7 @@ Examples:
         statedMaxTokens: flags.statedMaxTokens,
         actionMaxTokens: flags.actionMaxTokens,
         via: label,
+        shard,
       };
       if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
         process.stderr.write("note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n");
@@ -125,15 +131,27 @@ Examples:
           // A run that failed before writing anything (e.g. the model would not load) leaves no
           // empty run directory behind.
           if (!outExisted) removeIfEmpty(outAbs);
+          if (err instanceof RunUnavailableError) {
+            // The server was down from the start: nothing was asked in this invocation.
+            const again = err.recorded > 0 ? `resume with: ${resumeCommand(flags.model, displayPath(outAbs))}` : "run it again when it is back";
+            throw new UserError(`${err.message}; ${again}`, err.exitCode);
+          }
           throw runDirError(err, outAbs);
         }
-        const relative = path.relative(process.cwd(), result.out) || ".";
-        const rel = relative.startsWith("..") ? result.out : relative;
+        const rel = displayPath(result.out);
+        if (result.stopped) {
+          // A server went away after its retries: the run stopped with its records intact.
+          const { endpoint, reason } = result.stopped;
+          throw new UserError(
+            `${unavailableMessage(endpoint, reason, result.recorded, result.total)}; resume with: ${resumeCommand(flags.model, rel)}`,
+            EXIT_UNAVAILABLE,
+          );
+        }
         process.stdout.write(
           `${result.interrupted ? "interrupted" : "done"}: ${result.answered} answered (${result.cacheHits} from the cache, ${result.evaluations} model evaluations) -> ${rel}\n`,
         );
         if (result.interrupted) {
-          process.stdout.write(`resume with: valuelens run --model ${flags.model} ${resumeFlags(process.argv)} --out ${rel} --resume\n`);
+          process.stdout.write(`resume with: ${resumeCommand(flags.model, rel)}\n`);
           process.exitCode = 130;
           return;
         }
@@ -165,6 +183,18 @@ function removeIfEmpty(dir: string): void {
 function runDirError(err: unknown, out: string): unknown {
   if (err instanceof Error && !isUserError(err) && err.message.startsWith(out + path.sep)) return new UserError(err.message.split("\n")[0]!);
   return err;
+}
+
+/** A path as the user would type it: relative to the working directory unless outside it. */
+function displayPath(abs: string): string {
+  const relative = path.relative(process.cwd(), abs) || ".";
+  return relative.startsWith("..") ? abs : relative;
+}
+
+/** The command that continues this run. */
+function resumeCommand(model: string, out: string): string {
+  const q = (a: string) => (/[\s"']/.test(a) ? JSON.stringify(a) : a);
+  return ["valuelens", "run", "--model", q(model), resumeFlags(process.argv), "--out", q(out), "--resume"].filter(Boolean).join(" ");
 }
 
 function defaultOutDir(modelName: string, config: RunConfig): string {

@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Backend } from "../backends/backend.js";
 import { LlamaCppBackend } from "../backends/llamacpp.js";
+import { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } from "../backends/ollama.js";
+import { OpenAICompatibleBackend } from "../backends/openai.js";
 import { ensureTestModel, isTestModelShape } from "../gguf/index.js";
 import { UserError } from "../util/errors.js";
 import type { ResolvedModel } from "./registry.js";
@@ -20,6 +22,10 @@ export interface ModelPaths {
 
 /** The local file of a model; builds a built-in test model on first use. */
 export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: { download?: boolean } = {}): Promise<string> {
+  if (model.entry.backend !== "llama.cpp") {
+    const how = model.entry.backend === "ollama" ? `pull it on the server with \`ollama pull ${model.entry.tag}\`` : "the server loads it";
+    throw new UserError(`model "${model.name}" is served by ${model.entry.backend === "ollama" ? "an Ollama server" : "an OpenAI-compatible server"}: there is no file to download (${how})`);
+  }
   const { source } = model.entry;
   if (source.startsWith("builtin:")) {
     const shape = source.slice("builtin:".length);
@@ -49,8 +55,43 @@ export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: {
 }
 
 export async function openBackend(model: ResolvedModel, paths: ModelPaths): Promise<Backend> {
-  const file = await modelFile(model, paths);
   const e = model.entry;
+  if (e.backend === "ollama") {
+    return OllamaBackend.open({
+      name: model.name,
+      tag: e.tag,
+      endpoints: e.endpoints ?? [e.host ? normalizeOllamaHost(e.host) : defaultOllamaHost()],
+      numCtx: e.numCtx,
+      keepAlive: e.keepAlive,
+      concurrency: e.concurrency,
+      timeoutMs: e.timeoutMs,
+      retries: e.retries,
+      retryBackoffMs: e.retryBackoffMs,
+      samples: e.samples,
+      sampleTemperature: e.sampleTemperature,
+    });
+  }
+  if (e.backend === "openai-compatible") {
+    let apiKey: string | undefined;
+    if (e.apiKeyEnv) {
+      apiKey = process.env[e.apiKeyEnv];
+      if (!apiKey) throw new UserError(`model "${model.name}": field "apiKeyEnv" names $${e.apiKeyEnv}, which is not set; export it`);
+    }
+    return OpenAICompatibleBackend.open({
+      name: model.name,
+      baseUrl: e.baseUrl,
+      model: e.model,
+      endpoints: e.endpoints ?? [e.baseUrl],
+      api: e.api,
+      apiKey,
+      digest: e.digest,
+      concurrency: e.concurrency,
+      timeoutMs: e.timeoutMs,
+      retries: e.retries,
+      retryBackoffMs: e.retryBackoffMs,
+    });
+  }
+  const file = await modelFile(model, paths);
   return LlamaCppBackend.load({
     name: model.name,
     modelPath: file,

@@ -26,7 +26,62 @@ const LlamaCppEntry = z
   })
   .strict();
 
-export const ModelEntrySchema = z.discriminatedUnion("backend", [LlamaCppEntry]);
+/** Fields every server entry shares: scale-out and fault tolerance. */
+const serverFields = {
+  description: z.string().optional(),
+  /** Several servers with the same model; questions go to whichever has a free slot. */
+  endpoints: z.array(z.string().url()).min(1).optional(),
+  /** Concurrent requests per endpoint. */
+  concurrency: z.number().int().positive().default(4),
+  /** Per-request timeout (the whole reply), ms. */
+  timeoutMs: z.number().int().positive().default(120_000),
+  /** Tries after the first for refused/reset connections, timeouts, 429, 5xx and malformed replies. */
+  retries: z.number().int().nonnegative().default(6),
+  /** Backoff base in ms (exponential with full jitter). */
+  retryBackoffMs: z.number().int().nonnegative().optional(),
+};
+
+/** An Ollama server (`ollama serve`); `--model ollama:TAG` is the shorthand. */
+const OllamaFields = z
+  .object({
+    backend: z.literal("ollama"),
+    tag: z.string().min(1),
+    /** Default: $OLLAMA_HOST, else http://127.0.0.1:11434. */
+    host: z.string().min(1).optional(),
+    numCtx: z.number().int().positive().optional(),
+    keepAlive: z.union([z.string(), z.number()]).optional(),
+    /** Fallback when the server gives no logprobs (< 0.12.11): sampled answers per question ... */
+    samples: z.number().int().positive().default(20),
+    /** ... at this temperature. */
+    sampleTemperature: z.number().nonnegative().default(1),
+    ...serverFields,
+  })
+  .strict();
+const OllamaEntry = OllamaFields.transform((e) => ({ ...e, source: `ollama:${e.tag}` }));
+
+/**
+ * An OpenAI-compatible server (vLLM, llama-server, SGLang, LM Studio); `--model
+ * openai:URL#MODEL` is the shorthand. The cache is keyed by the served model id and baseUrl
+ * (servers report no weights digest); `digest:` pins the model's identity instead.
+ */
+const OpenAIFields = z
+  .object({
+    backend: z.literal("openai-compatible"),
+    /** e.g. http://127.0.0.1:8000/v1 */
+    baseUrl: z.string().url(),
+    /** The served model id (as /v1/models lists it). */
+    model: z.string().min(1),
+    /** Name of the environment variable holding the API key (sent as a Bearer token). */
+    apiKeyEnv: z.string().min(1).optional(),
+    api: z.enum(["chat", "completions"]).default("chat"),
+    /** Pins the model identity in the cache key (e.g. the weights' sha256). */
+    digest: z.string().min(1).optional(),
+    ...serverFields,
+  })
+  .strict();
+const OpenAIEntry = OpenAIFields.transform((e) => ({ ...e, source: `${e.baseUrl.replace(/\/+$/, "")}#${e.model}` }));
+
+export const ModelEntrySchema = z.discriminatedUnion("backend", [LlamaCppEntry, OllamaEntry, OpenAIEntry]);
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 
 const ModelsFileSchema = z.object({ models: z.record(z.string(), z.unknown()) }).strict();
@@ -72,8 +127,13 @@ function describeIssue(error: z.ZodError): string {
   return `${field}: ${issue.message}`;
 }
 
-/** The fields a llama.cpp entry may have, for "unknown field" messages. */
-const ENTRY_FIELDS = Object.keys(LlamaCppEntry.shape);
+/** The fields an entry may have, per backend, for "unknown field" messages. */
+const ENTRY_FIELDS: Record<string, string[]> = {
+  "llama.cpp": Object.keys(LlamaCppEntry.shape),
+  ollama: Object.keys(OllamaFields.shape),
+  "openai-compatible": Object.keys(OpenAIFields.shape),
+};
+const BACKENDS = Object.keys(ENTRY_FIELDS);
 
 /** One issue of a models.yaml entry, in words: the field, what it holds, and what to do. */
 function describeEntryIssue(error: z.ZodError, raw: unknown): string {
@@ -84,7 +144,8 @@ function describeEntryIssue(error: z.ZodError, raw: unknown): string {
   }
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => `"${k}"`).join(", ");
-    return `unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}; remove it or fix its spelling (known fields: ${ENTRY_FIELDS.join(", ")})`;
+    const known = ENTRY_FIELDS[String((raw as Record<string, unknown>).backend)] ?? ENTRY_FIELDS["llama.cpp"]!;
+    return `unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}; remove it or fix its spelling (known fields: ${known.join(", ")})`;
   }
   const key = String(issue.path[0] ?? "");
   const field = `field "${issue.path.map(String).join(".")}"`;
@@ -92,7 +153,7 @@ function describeEntryIssue(error: z.ZodError, raw: unknown): string {
   if (key === "backend") {
     return got === undefined
       ? `${field} is missing; add backend: llama.cpp`
-      : `${field}: unknown backend ${JSON.stringify(got)}; use llama.cpp (the backend valuelens supports)`;
+      : `${field}: unknown backend ${JSON.stringify(got)}; use ${BACKENDS.join(", ")} (the backends valuelens supports)`;
   }
   if (got === undefined) return `${field} is missing; add it`;
   const expectation = (message: string) => message.replace(/^Invalid input: /, "").replace(/^expected /, "").replace(/, received .*$/, "");
@@ -104,8 +165,8 @@ function describeEntryIssue(error: z.ZodError, raw: unknown): string {
 }
 
 /**
- * `--model` accepts a models.yaml name, `tiny`/`bench` (built-in test models), or a path to
- * a .gguf file.
+ * `--model` accepts a models.yaml name, `tiny`/`bench` (built-in test models), `ollama:TAG`,
+ * `openai:URL#MODEL`, or a path to a .gguf file.
  */
 export function resolveModel(spec: string, registry: Map<string, ResolvedModel>, file = "models.yaml"): ResolvedModel {
   const named = registry.get(spec);
@@ -113,9 +174,34 @@ export function resolveModel(spec: string, registry: Map<string, ResolvedModel>,
   if (spec === "tiny" || spec === "bench") {
     return { name: spec, entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:${spec}`, contextSize: 2048 }), baseDir: process.cwd() };
   }
+  const server = serverShorthand(spec);
+  if (server) return server;
   if (spec.endsWith(".gguf") || existsSync(spec)) {
     return { name: path.basename(spec).replace(/\.gguf$/i, ""), entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: spec }), baseDir: process.cwd(), fromPath: true };
   }
   const known = [...registry.keys()].join(", ") || `${file} has none`;
-  throw new UserError(`unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench and not a .gguf path; pick one of those`);
+  throw new UserError(
+    `unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench, not ollama:TAG or openai:URL#MODEL and not a .gguf path; pick one of those`,
+  );
+}
+
+/** `ollama:TAG` (Ollama at $OLLAMA_HOST) and `openai:URL#MODEL` (an OpenAI-compatible server). */
+function serverShorthand(spec: string): ResolvedModel | undefined {
+  const parse = (raw: unknown): ModelEntry => {
+    const r = ModelEntrySchema.safeParse(raw);
+    if (!r.success) throw new UserError(`--model ${spec}: ${describeEntryIssue(r.error, raw)}`);
+    return r.data;
+  };
+  if (spec.startsWith("ollama:")) {
+    const tag = spec.slice("ollama:".length);
+    if (!tag) throw new UserError(`--model ${spec}: give the Ollama tag, e.g. ollama:gemma2:9b-instruct-q8_0`);
+    return { name: spec, entry: parse({ backend: "ollama", tag }), baseDir: process.cwd() };
+  }
+  if (spec.startsWith("openai:")) {
+    const rest = spec.slice("openai:".length);
+    const hash = rest.lastIndexOf("#");
+    if (hash <= 0 || hash === rest.length - 1) throw new UserError(`--model ${spec}: use openai:URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-8B`);
+    return { name: spec, entry: parse({ backend: "openai-compatible", baseUrl: rest.slice(0, hash), model: rest.slice(hash + 1) }), baseDir: process.cwd() };
+  }
+  return undefined;
 }

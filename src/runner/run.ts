@@ -5,10 +5,15 @@
  * torn last line, skips the questions already recorded, and ends with exactly the records of
  * an uninterrupted run (every number is a pure function of the question, never of what ran
  * before it). Re-running a finished run evaluates nothing and rewrites the report.
+ *
+ * A backend that stays unavailable after its retries (BackendUnavailableError: a server gone
+ * away) stops the run the same way Ctrl-C does: lanes take no new question, answers already
+ * in flight are recorded if they arrive, the failed question is not recorded, and the run
+ * ends "interrupted" with the error in `manifest.lastError`, ready for --resume.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Backend } from "../backends/backend.js";
+import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
 import type { ViaDataset } from "../datasets/via.js";
 import { viaInfo } from "../datasets/via.js";
@@ -24,6 +29,7 @@ import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import { ask } from "./answer.js";
 import { prefixGroups } from "./groups.js";
 import { createProgress, type ProgressMode } from "./progress.js";
+import { formatShard, inShard } from "./shard.js";
 
 export interface RunOptions {
   config: RunConfig;
@@ -51,10 +57,70 @@ export interface RunResult {
   /** Forward passes this invocation asked of the model. */
   evaluations: number;
   interrupted: boolean;
+  /** Questions of this run (of its shard, for a sharded run) and how many are recorded now. */
+  total: number;
+  recorded: number;
+  /** Set when the backend became unavailable and the run stopped early (resumable). */
+  stopped?: { endpoint: string | null; reason: string };
 }
 
+/**
+ * sha256 of the config. A null or absent `shard` is left out, so a whole run keeps the digest
+ * it had before shards existed (existing run directories stay resumable).
+ */
 export function configDigest(config: RunConfig): string {
-  return digestOf(config);
+  const { shard, ...rest } = config;
+  return digestOf(shard ? { ...rest, shard } : rest);
+}
+
+/** Every question of a config (all shards), in the canonical order an unsharded run records them. */
+export function buildRunQuestions(config: RunConfig, dataset: ViaDataset): Question[] {
+  return buildQuestions(dataset, {
+    protocol: config.protocol,
+    tasks: config.tasks,
+    repeats: config.repeats,
+    seed: config.seed,
+    filter: { countries: config.countries ?? undefined, topics: config.topics ?? undefined, values: config.values ?? undefined },
+    statedVariants: config.statedVariants,
+    actionVariants: config.actionVariants,
+    limit: config.limit ?? undefined,
+    statedMaxTokens: config.statedMaxTokens,
+    actionMaxTokens: config.actionMaxTokens,
+  });
+}
+
+/** The exit status of a run stopped by an unavailable backend (EX_TEMPFAIL: try again later). */
+export const EXIT_UNAVAILABLE = 75;
+
+/** `<endpoint> is unavailable (<reason>); N of M questions are recorded` */
+export function unavailableMessage(endpoint: string | null, reason: string, recorded: number, total: number): string {
+  return `${endpoint ?? "the backend"} is unavailable (${reason}); ${recorded} of ${total} questions are recorded`;
+}
+
+/** The backend was unavailable when the run started (nothing was asked). */
+export class RunUnavailableError extends UserError {
+  constructor(
+    readonly endpoint: string | null,
+    readonly reason: string,
+    readonly recorded: number,
+    readonly total: number,
+  ) {
+    super(unavailableMessage(endpoint, reason, recorded, total), EXIT_UNAVAILABLE);
+    this.name = "RunUnavailableError";
+  }
+}
+
+/** Why a backend is unavailable, in one line, without the endpoint its message may start with. */
+function unavailableReason(err: BackendUnavailableError): string {
+  const line = firstLine(err);
+  const prefix = err.endpoint ? `${err.endpoint}: ` : undefined;
+  return (prefix && line.startsWith(prefix) ? line.slice(prefix.length) : line) || "no reason given";
+}
+
+/** The one-line reason of an error (its message up to the first line break). */
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n")[0]!.trim();
 }
 
 export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
@@ -77,19 +143,12 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
       throw new UserError(`${out} holds an unfinished run (${previous.status}); pass --resume to continue it, or choose another --out`);
     }
   }
-  const questions = buildQuestions(dataset, {
-    protocol: config.protocol,
-    tasks: config.tasks,
-    repeats: config.repeats,
-    seed: config.seed,
-    filter: { countries: config.countries ?? undefined, topics: config.topics ?? undefined, values: config.values ?? undefined },
-    statedVariants: config.statedVariants,
-    actionVariants: config.actionVariants,
-    limit: config.limit ?? undefined,
-    statedMaxTokens: config.statedMaxTokens,
-    actionMaxTokens: config.actionMaxTokens,
-  });
-  if (questions.length === 0) throw new UserError("no questions match the given --countries/--topics/--values in the dataset");
+  const all = buildRunQuestions(config, dataset);
+  if (all.length === 0) throw new UserError("no questions match the given --countries/--topics/--values in the dataset");
+  const questions = config.shard ? all.filter((q) => inShard(q.id, config.shard)) : all;
+  if (questions.length === 0) {
+    throw new UserError(`shard ${formatShard(config.shard!)} holds none of this run's ${all.length} questions; use fewer shards (the other shards still cover every question)`);
+  }
   const position = new Map(questions.map((q, i) => [q.id, i]));
 
   // What is already recorded (a torn last line is cut off and asked again).
@@ -102,7 +161,13 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   }
   const todo = questions.filter((q) => !done.has(q.id));
 
-  const backend = await opts.openBackend();
+  let backend: Backend;
+  try {
+    backend = await opts.openBackend();
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) throw new RunUnavailableError(err.endpoint ?? null, unavailableReason(err), done.size, questions.length);
+    throw err;
+  }
   const cache = AnswerCache.open(opts.cacheDir);
   mkdirSync(out, { recursive: true });
   if (previous && previous.backend.modelSha256 !== backend.info.model.sha256) {
@@ -149,20 +214,42 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   const writer = new RecordWriter(recordsFile);
   const counters0 = { ...backend.counters };
   let interrupted = false;
+  // The first error of any lane stops every lane: none takes another question, and answers
+  // already in flight are still recorded when they arrive.
+  let unavailable: BackendUnavailableError | undefined;
+  let failure: { error: unknown } | undefined;
+  const stopping = () => unavailable !== undefined || failure !== undefined;
 
   // Lanes take whole prefix groups (one country x topic x task), so a lane's KV cache holds
   // the shared segments while it works through the group.
   const groups = prefixGroups(todo);
   let next = 0;
   const lane = async (laneIndex: number) => {
-    while (next < groups.length) {
+    try {
+      await laneWork(laneIndex);
+    } catch (err) {
+      failure ??= { error: err }; // e.g. records.jsonl could not be written
+    }
+  };
+  const laneWork = async (laneIndex: number) => {
+    while (next < groups.length && !stopping()) {
       const group = groups[next++]!;
       for (const q of group) {
+        if (stopping()) return;
         if (opts.signal?.aborted) {
           interrupted = true;
           return;
         }
-        const { record, cacheHit } = await ask(backend, cache, q, laneIndex);
+        let asked: Awaited<ReturnType<typeof ask>>;
+        try {
+          asked = await ask(backend, cache, q, laneIndex);
+        } catch (err) {
+          // Never recorded: the question is asked again on --resume.
+          if (err instanceof BackendUnavailableError) unavailable ??= err;
+          else failure ??= { error: err };
+          return;
+        }
+        const { record, cacheHit } = asked;
         writer.append(record);
         done.set(q.id, record);
         session.answered += 1;
@@ -173,8 +260,18 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   };
   try {
     await Promise.all(Array.from({ length: Math.max(1, backend.laneCount) }, (_, i) => lane(i)));
+    if (failure) {
+      manifest.status = "failed";
+      manifest.lastError = { kind: "error", message: firstLine(failure.error), endpoint: null, at: new Date().toISOString() };
+      throw failure.error;
+    }
+    if (unavailable) {
+      interrupted = true;
+      manifest.lastError = { kind: "backend-unavailable", message: unavailableReason(unavailable), endpoint: unavailable.endpoint ?? null, at: new Date().toISOString() };
+    }
   } catch (err) {
     manifest.status = "failed";
+    manifest.lastError ??= { kind: "error", message: firstLine(err), endpoint: null, at: new Date().toISOString() };
     throw err;
   } finally {
     progress.stop();
@@ -200,7 +297,18 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   }
   writeManifest(out, manifest);
   const metrics = writeRunOutputs(out, manifest, records, opts.outputs);
-  return { out, manifest, metrics, answered: session.answered, cacheHits: session.cacheHits, evaluations: session.evaluations, interrupted: !complete };
+  return {
+    out,
+    manifest,
+    metrics,
+    answered: session.answered,
+    cacheHits: session.cacheHits,
+    evaluations: session.evaluations,
+    interrupted: !complete,
+    total: questions.length,
+    recorded: records.length,
+    ...(unavailable && !complete ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } } : {}),
+  };
 }
 
 export interface RunOutputOptions {
@@ -225,6 +333,9 @@ export function writeRunOutputs(out: string, manifest: Manifest, records: readon
   return metrics;
 }
 
+/** How the note on a sharded run begins (merge drops it). */
+export const SHARD_NOTE = "Shard";
+
 function runNotes(config: RunConfig, backend: Backend): string[] {
   const notes: string[] = [];
   if (config.protocol === "letters") {
@@ -236,6 +347,7 @@ function runNotes(config: RunConfig, backend: Backend): string[] {
   }
   if (backend.info.reasoning === "empty-thinking-block") notes.push(config.protocol === "letters" ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)." : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.");
   if (backend.info.reasoning === "final-channel") notes.push(config.protocol === "letters" ? "Reasoning model (harmony): letters were scored at the start of the final channel." : "Reasoning model (harmony): it was allowed to reason in the analysis channel; the final channel's answer was parsed.");
+  if (config.shard) notes.push(`${SHARD_NOTE} ${formatShard(config.shard)}: only this shard's questions were asked (a fixed split by question id); \`valuelens merge\` joins the shards into the whole run.`);
   if (backend.info.outputOptions.concurrentSequences) notes.push("Several context sequences ran at once: llama.cpp batch composition then depends on timing, so the last bits of probabilities may differ between runs.");
   return notes;
 }

@@ -23,6 +23,12 @@ export const RunConfigSchema = z.object({
   actionMaxTokens: z.number().int().positive(),
   /** The dataset: "sample" (shipped with valuelens) or a path to a VIA CSV. */
   via: z.string(),
+  /**
+   * `--shard I/N`: this run asks only the questions of shard I of N (src/runner/shard.ts).
+   * Null or absent for a whole run; then it is left out of the config digest, so whole runs
+   * keep the digest they had before shards existed.
+   */
+  shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive() }).nullable().optional(),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
@@ -72,6 +78,32 @@ export const ManifestSchema = z.object({
   hardware: z.record(z.string(), z.unknown()),
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
+  /**
+   * Why the last session stopped early: a backend that stayed unavailable after its retries
+   * ("backend-unavailable"; the run is "interrupted" and resumable) or another error ("error";
+   * the run is "failed"). Absent when the last session ran to its end.
+   */
+  lastError: z
+    .object({ kind: z.enum(["backend-unavailable", "error"]), message: z.string(), endpoint: z.string().nullable(), at: z.string() })
+    .optional(),
+  /** `valuelens merge`: the run directories (shards) this run was joined from. */
+  merged: z
+    .object({
+      from: z.array(z.string()),
+      shards: z.array(
+        z.object({
+          dir: z.string(),
+          shard: z.object({ index: z.number().int(), count: z.number().int() }).nullable(),
+          status: z.string(),
+          records: z.number().int(),
+        }),
+      ),
+      /** Identical records found in more than one directory (kept once). */
+      duplicates: z.number().int(),
+      /** Questions of the full run that no directory holds. */
+      missing: z.number().int(),
+    })
+    .optional(),
   /** One entry per invocation (first run and every resume). */
   sessions: z.array(
     z.object({
@@ -119,5 +151,6 @@ export function writeManifest(dir: string, manifest: Manifest): void {
 /** The config fields that differ between two configs, for a one-line error. */
 export function configDifferences(a: RunConfig, b: RunConfig): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RunConfig>;
-  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  // An absent optional field (an older manifest) equals null.
+  return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null));
 }

@@ -1,0 +1,196 @@
+/**
+ * OpenAI-compatible servers: vLLM, llama.cpp's llama-server, SGLang, LM Studio.
+ *
+ * Letters: `/v1/chat/completions` with `logprobs: true, top_logprobs: 20, max_tokens: 1,
+ * temperature: 0` (api: chat, the default), or `/v1/completions` with `logprobs: 20` and the
+ * user message as the raw prompt (api: completions; no chat template). Both reply shapes are
+ * read whichever API was asked: chat-style `logprobs.content[0].top_logprobs` (vLLM chat,
+ * llama-server, OpenAI) and vLLM's completions `logprobs.top_logprobs[0]` (a token -> logprob
+ * map). Every reply is validated; an unexpected shape is an error naming the field.
+ *
+ * The cache key: these servers report no weights digest, so the model is identified by its
+ * served id (`/v1/models`: id, owned_by, root) and the entry's baseUrl; `digest:` in the
+ * models.yaml entry pins it instead (use the GGUF's or safetensors' sha256).
+ */
+import { z } from "zod";
+import { digestOf } from "../util/hash.js";
+import { UserError } from "../util/errors.js";
+import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
+import { newCounters } from "./backend.js";
+import { ServerClient, trimSlash, validate } from "./http/client.js";
+import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
+import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
+import type { Fetch } from "./http/request.js";
+import type { RetryPolicy } from "./http/retry.js";
+
+export const TOP_LOGPROBS = 20;
+
+export interface OpenAICompatibleOptions {
+  name: string;
+  /** e.g. http://127.0.0.1:8000/v1 (identifies the model in the cache key with its id). */
+  baseUrl: string;
+  model: string;
+  endpoints: string[];
+  api: "chat" | "completions";
+  apiKey?: string;
+  /** Pins the model's identity in the cache key (otherwise: served id + baseUrl). */
+  digest?: string;
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  retryBackoffMs?: number;
+  fetch?: Fetch;
+  retry?: Partial<RetryPolicy>;
+}
+
+const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
+/** Chat-style logprobs (vLLM chat, llama-server, OpenAI). */
+const ContentLogprobs = z.object({
+  content: z.array(TokenLogprobSchema.extend({ top_logprobs: z.array(TokenLogprobSchema) })).min(1),
+});
+/** vLLM / legacy completions logprobs. */
+const CompletionLogprobs = z.object({
+  tokens: z.array(z.string()).min(1),
+  token_logprobs: z.array(z.number().nullable()),
+  top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).min(1),
+});
+const Usage = z.object({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() }).nullish();
+const ChatChoice = z.object({
+  message: z.object({ content: z.string().nullish(), reasoning_content: z.string().nullish(), reasoning: z.string().nullish() }),
+  finish_reason: z.string().nullish(),
+});
+const CompletionChoice = z.object({ text: z.string(), finish_reason: z.string().nullish() });
+const reply = <C extends z.ZodType>(choice: C) => z.object({ choices: z.array(choice).min(1), usage: Usage });
+const ModelsReply = z.object({ data: z.array(z.object({ id: z.string(), owned_by: z.string().nullish(), root: z.string().nullish() })) });
+
+/** The logprobs of the first generated token, from either reply shape. */
+function readTopLogprobs(url: string, api: "chat" | "completions", raw: unknown): { top: TokenLogprob[]; usage: z.infer<typeof Usage> } {
+  const logprobs = (raw as { choices?: { logprobs?: unknown }[] } | null)?.choices?.[0]?.logprobs;
+  const chatShape = api === "chat" || (logprobs !== null && typeof logprobs === "object" && "content" in logprobs);
+  if (chatShape) {
+    const r = validate(url, raw, reply(z.object({ logprobs: ContentLogprobs })));
+    const first = r.choices[0]!.logprobs.content[0]!;
+    const top = [...first.top_logprobs];
+    if (!top.some((t) => t.token === first.token)) top.push({ token: first.token, logprob: first.logprob });
+    return { top, usage: r.usage };
+  }
+  const r = validate(url, raw, reply(z.object({ logprobs: CompletionLogprobs })));
+  const lp = r.choices[0]!.logprobs;
+  const top = Object.entries(lp.top_logprobs[0] ?? {}).map(([token, logprob]) => ({ token, logprob }));
+  const token = lp.tokens[0]!;
+  const logprob = lp.token_logprobs[0];
+  if (logprob !== null && logprob !== undefined && !top.some((t) => t.token === token)) top.push({ token, logprob });
+  return { top, usage: r.usage };
+}
+
+export class OpenAICompatibleBackend implements Backend {
+  readonly counters: EvaluationCounters = newCounters();
+
+  private constructor(
+    readonly info: BackendInfo,
+    private readonly opts: OpenAICompatibleOptions,
+    private readonly http: ServerClient,
+  ) {}
+
+  get laneCount(): number {
+    return this.http.capacity;
+  }
+
+  static async open(opts: OpenAICompatibleOptions): Promise<OpenAICompatibleBackend> {
+    const http = new ServerClient({
+      endpoints: opts.endpoints,
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeoutMs,
+      fetch: opts.fetch,
+      headers: opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : undefined,
+      retry: { retries: opts.retries, ...(opts.retryBackoffMs !== undefined ? { baseMs: opts.retryBackoffMs } : {}), ...opts.retry },
+    });
+    let served: z.infer<typeof ModelsReply>["data"][number] | undefined;
+    for (const endpoint of http.endpoints) {
+      const models = await http.getJson("/models", ModelsReply, endpoint);
+      const entry = models.data.find((m) => m.id === opts.model);
+      if (!entry) {
+        const ids = models.data.map((m) => m.id).join(", ") || "none";
+        throw new UserError(`${endpoint} does not serve model "${opts.model}" (it serves: ${ids}); fix "model" in the entry "${opts.name}"`);
+      }
+      served ??= entry;
+    }
+    const identity = { baseUrl: trimSlash(opts.baseUrl), id: served!.id, ownedBy: served!.owned_by ?? null, root: served!.root ?? null };
+    const sha256 = opts.digest ? (/^[0-9a-f]{64}$/i.test(opts.digest) ? opts.digest.toLowerCase() : digestOf({ pinned: opts.digest })) : digestOf(identity);
+    const info: BackendInfo = {
+      engine: "openai-compatible",
+      engineVersion: "openai-compatible (server version not reported)",
+      model: { name: opts.name, path: `${trimSlash(opts.baseUrl)}#${opts.model}`, sha256, description: opts.digest ? "digest pinned in models.yaml" : "identified by the served model id and baseUrl" },
+      outputOptions: { model: opts.model, api: opts.api, letterMethod: "logprobs", topLogprobs: TOP_LOGPROBS, ...(opts.digest ? {} : { identity }) },
+      otherOptions: { endpoints: opts.endpoints, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries },
+      chatWrapper: opts.api === "chat" ? "server (the server applies the chat template)" : "none (raw completions prompt)",
+      reasoning: "none",
+      hardware: { server: "openai-compatible", endpoints: opts.endpoints.length },
+      letterMethod: "logprobs",
+    };
+    return new OpenAICompatibleBackend(info, opts, http);
+  }
+
+  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+    return prepareServerPrompt(segments, opts);
+  }
+
+  async scoreLetters(prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
+    const { top, usage } = await this.request(prompt, { max_tokens: 1, temperature: 0 }, true, readTopLogprobs);
+    const scores = lettersFromTopLogprobs(top, letters, TOP_LOGPROBS);
+    scores.evaluatedTokens = usage?.prompt_tokens ?? 0;
+    return scores;
+  }
+
+  async generate(prompt: PreparedPrompt, opts: GenerateOptions): Promise<Generation> {
+    const read = (url: string, api: "chat" | "completions", raw: unknown) => {
+      if (api === "chat") {
+        const r = validate(url, raw, reply(ChatChoice));
+        const c = r.choices[0]!;
+        return { text: c.message.content ?? "", thoughts: c.message.reasoning_content ?? c.message.reasoning ?? undefined, finish: c.finish_reason, usage: r.usage };
+      }
+      const r = validate(url, raw, reply(CompletionChoice));
+      return { text: r.choices[0]!.text, thoughts: undefined, finish: r.choices[0]!.finish_reason, usage: r.usage };
+    };
+    const r = await this.request(prompt, { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0 }, false, read);
+    return {
+      text: r.text,
+      ...(r.thoughts ? { thoughts: r.thoughts } : {}),
+      generatedTokens: r.usage?.completion_tokens ?? 0,
+      finishReason: r.finish === "length" ? "maxTokens" : "stop",
+      evaluatedTokens: r.usage?.prompt_tokens ?? 0,
+    };
+  }
+
+  async close(): Promise<void> {}
+
+  private async request<T extends { usage: z.infer<typeof Usage> }>(
+    prompt: PreparedPrompt,
+    sampling: Record<string, number>,
+    logprobs: boolean,
+    read: (url: string, api: "chat" | "completions", raw: unknown) => T,
+  ): Promise<T> {
+    const { api, model } = this.opts;
+    const body =
+      api === "chat"
+        ? { model, messages: messagesOf(prompt.userMessage, prompt.system), ...sampling, ...(logprobs ? { logprobs: true, top_logprobs: TOP_LOGPROBS } : {}) }
+        : { model, prompt: prompt.system !== undefined ? `${prompt.system}\n\n${prompt.userMessage}` : prompt.userMessage, ...sampling, ...(logprobs ? { logprobs: TOP_LOGPROBS } : {}) };
+    const path = api === "chat" ? "/chat/completions" : "/completions";
+    const result = await this.http.run(async (endpoint, f) => {
+      const url = endpoint + path;
+      const res = await f(url, { method: "POST", headers: { "content-type": "application/json", ...this.http.opts.headers }, body: JSON.stringify(body) });
+      const text = await res.text();
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch (err) {
+        throw new SyntaxError(`reply from ${url}: ${(err as Error).message}`);
+      }
+      return read(url, api, raw);
+    });
+    this.counters.evaluations += 1;
+    this.counters.evaluatedTokens += result.usage?.prompt_tokens ?? 0;
+    this.counters.generatedTokens += result.usage?.completion_tokens ?? 0;
+    return result;
+  }
+}

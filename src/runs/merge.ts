@@ -1,0 +1,208 @@
+/**
+ * Joining run directories (the shards of one run, made with `valuelens run --shard I/N`,
+ * possibly on different machines) into one ordinary run directory.
+ *
+ * The runs must be the same run: the same config apart from the shard (and the dataset's path,
+ * when its sha256 is the same), the same model file and the same dataset. The full question
+ * list is rebuilt from the config and the dataset, so a question that no shard holds is found
+ * (a gap), and a question held by two shards is kept once if both answers are identical
+ * (ignoring `meta`) and refused if they differ.
+ *
+ * The result has the config, digest, record order and outputs of the unsharded run: with no
+ * gap it is "complete"; with a gap it is written "interrupted", and `valuelens run ... --out
+ * MERGED --resume` (the unsharded command) asks exactly the missing questions.
+ */
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
+import type { RunMetrics } from "../metrics/fromRecords.js";
+import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type RunOutputOptions } from "../runner/run.js";
+import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
+import { UserError } from "../util/errors.js";
+import { canonicalJson } from "../util/hash.js";
+import { configDifferences, readManifest, writeManifest, type Manifest, type RunConfig } from "./manifest.js";
+import { deterministicPart, readRecords, writeRecordsSorted, type RunRecord } from "./records.js";
+
+export interface MergeOptions {
+  dirs: string[];
+  out: string;
+  /** Where to read the dataset when the path in the runs' config is not there (another machine). */
+  via?: string;
+  outputs?: RunOutputOptions;
+  log?: (line: string) => void;
+}
+
+export interface MergeResult {
+  out: string;
+  manifest: Manifest;
+  metrics: RunMetrics;
+  /** Questions of the full run, and how many the merged run holds. */
+  total: number;
+  recorded: number;
+  /** Ids of the full run that no directory holds, in canonical order. */
+  missing: string[];
+  /** Shards (`I/N`) that hold missing questions, when every input was a shard of the same N. */
+  missingShards: string[];
+  /** Identical records held by more than one directory (kept once). */
+  duplicates: number;
+}
+
+interface Input {
+  dir: string;
+  manifest: Manifest;
+  records: RunRecord[];
+}
+
+/** The config without what may differ between the shards of one run. */
+function sharedConfig(config: RunConfig): Omit<RunConfig, "shard" | "via"> {
+  const { shard: _shard, via: _via, ...rest } = config;
+  return rest;
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined) return "all";
+  if (Array.isArray(v)) return v.join(",");
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+function short(digest: unknown): string {
+  const s = String(digest);
+  return /^[0-9a-f]{64}$/.test(s) ? `${s.slice(0, 12)}…` : s;
+}
+
+export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  if (opts.dirs.length === 0) throw new UserError("merge needs at least one run directory");
+  const out = path.resolve(opts.out);
+  const dirs = opts.dirs.map((d) => path.resolve(d));
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    if (dir === out) throw new UserError(`--out ${opts.out} is one of the directories to merge; choose a new directory`);
+    if (seen.has(dir)) throw new UserError(`${dir} is named twice; name each run directory once`);
+    seen.add(dir);
+  }
+  if (existsSync(out) && (existsSync(path.join(out, "manifest.json")) || readdirSync(out).length > 0)) {
+    throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
+  }
+
+  // Every input and its records.
+  const inputs: Input[] = dirs.map((dir) => {
+    const manifest = readManifest(dir);
+    if (!manifest) throw new UserError(`${dir} is not a run directory (no manifest.json); pass the --out of each shard run`);
+    if (manifest.imported) throw new UserError(`${dir} holds imported outputs; only runs made by valuelens run can be merged`);
+    const { records, tornLines } = readRecords(path.join(dir, "records.jsonl"));
+    if (tornLines > 0) log(`note: ${dir}/records.jsonl ends in a torn line (an interrupted run); it was skipped`);
+    if (manifest.status !== "complete") log(`note: ${dir} is ${manifest.status} (${records.length} of its ${manifest.questions.total} questions recorded); its records are merged`);
+    return { dir, manifest, records };
+  });
+
+  // The same run: config (except shard and the dataset path), model file, dataset, engine.
+  const ref = inputs[0]!;
+  for (const other of inputs.slice(1)) {
+    const a = ref.manifest;
+    const b = other.manifest;
+    const diff = configDifferences(sharedConfig(a.config) as RunConfig, sharedConfig(b.config) as RunConfig);
+    if (diff.length > 0) {
+      const k = diff[0] as keyof RunConfig;
+      throw new UserError(
+        `${other.dir} is not a shard of the same run as ${ref.dir}: ${diff.join(", ")} differ${diff.length === 1 ? "s" : ""} (${k}: ${show(a.config[k])} vs ${show(b.config[k])})`,
+      );
+    }
+    if (String(a.backend.modelSha256) !== String(b.backend.modelSha256)) {
+      throw new UserError(`${other.dir} was run with another model file than ${ref.dir} (model sha256 ${short(b.backend.modelSha256)} vs ${short(a.backend.modelSha256)})`);
+    }
+    if (a.dataset.sha256 !== b.dataset.sha256) {
+      throw new UserError(`${other.dir} was run on another dataset than ${ref.dir} (dataset sha256 ${short(b.dataset.sha256)} vs ${short(a.dataset.sha256)})`);
+    }
+    for (const field of ["engine", "outputOptions"] as const) {
+      if (canonicalJson(a.backend[field] ?? null) !== canonicalJson(b.backend[field] ?? null)) {
+        throw new UserError(`${other.dir} used other backend ${field} than ${ref.dir} (${show(b.backend[field])} vs ${show(a.backend[field])}); their answers are not the same run's`);
+      }
+    }
+  }
+
+  // The full question list, from the config and the dataset.
+  const { dataset, label } = await loadMergeDataset(inputs, opts.via);
+  // `via` names the dataset as found on this machine, so the unsharded command resumes a gap here.
+  const config: RunConfig = { ...ref.manifest.config, via: label, shard: null };
+  if (dataset.sha256 !== ref.manifest.dataset.sha256) {
+    throw new UserError(`${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with --via`);
+  }
+  const questions = buildRunQuestions(config, dataset);
+  const position = new Map(questions.map((q, i) => [q.id, i]));
+
+  // Join the records: every id asked by the config, each once.
+  const merged = new Map<string, { record: RunRecord; dir: string; json: string }>();
+  let duplicates = 0;
+  for (const input of inputs) {
+    for (const record of input.records) {
+      if (!position.has(record.id)) throw new UserError(`${input.dir} holds record ${record.id}, which the runs' config does not ask; it is not a shard of this run`);
+      const json = canonicalJson(deterministicPart(record));
+      const held = merged.get(record.id);
+      if (!held) {
+        merged.set(record.id, { record, dir: input.dir, json });
+        continue;
+      }
+      if (held.json !== json) throw new UserError(`${record.id} is recorded in ${held.dir} and in ${input.dir} with different answers; remove one of the two runs and merge again`);
+      duplicates += 1;
+    }
+  }
+  if (merged.size === 0) throw new UserError(`the directories hold no records yet; run the shards first`);
+
+  const missing = questions.filter((q) => !merged.has(q.id)).map((q) => q.id);
+  const counts = new Set(inputs.map((i) => i.manifest.config.shard?.count ?? 0));
+  const count = counts.size === 1 ? [...counts][0]! : 0;
+  const missingShards = count > 0 ? [...new Set(missing.map((id) => shardOfId(id, count)))].sort((a, b) => a - b).map((i) => formatShard({ index: i, count })) : [];
+
+  // An ordinary run directory, as the unsharded run would have written it.
+  const records = questions.map((q) => merged.get(q.id)?.record).filter((r): r is RunRecord => r !== undefined);
+  const complete = missing.length === 0;
+  const byTask: Record<string, number> = {};
+  for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
+  const now = new Date().toISOString();
+  const startedAt = inputs.map((i) => i.manifest.startedAt).sort()[0]!;
+  const finished = inputs.map((i) => i.manifest.finishedAt).filter((f): f is string => f !== null).sort();
+  const shards = inputs.map((i) => ({ dir: i.dir, shard: (i.manifest.config.shard ?? null) as Shard | null, status: i.manifest.status, records: i.records.length }));
+  const notes = ref.manifest.notes.filter((n) => !n.startsWith(`${SHARD_NOTE} `));
+  notes.push(
+    `Merged from ${inputs.length} run directories (${shards.map((s) => (s.shard ? `shard ${formatShard(s.shard)}` : "whole run")).join(", ")}) by valuelens merge.`,
+  );
+  const engineVersions = [...new Set(inputs.map((i) => String(i.manifest.backend.engineVersion)))];
+  if (engineVersions.length > 1) notes.push(`The shards ran on different engine versions (${engineVersions.join(", ")}).`);
+  if (!complete) notes.push(`${missing.length} of ${questions.length} questions are missing from every shard; resume this directory with the unsharded valuelens run command to ask them.`);
+  const manifest: Manifest = {
+    ...ref.manifest,
+    status: complete ? "complete" : "interrupted",
+    imported: false,
+    config,
+    configDigest: configDigest(config),
+    dataset: { ...ref.manifest.dataset, path: dataset.path },
+    questions: { total: questions.length, byTask },
+    notes,
+    startedAt,
+    finishedAt: complete ? (finished.at(-1) ?? now) : null,
+    sessions: inputs.flatMap((i) => i.manifest.sessions),
+    merged: { from: dirs, shards, duplicates, missing: missing.length },
+  };
+  delete manifest.lastError;
+
+  mkdirSync(out, { recursive: true });
+  writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
+  writeManifest(out, manifest);
+  const metrics = writeRunOutputs(out, manifest, records, opts.outputs);
+  return { out, manifest, metrics, total: questions.length, recorded: records.length, missing, missingShards, duplicates };
+}
+
+/** The runs' dataset: --via, else the path in the first run's config that exists ("sample" = the shipped sample). */
+async function loadMergeDataset(inputs: readonly Input[], via: string | undefined): Promise<{ dataset: ViaDataset; label: string }> {
+  const label = (v: string) => (v === "sample" ? "sample" : path.resolve(v));
+  const file = (l: string) => (l === "sample" ? SAMPLE_VIA_PATH : l);
+  if (via !== undefined) {
+    if (!existsSync(file(label(via)))) throw new UserError(`--via ${via}: file not found; pass the VIA CSV the runs were made on`);
+    return { dataset: await loadVia(file(label(via))), label: label(via) };
+  }
+  const candidates = [...new Set(inputs.map((i) => label(i.manifest.config.via)))];
+  const found = candidates.find((l) => existsSync(file(l)));
+  if (!found) throw new UserError(`the runs' dataset ${candidates[0]} is not on this machine; pass the same VIA CSV with --via PATH`);
+  return { dataset: await loadVia(file(found)), label: found };
+}

@@ -1,0 +1,49 @@
+// Opt-in: the server backends against real servers. Run only when
+//   OLLAMA_HOST (+ VALUELENS_OLLAMA_MODEL, an Ollama tag that is pulled) or
+//   VALUELENS_OPENAI_BASE_URL (+ VALUELENS_OPENAI_MODEL, the served model id; optional
+//   VALUELENS_OPENAI_API: chat | completions, VALUELENS_OPENAI_API_KEY)
+// are set; skipped with a message otherwise.
+import { describe, expect, it } from "vitest";
+import { normalizeOllamaHost, OllamaBackend } from "../src/backends/ollama.js";
+import { OpenAICompatibleBackend } from "../src/backends/openai.js";
+import type { Backend } from "../src/backends/backend.js";
+
+const ollamaHost = process.env.OLLAMA_HOST;
+const ollamaModel = process.env.VALUELENS_OLLAMA_MODEL;
+const openaiUrl = process.env.VALUELENS_OPENAI_BASE_URL;
+const openaiModel = process.env.VALUELENS_OPENAI_MODEL;
+const runOllama = Boolean(ollamaHost && ollamaModel);
+const runOpenAI = Boolean(openaiUrl && openaiModel);
+if (!runOllama) console.log("live Ollama tests skipped: set OLLAMA_HOST and VALUELENS_OLLAMA_MODEL to run them against a real server");
+if (!runOpenAI) console.log("live OpenAI-compatible tests skipped: set VALUELENS_OPENAI_BASE_URL and VALUELENS_OPENAI_MODEL to run them against a real server");
+
+const QUESTION = ["You are answering a survey.\n", "Which letter comes first in the alphabet?\n", "A) B\nB) A\nAnswer with the letter only."];
+
+async function checkLetters(b: Backend) {
+  const p = b.prepare(QUESTION, { mode: "letters" });
+  const s = await b.scoreLetters(p, ["A", "B"]);
+  expect(s.mass).toBeGreaterThan(0);
+  expect(s.mass).toBeLessThanOrEqual(1 + 1e-9);
+  expect((s.probs.A ?? 0) + (s.probs.B ?? 0)).toBeCloseTo(1, 9);
+  for (const v of Object.values(s.probs)) expect(Number.isFinite(v)).toBe(true);
+  // Greedy letters are deterministic: asking again gives the same numbers.
+  if (b.info.letterMethod === "logprobs") expect((await b.scoreLetters(p, ["A", "B"])).probs).toEqual(s.probs);
+  const g = await b.generate(b.prepare(["Say OK."], { mode: "generate" }), { maxTokens: 8, temperature: 0 });
+  expect(typeof g.text).toBe("string");
+}
+
+describe.skipIf(!runOllama)("live Ollama server", () => {
+  it("scores letters and generates", async () => {
+    const b = await OllamaBackend.open({ name: "live", tag: ollamaModel!, endpoints: [normalizeOllamaHost(ollamaHost!)], concurrency: 1, timeoutMs: 300_000, retries: 2, samples: 20, sampleTemperature: 1 });
+    expect(b.info.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    await checkLetters(b);
+  }, 600_000);
+});
+
+describe.skipIf(!runOpenAI)("live OpenAI-compatible server", () => {
+  it("scores letters and generates", async () => {
+    const api = process.env.VALUELENS_OPENAI_API === "completions" ? "completions" : "chat";
+    const b = await OpenAICompatibleBackend.open({ name: "live", baseUrl: openaiUrl!, model: openaiModel!, endpoints: [openaiUrl!], api, apiKey: process.env.VALUELENS_OPENAI_API_KEY, concurrency: 1, timeoutMs: 300_000, retries: 2 });
+    await checkLetters(b);
+  }, 600_000);
+});
