@@ -59,6 +59,9 @@ class SharedBackend implements Backend {
   get counters() {
     return this.inner.counters;
   }
+  get reusesPrefixes() {
+    return this.inner.reusesPrefixes;
+  }
   get laneCount() {
     return this.inner.laneCount;
   }

@@ -33,6 +33,7 @@ const SEP = "\u0001";
  * BackendUnavailableError, as a server backend does after its retries.
  */
 class FakeBackend implements Backend {
+  readonly reusesPrefixes = false;
   readonly info: BackendInfo = {
     engine: "fake",
     engineVersion: "1.0",

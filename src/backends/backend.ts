@@ -112,6 +112,12 @@ export interface Backend {
   readonly counters: EvaluationCounters;
   /** How many questions can run at once (context sequences, server slots). */
   readonly laneCount: number;
+  /**
+   * Whether a lane keeps shared prompt segments between questions (llama.cpp's KV cache).
+   * The runner then gives a lane whole prefix groups; otherwise questions go one by one to
+   * whichever lane is free.
+   */
+  readonly reusesPrefixes: boolean;
   /** Apply the chat template to a user message given as segments (concatenated = the message). */
   prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt;
   scoreLetters(prompt: PreparedPrompt, letters: string[], lane?: number): Promise<LetterScores>;

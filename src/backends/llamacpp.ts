@@ -85,6 +85,8 @@ export class LlamaCppBackend implements Backend {
     private readonly answerPrefix: LlamaText | null,
   ) {}
 
+  readonly reusesPrefixes = true;
+
   get laneCount(): number {
     return this.lanes.length;
   }

@@ -112,6 +112,8 @@ export class OllamaBackend implements Backend {
     for (const ep of http.endpoints) this.clients.set(ep, new Ollama({ host: ep, fetch: http.fetch }));
   }
 
+  readonly reusesPrefixes = false;
+
   get laneCount(): number {
     return this.http.capacity;
   }

@@ -92,6 +92,8 @@ export class OpenAICompatibleBackend implements Backend {
     private readonly http: ServerClient,
   ) {}
 
+  readonly reusesPrefixes = false;
+
   get laneCount(): number {
     return this.http.capacity;
   }

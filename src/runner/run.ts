@@ -222,7 +222,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
 
   // Lanes take whole prefix groups (one country x topic x task), so a lane's KV cache holds
   // the shared segments while it works through the group.
-  const groups = prefixGroups(todo);
+  const groups = backend.reusesPrefixes ? prefixGroups(todo) : todo.map((q) => [q]);
   let next = 0;
   const lane = async (laneIndex: number) => {
     try {
