@@ -1,6 +1,6 @@
 // The Ollama backend against a loopback fake: letter logprobs, the sampling fallback, faults
 // that never become data, several endpoints, and a server that never recovers.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -111,6 +111,10 @@ describe("Ollama backend", () => {
     }
     const manifest = readManifest(d.out)!;
     expect(manifest.backend.outputOptions).toMatchObject({ letterMethod: "sampled", samples: 8, sampleTemperature: 0.7 });
+    // The manifest and the report say plainly that the distributions were sampled.
+    expect(manifest.backend.letterMethod).toBe("sampled");
+    expect(manifest.notes.join(" ")).toContain("SAMPLED");
+    expect(readFileSync(path.join(d.out, "report.md"), "utf8")).toContain("SAMPLED");
   });
 
   it("samples too when the model's replies carry no logprobs (probed at start)", async () => {

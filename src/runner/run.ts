@@ -196,6 +196,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
       otherOptions: backend.info.otherOptions,
       chatWrapper: backend.info.chatWrapper,
       reasoning: backend.info.reasoning,
+      ...(backend.info.letterMethod ? { letterMethod: backend.info.letterMethod } : {}),
     },
     questions: { total: questions.length, byTask },
     notes: runNotes(config, backend),
@@ -338,8 +339,15 @@ export const SHARD_NOTE = "Shard";
 
 function runNotes(config: RunConfig, backend: Backend): string[] {
   const notes: string[] = [];
-  if (config.protocol === "letters") {
-    notes.push("Letters protocol: each answer is the probability of each option letter from one forward pass, counting every single-token spelling of a letter; optionProbs are renormalized over the letters and `mass` is what the letters received together.");
+  if (config.protocol === "letters" && backend.info.letterMethod === "sampled") {
+    notes.push("Letters protocol, SAMPLED: the server returned no logprobs (Ollama before v0.12.11, or a model without them), so each answer distribution is the share of K sampled answers starting with each letter (see each record's letters.method), not the model's probabilities.");
+    notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`);
+  } else if (config.protocol === "letters") {
+    notes.push(
+      backend.info.letterMethod === "logprobs"
+        ? "Letters protocol: each answer is the probability of each option letter read from the server's top logprobs of the first answer token (letters outside the top N get 0; see letters.method); optionProbs are renormalized over the letters and `mass` is what the letters received together."
+        : "Letters protocol: each answer is the probability of each option letter from one forward pass, counting every single-token spelling of a letter; optionProbs are renormalized over the letters and `mass` is what the letters received together.",
+    );
     notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`);
   } else {
     notes.push("Paper protocol: the paper's prompts, answers decoded greedily (temperature 0) and parsed leniently; unparseable answers are recorded with a reason. Greedy decoding makes repeats identical, so each prompt is asked once.");
