@@ -12,7 +12,7 @@
 import { stripFence } from "../util/fence.js";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { CsvError, parse } from "csv-parse/sync";
+import { columnIndex, readCsv } from "../util/csv.js";
 import { jsonrepair } from "jsonrepair";
 import { z } from "zod";
 import { UserError } from "../util/errors.js";
@@ -212,40 +212,14 @@ export async function loadVia(path: string): Promise<ViaDataset> {
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
 
-  let records: { record: string[]; info: { lines: number; empty_lines: number } }[];
-  try {
-    records = parse(bytes, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as unknown as typeof records;
-  } catch (err) {
-    if (err instanceof CsvError) {
-      const line = (err as unknown as { lines?: number }).lines;
-      throw new UserError(`${path}: line ${line ?? "?"}: not valid CSV (${err.message.replace(/\s+/g, " ")}); check the quoting of that row`);
-    }
-    throw err;
-  }
-  if (records.length === 0) throw new UserError(`${path}: the file is empty; expected a header ${VIA_COLUMNS.join(",")} and data rows`);
-
-  const header = records[0]!.record.map((h) => h.trim());
-  const col = {} as Record<RequiredColumn, number>;
-  for (const name of REQUIRED_COLUMNS) {
-    const i = header.indexOf(name);
-    if (i < 0) {
-      throw new UserError(`${path}: line 1: the header lacks the column "${name}"; expected the VIA columns ${JSON.stringify(VIA_COLUMNS.join(","))}`);
-    }
-    col[name] = i;
-  }
+  const table = readCsv(path, bytes);
+  const header = table.header;
+  const col = columnIndex(table, path, REQUIRED_COLUMNS, `the VIA columns ${JSON.stringify(VIA_COLUMNS.join(","))}`);
 
   const actions: ViaAction[] = [];
   const excluded: ViaExcluded[] = [];
   const seen = new Map<string, number>();
-  let prevEnd = records[0]!.info.lines;
-  let prevEmpty = records[0]!.info.empty_lines;
-  for (let r = 1; r < records.length; r++) {
-    const { record, info } = records[r]!;
-    const line = prevEnd + 1 + (info.empty_lines - prevEmpty);
-    prevEnd = info.lines;
-    prevEmpty = info.empty_lines;
-    const row = r - 1;
-
+  for (const { row, line, fields: record } of table.rows) {
     const raw: Partial<Record<RequiredColumn, string>> = {};
     for (const name of REQUIRED_COLUMNS) {
       const v = record[col[name]];
@@ -273,7 +247,7 @@ export async function loadVia(path: string): Promise<ViaDataset> {
     if (got.ok) actions.push({ row, country, topic, value, polarity, action: got.action });
     else excluded.push({ row, country, topic, value, polarity, reason: got.reason, detail: got.detail });
   }
-  return { path, sha256, rows: records.length - 1, actions, excluded };
+  return { path, sha256, rows: table.rows.length, actions, excluded };
 }
 
 /** The (country, topic, value) cells that have both a positive and a negative action, in file order. */

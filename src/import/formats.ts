@@ -24,7 +24,7 @@ import type { ImportFile } from "../runs/manifest.js";
 import type { RunRecord } from "../runs/records.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { digestOf } from "../util/hash.js";
-import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "./csv.js";
+import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "../util/csv.js";
 
 export type OfficialFormat = ImportFile["format"];
 

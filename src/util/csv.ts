@@ -1,9 +1,9 @@
 /**
- * Reading the released CSVs with the line number of every data row, so that a malformed row
+ * Reading a CSV (the VIA dataset, the released outputs) with the line number of every data row, so that a malformed row
  * is reported as `file: line N, field "x": ...`.
  */
 import { CsvError, parse } from "csv-parse/sync";
-import { UserError } from "../util/errors.js";
+import { UserError } from "./errors.js";
 
 export interface CsvRow {
   /** 0-based position among the data rows (header excluded). */
