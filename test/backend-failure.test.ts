@@ -23,6 +23,7 @@ import { deterministicPart, readRecords, type RunRecord } from "../src/runs/reco
 import { sha256 } from "../src/util/hash.js";
 import { valuelensSpawn } from "./helpers/cli.js";
 import { startFakeOpenAI, writeModelsYaml } from "./helpers/fakeServers.js";
+import { testConfig } from "./helpers/config.js";
 
 const ENDPOINT = "http://gpu-box:8000/v1";
 const SEP = "\u0001";
@@ -99,23 +100,7 @@ class FakeBackend implements Backend {
   }
 }
 
-const config: RunConfig = {
-  model: "fake",
-  protocol: "letters",
-  tasks: ["stated", "action"],
-  repeats: 2,
-  seed: 5,
-  countries: ["Nigeria", "Germany"],
-  topics: null,
-  values: null,
-  limit: null,
-  statedVariants: [0],
-  actionVariants: [5],
-  statedMaxTokens: 16,
-  actionMaxTokens: 16,
-  via: "sample",
-  shard: null,
-};
+const config: RunConfig = testConfig({ model: "fake", seed: 5, countries: ["Nigeria", "Germany"], shard: null });
 
 let dataset: ViaDataset | undefined;
 async function sample(): Promise<ViaDataset> {

@@ -10,23 +10,9 @@ import type { RunConfig } from "../src/runs/manifest.js";
 import { deterministicPart, readRecords } from "../src/runs/records.js";
 import { valuelens } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
+import { testConfig } from "./helpers/config.js";
 
-const config: RunConfig = {
-  model: "tiny",
-  protocol: "letters",
-  tasks: ["stated", "action"],
-  repeats: 2,
-  seed: 3,
-  countries: ["Nigeria", "United States"],
-  topics: null,
-  values: null,
-  limit: null,
-  statedVariants: [0],
-  actionVariants: [5],
-  statedMaxTokens: 16,
-  actionMaxTokens: 16,
-  via: "sample",
-};
+const config: RunConfig = testConfig({ seed: 3, countries: ["Nigeria", "United States"] });
 
 async function run(sequences: number) {
   const work = mkdtempSync(path.join(tmpdir(), `vl-lanes-${sequences}-`));

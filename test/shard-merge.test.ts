@@ -11,6 +11,7 @@ import { readManifest, type RunConfig } from "../src/runs/manifest.js";
 import { deterministicPart, readRecords } from "../src/runs/records.js";
 import { valuelens, type CliResult } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
+import { testConfig } from "./helpers/config.js";
 
 const SLICE = ["--model", "tiny", "--via", "sample", "--countries", "Nigeria,Germany", "--repeats", "2", "--progress", "quiet", "--bootstrap", "50"];
 
@@ -27,22 +28,7 @@ function oneLine(r: CliResult): string {
   return lines[0]!;
 }
 
-const baseConfig: RunConfig = {
-  model: "tiny",
-  protocol: "letters",
-  tasks: ["stated", "action"],
-  repeats: 2,
-  seed: 0,
-  countries: null,
-  topics: null,
-  values: null,
-  limit: null,
-  statedVariants: [0],
-  actionVariants: [5],
-  statedMaxTokens: 16,
-  actionMaxTokens: 16,
-  via: "sample",
-};
+const baseConfig: RunConfig = testConfig();
 
 describe("shards", () => {
   it("are disjoint and cover every id, and all repeats of a question share a shard", () => {

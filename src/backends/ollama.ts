@@ -16,7 +16,7 @@ import { z } from "zod";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
-import { ServerClient, trimSlash, validate } from "./http/client.js";
+import { ServerClient, serverClient, trimSlash, validate } from "./http/client.js";
 import { ReplyShapeError } from "./http/errors.js";
 import { lettersFromSamples, lettersFromTopLogprobs, sampleSeed } from "./http/letters.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
@@ -119,13 +119,7 @@ export class OllamaBackend implements Backend {
   }
 
   static async open(opts: OllamaOptions): Promise<OllamaBackend> {
-    const http = new ServerClient({
-      endpoints: opts.endpoints,
-      concurrency: opts.concurrency,
-      timeoutMs: opts.timeoutMs,
-      fetch: opts.fetch,
-      retry: { retries: opts.retries, ...(opts.retryBackoffMs !== undefined ? { baseMs: opts.retryBackoffMs } : {}), ...opts.retry },
-    });
+    const http = serverClient(opts);
     const tag = fullTag(opts.tag);
     // Every endpoint must run the same server version and hold the same model file.
     const seen: { endpoint: string; version: string; digest: string; details?: z.infer<typeof TagsReply>["models"][number]["details"] }[] = [];

@@ -17,7 +17,7 @@ import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
-import { ServerClient, trimSlash, validate } from "./http/client.js";
+import { ServerClient, serverClient, trimSlash, validate } from "./http/client.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
 import type { Fetch } from "./http/request.js";
@@ -99,14 +99,7 @@ export class OpenAICompatibleBackend implements Backend {
   }
 
   static async open(opts: OpenAICompatibleOptions): Promise<OpenAICompatibleBackend> {
-    const http = new ServerClient({
-      endpoints: opts.endpoints,
-      concurrency: opts.concurrency,
-      timeoutMs: opts.timeoutMs,
-      fetch: opts.fetch,
-      headers: opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : undefined,
-      retry: { retries: opts.retries, ...(opts.retryBackoffMs !== undefined ? { baseMs: opts.retryBackoffMs } : {}), ...opts.retry },
-    });
+    const http = serverClient(opts, opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : undefined);
     let served: z.infer<typeof ModelsReply>["data"][number] | undefined;
     for (const endpoint of http.endpoints) {
       const models = await http.getJson("/models", ModelsReply, endpoint);

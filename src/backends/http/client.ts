@@ -26,6 +26,29 @@ export interface ServerClientOptions {
   fetch?: Fetch;
 }
 
+/** The connection settings every server backend's entry has (models.yaml). */
+export interface ServerConnectionOptions {
+  endpoints: string[];
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  retryBackoffMs?: number;
+  fetch?: Fetch;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** A client for a server backend's endpoints, from its entry's connection settings. */
+export function serverClient(opts: ServerConnectionOptions, headers?: Record<string, string>): ServerClient {
+  return new ServerClient({
+    endpoints: opts.endpoints,
+    concurrency: opts.concurrency,
+    timeoutMs: opts.timeoutMs,
+    fetch: opts.fetch,
+    headers,
+    retry: { retries: opts.retries, ...(opts.retryBackoffMs !== undefined ? { baseMs: opts.retryBackoffMs } : {}), ...opts.retry },
+  });
+}
+
 export interface ClientStats {
   requests: number;
   retries: number;
