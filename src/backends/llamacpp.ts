@@ -25,6 +25,7 @@ import {
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
@@ -74,6 +75,8 @@ interface Lane {
 export class LlamaCppBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
   private readonly letterTokenCache = new Map<string, Map<string, Token[]>>();
+  /** JSON-schema grammars, built once per schema (keyed by the schema's JSON). */
+  private readonly grammarCache = new Map<string, LlamaGrammar>();
 
   private constructor(
     readonly info: BackendInfo,
@@ -365,6 +368,59 @@ export class LlamaCppBackend implements Backend {
           .map((r) => (r as { text: string }).text)
           .join("");
         // The last sampled token (end-of-generation, or the one at the cap) is never evaluated.
+        const hitCap = res.metadata.stopReason === "maxTokens";
+        const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length) + (hitCap ? 1 : 0);
+        this.counters.evaluations += 1;
+        this.counters.evaluatedTokens += prompt.tokens.length;
+        this.counters.generatedTokens += generatedTokens;
+        return {
+          text: res.response,
+          thoughts: thoughts || undefined,
+          generatedTokens,
+          finishReason: hitCap ? "maxTokens" : "stop",
+          evaluatedTokens: prompt.tokens.length,
+        };
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    });
+  }
+
+  /**
+   * Generate an answer constrained at decoding time by a JSON schema (node-llama-cpp's
+   * JSON-schema grammar, built once per schema). Like `generate`, always from an empty
+   * sequence; `temperature` 0 is greedy, otherwise sampling is seeded by `seed`. The grammar
+   * guarantees the shape but not that the JSON is closed: an answer cut at `maxTokens` comes
+   * back with finishReason "maxTokens".
+   */
+  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
+    const schemaKey = JSON.stringify(schema);
+    let grammar = this.grammarCache.get(schemaKey);
+    if (!grammar) {
+      grammar = await this.llama.createGrammarForJsonSchema(schema as never);
+      this.grammarCache.set(schemaKey, grammar);
+    }
+    const lane = this.lanes[laneIndex % this.lanes.length]!;
+    const useGrammar = grammar;
+    return this.exclusive(lane, async () => {
+      await lane.sequence.clearHistory();
+      lane.evaluatedEnds = [];
+      const chat = new LlamaChat({ contextSequence: lane.sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
+      try {
+        const history: ChatHistoryItem[] = [];
+        if (prompt.system) history.push({ type: "system", text: prompt.system });
+        history.push({ type: "user", text: prompt.userMessage }, { type: "model", response: [] });
+        const res = await chat.generateResponse(history, {
+          maxTokens: opts.maxTokens,
+          temperature: opts.temperature,
+          seed: opts.seed,
+          grammar: useGrammar,
+          budgets: { thoughtTokens: opts.maxTokens },
+        });
+        const thoughts = res.fullResponse
+          .filter((r) => typeof r !== "string" && r.type === "segment" && r.segmentType === "thought")
+          .map((r) => (r as { text: string }).text)
+          .join("");
         const hitCap = res.metadata.stopReason === "maxTokens";
         const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length) + (hitCap ? 1 : 0);
         this.counters.evaluations += 1;

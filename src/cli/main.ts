@@ -8,9 +8,11 @@ import { TOOL_VERSION } from "../util/version.js";
 import { cacheCommand } from "./cache.js";
 import { compareCommand } from "./compare.js";
 import { datasetsCommand } from "./datasets.js";
+import { generateCommand } from "./generate.js";
 import { importCommand } from "./import.js";
 import { mergeCommand } from "./merge.js";
 import { modelsCommand } from "./models.js";
+import { personasCommand } from "./personas.js";
 import { promptsCommand } from "./prompts.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
@@ -28,6 +30,8 @@ export function program(): Command {
   program.addCommand(promptsCommand());
   program.addCommand(datasetsCommand());
   program.addCommand(modelsCommand());
+  program.addCommand(generateCommand());
+  program.addCommand(personasCommand());
   program.addCommand(cacheCommand());
   return program;
 }
