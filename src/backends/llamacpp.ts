@@ -345,45 +345,7 @@ export class LlamaCppBackend implements Backend {
   }
 
   async generate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
-    const lane = this.lanes[laneIndex % this.lanes.length]!;
-    return this.exclusive(lane, async () => {
-      // Always generate from an empty sequence: the same prompt is then evaluated in the same
-      // batches every time, so a greedy answer does not depend on what ran before.
-      await lane.sequence.clearHistory();
-      lane.evaluatedEnds = [];
-      const chat = new LlamaChat({ contextSequence: lane.sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
-      try {
-        const user = prompt.userMessage;
-        const history: ChatHistoryItem[] = [];
-        if (prompt.system) history.push({ type: "system", text: prompt.system });
-        history.push({ type: "user", text: user }, { type: "model", response: [] });
-        const res = await chat.generateResponse(history, {
-          maxTokens: opts.maxTokens,
-          temperature: opts.temperature,
-          seed: opts.seed,
-          budgets: { thoughtTokens: opts.maxTokens },
-        });
-        const thoughts = res.fullResponse
-          .filter((r) => typeof r !== "string" && r.type === "segment" && r.segmentType === "thought")
-          .map((r) => (r as { text: string }).text)
-          .join("");
-        // The last sampled token (end-of-generation, or the one at the cap) is never evaluated.
-        const hitCap = res.metadata.stopReason === "maxTokens";
-        const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length) + (hitCap ? 1 : 0);
-        this.counters.evaluations += 1;
-        this.counters.evaluatedTokens += prompt.tokens.length;
-        this.counters.generatedTokens += generatedTokens;
-        return {
-          text: res.response,
-          thoughts: thoughts || undefined,
-          generatedTokens,
-          finishReason: hitCap ? "maxTokens" : "stop",
-          evaluatedTokens: prompt.tokens.length,
-        };
-      } finally {
-        chat.dispose({ disposeSequence: false });
-      }
-    });
+    return this.chatGenerate(prompt, opts, laneIndex);
   }
 
   /**
@@ -400,8 +362,16 @@ export class LlamaCppBackend implements Backend {
       grammar = await this.llama.createGrammarForJsonSchema(schema as never);
       this.grammarCache.set(schemaKey, grammar);
     }
+    return this.chatGenerate(prompt, opts, laneIndex, grammar);
+  }
+
+  /**
+   * One chat answer on a lane. Always from an empty sequence: the same prompt is then
+   * evaluated in the same batches every time, so a greedy answer does not depend on what ran
+   * before. A reasoning model may think first; its thoughts come back separately.
+   */
+  private async chatGenerate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex: number, grammar?: LlamaGrammar): Promise<Generation> {
     const lane = this.lanes[laneIndex % this.lanes.length]!;
-    const useGrammar = grammar;
     return this.exclusive(lane, async () => {
       await lane.sequence.clearHistory();
       lane.evaluatedEnds = [];
@@ -414,13 +384,14 @@ export class LlamaCppBackend implements Backend {
           maxTokens: opts.maxTokens,
           temperature: opts.temperature,
           seed: opts.seed,
-          grammar: useGrammar,
+          ...(grammar ? { grammar } : {}),
           budgets: { thoughtTokens: opts.maxTokens },
         });
         const thoughts = res.fullResponse
           .filter((r) => typeof r !== "string" && r.type === "segment" && r.segmentType === "thought")
           .map((r) => (r as { text: string }).text)
           .join("");
+        // The last sampled token (end-of-generation, or the one at the cap) is never evaluated.
         const hitCap = res.metadata.stopReason === "maxTokens";
         const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length) + (hitCap ? 1 : 0);
         this.counters.evaluations += 1;
