@@ -92,18 +92,40 @@ describe("request layer", () => {
     expect(backoffMs(retryPolicy({ random: () => 0 }), 3, 2000)).toBe(2000);
   });
 
-  it("endpoint slots: each endpoint has its own limit; waiting requests get the next free slot", async () => {
+  it("endpoint slots: each endpoint has its own limit; a retry waits for an endpoint that has not failed it", async () => {
     const pool = new EndpointPool(["a", "b"], 2);
     expect(pool.capacity).toBe(4);
     const slots = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()]);
     expect(slots.map((s) => s.endpoint).sort()).toEqual(["a", "a", "b", "b"]);
     let fifth: string | undefined;
-    void pool.acquire("b").then((s) => (fifth = s.endpoint));
+    void pool.acquire(new Set(["b"])).then((s) => (fifth = s.endpoint));
     await Promise.resolve();
     expect(fifth).toBeUndefined();
     pool.release(slots.find((s) => s.endpoint === "b")!);
     await Promise.resolve();
-    expect(fifth).toBe("b"); // only b was free: avoiding it is a preference, not a rule
+    expect(fifth).toBeUndefined(); // b failed this request and a is healthy: wait for a
+    pool.release(slots.find((s) => s.endpoint === "a")!);
+    await Promise.resolve();
+    expect(fifth).toBe("a");
+    // A request that every endpoint has failed may go anywhere.
+    expect((await pool.acquire(new Set(["a", "b"]))).endpoint).toBe("b");
+  });
+
+  it("a failing endpoint cools down and gets no requests while another is healthy", async () => {
+    let t = 1000;
+    const pool = new EndpointPool(["a", "b"], 4, () => t);
+    pool.markFailure("a");
+    const picks = [];
+    for (let i = 0; i < 3; i++) picks.push((await pool.acquire()).endpoint);
+    expect(picks).toEqual(["b", "b", "b"]);
+    t += 300; // past the first cooldown (250 ms)
+    expect((await pool.acquire()).endpoint).toBe("a");
+    pool.markFailure("a");
+    pool.markFailure("a"); // 3 consecutive failures: 1 s
+    t += 600;
+    expect((await pool.acquire()).endpoint).toBe("b");
+    pool.markSuccess("a");
+    expect((await pool.acquire()).endpoint).toBe("a");
   });
 });
 

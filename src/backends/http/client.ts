@@ -81,14 +81,17 @@ export class ServerClient {
    * retryable failures, preferably on another endpoint.
    */
   async run<T>(fn: (endpoint: string, fetch: Fetch) => Promise<T>): Promise<T> {
-    let avoid: string | undefined;
+    const failed = new Set<string>();
+    let lastEndpoint: string | undefined;
     let last: Classified | undefined;
     for (let attempt = 0; ; attempt++) {
-      const slot = await this.pool.acquire(avoid);
+      const slot = await this.pool.acquire(failed);
       this.stats.requests += 1;
       this.stats.byEndpoint[slot.endpoint] = (this.stats.byEndpoint[slot.endpoint] ?? 0) + 1;
       try {
-        return await fn(slot.endpoint, this.fetch);
+        const result = await fn(slot.endpoint, this.fetch);
+        this.pool.markSuccess(slot.endpoint);
+        return result;
       } catch (err) {
         const c = classify(err);
         if (!c.retryable) {
@@ -96,14 +99,16 @@ export class ServerClient {
           throw err;
         }
         last = c;
-        avoid = slot.endpoint;
+        lastEndpoint = slot.endpoint;
+        failed.add(slot.endpoint);
+        this.pool.markFailure(slot.endpoint);
       } finally {
         this.pool.release(slot);
       }
       if (attempt >= this.policy.retries) {
         throw new BackendUnavailableError(
-          `${avoid}: no valid answer after ${attempt + 1} tries; last error: ${last.message}`,
-          avoid,
+          `${lastEndpoint}: no valid answer after ${attempt + 1} tries; last error: ${last.message}`,
+          lastEndpoint,
         );
       }
       this.stats.retries += 1;
