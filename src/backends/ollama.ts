@@ -16,12 +16,10 @@ import { z } from "zod";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
-import { ServerClient, serverClient, trimSlash, validate } from "./http/client.js";
+import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { ReplyShapeError } from "./http/errors.js";
 import { lettersFromSamples, lettersFromTopLogprobs, sampleSeed } from "./http/letters.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
-import type { Fetch } from "./http/request.js";
-import type { RetryPolicy } from "./http/retry.js";
 
 /** The first Ollama release whose /api/chat returns logprobs. */
 export const OLLAMA_LOGPROBS_SINCE = "0.12.11";
@@ -29,23 +27,14 @@ export const TOP_LOGPROBS = 20;
 /** Tokens generated per sampled answer (enough for "A)" or "**A**"). */
 const SAMPLE_TOKENS = 4;
 
-export interface OllamaOptions {
+export interface OllamaOptions extends ServerConnectionOptions {
   name: string;
   tag: string;
-  endpoints: string[];
   numCtx?: number;
   keepAlive?: string | number;
-  /** Concurrent requests per endpoint. */
-  concurrency: number;
-  timeoutMs: number;
-  retries: number;
-  retryBackoffMs?: number;
   /** Fallback sampling: answers per question and their temperature. */
   samples: number;
   sampleTemperature: number;
-  /** Tests: the underlying fetch and the retry clock. */
-  fetch?: Fetch;
-  retry?: Partial<RetryPolicy>;
 }
 
 const TokenLogprob = z.object({ token: z.string(), logprob: z.number() });

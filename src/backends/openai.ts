@@ -17,30 +17,21 @@ import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
-import { ServerClient, serverClient, trimSlash, validate } from "./http/client.js";
+import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
-import type { Fetch } from "./http/request.js";
-import type { RetryPolicy } from "./http/retry.js";
 
 export const TOP_LOGPROBS = 20;
 
-export interface OpenAICompatibleOptions {
+export interface OpenAICompatibleOptions extends ServerConnectionOptions {
   name: string;
   /** e.g. http://127.0.0.1:8000/v1 (identifies the model in the cache key with its id). */
   baseUrl: string;
   model: string;
-  endpoints: string[];
   api: "chat" | "completions";
   apiKey?: string;
   /** Pins the model's identity in the cache key (otherwise: served id + baseUrl). */
   digest?: string;
-  concurrency: number;
-  timeoutMs: number;
-  retries: number;
-  retryBackoffMs?: number;
-  fetch?: Fetch;
-  retry?: Partial<RetryPolicy>;
 }
 
 const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });

@@ -29,10 +29,12 @@ export interface ServerClientOptions {
 /** The connection settings every server backend's entry has (models.yaml). */
 export interface ServerConnectionOptions {
   endpoints: string[];
+  /** Concurrent requests per endpoint. */
   concurrency: number;
   timeoutMs: number;
   retries: number;
   retryBackoffMs?: number;
+  /** Tests and benches: the underlying fetch and the retry clock. */
   fetch?: Fetch;
   retry?: Partial<RetryPolicy>;
 }
