@@ -36,9 +36,9 @@ Examples:
     )
     .action((dir: string, flags: ReportFlags) => {
       const out = path.resolve(dir);
-      const manifest = runFile(() => readManifest(out));
+      const manifest = readManifest(out);
       if (!manifest) throw new UserError(`${out} is not a run directory (no manifest.json); pass the --out of a run`);
-      const { records, tornLines } = runFile(() => readRecords(path.join(out, "records.jsonl")));
+      const { records, tornLines } = readRecords(path.join(out, "records.jsonl"));
       if (tornLines > 0) process.stderr.write("note: records.jsonl ends in a torn line (an interrupted run); it was skipped\n");
       if (records.length === 0) throw new UserError(`${out}/records.jsonl holds no records yet`);
       const previous = recordedBootstrap(out);
@@ -74,12 +74,3 @@ function recordedBootstrap(dir: string): { samples?: number; seed?: number } {
   }
 }
 
-/** manifest.json / records.jsonl damage is reported with the file's path and what to do: a user error, not a crash. */
-function runFile<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof Error && !(err instanceof UserError)) throw new UserError(err.message.split("\n")[0]!);
-    throw err;
-  }
-}

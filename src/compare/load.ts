@@ -33,9 +33,9 @@ export function loadRun(dir: string): LoadedRun {
   const abs = path.resolve(dir);
   if (!existsSync(abs)) throw new UserError(`${dir}: no such directory; pass the --out directory of a valuelens run`);
   if (!statSync(abs).isDirectory()) throw new UserError(`${dir} is not a run directory (it is a file); pass the --out directory of a valuelens run`);
-  const manifest = userErrors(() => readManifest(abs));
+  const manifest = readManifest(abs);
   if (manifest === undefined) throw new UserError(`${dir} is not a run directory (no manifest.json); pass the --out directory of a valuelens run`);
-  const read = userErrors(() => readRecords(path.join(abs, "records.jsonl")));
+  const read = readRecords(path.join(abs, "records.jsonl"));
   if (read.records.length === 0) throw new UserError(`${dir}/records.jsonl holds no records; finish the run (valuelens run ... --resume) before comparing it`);
   const byId = new Map<string, RunRecord>();
   for (const r of read.records) byId.set(r.id, r);
@@ -51,14 +51,6 @@ export function loadRun(dir: string): LoadedRun {
   };
 }
 
-function userErrors<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof Error && !(err instanceof UserError)) throw new UserError(err.message.split("\n")[0]!);
-    throw err;
-  }
-}
 
 /**
  * One label per run for tables: the model name; where two runs share a name, the directory's

@@ -67,7 +67,12 @@ export interface ReadRecordsResult {
 
 export function readRecords(file: string): ReadRecordsResult {
   if (!existsSync(file)) return { records: [], validBytes: 0, tornLines: 0 };
-  const buf = readFileSync(file);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${String((err as Error).message).split("\n")[0]}; restore it or start a new run`);
+  }
   const records: RunRecord[] = [];
   let offset = 0;
   let validBytes = 0;
