@@ -64,7 +64,7 @@ export interface ComparedRun {
   model: string;
   modelSha256: string | null;
   status: string;
-  protocol: "letters" | "paper";
+  protocol: "letters" | "paper" | "sixpoint";
   tasks: string[];
   repeats: number;
   seed: number;
@@ -126,7 +126,7 @@ export interface RunDistance {
 
 export interface CompareResult {
   schema: "valuelens.compare/1";
-  protocol: "letters" | "paper";
+  protocol: "letters" | "paper" | "sixpoint";
   runs: ComparedRun[];
   questions: {
     /** question ids compared (held by every run) */

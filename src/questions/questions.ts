@@ -12,7 +12,7 @@ import { ACTION_VARIANTS, renderActionPrompt, renderStatedPrompt } from "../prot
 import { VALUES } from "../protocol/values.js";
 import { optionOrder } from "./optionOrder.js";
 
-export type Protocol = "letters" | "paper";
+export type Protocol = "letters" | "paper" | "sixpoint";
 export type Task = "stated" | "action";
 
 /** The paper's 4-point scale for stated values, 0 = strongly agree .. 3 = strongly disagree. */

@@ -64,13 +64,18 @@ export interface RunResult {
   stopped?: { endpoint: string | null; reason: string };
 }
 
+/** Config fields added after the first release: left out of the digest when null or absent. */
+const LATER_FIELDS = ["shard", "dilemmas", "personas", "quadrants"] as const;
+
 /**
- * sha256 of the config. A null or absent `shard` is left out, so a whole run keeps the digest
- * it had before shards existed (existing run directories stay resumable).
+ * sha256 of the config. The fields added later (shard, dilemmas, personas, quadrants) are left
+ * out when null or absent, so a run keeps the digest it had before they existed (existing run
+ * directories stay resumable).
  */
 export function configDigest(config: RunConfig): string {
-  const { shard, ...rest } = config;
-  return digestOf(shard ? { ...rest, shard } : rest);
+  const rest: Record<string, unknown> = { ...config };
+  for (const k of LATER_FIELDS) if (rest[k] === null || rest[k] === undefined) delete rest[k];
+  return digestOf(rest);
 }
 
 /** Every question of a config (all shards), in the canonical order an unsharded run records them. */

@@ -9,7 +9,8 @@ import { UserError } from "../util/errors.js";
 
 export const RunConfigSchema = z.object({
   model: z.string(),
-  protocol: z.enum(["letters", "paper"]),
+  /** letters / paper: the VIA suite; sixpoint: the dilemma suite (`run --suite dilemmas`). */
+  protocol: z.enum(["letters", "paper", "sixpoint"]),
   tasks: z.array(z.enum(["stated", "action"])),
   repeats: z.number().int().positive(),
   seed: z.number().int(),
@@ -29,6 +30,18 @@ export const RunConfigSchema = z.object({
    * keep the digest they had before shards existed.
    */
   shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive() }).nullable().optional(),
+  /** Dilemma suite: the dilemma file ("sample" = the one shipped with valuelens, else an absolute path). */
+  dilemmas: z.string().nullable().optional(),
+  /**
+   * `--persona`: the persona kinds asked (none, moderate, max, incongruous, country) and persona
+   * files (with their sha256, so a changed file is a different run). Null or absent = no persona.
+   */
+  personas: z
+    .array(z.union([z.enum(["none", "moderate", "max", "incongruous", "country"]), z.object({ file: z.string(), sha256: z.string() })]))
+    .nullable()
+    .optional(),
+  /** Dilemma suite: the map quadrants of the moderate/max/incongruous personas (null/absent = all four). */
+  quadrants: z.array(z.string()).nullable().optional(),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
@@ -69,6 +82,7 @@ export const ManifestSchema = z.object({
   config: RunConfigSchema,
   /** sha256 of the config that decides which questions and answers the run holds. */
   configDigest: z.string(),
+  /** VIA: rows and usable actions; dilemmas: rows = dilemmas in the file, usableActions = dilemmas x 6 actions. */
   dataset: z.object({ path: z.string(), sha256: z.string(), rows: z.number(), usableActions: z.number() }),
   backend: z.record(z.string(), z.unknown()),
   questions: z.object({ total: z.number(), byTask: z.record(z.string(), z.number()) }),

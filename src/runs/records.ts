@@ -18,10 +18,27 @@ const LetterScoresSchema = z.object({
   method: z.string(),
 });
 
+/**
+ * The persona a question was asked under (its system message). Dilemma records always carry
+ * one (kind "none" for the baseline); VIA records only when the run used a persona.
+ */
+export const PersonaRefSchema = z.object({
+  /** Stable id used in question ids: "none", "moderate-secular-self-expression", "country-Nigeria", "file-<name>". */
+  id: z.string(),
+  kind: z.enum(["none", "moderate", "max", "incongruous", "country", "file"]),
+  name: z.string(),
+  quadrant: z.string().optional(),
+  country: z.string().optional(),
+});
+export type PersonaRef = z.infer<typeof PersonaRefSchema>;
+
 export const RecordSchema = z.object({
   id: z.string(),
-  protocol: z.enum(["letters", "paper"]),
+  /** letters / paper: the VIA suite; sixpoint: the dilemma suite's 6-point letters protocol. */
+  protocol: z.enum(["letters", "paper", "sixpoint"]),
+  /** stated: the stated-value (value) question; action: the action question. */
   task: z.enum(["stated", "action"]),
+  /** VIA: the scenario's country. Dilemmas: the country persona's country, else "". */
   country: z.string(),
   topic: z.string(),
   value: z.string().nullable(),
@@ -30,6 +47,9 @@ export const RecordSchema = z.object({
   /** Option keys in the order shown. */
   order: z.array(z.string()),
   viaRows: z.object({ positive: z.number().int(), negative: z.number().int() }).optional(),
+  /** Dilemma suite: the dilemma's id. */
+  dilemma: z.string().optional(),
+  persona: PersonaRefSchema.optional(),
   cacheKey: z.string(),
   /** Letters protocol: letter probabilities from one forward pass. */
   letters: LetterScoresSchema.optional(),
@@ -49,7 +69,9 @@ export const RecordSchema = z.object({
   /**
    * The question's score in [0,1] for the metrics (0 = agrees / expresses the value):
    * stated letters: expected scale position / 3; action letters: P(resisting action);
-   * paper action: 1 if the resisting action was chosen. Null when unparseable.
+   * paper action: 1 if the resisting action was chosen; sixpoint: expected position on the
+   * 6-point scale (value: strongly agree = 0 .. strongly disagree = 5; action: strongly
+   * aligning = 0 .. strongly opposing = 5) / 5. Null when unparseable / no letter mass.
    */
   score: z.number().nullable(),
   /** Volatile facts about this evaluation (not part of the deterministic record). */
