@@ -4,6 +4,7 @@ import path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { VIA_CSV_NAME } from "../datasets/fetch.js";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
+import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "../dilemmas/load.js";
 import type { ModelPaths } from "../models/open.js";
 import { defaultModelsFile, readModels, resolveModel, type ResolvedModel } from "../models/registry.js";
 import { UserError } from "../util/errors.js";
@@ -47,6 +48,12 @@ export async function loadDataset(via: string | undefined, opts: { quiet?: boole
     return { dataset: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
   }
   return { dataset: await loadVia(path.resolve(chosen)), label: path.resolve(chosen) };
+}
+
+/** The dilemma suite's dataset: `--dilemmas FILE`, or the sample shipped with valuelens ("sample"). */
+export function loadDilemmaDataset(file: string | undefined): { dataset: LoadedDilemmas; label: string } {
+  if (file === undefined || file === "sample") return { dataset: loadDilemmas(SAMPLE_DILEMMAS_PATH), label: "sample" };
+  return { dataset: loadDilemmas(path.resolve(file)), label: path.resolve(file) };
 }
 
 export function intOption(name: string, min = 0) {

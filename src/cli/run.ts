@@ -8,7 +8,9 @@ import { configDigest, EXIT_UNAVAILABLE, runBenchmark, RunUnavailableError, unav
 import { parseShard } from "../runner/shard.js";
 import type { RunConfig } from "../runs/manifest.js";
 import { isUserError, UserError } from "../util/errors.js";
-import { defaultCacheDir, intOption, listOption, loadDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
+import { resolveQuadrant } from "../personas/personas.js";
+import { personaEntries } from "../personas/runPersonas.js";
+import { defaultCacheDir, intOption, listOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
 import { renderCountryTable } from "../report/report.js";
 
 interface RunFlags {
@@ -35,6 +37,10 @@ interface RunFlags {
   bootstrap: number;
   bootstrapSeed?: number;
   shard?: string;
+  suite?: "via" | "dilemmas";
+  dilemmas?: string;
+  persona?: string[];
+  quadrants?: string[];
 }
 
 export function runCommand(): Command {
@@ -44,13 +50,17 @@ export function runCommand(): Command {
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
     .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
-    .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters; default 5)", intOption("--repeats", 1))
+    .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)", intOption("--repeats", 1))
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
     .option("--countries <list>", "comma-separated countries (default: all in the dataset)", listOption)
     .option("--topics <list>", "comma-separated topics", listOption)
     .option("--values <list>", "comma-separated values, names as in PROTOCOL.md", listOption)
     .option("--limit <n>", "only the first N questions of each task (before repeats)", intOption("--limit", 1))
+    .addOption(new Option("--suite <name>", "via: the VIA value-action pairs (default); dilemmas: moral dilemmas on the 6-point protocol (implied by --dilemmas)").choices(["via", "dilemmas"]))
     .option("--via <path>", "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)")
+    .option("--dilemmas <file>", "dilemma suite: a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)")
+    .option("--persona <list>", "system-message personas: none, moderate, max, incongruous, country or a JSON persona file; dilemmas take a list (e.g. none,moderate,max,incongruous), VIA one", listOption)
+    .option("--quadrants <list>", "dilemma suite: map quadrants of the moderate/max/incongruous personas (default all four)", listOption)
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
     .option("--resume", "continue an interrupted run in --out")
     .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
@@ -72,7 +82,10 @@ Examples:
   valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume     # continue after a crash
   valuelens run --model qwen3-8b-q8 --protocol paper --tasks action --action-variants 5
   valuelens run --model ./my-model.Q4_K_M.gguf --countries "United States,India" --topics Politics
-  valuelens run --model llama-3.3-70b-q4 --via VIA.csv --shard 2/4 --out runs/llama70-2of4   # one machine's quarter`,
+  valuelens run --model llama-3.3-70b-q4 --via VIA.csv --shard 2/4 --out runs/llama70-2of4   # one machine's quarter
+  valuelens run --model tiny --suite dilemmas --persona none,moderate,max,incongruous          # the persona study on the sample dilemmas
+  valuelens run --model qwen3-8b-q8 --dilemmas my-dilemmas.jsonl --persona none,country --countries Nigeria,Germany
+  valuelens run --model gemma-2-9b-q8 --via VIA.csv --persona country --out runs/gemma-country   # VIA with each country's persona`,
     )
     .action(async (flags: RunFlags) => {
       const tasks = flags.tasks.map((t) => {
@@ -80,12 +93,18 @@ Examples:
         return t as Task;
       });
       const shard = flags.shard === undefined ? null : parseShard(flags.shard);
-      const { dataset, label } = await loadDataset(flags.via);
+      const suite = runSuite(flags);
+      const protocol = suite === "dilemmas" ? "sixpoint" : flags.protocol;
+      const { dataset, label } = suite === "dilemmas" ? loadDilemmaDataset(flags.dilemmas) : await loadDataset(flags.via);
+      const personas = flags.persona ? personaEntries(flags.persona) : null;
+      if (suite === "via" && personas && personas.length > 1) {
+        throw new UserError("--persona: the VIA suite takes one persona per run; run each into its own --out and compare them with `valuelens compare`");
+      }
       const config: RunConfig = {
         model: flags.model,
-        protocol: flags.protocol,
+        protocol,
         tasks,
-        repeats: flags.protocol === "paper" ? 1 : (flags.repeats ?? 5),
+        repeats: protocol === "paper" ? 1 : (flags.repeats ?? (protocol === "sixpoint" ? 6 : 5)),
         seed: flags.seed,
         countries: flags.countries ? resolveCountries(flags.countries) : null,
         topics: flags.topics ? resolveTopics(flags.topics) : null,
@@ -95,8 +114,12 @@ Examples:
         actionVariants: flags.actionVariants ?? flags.variants ?? DEFAULT_ACTION_VARIANTS,
         statedMaxTokens: flags.statedMaxTokens,
         actionMaxTokens: flags.actionMaxTokens,
-        via: label,
+        via: suite === "via" ? label : "none",
         shard,
+        ...(suite === "dilemmas" ? { dilemmas: label } : {}),
+        // `--persona none` alone is the same run as no --persona (same config digest).
+        ...(personas && !(personas.length === 1 && personas[0] === "none") ? { personas } : {}),
+        ...(suite === "dilemmas" && flags.quadrants ? { quadrants: flags.quadrants.map(resolveQuadrant) } : {}),
       };
       if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
         process.stderr.write("note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n");
@@ -169,6 +192,16 @@ Examples:
         process.off("SIGINT", onSigint);
       }
     });
+}
+
+/** `--suite`, implied by `--dilemmas`; options of the other suite are errors, not silently ignored. */
+function runSuite(flags: RunFlags): "via" | "dilemmas" {
+  const suite = flags.suite ?? (flags.dilemmas !== undefined ? "dilemmas" : "via");
+  if (suite === "via" && flags.dilemmas !== undefined) throw new UserError("--dilemmas belongs to the dilemma suite; drop --suite via (or --dilemmas)");
+  if (suite === "via" && flags.quadrants) throw new UserError("--quadrants belongs to the dilemma suite (--suite dilemmas); a VIA run takes each country's quadrant");
+  if (suite === "dilemmas" && flags.via !== undefined) throw new UserError("--via belongs to the VIA suite; the dilemma suite reads --dilemmas FILE");
+  if (suite === "dilemmas" && flags.protocol === "paper") throw new UserError("--protocol paper belongs to the VIA suite; the dilemma suite uses the 6-point letters protocol");
+  return suite;
 }
 
 function removeIfEmpty(dir: string): void {

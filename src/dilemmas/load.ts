@@ -4,6 +4,7 @@
  * with `DilemmaSchema`; problems are one-line `UserError`s naming the file, the line (JSONL)
  * or the item index (JSON array, 0-based) and the field.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import { UserError } from "../util/errors.js";
@@ -17,6 +18,8 @@ export const SAMPLE_DILEMMAS_PATH: string = fromPackageRoot("datasets", "dilemma
 export interface LoadedDilemmas {
   path: string;
   format: "json" | "jsonl";
+  /** sha256 of the file's bytes, hex (recorded in a run's manifest). */
+  sha256: string;
   dilemmas: Dilemma[];
 }
 
@@ -49,14 +52,15 @@ function fail(file: string, where: string, field: string | undefined, problem: s
 
 /** Reads a dilemma dataset (JSON array or JSONL), validating every item; duplicate ids are an error. */
 export function loadDilemmas(path: string): LoadedDilemmas {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UserError(`dilemma dataset not found: ${path}; pass a JSON or JSONL file of dilemmas (see datasets/dilemmas-sample.jsonl)`);
     throw new UserError(`cannot read dilemma dataset ${path}: ${(err as Error).message}`);
   }
+  let text = bytes.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const items: { where: string; raw: unknown }[] = [];
   let format: "json" | "jsonl";
@@ -94,5 +98,5 @@ export function loadDilemmas(path: string): LoadedDilemmas {
     firstAt.set(d.id, where);
     dilemmas.push(d);
   }
-  return { path, format, dilemmas };
+  return { path, format, sha256: createHash("sha256").update(bytes).digest("hex"), dilemmas };
 }

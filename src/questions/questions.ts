@@ -10,6 +10,8 @@ import { viaPairs } from "../datasets/via.js";
 import { actionLettersPrompt, statedLettersPrompt } from "../protocol/letters.js";
 import { ACTION_VARIANTS, renderActionPrompt, renderStatedPrompt } from "../protocol/paper.js";
 import { VALUES } from "../protocol/values.js";
+import type { RunPersona } from "../personas/runPersonas.js";
+import type { PersonaRef } from "../runs/records.js";
 import { optionOrder } from "./optionOrder.js";
 
 export type Protocol = "letters" | "paper" | "sixpoint";
@@ -41,6 +43,12 @@ export interface Question {
   viaRows?: { positive: number; negative: number };
   /** Paper protocol: generation cap. */
   maxTokens?: number;
+  /** Dilemma suite: the dilemma's id. */
+  dilemma?: string;
+  /** The persona asked under (dilemma suite: always, "none" = baseline; VIA: when the run uses one). */
+  persona?: PersonaRef;
+  /** The persona's system message (none for the baseline). */
+  system?: string;
 }
 
 export interface QuestionFilter {
@@ -62,6 +70,8 @@ export interface BuildOptions {
   limit?: number;
   statedMaxTokens: number;
   actionMaxTokens: number;
+  /** The persona of each country's scenarios (`--persona`); absent or null = none. */
+  personaFor?: (country: string) => RunPersona | null;
 }
 
 export const DEFAULT_STATED_VARIANTS = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -112,7 +122,7 @@ function statedBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
           const id = baseId(proto);
           const order = optionOrder(STATED_SCALE.length, repeat, opts.seed, id);
           const prompt = statedLettersPrompt({ country: cell.country, topic: cell.topic, value: cell.value, optionOrder: order });
-          return { ...proto, id: `${id}/r${repeat}`, repeat, segments: prompt.segments, order: order.map((i) => STATED_SCALE[i]!), letters: prompt.letters };
+          return { ...proto, id: `${id}/r${repeat}`, repeat, segments: prompt.segments, order: order.map((i) => STATED_SCALE[i]!), letters: prompt.letters, ...personaFields(opts, cell.country) };
         }),
       );
     }
@@ -125,7 +135,7 @@ function statedBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
       bases.push(() => {
         const proto = { protocol: "paper" as const, task: "stated" as const, country, topic, value: null, variant };
         const id = baseId(proto);
-        return [{ ...proto, id: `${id}/r0`, repeat: 0, segments: [renderStatedPrompt(country, topic, variant)], order: [], maxTokens: opts.statedMaxTokens }];
+        return [{ ...proto, id: `${id}/r0`, repeat: 0, segments: [renderStatedPrompt(country, topic, variant)], order: [], maxTokens: opts.statedMaxTokens, ...personaFields(opts, country) }];
       });
     }
   }
@@ -145,7 +155,7 @@ function actionBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
           const keys: ActionKey[] = ["negative", "positive"];
           const order = optionOrder(2, repeat, opts.seed, id).map((i) => keys[i]!);
           const prompt = actionLettersPrompt({ country: cell.country, topic: cell.topic, value: cell.value, actions: order.map((k) => text[k]) });
-          return { ...proto, id: `${id}/r${repeat}`, repeat, segments: prompt.segments, order, letters: prompt.letters, viaRows };
+          return { ...proto, id: `${id}/r${repeat}`, repeat, segments: prompt.segments, order, letters: prompt.letters, viaRows, ...personaFields(opts, cell.country) };
         }),
       );
       continue;
@@ -158,11 +168,17 @@ function actionBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
         const reverse = ACTION_VARIANTS[variant]![1] === 1;
         const prompt = renderActionPrompt({ country: cell.country, topic: cell.topic, value: cell.value, option1: text.negative, option2: text.positive, variant });
         const order: ActionKey[] = reverse ? ["positive", "negative"] : ["negative", "positive"];
-        return [{ ...proto, id: `${id}/r0`, repeat: 0, segments: [prompt], order, viaRows, maxTokens: opts.actionMaxTokens }];
+        return [{ ...proto, id: `${id}/r0`, repeat: 0, segments: [prompt], order, viaRows, maxTokens: opts.actionMaxTokens, ...personaFields(opts, cell.country) }];
       });
     }
   }
   return bases;
+}
+
+/** The persona fields of a question on a country's scenario (none when the run has no persona). */
+function personaFields(opts: BuildOptions, country: string): Pick<Question, "persona" | "system"> {
+  const p = opts.personaFor?.(country);
+  return p ? { persona: p.ref, ...(p.system !== undefined ? { system: p.system } : {}) } : {};
 }
 
 function repeats(opts: BuildOptions, make: (repeat: number) => Question): Question[] {

@@ -19,6 +19,9 @@ import type { ViaDataset } from "../datasets/via.js";
 import { viaInfo } from "../datasets/via.js";
 import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
+import type { LoadedDilemmas } from "../dilemmas/load.js";
+import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
+import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
 import { buildQuestions, type Question } from "../questions/questions.js";
 import { renderRunReport } from "../report/runReport.js";
 import { configDifferences, readManifest, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
@@ -31,9 +34,12 @@ import { prefixGroups } from "./groups.js";
 import { createProgress, type ProgressMode } from "./progress.js";
 import { formatShard, inShard } from "./shard.js";
 
+/** What a run asks about: the VIA dataset (letters / paper) or a dilemma file (sixpoint). */
+export type RunDataset = ViaDataset | LoadedDilemmas;
+
 export interface RunOptions {
   config: RunConfig;
-  dataset: ViaDataset;
+  dataset: RunDataset;
   out: string;
   resume: boolean;
   cacheDir: string;
@@ -78,8 +84,25 @@ export function configDigest(config: RunConfig): string {
   return digestOf(rest);
 }
 
+function isDilemmaSet(dataset: RunDataset): dataset is LoadedDilemmas {
+  return "dilemmas" in dataset;
+}
+
 /** Every question of a config (all shards), in the canonical order an unsharded run records them. */
-export function buildRunQuestions(config: RunConfig, dataset: ViaDataset): Question[] {
+export function buildRunQuestions(config: RunConfig, dataset: RunDataset): Question[] {
+  if (config.protocol === "sixpoint") {
+    if (!isDilemmaSet(dataset)) throw new Error("a sixpoint run needs a dilemma dataset");
+    return buildDilemmaQuestions(dataset.dilemmas, {
+      tasks: config.tasks,
+      repeats: config.repeats,
+      seed: config.seed,
+      personas: dilemmaPersonas(config),
+      topics: config.topics ?? undefined,
+      values: config.values ?? undefined,
+      limit: config.limit ?? undefined,
+    });
+  }
+  if (isDilemmaSet(dataset)) throw new Error(`a ${config.protocol} run needs the VIA dataset`);
   return buildQuestions(dataset, {
     protocol: config.protocol,
     tasks: config.tasks,
@@ -91,7 +114,15 @@ export function buildRunQuestions(config: RunConfig, dataset: ViaDataset): Quest
     limit: config.limit ?? undefined,
     statedMaxTokens: config.statedMaxTokens,
     actionMaxTokens: config.actionMaxTokens,
+    personaFor: viaPersonaFor(config),
   });
+}
+
+/** The manifest's dataset entry. Dilemmas: rows = dilemmas in the file, usable actions = 6 per dilemma. */
+function datasetEntry(dataset: RunDataset): Manifest["dataset"] {
+  if (isDilemmaSet(dataset)) return { path: dataset.path, sha256: dataset.sha256, rows: dataset.dilemmas.length, usableActions: dataset.dilemmas.length * 6 };
+  const info = viaInfo(dataset);
+  return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
 }
 
 /** The exit status of a run stopped by an unavailable backend (EX_TEMPFAIL: try again later). */
@@ -183,7 +214,6 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   const now = new Date().toISOString();
   const byTask: Record<string, number> = {};
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
-  const info = viaInfo(dataset);
   const session = { startedAt: now, finishedAt: null as string | null, evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, cacheHits: 0, answered: 0 };
   const manifest: Manifest = {
     tool: { name: "valuelens", version: TOOL_VERSION },
@@ -191,7 +221,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     imported: false,
     config,
     configDigest: digest,
-    dataset: { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions },
+    dataset: datasetEntry(dataset),
     backend: {
       engine: backend.info.engine,
       engineVersion: backend.info.engineVersion,
@@ -344,22 +374,34 @@ export const SHARD_NOTE = "Shard";
 
 function runNotes(config: RunConfig, backend: Backend): string[] {
   const notes: string[] = [];
-  if (config.protocol === "letters" && backend.info.letterMethod === "sampled") {
+  const letters = config.protocol !== "paper";
+  if (config.protocol === "sixpoint") {
+    notes.push("6-point protocol (dilemma suite): for each dilemma, a value question (six options, Strongly agree .. Strongly disagree) and an action question (six actions graded strongly aligning .. strongly opposing), asked in separate conversations and answered with one letter.");
+  }
+  if (letters && backend.info.letterMethod === "sampled") {
     notes.push("Letters protocol, SAMPLED: the server returned no logprobs (Ollama before v0.12.11, or a model without them), so each answer distribution is the share of K sampled answers starting with each letter (see each record's letters.method), not the model's probabilities.");
-    notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`);
-  } else if (config.protocol === "letters") {
+  } else if (letters) {
     notes.push(
       backend.info.letterMethod === "logprobs"
         ? "Letters protocol: each answer is the probability of each option letter read from the server's top logprobs of the first answer token (letters outside the top N get 0; see letters.method); optionProbs are renormalized over the letters and `mass` is what the letters received together."
         : "Letters protocol: each answer is the probability of each option letter from one forward pass, counting every single-token spelling of a letter; optionProbs are renormalized over the letters and `mass` is what the letters received together.",
     );
+  }
+  if (config.protocol === "sixpoint") {
+    notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of six repeats (every option in every position once), the same for every persona on a given repeat (seed ${config.seed}).`);
+  } else if (letters) {
     notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`);
   } else {
     notes.push("Paper protocol: the paper's prompts, answers decoded greedily (temperature 0) and parsed leniently; unparseable answers are recorded with a reason. Greedy decoding makes repeats identical, so each prompt is asked once.");
     notes.push(`Task 2 variants ${config.actionVariants.join(",")}: the paper's code shows the resisting action as Option 1 in variants 0,1,4,5.`);
   }
-  if (backend.info.reasoning === "empty-thinking-block") notes.push(config.protocol === "letters" ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)." : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.");
-  if (backend.info.reasoning === "final-channel") notes.push(config.protocol === "letters" ? "Reasoning model (harmony): letters were scored at the start of the final channel." : "Reasoning model (harmony): it was allowed to reason in the analysis channel; the final channel's answer was parsed.");
+  const personas = (config.personas ?? []).map((p) => (typeof p === "string" ? p : `file ${p.file}`));
+  if (personas.some((p) => p !== "none")) {
+    const per = config.protocol === "sixpoint" ? "moderate/max/incongruous: one persona per map quadrant; country: one per country" : "each country's scenarios get the persona of that country (a file: the same persona everywhere)";
+    notes.push(`Personas (${personas.join(", ")}): the system message "You hold the following values and beliefs:" with one line per Inglehart-Welzel attribute (${per}); \`valuelens personas show\` prints them.`);
+  }
+  if (backend.info.reasoning === "empty-thinking-block") notes.push(letters ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)." : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.");
+  if (backend.info.reasoning === "final-channel") notes.push(letters ? "Reasoning model (harmony): letters were scored at the start of the final channel." : "Reasoning model (harmony): it was allowed to reason in the analysis channel; the final channel's answer was parsed.");
   if (config.shard) notes.push(`${SHARD_NOTE} ${formatShard(config.shard)}: only this shard's questions were asked (a fixed split by question id); \`valuelens merge\` joins the shards into the whole run.`);
   if (backend.info.outputOptions.concurrentSequences) notes.push("Several context sequences ran at once: llama.cpp batch composition then depends on timing, so the last bits of probabilities may differ between runs.");
   return notes;
