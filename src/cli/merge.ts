@@ -8,6 +8,7 @@ import { intOption } from "./common.js";
 interface MergeFlags {
   out: string;
   via?: string;
+  dilemmas?: string;
   bootstrap: number;
   bootstrapSeed?: number;
 }
@@ -18,6 +19,7 @@ export function mergeCommand(): Command {
     .argument("<dirs...>", "run directories of the shards")
     .requiredOption("--out <dir>", "the merged run directory (new)")
     .option("--via <path>", "the VIA CSV the shards ran on, when the path in their config is not on this machine")
+    .option("--dilemmas <path>", "dilemma runs: the dilemma file the shards ran on, when the path in their config is not on this machine")
     .option("--bootstrap <n>", `bootstrap resamples for the 95% intervals (0 disables; default ${DEFAULT_BOOTSTRAP_SAMPLES})`, intOption("--bootstrap"), DEFAULT_BOOTSTRAP_SAMPLES)
     .option("--bootstrap-seed <n>", "seed of the bootstrap (default: the run's --seed)", intOption("--bootstrap-seed"))
     .addHelpText(
@@ -38,6 +40,7 @@ Examples:
         dirs,
         out: flags.out,
         via: flags.via,
+        dilemmas: flags.dilemmas,
         outputs: { bootstrap: flags.bootstrap, bootstrapSeed: flags.bootstrapSeed },
       });
       const relative = path.relative(process.cwd(), result.out) || ".";

@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
+import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "../dilemmas/load.js";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type RunOutputOptions } from "../runner/run.js";
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
@@ -28,6 +29,8 @@ export interface MergeOptions {
   out: string;
   /** Where to read the dataset when the path in the runs' config is not there (another machine). */
   via?: string;
+  /** Dilemma runs: the dilemma file, when the path in their config is not on this machine. */
+  dilemmas?: string;
   outputs?: RunOutputOptions;
   log?: (line: string) => void;
 }
@@ -54,8 +57,8 @@ interface Input {
 }
 
 /** The config without what may differ between the shards of one run. */
-function sharedConfig(config: RunConfig): Omit<RunConfig, "shard" | "via"> {
-  const { shard: _shard, via: _via, ...rest } = config;
+function sharedConfig(config: RunConfig): Omit<RunConfig, "shard" | "via" | "dilemmas"> {
+  const { shard: _shard, via: _via, dilemmas: _dilemmas, ...rest } = config;
   return rest;
 }
 
@@ -122,11 +125,12 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   }
 
   // The full question list, from the config and the dataset.
-  const { dataset, label } = await loadMergeDataset(inputs, opts.via);
-  // `via` names the dataset as found on this machine, so the unsharded command resumes a gap here.
-  const config: RunConfig = { ...ref.manifest.config, via: label, shard: null };
+  const sixpoint = ref.manifest.config.protocol === "sixpoint";
+  const { dataset, label } = sixpoint ? loadMergeDilemmas(inputs, opts.dilemmas) : await loadMergeDataset(inputs, opts.via);
+  // `via` / `dilemmas` name the dataset as found on this machine, so the unsharded command resumes a gap here.
+  const config: RunConfig = sixpoint ? { ...ref.manifest.config, dilemmas: label, shard: null } : { ...ref.manifest.config, via: label, shard: null };
   if (dataset.sha256 !== ref.manifest.dataset.sha256) {
-    throw new UserError(`${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with --via`);
+    throw new UserError(`${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with ${sixpoint ? "--dilemmas" : "--via"}`);
   }
   const questions = buildRunQuestions(config, dataset);
   const position = new Map(questions.map((q, i) => [q.id, i]));
@@ -191,6 +195,17 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   writeManifest(out, manifest);
   const metrics = writeRunOutputs(out, manifest, records, opts.outputs);
   return { out, manifest, metrics, total: questions.length, recorded: records.length, missing, missingShards, duplicates };
+}
+
+/** The dilemma runs' dataset: --dilemmas, else the path in the first run's config that exists ("sample" = the shipped sample). */
+function loadMergeDilemmas(inputs: readonly Input[], dilemmas: string | undefined): { dataset: LoadedDilemmas; label: string } {
+  const label = (v: string) => (v === "sample" ? "sample" : path.resolve(v));
+  const file = (l: string) => (l === "sample" ? SAMPLE_DILEMMAS_PATH : l);
+  if (dilemmas !== undefined) return { dataset: loadDilemmas(file(label(dilemmas))), label: label(dilemmas) };
+  const candidates = [...new Set(inputs.map((i) => label(i.manifest.config.dilemmas ?? "sample")))];
+  const found = candidates.find((l) => existsSync(file(l)));
+  if (!found) throw new UserError(`the runs' dilemma file ${candidates[0]} is not on this machine; pass the same file with --dilemmas PATH`);
+  return { dataset: loadDilemmas(file(found)), label: found };
 }
 
 /** The runs' dataset: --via, else the path in the first run's config that exists ("sample" = the shipped sample). */
