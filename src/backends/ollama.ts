@@ -8,6 +8,11 @@
  * fall back to sampling K answers at a set temperature with seeds derived from the prompt
  * (`letterMethod: "sampled"`, `method: "sampled:K@T"`).
  *
+ * Constrained JSON (`generate dilemmas|actions`): the JSON schema goes in the request's
+ * `format` (Ollama 0.5+ structured outputs), through the same request as `generate`. A server
+ * that rejects a schema there (HTTP 400 naming `format`: older than 0.5) gets `format: "json"`
+ * instead, from then on, with a warning (`warnings`, and `onWarning`).
+ *
  * The cache key holds the model digest the server reports (`/api/tags`), so a re-pulled tag
  * is a new model, and the server version.
  */
@@ -17,7 +22,7 @@ import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
-import { ReplyShapeError } from "./http/errors.js";
+import { ReplyShapeError, RequestRejectedError } from "./http/errors.js";
 import { lettersFromSamples, lettersFromTopLogprobs, sampleSeed } from "./http/letters.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
 
@@ -35,7 +40,12 @@ export interface OllamaOptions extends ServerConnectionOptions {
   /** Fallback sampling: answers per question and their temperature. */
   samples: number;
   sampleTemperature: number;
+  /** Where a warning goes (the `format` fallback); default: stderr. Every warning is also kept in `warnings`. */
+  onWarning?: (message: string) => void;
 }
+
+/** What `/api/chat`'s `format` asks for: any JSON, or JSON matching a schema. */
+export type OllamaFormat = "json" | object;
 
 const TokenLogprob = z.object({ token: z.string(), logprob: z.number() });
 const ChatReply = z.object({
@@ -91,7 +101,11 @@ function fullTag(tag: string): string {
 
 export class OllamaBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
+  /** Warnings about how answers were obtained (the `format: "json"` fallback), oldest first. */
+  readonly warnings: string[] = [];
   private readonly clients = new Map<string, Ollama>();
+  /** How `generateJson` constrains output: by the schema, or (a server that rejected it) any JSON. */
+  private jsonFormat: "schema" | "json" = "schema";
 
   private constructor(
     readonly info: BackendInfo,
@@ -175,10 +189,39 @@ export class OllamaBackend implements Backend {
     return scores;
   }
 
-  async generate(prompt: PreparedPrompt, opts: GenerateOptions): Promise<Generation> {
+  generate(prompt: PreparedPrompt, opts: GenerateOptions): Promise<Generation> {
+    return this.generation(prompt, opts);
+  }
+
+  /**
+   * Generation constrained by a JSON schema (Ollama's structured outputs: the schema as
+   * `format`). A server that rejects the schema (HTTP 400 naming `format`) is asked for
+   * `format: "json"` instead, then and for the rest of this backend's life, with a warning.
+   */
+  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions): Promise<Generation> {
+    if (this.jsonFormat === "schema") {
+      try {
+        return await this.generation(prompt, opts, schema);
+      } catch (err) {
+        if (!rejectsFormat(err)) throw err;
+        if (this.jsonFormat === "schema") {
+          this.jsonFormat = "json";
+          this.warn(
+            `${err.url} (HTTP ${err.status}) rejected a JSON schema as \`format\`; generating with \`format: "json"\` instead: ` +
+              "the output is JSON but its shape is not constrained (structured outputs need Ollama 0.5 or later)",
+          );
+        }
+      }
+    }
+    return this.generation(prompt, opts, "json");
+  }
+
+  /** One generation (greedy at temperature 0, seeded otherwise), optionally with a `format`. */
+  private async generation(prompt: PreparedPrompt, opts: GenerateOptions, format?: OllamaFormat): Promise<Generation> {
     const reply = await this.chat({
       messages: messagesOf(prompt.userMessage, prompt.system),
       options: { temperature: opts.temperature, seed: opts.seed ?? 0, num_predict: opts.maxTokens, ...this.numCtx() },
+      ...(format !== undefined ? { format } : {}),
     });
     const thoughts = reply.message.thinking ?? undefined;
     return {
@@ -192,13 +235,19 @@ export class OllamaBackend implements Backend {
 
   async close(): Promise<void> {}
 
+  private warn(message: string): void {
+    this.warnings.push(message);
+    if (this.opts.onWarning) this.opts.onWarning(message);
+    else process.stderr.write(`warning: ${message}\n`);
+  }
+
   private numCtx(): { num_ctx?: number } {
     return this.opts.numCtx !== undefined ? { num_ctx: this.opts.numCtx } : {};
   }
 
   /** One validated /api/chat request through the request layer (slots, timeout, retries). */
   private async chat(
-    request: { messages: { role: string; content: string }[]; options: Record<string, number>; logprobs?: boolean; top_logprobs?: number },
+    request: { messages: { role: string; content: string }[]; options: Record<string, number>; logprobs?: boolean; top_logprobs?: number; format?: OllamaFormat },
     check?: (endpoint: string, reply: ChatReply) => void,
   ): Promise<ChatReply> {
     const reply = await this.http.run(async (endpoint) => {
@@ -217,6 +266,11 @@ export class OllamaBackend implements Backend {
     this.counters.generatedTokens += reply.eval_count ?? 0;
     return reply;
   }
+}
+
+/** HTTP 400 whose message names `format`: a server that does not take a JSON schema there. */
+function rejectsFormat(err: unknown): err is RequestRejectedError {
+  return err instanceof RequestRejectedError && err.status === 400 && /format/i.test(err.message);
 }
 
 function baseInfo(

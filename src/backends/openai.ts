@@ -8,6 +8,12 @@
  * llama-server, OpenAI) and vLLM's completions `logprobs.top_logprobs[0]` (a token -> logprob
  * map). Every reply is validated; an unexpected shape is an error naming the field.
  *
+ * Constrained JSON (`generate dilemmas|actions`): the schema goes in `response_format:
+ * {type: "json_schema", json_schema: {name, schema, strict: true}}` (vLLM, llama-server, LM
+ * Studio), through the same request as `generate`. A server that rejects it (HTTP 400 naming
+ * `response_format` or `json_schema`) gets `response_format: {type: "json_object"}` instead,
+ * from then on, with a warning (`warnings`, and `onWarning`).
+ *
  * The cache key: these servers report no weights digest, so the model is identified by its
  * served id (`/v1/models`: id, owned_by, root) and the entry's baseUrl; `digest:` in the
  * models.yaml entry pins it instead (use the GGUF's or safetensors' sha256).
@@ -18,6 +24,7 @@ import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
+import { RequestRejectedError } from "./http/errors.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
 
@@ -32,7 +39,12 @@ export interface OpenAICompatibleOptions extends ServerConnectionOptions {
   apiKey?: string;
   /** Pins the model's identity in the cache key (otherwise: served id + baseUrl). */
   digest?: string;
+  /** Where a warning goes (the `response_format` fallback); default: stderr. Every warning is also kept in `warnings`. */
+  onWarning?: (message: string) => void;
 }
+
+/** The `response_format` of a constrained generation: JSON matching a schema, or any JSON. */
+type ResponseFormat = { type: "json_schema"; json_schema: { name: string; schema: object; strict: true } } | { type: "json_object" };
 
 const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
 /** Chat-style logprobs (vLLM chat, llama-server, OpenAI). */
@@ -76,6 +88,10 @@ function readTopLogprobs(url: string, api: "chat" | "completions", raw: unknown)
 
 export class OpenAICompatibleBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
+  /** Warnings about how answers were obtained (the `json_object` fallback), oldest first. */
+  readonly warnings: string[] = [];
+  /** How `generateJson` constrains output: by the schema, or (a server that rejected it) any JSON. */
+  private jsonFormat: "schema" | "json" = "schema";
 
   private constructor(
     readonly info: BackendInfo,
@@ -128,7 +144,35 @@ export class OpenAICompatibleBackend implements Backend {
     return scores;
   }
 
-  async generate(prompt: PreparedPrompt, opts: GenerateOptions): Promise<Generation> {
+  generate(prompt: PreparedPrompt, opts: GenerateOptions): Promise<Generation> {
+    return this.generation(prompt, opts);
+  }
+
+  /**
+   * Generation constrained by a JSON schema (`response_format` json_schema). A server that
+   * rejects it (HTTP 400 naming `response_format` or `json_schema`) is asked for
+   * `{type: "json_object"}` instead, then and for the rest of this backend's life, with a warning.
+   */
+  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions): Promise<Generation> {
+    if (this.jsonFormat === "schema") {
+      try {
+        return await this.generation(prompt, opts, { type: "json_schema", json_schema: { name: "item", schema, strict: true } });
+      } catch (err) {
+        if (!(err instanceof RequestRejectedError && err.status === 400 && /response_format|json_schema/i.test(err.message))) throw err;
+        if (this.jsonFormat === "schema") {
+          this.jsonFormat = "json";
+          this.warn(
+            `${err.url} (HTTP ${err.status}) rejected a JSON schema as \`response_format\`; generating with \`{type: "json_object"}\` instead: ` +
+              "the output is JSON but its shape is not constrained",
+          );
+        }
+      }
+    }
+    return this.generation(prompt, opts, { type: "json_object" });
+  }
+
+  /** One generation (greedy at temperature 0, seeded otherwise), optionally with a `response_format`. */
+  private async generation(prompt: PreparedPrompt, opts: GenerateOptions, responseFormat?: ResponseFormat): Promise<Generation> {
     const read = (url: string, api: "chat" | "completions", raw: unknown) => {
       if (api === "chat") {
         const r = validate(url, raw, reply(ChatChoice));
@@ -138,7 +182,8 @@ export class OpenAICompatibleBackend implements Backend {
       const r = validate(url, raw, reply(CompletionChoice));
       return { text: r.choices[0]!.text, thoughts: undefined, finish: r.choices[0]!.finish_reason, usage: r.usage };
     };
-    const r = await this.request(prompt, { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0 }, false, read);
+    const sampling = { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0, ...(responseFormat ? { response_format: responseFormat } : {}) };
+    const r = await this.request(prompt, sampling, false, read);
     return {
       text: r.text,
       ...(r.thoughts ? { thoughts: r.thoughts } : {}),
@@ -150,9 +195,15 @@ export class OpenAICompatibleBackend implements Backend {
 
   async close(): Promise<void> {}
 
+  private warn(message: string): void {
+    this.warnings.push(message);
+    if (this.opts.onWarning) this.opts.onWarning(message);
+    else process.stderr.write(`warning: ${message}\n`);
+  }
+
   private async request<T extends { usage: z.infer<typeof Usage> }>(
     prompt: PreparedPrompt,
-    sampling: Record<string, number>,
+    sampling: Record<string, number | object>,
     logprobs: boolean,
     read: (url: string, api: "chat" | "completions", raw: unknown) => T,
   ): Promise<T> {

@@ -19,7 +19,16 @@ export interface FakeOptions {
   slowMs?: number;
   /** Retry-After of a 429 (default "0"). */
   retryAfter?: string;
+  /**
+   * A test's own answer to a generation request (/api/chat, /v1/chat/completions,
+   * /v1/completions), given the request body; undefined = the fake's own rule. Not asked for
+   * letter requests (logprobs, or Ollama's sampled answers at num_predict <= 4).
+   */
+  onAnswer?: (body: any) => AnswerOverride | undefined;
 }
+
+/** The reply text of a generation, or an HTTP error (status and JSON body). */
+export type AnswerOverride = { content: string } | { status: number; json: unknown };
 
 export interface FakeServer {
   url: string;
@@ -174,6 +183,9 @@ export function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<FakeServe
       const prompt: string = body.messages.at(-1).content;
       const o = body.options ?? {};
       const base = { model: tag, created_at: "2025-01-01T00:00:00Z", done: true, prompt_eval_count: prompt.length, eval_count: 1 };
+      const own = !body.logprobs && (o.num_predict ?? Infinity) > 4 ? opts.onAnswer?.(body) : undefined;
+      if (own && "status" in own) return { status: own.status, json: own.json };
+      if (own) return { json: { ...base, message: { role: "assistant", content: own.content }, done_reason: "stop", eval_count: own.content.length } };
       if ((o.temperature ?? 0.8) > 0) {
         return { json: { ...base, message: { role: "assistant", content: fakeSampledAnswer(o.seed ?? 0) }, done_reason: "stop" } };
       }
@@ -208,8 +220,10 @@ export function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeServe
     const usage = { prompt_tokens: prompt.length, completion_tokens: 1, total_tokens: prompt.length + 1 };
     const base = { id: "cmpl-1", created: 0, model, usage };
     const wantsLogprobs = chat ? body.logprobs === true : typeof body.logprobs === "number";
+    const own = wantsLogprobs ? undefined : opts.onAnswer?.(body);
+    if (own && "status" in own) return { status: own.status, json: own.json };
     if (!wantsLogprobs) {
-      const text = fakeGeneration(prompt);
+      const text = own ? own.content : fakeGeneration(prompt);
       return chat
         ? { json: { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }] } }
         : { json: { ...base, object: "text_completion", choices: [{ index: 0, text, finish_reason: "stop", logprobs: null }] } };
