@@ -1,6 +1,6 @@
 /**
  * The data-generation step with local models: one JSON item per prompt, constrained at
- * decoding time by a JSON schema (llama.cpp grammar), validated, cached and resumable.
+ * decoding time by a JSON schema (llama.cpp grammar, Ollama `format`, OpenAI-compatible `response_format`), validated, cached and resumable.
  *
  * Every attempt is a cached generation keyed by (backend identity, templated prompt, schema,
  * max tokens, temperature, seed, attempt), so a rerun replays instantly. An item whose
@@ -27,7 +27,7 @@ import {
   type ViaGeneration,
 } from "./schemas.js";
 
-/** A backend that can constrain decoding by a JSON schema (llama.cpp). */
+/** A backend that can constrain decoding by a JSON schema (llama.cpp grammar, Ollama `format`, OpenAI-compatible `response_format`). */
 export interface JsonSchemaGenerator {
   generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions, lane?: number): Promise<Generation>;
 }
