@@ -1,9 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { compareRuns, DEFAULT_BOOTSTRAP_SAMPLES } from "../compare/compare.js";
+import { compareLoadedRuns, DEFAULT_BOOTSTRAP_SAMPLES, type CompareOptions } from "../compare/compare.js";
+import { compareDilemmaRuns, isDilemmaComparison } from "../compare/dilemmas.js";
+import { loadRun, type LoadedRun } from "../compare/load.js";
 import { alignmentRateTable, compareTables, renderCompareMarkdown } from "../report/compareReport.js";
-import { renderTable, type TableFormat } from "../report/table.js";
+import { dilemmaAlignmentTable, dilemmaCompareTables, renderDilemmaCompareMarkdown } from "../report/dilemmaCompareReport.js";
+import { renderTable, type Table, type TableFormat } from "../report/table.js";
 import { UserError } from "../util/errors.js";
 import { intOption } from "./common.js";
 
@@ -30,35 +33,49 @@ export function compareCommand(): Command {
 Examples:
   valuelens compare runs/gemma-q8 runs/gemma-q4                      # print compare.md
   valuelens compare runs/gemma-q8 runs/gemma-q4 runs/llama --out runs/cmp --format csv
-  valuelens compare runs/all-countries runs/nigeria --allow-partial  # only the shared questions`,
+  valuelens compare runs/all-countries runs/nigeria --allow-partial  # only the shared questions
+  valuelens compare runs/gemma-dilemmas runs/llama-dilemmas          # dilemma suite: per persona kind, differences from the first run`,
     )
     .action((dirs: string[], flags: CompareFlags) => {
       if (dirs.length < 2) throw new UserError("compare needs at least two run directories, e.g. valuelens compare runs/a runs/b");
       if (flags.format !== "md" && flags.out === undefined) {
         throw new UserError(`--format ${flags.format} writes one file per table: pass --out DIR`);
       }
-      const result = compareRuns(dirs, { allowPartial: flags.allowPartial === true, bootstrap: flags.bootstrap, seed: flags.seed });
-      const markdown = renderCompareMarkdown(result);
+      const opts = { allowPartial: flags.allowPartial === true, bootstrap: flags.bootstrap, seed: flags.seed };
+      const c = comparison(dirs.map((d) => loadRun(d)), opts);
       if (flags.out === undefined) {
-        process.stdout.write(markdown);
+        process.stdout.write(c.markdown);
         return;
       }
       const out = path.resolve(flags.out);
       mkdirSync(out, { recursive: true });
-      writeFileSync(path.join(out, "compare.md"), markdown);
-      writeFileSync(path.join(out, "compare.json"), JSON.stringify(result, null, 2) + "\n");
+      writeFileSync(path.join(out, "compare.md"), c.markdown);
+      writeFileSync(path.join(out, "compare.json"), JSON.stringify(c.result, null, 2) + "\n");
       const written = [path.join(out, "compare.md"), path.join(out, "compare.json")];
       if (flags.format !== "md") {
         const dir = path.join(out, "tables");
         mkdirSync(dir, { recursive: true });
-        for (const t of compareTables(result, "data")) {
+        for (const t of c.tables) {
           const file = path.join(dir, `${t.name}.${flags.format}`);
           writeFileSync(file, renderTable(t, flags.format));
           written.push(file);
         }
       }
-      if (result.questions.partial) process.stdout.write(`partial comparison: ${result.questions.shared} shared questions (--allow-partial)\n\n`);
-      process.stdout.write(renderTable(alignmentRateTable(result, "text"), "md"));
+      if (c.result.questions.partial) process.stdout.write(`partial comparison: ${c.result.questions.shared} shared questions (--allow-partial)\n\n`);
+      process.stdout.write(renderTable(c.headline, "md"));
       process.stdout.write(`\nwrote ${written.map((f) => path.relative(process.cwd(), f) || f).join(", ")}\n`);
     });
+}
+
+/** A comparison of VIA runs or of dilemma-suite runs, ready to print and write. */
+function comparison(
+  runs: readonly LoadedRun[],
+  opts: CompareOptions,
+): { result: { questions: { partial: boolean; shared: number } }; markdown: string; tables: Table[]; headline: Table } {
+  if (isDilemmaComparison(runs)) {
+    const result = compareDilemmaRuns(runs, opts);
+    return { result, markdown: renderDilemmaCompareMarkdown(result), tables: dilemmaCompareTables(result, "data"), headline: dilemmaAlignmentTable(result, "text") };
+  }
+  const result = compareLoadedRuns(runs, opts);
+  return { result, markdown: renderCompareMarkdown(result), tables: compareTables(result, "data"), headline: alignmentRateTable(result, "text") };
 }

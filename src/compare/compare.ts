@@ -427,7 +427,11 @@ function tableCountries(runs: readonly PreparedRun[]): string[] {
  * runs are not comparable (see ./load.ts) and `allowPartial` is not set.
  */
 export function compareRuns(dirs: readonly string[], opts: CompareOptions = {}): CompareResult {
-  const loaded = dirs.map((d) => loadRun(d));
+  return compareLoadedRuns(dirs.map((d) => loadRun(d)), opts);
+}
+
+/** Compare runs already loaded (./load.ts `loadRun`); see `compareRuns`. */
+export function compareLoadedRuns(loaded: readonly LoadedRun[], opts: CompareOptions = {}): CompareResult {
   const comparability = checkComparability(loaded, { allowPartial: opts.allowPartial });
   const labels = runLabels(loaded);
   const shared = new Set(comparability.sharedIds);
