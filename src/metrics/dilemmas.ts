@@ -347,7 +347,8 @@ function compareText(a: string, b: string): number {
 // ---------------------------------------------------------------------------------------------
 // Means over units, with intervals over dilemmas
 
-interface BootSettings {
+/** Bootstrap settings of one figure (resamples, seed, level). */
+export interface BootSettings {
   samples: number;
   seed: number;
   level: number;
