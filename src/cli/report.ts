@@ -3,7 +3,8 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { runReportTables, writeReportTables } from "../report/runReport.js";
-import { writeRunOutputs } from "../runner/run.js";
+import { dilemmaReportTables } from "../report/dilemmaReport.js";
+import { isDilemmaMetrics, writeRunOutputs } from "../runner/run.js";
 import { readManifest } from "../runs/manifest.js";
 import { readRecords } from "../runs/records.js";
 import { UserError } from "../util/errors.js";
@@ -50,7 +51,8 @@ Examples:
         if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
         return;
       }
-      const files = writeReportTables(out, runReportTables(manifest, metrics, records), flags.format);
+      const tables = isDilemmaMetrics(metrics) ? dilemmaReportTables(manifest, metrics, records) : runReportTables(manifest, metrics, records);
+      const files = writeReportTables(out, tables, flags.format);
       if (!flags.quiet) {
         const rel = (f: string) => path.relative(process.cwd(), f) || f;
         process.stdout.write(`wrote ${files.length} tables (${flags.format}):\n${files.map((f) => `  ${rel(f)}\n`).join("")}`);

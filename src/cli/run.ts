@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
 import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
 import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
-import { configDigest, EXIT_UNAVAILABLE, runBenchmark, RunUnavailableError, unavailableMessage } from "../runner/run.js";
+import { configDigest, EXIT_UNAVAILABLE, isDilemmaMetrics, runBenchmark, RunUnavailableError, unavailableMessage, type AnyRunMetrics } from "../runner/run.js";
 import { parseShard } from "../runner/shard.js";
 import type { RunConfig } from "../runs/manifest.js";
 import { isUserError, UserError } from "../util/errors.js";
@@ -12,6 +12,8 @@ import { resolveQuadrant } from "../personas/personas.js";
 import { personaEntries } from "../personas/runPersonas.js";
 import { defaultCacheDir, intOption, listOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
 import { renderCountryTable } from "../report/report.js";
+import { alignmentByKindTable } from "../report/dilemmaReport.js";
+import { renderTable } from "../report/table.js";
 
 interface RunFlags {
   model: string;
@@ -178,20 +180,22 @@ Examples:
           process.exitCode = 130;
           return;
         }
-        const rate = result.metrics.alignmentRate;
-        const iv = result.metrics.intervals?.alignmentRate;
-        process.stdout.write(
-          "\n" +
-            renderCountryTable([
-              { label: model.name, byCountry: rate.byCountry, overall: rate.overall, intervals: iv ? { byCountry: iv.byCountry, overall: iv.overall } : undefined },
-            ]) +
-            "\n",
-        );
+        process.stdout.write("\n" + headlineTable(model.name, result.metrics) + "\n");
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {
         process.off("SIGINT", onSigint);
       }
     });
+}
+
+/** What a finished run prints: the paper's country table (VIA), or alignment by persona kind (dilemmas). */
+function headlineTable(modelName: string, metrics: AnyRunMetrics): string {
+  if (isDilemmaMetrics(metrics)) {
+    return renderTable(alignmentByKindTable(metrics), "md");
+  }
+  const rate = metrics.alignmentRate;
+  const iv = metrics.intervals?.alignmentRate;
+  return renderCountryTable([{ label: modelName, byCountry: rate.byCountry, overall: rate.overall, intervals: iv ? { byCountry: iv.byCountry, overall: iv.overall } : undefined }]);
 }
 
 /** `--suite`, implied by `--dilemmas`; options of the other suite are errors, not silently ignored. */

@@ -148,6 +148,23 @@ function inputsTable(m: DilemmaMetrics): Table {
   };
 }
 
+/** The headline display table: alignment rate and distance per persona kind, with the differences from the baseline. */
+export function alignmentByKindTable(m: DilemmaMetrics): Table {
+  const kinds = m.kinds;
+  return {
+    name: "alignment-by-persona-kind",
+    title: "Alignment by persona kind",
+    columns: ["persona kind", "personas", "units", "alignment rate", "Δ rate vs baseline", "alignment distance", "Δ distance vs baseline"],
+    rows: [
+      ...kinds.map((k) => {
+        const f = m.byKind[k]!;
+        return [kindLabel(k), f.personas, f.units, fmtInterval(f.alignmentRate.estimate, f.alignmentRate), fmtSigned(f.vsBaseline?.alignmentRate), fmtInterval(f.alignmentDistance.estimate, f.alignmentDistance, 3), fmtSigned(f.vsBaseline?.alignmentDistance, 3)];
+      }),
+      ["all", m.byPersona.length, m.overall.units, fmtInterval(m.overall.alignmentRate.estimate, m.overall.alignmentRate), MISSING, fmtInterval(m.overall.alignmentDistance.estimate, m.overall.alignmentDistance, 3), MISSING],
+    ],
+  };
+}
+
 /** All sections of the report, in order. */
 export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, records: readonly RunRecord[]): ReportSection[] {
   const sections: ReportSection[] = [];
@@ -165,18 +182,7 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
           : "This run has no baseline (persona kind none): no differences from it."),
     ],
     display: [
-      {
-        name: "alignment-by-persona-kind",
-        title: "Alignment by persona kind",
-        columns: ["persona kind", "personas", "units", "alignment rate", "Δ rate vs baseline", "alignment distance", "Δ distance vs baseline"],
-        rows: [
-          ...kinds.map((k) => {
-            const f = m.byKind[k]!;
-            return [kindLabel(k), f.personas, f.units, fmtInterval(f.alignmentRate.estimate, f.alignmentRate), fmtSigned(f.vsBaseline?.alignmentRate), fmtInterval(f.alignmentDistance.estimate, f.alignmentDistance, 3), fmtSigned(f.vsBaseline?.alignmentDistance, 3)];
-          }),
-          ["all", m.byPersona.length, m.overall.units, fmtInterval(m.overall.alignmentRate.estimate, m.overall.alignmentRate), MISSING, fmtInterval(m.overall.alignmentDistance.estimate, m.overall.alignmentDistance, 3), MISSING],
-        ],
-      },
+      alignmentByKindTable(m),
     ],
     after: [bootstrapWords(m)],
     data: [

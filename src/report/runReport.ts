@@ -30,6 +30,7 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
     dataset: `${manifest.dataset.path} (sha256 ${manifest.dataset.sha256.slice(0, 16)})`,
     engine: String(manifest.backend.engineVersion ?? manifest.backend.engine ?? ""),
   };
+  if (c.personas?.length) summary.persona = c.personas.map((p) => (typeof p === "string" ? p : `file ${p.file}`)).join(", ");
   if (meanMass !== undefined) summary["mean letter mass"] = meanMass.toFixed(3);
   if (metrics.scoreAverage) summary["repeat average"] = metrics.scoreAverage.method;
   const b = metrics.intervals?.bootstrap;

@@ -17,7 +17,9 @@ import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
 import type { ViaDataset } from "../datasets/via.js";
 import { viaInfo } from "../datasets/via.js";
+import { dilemmaMetrics, type DilemmaMetrics } from "../metrics/dilemmas.js";
 import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
+import { renderDilemmaReport } from "../report/dilemmaReport.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import type { LoadedDilemmas } from "../dilemmas/load.js";
 import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
@@ -56,7 +58,7 @@ export interface RunOptions {
 export interface RunResult {
   out: string;
   manifest: Manifest;
-  metrics: RunMetrics;
+  metrics: AnyRunMetrics;
   /** Questions answered in this invocation (from the cache or the model). */
   answered: number;
   cacheHits: number;
@@ -347,6 +349,13 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   };
 }
 
+/** The metrics of a run: the paper's (VIA suite) or the 6-point protocol's (dilemma suite). */
+export type AnyRunMetrics = RunMetrics | DilemmaMetrics;
+
+export function isDilemmaMetrics(m: AnyRunMetrics): m is DilemmaMetrics {
+  return m.protocol === "sixpoint";
+}
+
 export interface RunOutputOptions {
   /** bootstrap resamples per interval (--bootstrap N; default 1000; 0 disables) */
   bootstrap?: number;
@@ -358,8 +367,14 @@ export interface RunOutputOptions {
  * metrics.json and report.md of a run directory, from its records. The bootstrap settings
  * change no answer, so they live in metrics.json (intervals.bootstrap), not in the run config.
  */
-export function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): RunMetrics {
+export function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): AnyRunMetrics {
   const config = manifest.config;
+  if (config.protocol === "sixpoint") {
+    const metrics = dilemmaMetrics(records, { bootstrap: { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed } });
+    writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+    writeFileSync(path.join(out, "report.md"), renderDilemmaReport(manifest, metrics, records));
+    return metrics;
+  }
   const metrics = metricsFromRecords(records, {
     actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,
     bootstrap: { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed },

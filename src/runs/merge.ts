@@ -16,8 +16,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "../dilemmas/load.js";
-import type { RunMetrics } from "../metrics/fromRecords.js";
-import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type RunOutputOptions } from "../runner/run.js";
+import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type AnyRunMetrics, type RunOutputOptions } from "../runner/run.js";
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
 import { UserError } from "../util/errors.js";
 import { canonicalJson } from "../util/hash.js";
@@ -38,7 +37,7 @@ export interface MergeOptions {
 export interface MergeResult {
   out: string;
   manifest: Manifest;
-  metrics: RunMetrics;
+  metrics: AnyRunMetrics;
   /** Questions of the full run, and how many the merged run holds. */
   total: number;
   recorded: number;
