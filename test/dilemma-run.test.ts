@@ -188,6 +188,28 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
     expect(other.stderr).toMatch(/different config \(limit differ/);
   }, 120_000);
 
+  it("shards merge into the whole run, and report writes the dilemma tables as CSV", () => {
+    const shards = [1, 2].map((i) => {
+      const dir = path.join(work, `shard-${i}`);
+      const r = valuelens([...ARGS, "--shard", `${i}/2`, "--out", dir, "--cache-dir", cache]);
+      expect(r.code).toBe(0);
+      return dir;
+    });
+    const merged = path.join(work, "merged");
+    const m = valuelens(["merge", ...shards, "--out", merged]);
+    expect(m.stderr).toBe("");
+    expect(m.code).toBe(0);
+    const whole = readRecords(path.join(out, "records.jsonl")).records.map(deterministicPart);
+    expect(readRecords(path.join(merged, "records.jsonl")).records.map(deterministicPart)).toEqual(whole);
+    expect(JSON.parse(readFileSync(path.join(merged, "metrics.json"), "utf8"))).toEqual(JSON.parse(readFileSync(path.join(out, "metrics.json"), "utf8")));
+
+    const report = valuelens(["report", out, "--format", "csv"]);
+    expect(report.code).toBe(0);
+    const kinds = readFileSync(path.join(out, "tables", "alignment-by-persona-kind.csv"), "utf8").split("\n");
+    expect(kinds[0]).toMatch(/^persona_kind,/);
+    expect(kinds.slice(1).filter(Boolean).map((l) => l.split(",")[0])).toEqual(["none", "max", "all"]);
+  }, 120_000);
+
   it("rejects options of the other suite and more than one persona on VIA, in one line", () => {
     const viaWithDilemmas = valuelens(["run", "--model", "tiny", "--suite", "dilemmas", "--via", "sample", "--out", path.join(work, "x1")]);
     expect(viaWithDilemmas.code).not.toBe(0);
