@@ -25,6 +25,8 @@ export interface FakeOptions {
    * letter requests (logprobs, or Ollama's sampled answers at num_predict <= 4).
    */
   onAnswer?: (body: any) => AnswerOverride | undefined;
+  /** Sees every answer request's body (e.g. to check the messages a backend sent). */
+  onRequest?: (path: string, body: any) => void;
 }
 
 /** The reply text of a generation, or an HTTP error (status and JSON body). */
@@ -112,6 +114,7 @@ async function startFake(handler: Handler, isAnswer: (path: string) => boolean, 
       const path = (req.url ?? "/").split("?")[0]!;
       let fault: Fault | undefined;
       if (isAnswer(path)) {
+        opts.onRequest?.(path, body);
         stats.answers += 1;
         const n = stats.answers;
         fault = opts.faults?.[n] ?? (opts.failFrom !== undefined && n >= opts.failFrom ? (opts.failWith ?? "500") : undefined);
