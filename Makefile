@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo test bench lint clean
+.PHONY: build demo demo-dilemmas test bench lint clean
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -15,6 +15,11 @@ demo: build
 	@echo
 	@sed -n '1,12p' runs/demo/report.md
 
+demo-dilemmas: build
+	$(VALUELENS) run --model tiny --suite dilemmas --persona none,moderate,max,incongruous --limit 4 --out runs/demo-dilemmas --progress lines
+	@echo
+	@sed -n '1,14p' runs/demo-dilemmas/report.md
+
 test: node_modules/.package-lock.json
 	npm test
 
@@ -25,4 +30,4 @@ lint: node_modules/.package-lock.json
 	npm run lint
 
 clean:
-	rm -rf dist runs/demo
+	rm -rf dist runs/demo runs/demo-dilemmas
