@@ -218,6 +218,9 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
     expect(twoPersonas.code).not.toBe(0);
     expect(twoPersonas.stderr.trim().split("\n")).toHaveLength(1);
     expect(twoPersonas.stderr).toMatch(/one persona per run/);
+    const countries = valuelens(["run", "--model", "tiny", "--suite", "dilemmas", "--countries", "Nigeria", "--out", path.join(work, "x4")]);
+    expect(countries.code).not.toBe(0);
+    expect(countries.stderr.trim()).toMatch(/^valuelens: --countries: dilemmas have no country/);
     const badFile = path.join(work, "bad.jsonl");
     writeFileSync(badFile, JSON.stringify({ ...DILEMMA, topic: "Cooking" }) + "\n");
     const bad = valuelens(["run", "--model", "tiny", "--dilemmas", badFile, "--out", path.join(work, "x3")]);

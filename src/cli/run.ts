@@ -54,10 +54,10 @@ export function runCommand(): Command {
     .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
     .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)", intOption("--repeats", 1))
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
-    .option("--countries <list>", "comma-separated countries (default: all in the dataset)", listOption)
+    .option("--countries <list>", "comma-separated countries (default: all in the dataset; dilemmas: those of --persona country)", listOption)
     .option("--topics <list>", "comma-separated topics", listOption)
     .option("--values <list>", "comma-separated values, names as in PROTOCOL.md", listOption)
-    .option("--limit <n>", "only the first N questions of each task (before repeats)", intOption("--limit", 1))
+    .option("--limit <n>", "only the first N questions of each task (before repeats); dilemmas: the first N dilemmas", intOption("--limit", 1))
     .addOption(new Option("--suite <name>", "via: the VIA value-action pairs (default); dilemmas: moral dilemmas on the 6-point protocol (implied by --dilemmas)").choices(["via", "dilemmas"]))
     .option("--via <path>", "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)")
     .option("--dilemmas <file>", "dilemma suite: a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)")
@@ -205,6 +205,9 @@ function runSuite(flags: RunFlags): "via" | "dilemmas" {
   if (suite === "via" && flags.quadrants) throw new UserError("--quadrants belongs to the dilemma suite (--suite dilemmas); a VIA run takes each country's quadrant");
   if (suite === "dilemmas" && flags.via !== undefined) throw new UserError("--via belongs to the VIA suite; the dilemma suite reads --dilemmas FILE");
   if (suite === "dilemmas" && flags.protocol === "paper") throw new UserError("--protocol paper belongs to the VIA suite; the dilemma suite uses the 6-point letters protocol");
+  if (suite === "dilemmas" && flags.countries && !flags.persona?.some((p) => p.trim().toLowerCase() === "country")) {
+    throw new UserError("--countries: dilemmas have no country; in the dilemma suite it picks the countries of --persona country (add it, or drop --countries)");
+  }
   return suite;
 }
 
