@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { normalizeOllamaHost, OllamaBackend } from "../src/backends/ollama.js";
 import { OpenAICompatibleBackend } from "../src/backends/openai.js";
 import type { Backend } from "../src/backends/backend.js";
+import type { JsonSchemaGenerator } from "../src/generate/generate.js";
 
 const ollamaHost = process.env.OLLAMA_HOST;
 const ollamaModel = process.env.VALUELENS_OLLAMA_MODEL;
@@ -32,18 +33,27 @@ async function checkLetters(b: Backend) {
   expect(typeof g.text).toBe("string");
 }
 
+/** Constrained generation (Ollama `format`, OpenAI-compatible `response_format`): the reply parses and fits the schema. */
+async function checkJson(b: Backend & { generateJson: JsonSchemaGenerator["generateJson"] }) {
+  const schema = { type: "object", properties: { answer: { type: "string", enum: ["yes", "no"] } }, required: ["answer"], additionalProperties: false };
+  const g = await b.generateJson(b.prepare(["Is the sky blue on a clear day? Reply in JSON."], { mode: "generate" }), schema, { maxTokens: 32, temperature: 0 });
+  expect(["yes", "no"]).toContain((JSON.parse(g.text) as { answer: string }).answer);
+}
+
 describe.skipIf(!runOllama)("live Ollama server", () => {
-  it("scores letters and generates", async () => {
+  it("scores letters, generates, and generates JSON to a schema", async () => {
     const b = await OllamaBackend.open({ name: "live", tag: ollamaModel!, endpoints: [normalizeOllamaHost(ollamaHost!)], concurrency: 1, timeoutMs: 300_000, retries: 2, samples: 20, sampleTemperature: 1 });
     expect(b.info.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     await checkLetters(b);
+    await checkJson(b);
   }, 600_000);
 });
 
 describe.skipIf(!runOpenAI)("live OpenAI-compatible server", () => {
-  it("scores letters and generates", async () => {
+  it("scores letters, generates, and generates JSON to a schema", async () => {
     const api = process.env.VALUELENS_OPENAI_API === "completions" ? "completions" : "chat";
     const b = await OpenAICompatibleBackend.open({ name: "live", baseUrl: openaiUrl!, model: openaiModel!, endpoints: [openaiUrl!], api, apiKey: process.env.VALUELENS_OPENAI_API_KEY, concurrency: 1, timeoutMs: 300_000, retries: 2 });
     await checkLetters(b);
+    await checkJson(b);
   }, 600_000);
 });
