@@ -166,6 +166,12 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
     expect(max.order).toEqual(none.order);
     expect(max.cacheKey).not.toBe(none.cacheKey);
     expect(max.letters!.probs).not.toEqual(none.letters!.probs);
+    // The value x persona-kind heatmaps, linked from report.md.
+    const report = readFileSync(path.join(out, "report.md"), "utf8");
+    for (const name of ["alignment-rate-by-value-and-kind", "alignment-distance-by-value-and-kind"]) {
+      expect(readFileSync(path.join(out, "charts", `${name}.svg`), "utf8")).toContain("Equality");
+      expect(report).toContain(`(charts/${name}.svg)`);
+    }
   });
 
   it("resumes a crashed run to the same records, from the cache; refuses another config in the same --out", () => {

@@ -61,6 +61,10 @@ describe("valuelens run (tiny model, sample data)", () => {
     const report = readFileSync(path.join(first, "report.md"), "utf8");
     const firstTable = report.split("\n").find((l) => l.startsWith("|"));
     expect(firstTable).toContain("| US | CA | GER | UK | FR | AUS | IND | PAK | PHIL | NGA | EG | UG |");
+    // The country x topic heatmap, linked from the report.
+    const svg = readFileSync(path.join(first, "charts", "alignment-rate-by-country-and-topic.svg"), "utf8");
+    for (const label of ["NGA", "GER", "Alignment rate (F1) by country and topic"]) expect(svg).toContain(label);
+    expect(report).toContain("![Alignment rate (F1) by country and topic](charts/alignment-rate-by-country-and-topic.svg)");
   });
 
   it("re-running a finished run evaluates nothing and rewrites the report", () => {

@@ -35,7 +35,7 @@ Examples:
   valuelens report runs/gemma-q8 --bootstrap 5000     # tighter interval ends (more resamples)
   valuelens report runs/gemma-q8 --format csv         # runs/gemma-q8/tables/*.csv for pandas or R`,
     )
-    .action((dir: string, flags: ReportFlags) => {
+    .action(async (dir: string, flags: ReportFlags) => {
       const out = path.resolve(dir);
       const manifest = readManifest(out);
       if (!manifest) throw new UserError(`${out} is not a run directory (no manifest.json); pass the --out of a run`);
@@ -43,7 +43,7 @@ Examples:
       if (tornLines > 0) process.stderr.write("note: records.jsonl ends in a torn line (an interrupted run); it was skipped\n");
       if (records.length === 0) throw new UserError(`${out}/records.jsonl holds no records yet`);
       const previous = recordedBootstrap(out);
-      const metrics = writeRunOutputs(out, manifest, records, {
+      const metrics = await writeRunOutputs(out, manifest, records, {
         bootstrap: flags.bootstrap ?? previous.samples,
         bootstrapSeed: flags.bootstrapSeed ?? previous.seed,
       });

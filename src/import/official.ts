@@ -149,7 +149,7 @@ export async function importOfficial(opts: ImportOfficialOptions): Promise<Impor
   const position = new Map(records.map((r, i) => [r.id, i]));
   writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
   writeManifest(out, manifest);
-  const metrics = writeRunOutputs(out, manifest, records) as RunMetrics; // imported runs are VIA-suite runs
+  const metrics = (await writeRunOutputs(out, manifest, records)) as RunMetrics; // imported runs are VIA-suite runs
   return { out, manifest, records, metrics, files };
 }
 

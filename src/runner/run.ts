@@ -19,6 +19,7 @@ import type { ViaDataset } from "../datasets/via.js";
 import { viaInfo } from "../datasets/via.js";
 import { dilemmaMetrics, type DilemmaMetrics } from "../metrics/dilemmas.js";
 import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
+import { dilemmaHeatmaps, viaHeatmaps, writeHeatmaps, type Heatmap } from "../report/charts.js";
 import { renderDilemmaReport } from "../report/dilemmaReport.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import type { LoadedDilemmas } from "../dilemmas/load.js";
@@ -334,7 +335,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     manifest.status = "interrupted";
   }
   writeManifest(out, manifest);
-  const metrics = writeRunOutputs(out, manifest, records, opts.outputs);
+  const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
   return {
     out,
     manifest,
@@ -367,21 +368,29 @@ export interface RunOutputOptions {
  * metrics.json and report.md of a run directory, from its records. The bootstrap settings
  * change no answer, so they live in metrics.json (intervals.bootstrap), not in the run config.
  */
-export function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): AnyRunMetrics {
+export async function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): Promise<AnyRunMetrics> {
   const config = manifest.config;
+  const bootstrap = { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed };
+  let metrics: AnyRunMetrics;
+  let report: string;
+  let heatmaps: Heatmap[];
   if (config.protocol === "sixpoint") {
-    const metrics = dilemmaMetrics(records, { bootstrap: { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed } });
-    writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-    writeFileSync(path.join(out, "report.md"), renderDilemmaReport(manifest, metrics, records));
-    return metrics;
+    const m = dilemmaMetrics(records, { bootstrap });
+    [metrics, report, heatmaps] = [m, renderDilemmaReport(manifest, m, records), dilemmaHeatmaps(m)];
+  } else {
+    const m = metricsFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined, bootstrap });
+    [metrics, report, heatmaps] = [m, renderRunReport(manifest, m, records), viaHeatmaps(m)];
   }
-  const metrics = metricsFromRecords(records, {
-    actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,
-    bootstrap: { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed },
-  });
   writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-  writeFileSync(path.join(out, "report.md"), renderRunReport(manifest, metrics, records));
+  await writeHeatmaps(out, heatmaps);
+  writeFileSync(path.join(out, "report.md"), report + figuresSection(heatmaps));
   return metrics;
+}
+
+/** The report's last section: the heatmaps written under charts/. */
+function figuresSection(heatmaps: readonly Heatmap[]): string {
+  if (heatmaps.length === 0) return "";
+  return `\n## Figures\n\n${heatmaps.map((h) => `![${h.title}](charts/${h.name}.svg)`).join("\n\n")}\n`;
 }
 
 /** How the note on a sharded run begins (merge drops it). */

@@ -192,7 +192,7 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   mkdirSync(out, { recursive: true });
   writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
   writeManifest(out, manifest);
-  const metrics = writeRunOutputs(out, manifest, records, opts.outputs);
+  const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
   return { out, manifest, metrics, total: questions.length, recorded: records.length, missing, missingShards, duplicates };
 }
 

@@ -1,0 +1,136 @@
+/**
+ * Heatmap figures of a run as SVG files (`<run>/charts/<name>.svg`), drawn with Vega-Lite:
+ * the alignment rate by country and topic (VIA suite, the paper's scenario grid) and the
+ * alignment rate and distance by value and persona kind (dilemma suite, the persona study's
+ * heatmap). Each cell is labelled with its number, so the figure reads without a legend.
+ *
+ * Vega is loaded only when a chart is drawn, so commands that draw none start fast.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { DilemmaMetrics, PersonaKind } from "../metrics/dilemmas.js";
+import type { RunMetrics } from "../metrics/fromRecords.js";
+import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS } from "../protocol/values.js";
+import { kindLabel } from "./dilemmaReport.js";
+
+export interface HeatmapCell {
+  row: string;
+  column: string;
+  value: number | null;
+}
+
+export interface Heatmap {
+  /** File name without extension, e.g. "alignment-rate-by-country-and-topic". */
+  name: string;
+  title: string;
+  rowTitle: string;
+  columnTitle: string;
+  valueTitle: string;
+  /** Row and column labels in display order. */
+  rows: string[];
+  columns: string[];
+  cells: HeatmapCell[];
+  /** Decimals of the cell labels. */
+  digits: number;
+  /** Colour scheme: "greens" where higher is better (rate), "reds" where lower is better (distance). */
+  scheme: "greens" | "reds";
+}
+
+/** The Vega-Lite spec of a heatmap: rectangles coloured on [0, 1], each labelled with its value. */
+export function heatmapSpec(h: Heatmap): Record<string, unknown> {
+  const values = h.cells.filter((c) => c.value !== null).map((c) => ({ row: c.row, column: c.column, value: c.value, label: c.value!.toFixed(h.digits) }));
+  const x = { field: "column", type: "nominal", sort: h.columns, title: h.columnTitle, axis: { labelAngle: -40, orient: "top" } };
+  const y = { field: "row", type: "nominal", sort: h.rows, title: h.rowTitle, axis: { labelLimit: 260 } };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: h.title,
+    data: { values },
+    config: { view: { step: 34 }, axis: { labelFontSize: 10, titleFontSize: 11 }, font: "sans-serif" },
+    encoding: { x, y },
+    layer: [
+      { mark: "rect", encoding: { color: { field: "value", type: "quantitative", title: h.valueTitle, scale: { domain: [0, 1], scheme: h.scheme } } } },
+      {
+        mark: { type: "text", fontSize: 9 },
+        encoding: { text: { field: "label", type: "nominal" }, color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" } },
+      },
+    ],
+  };
+}
+
+/** The heatmap as an SVG document (deterministic for the same input). */
+export async function renderHeatmapSvg(h: Heatmap): Promise<string> {
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const compiled = vl.compile(heatmapSpec(h) as unknown as Parameters<typeof vl.compile>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return renumberIds(await view.toSVG());
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Vega numbers gradient ids per process; renumber them per document so a chart never depends on what was drawn before it. */
+function renumberIds(svg: string): string {
+  const ids = new Map<string, number>();
+  return svg.replace(/\b(gradient|clip|pattern)_(\d+)\b/g, (_whole, kind: string, n: string) => {
+    const key = `${kind}_${n}`;
+    if (!ids.has(key)) ids.set(key, [...ids.keys()].filter((k) => k.startsWith(`${kind}_`)).length);
+    return `${kind}_${ids.get(key)}`;
+  });
+}
+
+/** Writes each heatmap as `<dir>/charts/<name>.svg`; returns the paths written. */
+export async function writeHeatmaps(dir: string, heatmaps: readonly Heatmap[]): Promise<string[]> {
+  if (heatmaps.length === 0) return [];
+  const chartsDir = path.join(dir, "charts");
+  mkdirSync(chartsDir, { recursive: true });
+  const files: string[] = [];
+  for (const h of heatmaps) {
+    const file = path.join(chartsDir, `${h.name}.svg`);
+    writeFileSync(file, await renderHeatmapSvg(h));
+    files.push(file);
+  }
+  return files;
+}
+
+/** VIA suite: the alignment rate (F1) of each country x topic scenario, countries as in the paper's table. */
+export function viaHeatmaps(metrics: RunMetrics): Heatmap[] {
+  const scenarios = metrics.alignmentRate.byScenario;
+  if (scenarios.length === 0) return [];
+  const countries = PAPER_COUNTRY_ORDER.filter((c) => scenarios.some((s) => s.country === c));
+  const topics = TOPICS.filter((t) => scenarios.some((s) => s.topic === t));
+  const label = (c: string) => COUNTRY_ABBREV[c] ?? c;
+  return [
+    {
+      name: "alignment-rate-by-country-and-topic",
+      title: "Alignment rate (F1) by country and topic",
+      rowTitle: "topic",
+      columnTitle: "country",
+      valueTitle: "alignment rate",
+      rows: topics,
+      columns: countries.map(label),
+      cells: scenarios.map((s) => ({ row: s.topic, column: label(s.country), value: s.f1 })),
+      digits: 2,
+      scheme: "greens",
+    },
+  ];
+}
+
+/** Dilemma suite: alignment rate and distance by value (the paper's analysis order) and persona kind. */
+export function dilemmaHeatmaps(metrics: DilemmaMetrics): Heatmap[] {
+  const values = Object.keys(metrics.byValue);
+  if (values.length === 0) return [];
+  const kinds = metrics.kinds;
+  const cells = (pick: (f: { alignmentRate: { estimate: number | null }; alignmentDistance: { estimate: number | null } }) => number | null) =>
+    values.flatMap((v) =>
+      kinds.map((k: PersonaKind) => {
+        const f = metrics.byValue[v]![k];
+        return { row: v, column: kindLabel(k), value: f ? pick(f) : null };
+      }),
+    );
+  const common = { rowTitle: "value", columnTitle: "persona kind", rows: values, columns: kinds.map(kindLabel) };
+  return [
+    { ...common, name: "alignment-rate-by-value-and-kind", title: "Alignment rate by value and persona kind", valueTitle: "alignment rate", cells: cells((f) => f.alignmentRate.estimate), digits: 2, scheme: "greens" },
+    { ...common, name: "alignment-distance-by-value-and-kind", title: "Alignment distance by value and persona kind", valueTitle: "alignment distance", cells: cells((f) => f.alignmentDistance.estimate), digits: 2, scheme: "reds" },
+  ];
+}
