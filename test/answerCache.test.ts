@@ -48,4 +48,13 @@ describe("answer cache", () => {
     b.put(cacheKey(parts("five")), { v: 5 });
     expect(AnswerCache.open(dir).get(cacheKey(parts("five")))).toEqual({ v: 5 });
   });
+
+  it("gives every writer its own segment, even two in one process in the same millisecond", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vl-cache-"));
+    const writers = Array.from({ length: 5 }, () => AnswerCache.open(dir));
+    writers.forEach((w, i) => w.put(cacheKey(parts(`w${i}`)), { i }));
+    expect(readdirSync(path.join(dir, "answers"))).toHaveLength(5);
+    const reader = AnswerCache.open(dir);
+    writers.forEach((_, i) => expect(reader.get(cacheKey(parts(`w${i}`)))).toEqual({ i }));
+  });
 });

@@ -106,18 +106,31 @@ export class AnswerCache {
    */
   put<T>(key: string, value: T): T {
     if (this.entries.has(key)) return this.entries.get(key) as T;
-    if (!this.segmentPath) {
-      const stamp = new Date().toISOString().replace(/[-:.TZ]/g, "");
-      this.segmentPath = path.join(this.dir, "answers", `${stamp}-${process.pid}.jsonl`);
-      // A torn tail from a crashed writer of an earlier process never shares our file.
-      closeSync(openSync(this.segmentPath, "a"));
-    }
+    this.segmentPath ??= this.createSegment();
     // JSON round trip so what we keep in memory is exactly what a later process will read.
     const stored = JSON.parse(JSON.stringify(value)) as unknown;
     appendFileSync(this.segmentPath, JSON.stringify({ k: key, v: stored, c: checksum(key, stored) }) + "\n");
     this.entries.set(key, stored);
     this.stats.writes += 1;
     return stored as T;
+  }
+
+  /**
+   * A new segment file of our own, created exclusively: a torn tail left by a crashed writer
+   * (of this or an earlier process, even one that started in the same millisecond) never
+   * shares our file.
+   */
+  private createSegment(): string {
+    const stamp = new Date().toISOString().replace(/[-:.TZ]/g, "");
+    for (let n = 0; ; n++) {
+      const file = path.join(this.dir, "answers", `${stamp}-${process.pid}${n > 0 ? `-${n}` : ""}.jsonl`);
+      try {
+        closeSync(openSync(file, "wx"));
+        return file;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+    }
   }
 
   summary(): CacheStats {
