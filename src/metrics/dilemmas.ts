@@ -23,7 +23,7 @@ import { ACTION_GRADES, VALUE_SCALE } from "../dilemmas/schema.js";
 import { ANALYSIS_ORDER, TOPICS } from "../protocol/values.js";
 import type { PersonaRef, RunRecord } from "../runs/records.js";
 import { bootstrap, type Interval } from "./bootstrap.js";
-import { isBalancedCycle, positionLetter, positionProbs } from "./positionBias.js";
+import { completeBalancedCycles, positionLetter, positionProbs } from "./positionBias.js";
 
 export type DilemmaTask = "stated" | "action";
 export type PersonaKind = PersonaRef["kind"];
@@ -223,19 +223,7 @@ interface QuestionAverage {
 
 /** Mean distribution over the complete balanced cycles of a question's scored repeats (else over all of them). */
 function orderBalanced(scored: readonly RunRecord[]): QuestionAverage {
-  const cycles = new Map<number, RunRecord[]>();
-  for (const r of scored) {
-    const c = Math.floor(r.repeat / SCALE_POINTS);
-    const xs = cycles.get(c);
-    if (xs) xs.push(r);
-    else cycles.set(c, [r]);
-  }
-  const used: RunRecord[] = [];
-  for (const c of [...cycles.keys()].sort((a, b) => a - b)) {
-    const xs = cycles.get(c)!;
-    const distinct = new Set(xs.map((r) => r.repeat)).size;
-    if (xs.length === SCALE_POINTS && distinct === SCALE_POINTS && isBalancedCycle(xs.map((r) => r.order))) used.push(...xs);
-  }
+  const used = completeBalancedCycles(scored, SCALE_POINTS);
   const balanced = used.length > 0;
   const chosen = balanced ? used : [...scored];
   const sum = new Array<number>(SCALE_POINTS).fill(0);

@@ -86,6 +86,28 @@ function groupByQuestion(records: readonly RunRecord[]): Map<string, RunRecord[]
 }
 
 /**
+ * The records of a question's complete balanced cycles: repeats come in cycles of `n` (the
+ * number of options; repeats nc .. nc+n-1), and a cycle counts when all n repeats are there
+ * and their orders put every option in every position once. In cycle order.
+ */
+export function completeBalancedCycles(records: readonly RunRecord[], n: number): RunRecord[] {
+  const cycles = new Map<number, RunRecord[]>();
+  for (const r of records) {
+    const c = Math.floor(r.repeat / n);
+    const xs = cycles.get(c);
+    if (xs) xs.push(r);
+    else cycles.set(c, [r]);
+  }
+  const used: RunRecord[] = [];
+  for (const c of [...cycles.keys()].sort((a, b) => a - b)) {
+    const xs = cycles.get(c)!;
+    const distinctRepeats = new Set(xs.map((r) => r.repeat)).size;
+    if (xs.length === n && distinctRepeats === n && isBalancedCycle(xs.map((r) => r.order))) used.push(...xs);
+  }
+  return used;
+}
+
+/**
  * One order-balanced score per letters question that has at least one scored repeat.
  * Cycles are repeats `c*n .. c*n + n - 1`; a cycle is complete when all n are scored and their
  * orders form a Latin square. Records of other protocols are ignored.
@@ -96,19 +118,7 @@ export function balancedScores(records: readonly RunRecord[]): BalancedScore[] {
   for (const [question, list] of groupByQuestion(letters)) {
     const first = list[0]!;
     const n = first.order.length;
-    const cycles = new Map<number, RunRecord[]>();
-    for (const r of list) {
-      const c = Math.floor(r.repeat / n);
-      const xs = cycles.get(c);
-      if (xs) xs.push(r);
-      else cycles.set(c, [r]);
-    }
-    const used: RunRecord[] = [];
-    for (const c of [...cycles.keys()].sort((a, b) => a - b)) {
-      const xs = cycles.get(c)!;
-      const distinctRepeats = new Set(xs.map((r) => r.repeat)).size;
-      if (xs.length === n && distinctRepeats === n && isBalancedCycle(xs.map((r) => r.order))) used.push(...xs);
-    }
+    const used = completeBalancedCycles(list, n);
     const balanced = used.length > 0;
     const chosen = balanced ? used : list;
     const meanOf = (xs: readonly RunRecord[]) => xs.reduce((s, r) => s + r.score!, 0) / xs.length;
