@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { alignmentDistance, alignmentRate, dilemmaMetrics, dilemmaUnits } from "../src/metrics/dilemmas.js";
 import type { RunRecord } from "../src/runs/records.js";
-import { at, countryPersona, dist, LABELS, maxPersona, NONE, question, sixpointRecord, unit } from "./helpers/dilemmaRecords.js";
+import { at, baselineAndMaxUnits, countryPersona, dist, LABELS, MAX_A, MAX_B, NONE, question, sixpointRecord, unit } from "./helpers/dilemmaRecords.js";
 
 const oneHot = (pos: number) => Array.from({ length: 6 }, (_, i) => (i === pos - 1 ? 1 : 0));
 
@@ -115,28 +115,9 @@ describe("units from records", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const MAX_A = maxPersona("traditional-survival");
-const MAX_B = maxPersona("secular-self-expression");
-
-/**
- * Baseline and two max personas, one answer per question:
- *   d1 (Equality, Politics):  none rate 1 (agree, align), A rate 1, B rate 0 (agree, oppose)
- *   d2 (Honest, Religion):    none rate 0, A rate 1, B rate 1
- *   d3 (Wealth, Politics):    A rate 1 only (no baseline)
- */
+/** `baselineAndMaxUnits` (d1, d2), plus d3 (Wealth, Politics): A rate 1 only (no baseline). */
 function kindRecords(): RunRecord[] {
-  const agree = at("stated", 1);
-  const align = at("action", 1);
-  const oppose = at("action", 6);
-  return [
-    ...unit(NONE, "d1", "Equality", "Politics", agree, align),
-    ...unit(MAX_A, "d1", "Equality", "Politics", agree, align),
-    ...unit(MAX_B, "d1", "Equality", "Politics", agree, oppose),
-    ...unit(NONE, "d2", "Honest", "Religion", agree, oppose),
-    ...unit(MAX_A, "d2", "Honest", "Religion", agree, align),
-    ...unit(MAX_B, "d2", "Honest", "Religion", at("stated", 6), oppose),
-    ...unit(MAX_A, "d3", "Wealth", "Politics", agree, align),
-  ];
+  return [...baselineAndMaxUnits(), ...unit(MAX_A, "d3", "Wealth", "Politics", at("stated", 1), at("action", 1))];
 }
 
 describe("dilemmaMetrics: aggregates", () => {

@@ -13,31 +13,15 @@ import { dilemmaReportTables, renderDilemmaReport } from "../src/report/dilemmaR
 import { renderTable } from "../src/report/table.js";
 import type { RunRecord } from "../src/runs/records.js";
 import { UserError } from "../src/util/errors.js";
-import { at, dist, maxPersona, NONE, question, sixpointManifest, unit, writeSixpointRunDir } from "./helpers/dilemmaRecords.js";
+import { at, baselineAndMaxUnits, dist, MAX_A, MAX_B, NONE, question, sixpointManifest, writeSixpointRunDir } from "./helpers/dilemmaRecords.js";
 import { lettersRun, writeRunDir } from "./helpers/handcrafted.js";
 
-const MAX_A = maxPersona("traditional-survival");
-const MAX_B = maxPersona("secular-self-expression");
-
-/**
- * Baseline and two max personas, one answer per question:
- *   d1 (Equality, Politics): none rate 1, A rate 1, B rate 0 (agree, oppose: distance 1)
- *   d2 (Honest, Religion):   none rate 0 (distance 1), A rate 1, B rate 1
- * -> none rate 0.5, max rate 0.75; max vs baseline: d1 0.5 - 1, d2 1 - 0 -> +0.25
- */
+/** `baselineAndMaxUnits` (none rate 0.5, max rate 0.75, max vs baseline +0.25), plus a dropped unit. */
 function records(): RunRecord[] {
-  const agree = at("stated", 1);
-  const align = at("action", 1);
-  const oppose = at("action", 6);
   return [
-    ...unit(NONE, "d1", "Equality", "Politics", agree, align),
-    ...unit(MAX_A, "d1", "Equality", "Politics", agree, align),
-    ...unit(MAX_B, "d1", "Equality", "Politics", agree, oppose),
-    ...unit(NONE, "d2", "Honest", "Religion", agree, oppose),
-    ...unit(MAX_A, "d2", "Honest", "Religion", agree, align),
-    ...unit(MAX_B, "d2", "Honest", "Religion", at("stated", 6), oppose),
+    ...baselineAndMaxUnits(),
     // a unit whose action question got no letter mass (dropped)
-    ...question({ task: "stated", persona: NONE, dilemma: "d3", value: "Wealth", topic: "Politics", repeats: [agree] }),
+    ...question({ task: "stated", persona: NONE, dilemma: "d3", value: "Wealth", topic: "Politics", repeats: [at("stated", 1)] }),
     ...question({ task: "action", persona: NONE, dilemma: "d3", value: "Wealth", topic: "Politics", repeats: [null] }),
   ];
 }

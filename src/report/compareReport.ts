@@ -42,12 +42,19 @@ function intervalText(iv: Interval | undefined, digits: number, signed = false):
   return `${est} [${num(iv.low, digits, signed)}, ${num(iv.high, digits, signed)}]`;
 }
 
-function intervalCells(iv: Interval | undefined): Cell[] {
+/** An interval as three data cells: estimate, low, high. */
+export function intervalCells(iv: Interval | undefined): Cell[] {
   return [iv?.estimate ?? null, iv?.low ?? null, iv?.high ?? null];
 }
 
-function levelText(r: CompareResult): string {
+/** "95%" for a comparison's bootstrap level. */
+export function levelText(r: { bootstrap: { level: number } }): string {
   return `${Math.round(r.bootstrap.level * 100)}%`;
+}
+
+/** The "Notes" section of a comparison's markdown (nothing when there are none). */
+export function notesSection(notes: readonly string[]): string[] {
+  return notes.length > 0 ? ["## Notes", "", ...notes.map((n) => `- ${n}`), ""] : [];
 }
 
 export function alignmentRateTable(r: CompareResult, style: TableStyle): Table {
@@ -260,10 +267,6 @@ export function renderCompareMarkdown(r: CompareResult): string {
   out.push("## Runs", "");
   out.push(md(runs), "");
 
-  if (r.notes.length > 0) {
-    out.push("## Notes", "");
-    for (const n of r.notes) out.push(`- ${n}`);
-    out.push("");
-  }
+  out.push(...notesSection(r.notes));
   return out.join("\n");
 }

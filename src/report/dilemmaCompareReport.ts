@@ -5,22 +5,13 @@
  * and "data" (one numeric column per figure, intervals as low / high columns).
  */
 import type { DilemmaCompareResult, KindOrAll } from "../compare/dilemmas.js";
-import type { Interval } from "../metrics/bootstrap.js";
 import { fmtInterval, MISSING } from "./report.js";
 import { fmtSigned, kindLabel } from "./dilemmaReport.js";
-import { renderTable, type Cell, type Table } from "./table.js";
-import type { TableStyle } from "./compareReport.js";
+import { renderTable, type Table } from "./table.js";
+import { intervalCells, levelText, notesSection, type TableStyle } from "./compareReport.js";
 
 function kindText(kind: KindOrAll): string {
   return kind === "all" ? "all" : kindLabel(kind);
-}
-
-function cells(iv: Interval): Cell[] {
-  return [iv.estimate, iv.low, iv.high];
-}
-
-function levelText(r: DilemmaCompareResult): string {
-  return `${Math.round(r.bootstrap.level * 100)}%`;
 }
 
 export function dilemmaAlignmentTable(r: DilemmaCompareResult, style: TableStyle): Table {
@@ -42,7 +33,7 @@ export function dilemmaAlignmentTable(r: DilemmaCompareResult, style: TableStyle
     name: "alignment-by-run-and-kind",
     title: "Alignment by run and persona kind with bootstrap intervals",
     columns: ["model", "persona kind", "units", "dilemmas", "alignment rate", "rate low", "rate high", "alignment distance", "distance low", "distance high"],
-    rows: r.alignment.map((x) => [x.label, x.kind, x.figure.units, x.figure.dilemmas, ...cells(x.figure.alignmentRate), ...cells(x.figure.alignmentDistance)]),
+    rows: r.alignment.map((x) => [x.label, x.kind, x.figure.units, x.figure.dilemmas, ...intervalCells(x.figure.alignmentRate), ...intervalCells(x.figure.alignmentDistance)]),
   };
 }
 
@@ -65,7 +56,7 @@ export function dilemmaDifferenceTable(r: DilemmaCompareResult, style: TableStyl
     name: "alignment-differences",
     title: "Differences from the first run (b - a) with paired bootstrap intervals",
     columns: ["run a", "run b", "persona kind", "paired units", "dilemmas", "rate difference", "rate low", "rate high", "distance difference", "distance low", "distance high"],
-    rows: r.differences.map((d) => [d.labelA, d.labelB, d.kind, d.units, d.dilemmas, ...cells(d.alignmentRate), ...cells(d.alignmentDistance)]),
+    rows: r.differences.map((d) => [d.labelA, d.labelB, d.kind, d.units, d.dilemmas, ...intervalCells(d.alignmentRate), ...intervalCells(d.alignmentDistance)]),
   };
 }
 
@@ -120,10 +111,6 @@ export function renderDilemmaCompareMarkdown(r: DilemmaCompareResult): string {
   out.push(md(diff), "");
   out.push("## Runs", "");
   out.push(md(runs), "");
-  if (r.notes.length > 0) {
-    out.push("## Notes", "");
-    for (const n of r.notes) out.push(`- ${n}`);
-    out.push("");
-  }
+  out.push(...notesSection(r.notes));
   return out.join("\n");
 }

@@ -154,3 +154,26 @@ export function writeSixpointRunDir(dir: string, records: readonly RunRecord[], 
   writeFileSync(path.join(dir, "records.jsonl"), records.map((r) => JSON.stringify(r)).join("\n") + "\n");
   return dir;
 }
+
+export const MAX_A = maxPersona("traditional-survival");
+export const MAX_B = maxPersona("secular-self-expression");
+
+/**
+ * Baseline and two max personas on two dilemmas, one answer per question:
+ *   d1 (Equality, Politics): none rate 1 (agree, align), A rate 1, B rate 0 (agree, oppose: distance 1)
+ *   d2 (Honest, Religion):   none rate 0 (agree, oppose: distance 1), A rate 1, B rate 1 (disagree, oppose)
+ * -> none rate 0.5, max rate 0.75; max vs baseline: d1 0.5 - 1, d2 1 - 0 -> +0.25
+ */
+export function baselineAndMaxUnits(): RunRecord[] {
+  const agree = at("stated", 1);
+  const align = at("action", 1);
+  const oppose = at("action", 6);
+  return [
+    ...unit(NONE, "d1", "Equality", "Politics", agree, align),
+    ...unit(MAX_A, "d1", "Equality", "Politics", agree, align),
+    ...unit(MAX_B, "d1", "Equality", "Politics", agree, oppose),
+    ...unit(NONE, "d2", "Honest", "Religion", agree, oppose),
+    ...unit(MAX_A, "d2", "Honest", "Religion", agree, align),
+    ...unit(MAX_B, "d2", "Honest", "Religion", at("stated", 6), oppose),
+  ];
+}
