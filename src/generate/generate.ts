@@ -182,6 +182,49 @@ function readJsonl(file: string): unknown[] {
   return out;
 }
 
+/** One item to generate: its key in the output (to skip what is already there), the task, and how to write it. */
+interface Item<T> {
+  key: string;
+  task: Task<T>;
+  write: (value: T) => void;
+}
+
+/**
+ * Generate the items not yet in `present`, in order: each valid item is written at once (so a
+ * crash loses at most the item in flight); one that stays invalid after the retries is
+ * reported and never written.
+ */
+async function generateItems<T>(
+  backend: Backend,
+  cache: AnswerCache,
+  items: readonly Item<T>[],
+  present: Set<string>,
+  s: GenerationSettings,
+  onItem: ((line: string) => void) | undefined,
+): Promise<{ counts: Counts; failures: GenerationFailure[] }> {
+  const counts = newCounts();
+  const failures: GenerationFailure[] = [];
+  for (const item of items) {
+    if (present.has(item.key)) {
+      counts.skipped += 1;
+      continue;
+    }
+    counts.asked += 1;
+    const got = await generateOne(backend, cache, item.task, s, counts);
+    if (got.ok) {
+      item.write(got.value);
+      present.add(item.key);
+      counts.written += 1;
+      onItem?.(`${item.task.id}: ok${got.attempts > 1 ? ` (attempt ${got.attempts})` : ""}`);
+    } else {
+      failures.push(got.failure);
+      counts.failed += 1;
+      onItem?.(`${item.task.id}: FAILED (${describeFailure(got.failure)})`);
+    }
+  }
+  return { counts, failures };
+}
+
 // ---------------------------------------------------------------------------
 // Dilemmas
 
@@ -202,33 +245,19 @@ export interface GenerateResult {
 /** Generate one dilemma per (value, topic) into a JSONL file, skipping ids already in it. */
 export async function generateDilemmas(backend: Backend, cache: AnswerCache, req: DilemmaRequest): Promise<GenerateResult> {
   const s = { ...DEFAULT_SETTINGS, ...req.settings };
-  const counts = newCounts();
-  const failures: GenerationFailure[] = [];
   const present = new Set(readJsonl(req.out).map((d) => (d as { id?: unknown }).id).filter((id): id is string => typeof id === "string"));
   const schema = dilemmaJsonSchema(s.maxChars);
-  for (const value of req.values) {
-    for (const topic of req.topics) {
+  const items = req.values.flatMap((value) =>
+    req.topics.map((topic): Item<Dilemma> => {
       const id = dilemmaId(value, topic);
-      if (present.has(id)) {
-        counts.skipped += 1;
-        continue;
-      }
-      counts.asked += 1;
-      const task: Task<Dilemma> = { id, prompt: dilemmaPrompt(value, topic, s.maxChars), schema, check: (o) => checkDilemma(o, value, topic) };
-      const got = await generateOne(backend, cache, task, s, counts);
-      if (got.ok) {
-        appendFileSync(req.out, JSON.stringify(got.value) + "\n");
-        present.add(id);
-        counts.written += 1;
-        req.onItem?.(`${id}: ok${got.attempts > 1 ? ` (attempt ${got.attempts})` : ""}`);
-      } else {
-        failures.push(got.failure);
-        counts.failed += 1;
-        req.onItem?.(`${id}: FAILED (${describeFailure(got.failure)})`);
-      }
-    }
-  }
-  return { out: req.out, counts, failures };
+      return {
+        key: id,
+        task: { id, prompt: dilemmaPrompt(value, topic, s.maxChars), schema, check: (o) => checkDilemma(o, value, topic) },
+        write: (dilemma) => appendFileSync(req.out, JSON.stringify(dilemma) + "\n"),
+      };
+    }),
+  );
+  return { out: req.out, ...(await generateItems(backend, cache, items, present, s, req.onItem)) };
 }
 
 // ---------------------------------------------------------------------------
@@ -266,43 +295,31 @@ function actionKey(country: string, topic: string, value: string, polarity: stri
  */
 export async function generateActions(backend: Backend, cache: AnswerCache, req: ActionRequest): Promise<GenerateResult> {
   const s = { ...DEFAULT_SETTINGS, ...req.settings };
-  const counts = newCounts();
-  const failures: GenerationFailure[] = [];
   const progressFile = partialPath(req.out);
   const rows = readJsonl(progressFile) as ActionProgressLine[];
   const present = new Set(rows.map((r) => actionKey(r.country, r.topic, r.value, r.polarity)));
   const schema = viaJsonSchema(s.maxChars);
+  const items: Item<ViaGeneration>[] = [];
   for (const country of req.countries) {
     for (const topic of req.topics) {
       for (const value of req.values) {
         for (const polarity of ["positive", "negative"] as const) {
-          const key = actionKey(country, topic, value, polarity);
-          const id = `${country}/${topic}/${value}/${polarity}`;
-          if (present.has(key)) {
-            counts.skipped += 1;
-            continue;
-          }
-          counts.asked += 1;
-          const task: Task<ViaGeneration> = { id, prompt: actionPrompt(country, topic, value, polarity, s.maxChars), schema, check: checkViaGeneration };
-          const got = await generateOne(backend, cache, task, s, counts);
-          if (got.ok) {
-            const line: ActionProgressLine = { country, topic, value, polarity, generation: got.value };
-            appendFileSync(progressFile, JSON.stringify(line) + "\n");
-            rows.push(line);
-            present.add(key);
-            counts.written += 1;
-            req.onItem?.(`${id}: ok${got.attempts > 1 ? ` (attempt ${got.attempts})` : ""}`);
-          } else {
-            failures.push(got.failure);
-            counts.failed += 1;
-            req.onItem?.(`${id}: FAILED (${describeFailure(got.failure)})`);
-          }
+          items.push({
+            key: actionKey(country, topic, value, polarity),
+            task: { id: `${country}/${topic}/${value}/${polarity}`, prompt: actionPrompt(country, topic, value, polarity, s.maxChars), schema, check: checkViaGeneration },
+            write: (generation) => {
+              const line: ActionProgressLine = { country, topic, value, polarity, generation };
+              appendFileSync(progressFile, JSON.stringify(line) + "\n");
+              rows.push(line);
+            },
+          });
         }
       }
     }
   }
+  const result = await generateItems(backend, cache, items, present, s, req.onItem);
   writeViaCsv(req.out, rows);
-  return { out: req.out, counts, failures };
+  return { out: req.out, ...result };
 }
 
 function csvField(v: string): string {
