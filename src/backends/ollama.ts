@@ -22,8 +22,9 @@ import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
-import { ReplyShapeError, RequestRejectedError } from "./http/errors.js";
+import { ReplyShapeError } from "./http/errors.js";
 import { lettersFromSamples, lettersFromTopLogprobs, sampleSeed } from "./http/letters.js";
+import { JsonSchemaFallback } from "./http/jsonFallback.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
 
 /** The first Ollama release whose /api/chat returns logprobs. */
@@ -105,7 +106,13 @@ export class OllamaBackend implements Backend {
   readonly warnings: string[] = [];
   private readonly clients = new Map<string, Ollama>();
   /** How `generateJson` constrains output: by the schema, or (a server that rejected it) any JSON. */
-  private jsonFormat: "schema" | "json" = "schema";
+  private readonly json = new JsonSchemaFallback({
+    field: /format/i,
+    warning: (err) =>
+      `${err.url} (HTTP ${err.status}) rejected a JSON schema as \`format\`; generating with \`format: "json"\` instead: ` +
+      "the output is JSON but its shape is not constrained (structured outputs need Ollama 0.5 or later)",
+    warn: (message) => this.warn(message),
+  });
 
   private constructor(
     readonly info: BackendInfo,
@@ -198,22 +205,11 @@ export class OllamaBackend implements Backend {
    * `format`). A server that rejects the schema (HTTP 400 naming `format`) is asked for
    * `format: "json"` instead, then and for the rest of this backend's life, with a warning.
    */
-  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions): Promise<Generation> {
-    if (this.jsonFormat === "schema") {
-      try {
-        return await this.generation(prompt, opts, schema);
-      } catch (err) {
-        if (!rejectsFormat(err)) throw err;
-        if (this.jsonFormat === "schema") {
-          this.jsonFormat = "json";
-          this.warn(
-            `${err.url} (HTTP ${err.status}) rejected a JSON schema as \`format\`; generating with \`format: "json"\` instead: ` +
-              "the output is JSON but its shape is not constrained (structured outputs need Ollama 0.5 or later)",
-          );
-        }
-      }
-    }
-    return this.generation(prompt, opts, "json");
+  generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions): Promise<Generation> {
+    return this.json.generate(
+      () => this.generation(prompt, opts, schema),
+      () => this.generation(prompt, opts, "json"),
+    );
   }
 
   /** One generation (greedy at temperature 0, seeded otherwise), optionally with a `format`. */
@@ -269,9 +265,6 @@ export class OllamaBackend implements Backend {
 }
 
 /** HTTP 400 whose message names `format`: a server that does not take a JSON schema there. */
-function rejectsFormat(err: unknown): err is RequestRejectedError {
-  return err instanceof RequestRejectedError && err.status === 400 && /format/i.test(err.message);
-}
 
 function baseInfo(
   opts: OllamaOptions,

@@ -24,8 +24,8 @@ import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
-import { RequestRejectedError } from "./http/errors.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
+import { JsonSchemaFallback } from "./http/jsonFallback.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
 
 export const TOP_LOGPROBS = 20;
@@ -91,7 +91,13 @@ export class OpenAICompatibleBackend implements Backend {
   /** Warnings about how answers were obtained (the `json_object` fallback), oldest first. */
   readonly warnings: string[] = [];
   /** How `generateJson` constrains output: by the schema, or (a server that rejected it) any JSON. */
-  private jsonFormat: "schema" | "json" = "schema";
+  private readonly json = new JsonSchemaFallback({
+    field: /response_format|json_schema/i,
+    warning: (err) =>
+      `${err.url} (HTTP ${err.status}) rejected a JSON schema as \`response_format\`; generating with \`{type: "json_object"}\` instead: ` +
+      "the output is JSON but its shape is not constrained",
+    warn: (message) => this.warn(message),
+  });
 
   private constructor(
     readonly info: BackendInfo,
@@ -153,22 +159,11 @@ export class OpenAICompatibleBackend implements Backend {
    * rejects it (HTTP 400 naming `response_format` or `json_schema`) is asked for
    * `{type: "json_object"}` instead, then and for the rest of this backend's life, with a warning.
    */
-  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions): Promise<Generation> {
-    if (this.jsonFormat === "schema") {
-      try {
-        return await this.generation(prompt, opts, { type: "json_schema", json_schema: { name: "item", schema, strict: true } });
-      } catch (err) {
-        if (!(err instanceof RequestRejectedError && err.status === 400 && /response_format|json_schema/i.test(err.message))) throw err;
-        if (this.jsonFormat === "schema") {
-          this.jsonFormat = "json";
-          this.warn(
-            `${err.url} (HTTP ${err.status}) rejected a JSON schema as \`response_format\`; generating with \`{type: "json_object"}\` instead: ` +
-              "the output is JSON but its shape is not constrained",
-          );
-        }
-      }
-    }
-    return this.generation(prompt, opts, { type: "json_object" });
+  generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions): Promise<Generation> {
+    return this.json.generate(
+      () => this.generation(prompt, opts, { type: "json_schema", json_schema: { name: "item", schema, strict: true } }),
+      () => this.generation(prompt, opts, { type: "json_object" }),
+    );
   }
 
   /** One generation (greedy at temperature 0, seeded otherwise), optionally with a `response_format`. */
