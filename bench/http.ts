@@ -23,6 +23,7 @@ import { buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from
 import type { RunConfig } from "../src/runs/manifest.js";
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { testConfig } from "../test/helpers/config.js";
 import { fakeTopLogprobs, FAKE_DIGEST, startFakeOllama } from "../test/helpers/fakeServers.js";
 
 const FAKE_CHILD = process.env.VALUELENS_BENCH_FAKE_DELAY_MS;
@@ -46,22 +47,7 @@ const work = mkdtempSync(path.join(tmpdir(), "vl-bench-http-"));
 let runNo = 0;
 
 function config(repeats: number): RunConfig {
-  return {
-    model: "bench-http",
-    protocol: "letters",
-    tasks: ["stated", "action"],
-    repeats,
-    seed: 0,
-    countries: null,
-    topics: null,
-    values: null,
-    limit: null,
-    statedVariants: DEFAULT_STATED_VARIANTS,
-    actionVariants: DEFAULT_ACTION_VARIANTS,
-    statedMaxTokens: 1024,
-    actionMaxTokens: 256,
-    via: "sample",
-  };
+  return testConfig({ model: "bench-http", repeats, statedMaxTokens: 1024, actionMaxTokens: 256 });
 }
 
 async function timedRun(dataset: ViaDataset, repeats: number, open: () => Promise<Backend>): Promise<{ questions: number; ms: number }> {

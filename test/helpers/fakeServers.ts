@@ -261,28 +261,14 @@ import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH } from "../../src/datasets/via.js";
 import { openBackend } from "../../src/models/open.js";
 import { ModelEntrySchema, type ResolvedModel } from "../../src/models/registry.js";
-import { buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Question } from "../../src/questions/questions.js";
+import { buildQuestions, type Question } from "../../src/questions/questions.js";
 import { runBenchmark } from "../../src/runner/run.js";
 import type { RunConfig } from "../../src/runs/manifest.js";
+import { testConfig } from "./config.js";
 import { readRecords, type RunRecord } from "../../src/runs/records.js";
 
 export function sliceConfig(model = "fake"): RunConfig {
-  return {
-    model,
-    protocol: "letters",
-    tasks: ["stated", "action"],
-    repeats: 2,
-    seed: 0,
-    countries: ["Nigeria"],
-    topics: null,
-    values: null,
-    limit: null,
-    statedVariants: DEFAULT_STATED_VARIANTS,
-    actionVariants: DEFAULT_ACTION_VARIANTS,
-    statedMaxTokens: 1024,
-    actionMaxTokens: 256,
-    via: "sample",
-  };
+  return testConfig({ model, countries: ["Nigeria"], statedMaxTokens: 1024, actionMaxTokens: 256 });
 }
 
 export async function sliceQuestions(): Promise<Question[]> {
