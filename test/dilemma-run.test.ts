@@ -124,7 +124,7 @@ describe("run personas", () => {
       expect(q.system).toBe(renderPersona(personaFor({ kind: "country", country: q.country })));
     }
     expect(viaPersonaFor({ personas: null })("Nigeria")).toBeNull();
-    expect(() => viaPersonaFor({ personas: ["max", "moderate"] })).toThrow(/one --persona per run/);
+    expect(() => viaPersonaFor({ personas: ["max", "moderate"] })).toThrow(/one persona per run/);
     // A run without persona keeps the config digest it had before personas existed.
     expect(configDigest(testConfig())).toBe(configDigest(testConfig({ personas: null, dilemmas: null, quadrants: null })));
     expect(configDigest(testConfig())).not.toBe(configDigest(config));

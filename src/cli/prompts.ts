@@ -56,14 +56,14 @@ export function promptsCommand(): Command {
       if (flags.country === undefined || flags.topic === undefined) throw new UserError("--country and --topic are required for VIA prompts (or pass --suite dilemmas)");
       const country = resolveCountry(flags.country);
       const topic = resolveTopic(flags.topic);
-      const persona = flags.persona ? viaPersonaFor({ personas: personaEntries([flags.persona]) })(country) : null;
-      const system = persona?.system !== undefined ? { system: persona.system } : {};
+      const personaFor = viaPersonaFor({ personas: flags.persona ? personaEntries([flags.persona]) : null });
       const { dataset } = await loadDataset(flags.via);
       if (flags.protocol === "paper" && flags.task === "stated") {
         // The paper's Task-1 prompt rates all 56 values for a scenario: it does not depend on the dataset.
         for (const variant of flags.variant ?? DEFAULT_STATED_VARIANTS) {
           const id = `${baseId({ protocol: "paper", task: "stated", country, topic, value: null, variant })}/r0`;
-          process.stdout.write(JSON.stringify({ id, ...system, prompt: renderStatedPrompt(country, topic, variant), order: [] }) + "\n");
+          const system = personaFor(country)?.system;
+          process.stdout.write(JSON.stringify({ id, ...(system !== undefined ? { system } : {}), prompt: renderStatedPrompt(country, topic, variant), order: [] }) + "\n");
         }
         return;
       }
@@ -81,13 +81,14 @@ export function promptsCommand(): Command {
         actionVariants: flags.variant ?? DEFAULT_ACTION_VARIANTS,
         statedMaxTokens: 1024,
         actionMaxTokens: 256,
+        personaFor,
       });
       if (questions.length === 0) {
         throw new UserError(
           `the dataset has no ${flags.task} questions for ${country} / ${topic}${value ? ` / ${value}` : ""}; pass --via with a VIA CSV that covers them (\`valuelens datasets fetch via\` gets the full one)`,
         );
       }
-      printQuestions(questions.map((q) => ({ ...q, ...system })));
+      printQuestions(questions);
     });
 }
 

@@ -98,10 +98,8 @@ Examples:
       const suite = runSuite(flags);
       const protocol = suite === "dilemmas" ? "sixpoint" : flags.protocol;
       const { dataset, label } = suite === "dilemmas" ? loadDilemmaDataset(flags.dilemmas) : await loadDataset(flags.via);
+      // More than one persona on VIA is refused where the questions are built (viaPersonaFor).
       const personas = flags.persona ? personaEntries(flags.persona) : null;
-      if (suite === "via" && personas && personas.length > 1) {
-        throw new UserError("--persona: the VIA suite takes one persona per run; run each into its own --out and compare them with `valuelens compare`");
-      }
       const config: RunConfig = {
         model: flags.model,
         protocol,

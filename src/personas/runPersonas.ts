@@ -91,7 +91,7 @@ export function dilemmaPersonas(config: Pick<RunConfig, "personas" | "quadrants"
 /** VIA suite: the persona of each country's scenarios (null = no persona). At most one persona entry. */
 export function viaPersonaFor(config: Pick<RunConfig, "personas">): (country: string) => RunPersona | null {
   const entries = config.personas ?? [];
-  if (entries.length > 1) throw new UserError("the VIA suite takes one --persona per run; run each persona into its own --out and compare them with `valuelens compare`");
+  if (entries.length > 1) throw new UserError("--persona: the VIA suite takes one persona per run; run each into its own --out and compare them with `valuelens compare`");
   const entry = entries[0];
   if (entry === undefined || entry === "none") return () => null;
   const option: PersonaOption = typeof entry === "string" ? { kind: entry } : fileOption(entry);
