@@ -14,8 +14,8 @@
  */
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../datasets/via.js";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "../dilemmas/load.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../datasets/via.js";
+import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
 import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type AnyRunMetrics, type RunOutputOptions } from "../runner/run.js";
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
 import { UserError } from "../util/errors.js";
@@ -125,7 +125,8 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
 
   // The full question list, from the config and the dataset.
   const sixpoint = ref.manifest.config.protocol === "sixpoint";
-  const { dataset, label } = sixpoint ? loadMergeDilemmas(inputs, opts.dilemmas) : await loadMergeDataset(inputs, opts.via);
+  const { file, label } = locateDataset(inputs, sixpoint ? opts.dilemmas : opts.via, sixpoint ? DILEMMA_SOURCE : VIA_SOURCE);
+  const dataset = sixpoint ? loadDilemmas(file) : await loadVia(file);
   // `via` / `dilemmas` name the dataset as found on this machine, so the unsharded command resumes a gap here.
   const config: RunConfig = sixpoint ? { ...ref.manifest.config, dilemmas: label, shard: null } : { ...ref.manifest.config, via: label, shard: null };
   if (dataset.sha256 !== ref.manifest.dataset.sha256) {
@@ -196,27 +197,30 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   return { out, manifest, metrics, total: questions.length, recorded: records.length, missing, missingShards, duplicates };
 }
 
-/** The dilemma runs' dataset: --dilemmas, else the path in the first run's config that exists ("sample" = the shipped sample). */
-function loadMergeDilemmas(inputs: readonly Input[], dilemmas: string | undefined): { dataset: LoadedDilemmas; label: string } {
-  const label = (v: string) => (v === "sample" ? "sample" : path.resolve(v));
-  const file = (l: string) => (l === "sample" ? SAMPLE_DILEMMAS_PATH : l);
-  if (dilemmas !== undefined) return { dataset: loadDilemmas(file(label(dilemmas))), label: label(dilemmas) };
-  const candidates = [...new Set(inputs.map((i) => label(i.manifest.config.dilemmas ?? "sample")))];
-  const found = candidates.find((l) => existsSync(file(l)));
-  if (!found) throw new UserError(`the runs' dilemma file ${candidates[0]} is not on this machine; pass the same file with --dilemmas PATH`);
-  return { dataset: loadDilemmas(file(found)), label: found };
+/** Where a suite's dataset comes from: the option that names it, the config field, the shipped sample. */
+interface DatasetSource {
+  flag: "--via" | "--dilemmas";
+  what: string;
+  configured: (config: RunConfig) => string;
+  sample: string;
 }
 
-/** The runs' dataset: --via, else the path in the first run's config that exists ("sample" = the shipped sample). */
-async function loadMergeDataset(inputs: readonly Input[], via: string | undefined): Promise<{ dataset: ViaDataset; label: string }> {
+const VIA_SOURCE: DatasetSource = { flag: "--via", what: "VIA CSV", configured: (c) => c.via, sample: SAMPLE_VIA_PATH };
+const DILEMMA_SOURCE: DatasetSource = { flag: "--dilemmas", what: "dilemma file", configured: (c) => c.dilemmas ?? "sample", sample: SAMPLE_DILEMMAS_PATH };
+
+/**
+ * The runs' dataset file and its label for the merged config: the option's path, else the first
+ * path in the runs' configs that exists on this machine ("sample" = the file shipped with valuelens).
+ */
+function locateDataset(inputs: readonly Input[], given: string | undefined, src: DatasetSource): { file: string; label: string } {
   const label = (v: string) => (v === "sample" ? "sample" : path.resolve(v));
-  const file = (l: string) => (l === "sample" ? SAMPLE_VIA_PATH : l);
-  if (via !== undefined) {
-    if (!existsSync(file(label(via)))) throw new UserError(`--via ${via}: file not found; pass the VIA CSV the runs were made on`);
-    return { dataset: await loadVia(file(label(via))), label: label(via) };
+  const file = (l: string) => (l === "sample" ? src.sample : l);
+  if (given !== undefined) {
+    if (!existsSync(file(label(given)))) throw new UserError(`${src.flag} ${given}: file not found; pass the ${src.what} the runs were made on`);
+    return { file: file(label(given)), label: label(given) };
   }
-  const candidates = [...new Set(inputs.map((i) => label(i.manifest.config.via)))];
+  const candidates = [...new Set(inputs.map((i) => label(src.configured(i.manifest.config))))];
   const found = candidates.find((l) => existsSync(file(l)));
-  if (!found) throw new UserError(`the runs' dataset ${candidates[0]} is not on this machine; pass the same VIA CSV with --via PATH`);
-  return { dataset: await loadVia(file(found)), label: found };
+  if (!found) throw new UserError(`the runs' ${src.what} ${candidates[0]} is not on this machine; pass the same file with ${src.flag} PATH`);
+  return { file: file(found), label: found };
 }
