@@ -19,20 +19,18 @@
  *   dilemma brings all its units of the group); a persona kind's difference from the baseline
  *   is paired per dilemma.
  */
-import { ACTION_GRADES, VALUE_SCALE } from "../dilemmas/schema.js";
+import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
 import { ANALYSIS_ORDER, TOPICS } from "../protocol/values.js";
-import type { PersonaRef, RunRecord } from "../runs/records.js";
+import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../runs/records.js";
 import { bootstrap, type Interval } from "./bootstrap.js";
 import { completeBalancedCycles, positionLetter, positionProbs } from "./positionBias.js";
 
 export type DilemmaTask = "stated" | "action";
 export type PersonaKind = PersonaRef["kind"];
 
-/** Persona kinds in report order; "none" is the baseline. */
-export const PERSONA_KIND_ORDER: readonly PersonaKind[] = ["none", "moderate", "max", "incongruous", "country", "file"];
+/** Persona kinds in report order (the `--persona` kinds, then persona files); "none" is the baseline. */
+export const PERSONA_KIND_ORDER: readonly PersonaKind[] = PersonaRefSchema.shape.kind.options;
 
-/** Option labels per task, in scale order (position / grade 1..6). */
-export const SCALE_LABELS: Readonly<Record<DilemmaTask, readonly string[]>> = { stated: VALUE_SCALE, action: ACTION_GRADES };
 
 /** Points on each 6-point scale; positions 1..3 are the agree / aligning side, 4..6 the other. */
 export const SCALE_POINTS = 6;
@@ -209,7 +207,7 @@ export function alignmentRate(V: readonly number[], A: readonly number[]): numbe
 /** A scored record's distribution over its task's scale (renormalized); undefined without letter mass. */
 export function scaleDistribution(r: RunRecord): number[] | undefined {
   if (r.score === null || r.optionProbs === undefined) return undefined;
-  const xs = SCALE_LABELS[r.task].map((k) => r.optionProbs![k] ?? 0);
+  const xs = SIXPOINT_OPTIONS[r.task].map((k) => r.optionProbs![k] ?? 0);
   const s = xs.reduce((a, b) => a + b, 0);
   if (!(s > 0) || !Number.isFinite(s) || xs.some((x) => !(x >= 0))) return undefined;
   return xs.map((x) => x / s);
@@ -444,7 +442,7 @@ function byKindFigures(units: readonly DilemmaUnit[], kinds: readonly PersonaKin
 // Answer choices and position bias
 
 function choiceDistribution(task: DilemmaTask, records: readonly RunRecord[]): ChoiceDistribution {
-  const labels = SCALE_LABELS[task];
+  const labels = SIXPOINT_OPTIONS[task];
   const mean = new Array<number>(SCALE_POINTS).fill(0);
   const top = new Array<number>(SCALE_POINTS).fill(0);
   for (const r of records) {

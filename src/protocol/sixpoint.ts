@@ -33,10 +33,12 @@ export const SIXPOINT_WORDING = {
   optionSeparator: "\n",
 } as const;
 
-/** Option keys of the value question, position 1..6 = index 0..5 (Strongly agree .. Strongly disagree). */
-export const VALUE_OPTIONS: readonly string[] = VALUE_SCALE;
-/** Option keys of the action question, grade 1..6 = index 0..5 (strongly aligning .. strongly opposing). */
-export const ACTION_OPTIONS: readonly string[] = ACTION_GRADES;
+/**
+ * Option keys per question, in scale order: the value question ("stated") position 1..6 =
+ * index 0..5 (Strongly agree .. Strongly disagree); the action question grade 1..6 (strongly
+ * aligning .. strongly opposing).
+ */
+export const SIXPOINT_OPTIONS: Readonly<Record<"stated" | "action", readonly string[]>> = { stated: VALUE_SCALE, action: ACTION_GRADES };
 
 function fill(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => vars[key] ?? whole);
@@ -63,7 +65,7 @@ function optionsSegment(texts: readonly string[]): string {
 export function valueQuestionPrompt(d: Dilemma, order: readonly number[]): LettersPrompt {
   checkOrder(order);
   const stem = fill(SIXPOINT_WORDING.valueQuestion, { value: d.value, letters: LETTER_LIST });
-  return { segments: [dilemmaSegment(d), stem, optionsSegment(order.map((i) => VALUE_OPTIONS[i]!))], letters: [...SIX] };
+  return { segments: [dilemmaSegment(d), stem, optionsSegment(order.map((i) => SIXPOINT_OPTIONS.stated[i]!))], letters: [...SIX] };
 }
 
 /** The action question: the six graded actions as lettered options, `order[position] = grade index`. */

@@ -12,7 +12,7 @@
  */
 import type { Dilemma } from "../dilemmas/schema.js";
 import type { RunPersona } from "../personas/runPersonas.js";
-import { ACTION_OPTIONS, actionQuestionPrompt, VALUE_OPTIONS, valueQuestionPrompt } from "../protocol/sixpoint.js";
+import { actionQuestionPrompt, SIXPOINT_OPTIONS, valueQuestionPrompt } from "../protocol/sixpoint.js";
 import { optionOrder } from "./optionOrder.js";
 import type { Question, Task } from "./questions.js";
 
@@ -45,7 +45,7 @@ export function buildDilemmaQuestions(dilemmas: readonly Dilemma[], opts: Dilemm
   for (const persona of opts.personas) {
     for (const d of selected) {
       for (const task of opts.tasks) {
-        const options = task === "stated" ? VALUE_OPTIONS : ACTION_OPTIONS;
+        const options = SIXPOINT_OPTIONS[task];
         for (let repeat = 0; repeat < opts.repeats; repeat++) {
           const order = optionOrder(options.length, repeat, opts.seed, orderKey(task, d));
           const prompt = task === "stated" ? valueQuestionPrompt(d, order) : actionQuestionPrompt(d, order);

@@ -8,10 +8,10 @@
  * (estimate and interval in one cell) for report.md, and data tables (one figure per column,
  * intervals as ..._ci_low / ..._ci_high) for `valuelens report --format csv|json`.
  */
+import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
 import type { Interval } from "../metrics/bootstrap.js";
 import {
   PERSONA_KIND_ORDER,
-  SCALE_LABELS,
   type AlignmentFigure,
   type BaselineDifference,
   type DilemmaMetrics,
@@ -289,10 +289,10 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
   const choiceTable = (task: DilemmaTask): Table => ({
     name: task === "stated" ? "answer-choices-value-question" : "answer-choices-action-question",
     title: task === "stated" ? "Answer choices: value question" : "Answer choices: action question",
-    columns: ["persona kind", "answers", ...SCALE_LABELS[task]],
+    columns: ["persona kind", "answers", ...SIXPOINT_OPTIONS[task]],
     rows: choiceKinds(task).map((k) => {
       const c = m.choices[task][k]!;
-      return [kindLabel(k), c.answers, ...SCALE_LABELS[task].map((l) => `${fmt(c.meanProbability[l])} (${Math.round((c.topShare[l] ?? 0) * 100)}%)`)];
+      return [kindLabel(k), c.answers, ...SIXPOINT_OPTIONS[task].map((l) => `${fmt(c.meanProbability[l])} (${Math.round((c.topShare[l] ?? 0) * 100)}%)`)];
     }),
   });
   sections.push({
@@ -311,7 +311,7 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         rows: (["stated", "action"] as const).flatMap((task) =>
           choiceKinds(task).flatMap((k) => {
             const c = m.choices[task][k]!;
-            return SCALE_LABELS[task].map((l, i) => [task === "stated" ? "value" : "action", k, l, i + 1, c.answers, num(c.meanProbability[l]), num(c.topShare[l])]);
+            return SIXPOINT_OPTIONS[task].map((l, i) => [task === "stated" ? "value" : "action", k, l, i + 1, c.answers, num(c.meanProbability[l]), num(c.topShare[l])]);
           }),
         ),
       },

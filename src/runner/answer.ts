@@ -8,7 +8,7 @@
 import type { Backend, LetterScores, PreparedPrompt } from "../backends/backend.js";
 import { AnswerCache, cacheKey } from "../cache/answerCache.js";
 import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
-import { ACTION_OPTIONS, VALUE_OPTIONS } from "../protocol/sixpoint.js";
+import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
 import type { Question } from "../questions/questions.js";
 import { STATED_SCALE } from "../questions/questions.js";
 import type { RunRecord } from "../runs/records.js";
@@ -122,7 +122,7 @@ export function makeRecord(q: Question, key: string, value: CachedLetters | Cach
  */
 export function letterScore(q: Question, optionProbs: Record<string, number>, mass: number): number | null {
   if (!(mass > 0)) return null;
-  if (q.protocol === "sixpoint") return expectedPosition(q.task === "stated" ? VALUE_OPTIONS : ACTION_OPTIONS, optionProbs);
+  if (q.protocol === "sixpoint") return expectedPosition(SIXPOINT_OPTIONS[q.task], optionProbs);
   if (q.task === "stated") {
     return expectedPosition(STATED_SCALE, optionProbs);
   }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { PERSONA_KINDS } from "../personas/personas.js";
 import { UserError } from "../util/errors.js";
 
 export const RunConfigSchema = z.object({
@@ -37,7 +38,7 @@ export const RunConfigSchema = z.object({
    * files (with their sha256, so a changed file is a different run). Null or absent = no persona.
    */
   personas: z
-    .array(z.union([z.enum(["none", "moderate", "max", "incongruous", "country"]), z.object({ file: z.string(), sha256: z.string() })]))
+    .array(z.union([z.enum(PERSONA_KINDS), z.object({ file: z.string(), sha256: z.string() })]))
     .nullable()
     .optional(),
   /** Dilemma suite: the map quadrants of the moderate/max/incongruous personas (null/absent = all four). */

@@ -8,6 +8,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { z } from "zod";
+import { PERSONA_KINDS } from "../personas/personas.js";
 import { UserError } from "../util/errors.js";
 
 const LetterScoresSchema = z.object({
@@ -25,7 +26,7 @@ const LetterScoresSchema = z.object({
 export const PersonaRefSchema = z.object({
   /** Stable id used in question ids: "none", "moderate-secular-self-expression", "country-Nigeria", "file-<name>". */
   id: z.string(),
-  kind: z.enum(["none", "moderate", "max", "incongruous", "country", "file"]),
+  kind: z.enum([...PERSONA_KINDS, "file"] as const),
   name: z.string(),
   quadrant: z.string().optional(),
   country: z.string().optional(),
