@@ -14,6 +14,7 @@ import { renderTable } from "../src/report/table.js";
 import type { RunRecord } from "../src/runs/records.js";
 import { UserError } from "../src/util/errors.js";
 import { at, baselineAndMaxUnits, dist, MAX_A, MAX_B, NONE, question, sixpointManifest, writeSixpointRunDir } from "./helpers/dilemmaRecords.js";
+import { thrown } from "./helpers/errors.js";
 import { lettersRun, writeRunDir } from "./helpers/handcrafted.js";
 
 /** `baselineAndMaxUnits` (none rate 0.5, max rate 0.75, max vs baseline +0.25), plus a dropped unit. */
@@ -130,15 +131,6 @@ function runRecords(shift = 0, personas = [NONE, MAX_A, MAX_B]): RunRecord[] {
     }
   });
   return out;
-}
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected an error");
 }
 
 describe("valuelens compare of dilemma-suite runs", () => {

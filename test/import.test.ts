@@ -367,9 +367,7 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
     expect(readFileSync(path.join(out, "metrics.json"), "utf8")).toBe(before);
   });
 
-  // Enabled once src/cli/main.ts registers importCommand().
-  const registered = readFileSync(path.join(PROJECT_ROOT, "src", "cli", "main.ts"), "utf8").includes("importCommand");
-  it.skipIf(!registered)("CLI: valuelens import official --t2 <eval log> --via ...", () => {
+  it("CLI: valuelens import official --t2 <eval log> --via ...", () => {
     const out = tmpDir();
     const r = valuelens(["import", "official", "--t2", released("claude-sonnet-4_t2_eval_log_first400.jsonl"), "--via", VIA_CSV, "--model-name", "claude-sonnet-4", "--out", out]);
     expect(r.stderr).toBe("");
