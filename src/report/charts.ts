@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { DilemmaMetrics, PersonaKind } from "../metrics/dilemmas.js";
+import type { AlignmentFigure, DilemmaMetrics, PersonaKind } from "../metrics/dilemmas.js";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS } from "../protocol/values.js";
 import { kindLabel } from "./dilemmaReport.js";
@@ -121,7 +121,7 @@ export function dilemmaHeatmaps(metrics: DilemmaMetrics): Heatmap[] {
   const values = Object.keys(metrics.byValue);
   if (values.length === 0) return [];
   const kinds = metrics.kinds;
-  const cells = (pick: (f: { alignmentRate: { estimate: number | null }; alignmentDistance: { estimate: number | null } }) => number | null) =>
+  const cells = (pick: (f: AlignmentFigure) => number | null) =>
     values.flatMap((v) =>
       kinds.map((k: PersonaKind) => {
         const f = metrics.byValue[v]![k];

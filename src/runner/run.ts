@@ -23,6 +23,7 @@ import { dilemmaHeatmaps, viaHeatmaps, writeHeatmaps, type Heatmap } from "../re
 import { renderDilemmaReport } from "../report/dilemmaReport.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import type { LoadedDilemmas } from "../dilemmas/load.js";
+import { ACTION_GRADES } from "../dilemmas/schema.js";
 import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
 import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
 import { buildQuestions, type Question } from "../questions/questions.js";
@@ -121,9 +122,9 @@ export function buildRunQuestions(config: RunConfig, dataset: RunDataset): Quest
   });
 }
 
-/** The manifest's dataset entry. Dilemmas: rows = dilemmas in the file, usable actions = 6 per dilemma. */
+/** The manifest's dataset entry. Dilemmas: rows = dilemmas in the file, usable actions = their graded actions. */
 function datasetEntry(dataset: RunDataset): Manifest["dataset"] {
-  if (isDilemmaSet(dataset)) return { path: dataset.path, sha256: dataset.sha256, rows: dataset.dilemmas.length, usableActions: dataset.dilemmas.length * 6 };
+  if (isDilemmaSet(dataset)) return { path: dataset.path, sha256: dataset.sha256, rows: dataset.dilemmas.length, usableActions: dataset.dilemmas.length * ACTION_GRADES.length };
   const info = viaInfo(dataset);
   return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
 }
