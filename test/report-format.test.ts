@@ -6,26 +6,15 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { averageRanks, beyondPaper, spearman } from "../src/metrics/beyond.js";
 import { metricsFromMatrices, metricsFromRecords } from "../src/metrics/fromRecords.js";
-import type { ScoreMatrix } from "../src/metrics/matrices.js";
 import { TOPICS, VALUE_NAMES } from "../src/protocol/values.js";
 import { fmtInterval, renderCountryTable, renderReport, reportTables } from "../src/report/report.js";
 import { renderRunReport, runReportTables } from "../src/report/runReport.js";
-import { handcraftedManifest, lettersRun, writeRunDir } from "./helpers/handcrafted.js";
+import { handcraftedManifest, lettersRun, SMALL_ACTION, SMALL_STATED, writeRunDir } from "./helpers/handcrafted.js";
 import { valuelens } from "./helpers/cli.js";
 
-// The matrix of test/report.test.ts (hand-computed there for the paper's measures).
-//   US/T1     stated 0 1 1 0, action 1 1 0 0: TP 1 FP 1 FN 1 TN 1
-//   US/T2     identical 1 0 1 0:               TP 2 TN 2
-//   Egypt/T1  stated 1 1 1 1, action 1 1 0 0: TP 2 FN 2
-//   Egypt/T2  all agree on both sides:         TN 4
-const stated: ScoreMatrix = {
-  "United States": { T1: { A: 0, B: 1, C: 1, D: 0 }, T2: { A: 1, B: 0, C: 1, D: 0 } },
-  Egypt: { T1: { A: 1, B: 1, C: 1, D: 1 }, T2: { A: 0, B: 0, C: 0, D: 0 } },
-};
-const action: ScoreMatrix = {
-  "United States": { T1: { A: 1, B: 1, C: 0, D: 0 }, T2: { A: 1, B: 0, C: 1, D: 0 } },
-  Egypt: { T1: { A: 1, B: 1, C: 0, D: 0 }, T2: { A: 0, B: 0, C: 0, D: 0 } },
-};
+// The small hand-computed matrices of test/helpers/handcrafted.ts (F1 per scenario written there).
+const stated = SMALL_STATED;
+const action = SMALL_ACTION;
 
 describe("beyond the paper (hand-computed)", () => {
   const b = beyondPaper(stated, action);

@@ -1,22 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { computeMetrics } from "../src/metrics/alignment.js";
-import type { ScoreMatrix } from "../src/metrics/matrices.js";
 import { renderCountryTable, renderReport } from "../src/report/report.js";
+import { SMALL_ACTION, SMALL_STATED } from "./helpers/handcrafted.js";
 
 const HEADER = "| model | US | CA | GER | UK | FR | AUS | IND | PAK | PHIL | NGA | EG | UG | overall |";
 
-// Two countries of the paper, two topics, four values.
-//   US/T1: stated 0 1 1 0, action 1 1 0 0 -> F1 0.5;  US/T2: identical 1 0 1 0 -> F1 1  => US 0.75
-//   Egypt/T1: stated 1 1 1 1, action 1 1 0 0 -> TP 2, FN 2 -> 4/6 = 0.6667; Egypt/T2 all agree -> 0  => EG 0.3333
-//   overall = (0.5 + 1 + 2/3 + 0) / 4 = 0.541666...
-const stated: ScoreMatrix = {
-  "United States": { T1: { A: 0, B: 1, C: 1, D: 0 }, T2: { A: 1, B: 0, C: 1, D: 0 } },
-  Egypt: { T1: { A: 1, B: 1, C: 1, D: 1 }, T2: { A: 0, B: 0, C: 0, D: 0 } },
-};
-const action: ScoreMatrix = {
-  "United States": { T1: { A: 1, B: 1, C: 0, D: 0 }, T2: { A: 1, B: 0, C: 1, D: 0 } },
-  Egypt: { T1: { A: 1, B: 1, C: 0, D: 0 }, T2: { A: 0, B: 0, C: 0, D: 0 } },
-};
+// The small hand-computed matrices of test/helpers/handcrafted.ts (F1 per scenario written there).
+const stated = SMALL_STATED;
+const action = SMALL_ACTION;
 
 describe("renderCountryTable", () => {
   it("uses the paper's header and '–' for missing countries", () => {

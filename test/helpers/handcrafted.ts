@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { optionOrder } from "../../src/questions/optionOrder.js";
 import { baseId, STATED_SCALE } from "../../src/questions/questions.js";
+import type { ScoreMatrix } from "../../src/metrics/matrices.js";
 import type { Manifest } from "../../src/runs/manifest.js";
 import type { RunRecord } from "../../src/runs/records.js";
 
@@ -163,3 +164,20 @@ export function writeRunDir(dir: string, records: readonly RunRecord[], config: 
   writeFileSync(path.join(dir, "records.jsonl"), records.map((r) => JSON.stringify(r)).join("\n") + "\n");
   return dir;
 }
+
+/**
+ * Two countries of the paper, two topics, four values (0 = agree / expresses the value):
+ *   US/T1     stated 0 1 1 0, action 1 1 0 0: TP 1 FP 1 FN 1 TN 1 -> F1 0.5
+ *   US/T2     identical 1 0 1 0:               TP 2 TN 2          -> F1 1   => US 0.75
+ *   Egypt/T1  stated 1 1 1 1, action 1 1 0 0: TP 2 FN 2          -> 4/6 = 0.6667
+ *   Egypt/T2  all agree on both sides:         TN 4               -> 0      => EG 0.3333
+ *   overall = (0.5 + 1 + 2/3 + 0) / 4 = 0.541666...
+ */
+export const SMALL_STATED: ScoreMatrix = {
+  "United States": { T1: { A: 0, B: 1, C: 1, D: 0 }, T2: { A: 1, B: 0, C: 1, D: 0 } },
+  Egypt: { T1: { A: 1, B: 1, C: 1, D: 1 }, T2: { A: 0, B: 0, C: 0, D: 0 } },
+};
+export const SMALL_ACTION: ScoreMatrix = {
+  "United States": { T1: { A: 1, B: 1, C: 0, D: 0 }, T2: { A: 1, B: 0, C: 1, D: 0 } },
+  Egypt: { T1: { A: 1, B: 1, C: 0, D: 0 }, T2: { A: 0, B: 0, C: 0, D: 0 } },
+};
