@@ -16,14 +16,16 @@ async function modelWith(extraControlTokens: string[]) {
 const SEGMENTS = ["Suppose you are from Egypt, in the context of Religion, ", "which? Answer with the letter of your choice (A or B) only.\n", "A. one\nB. two"];
 
 describe("reasoning models", () => {
-  it("a <think> model is scored after an empty thinking block; generation may think first", async () => {
+  it("a <think> model is scored and answers after an empty thinking block (thinking off)", async () => {
     const b = await modelWith(["<think>", "</think>"]);
     try {
       expect(b.info.reasoning).toBe("empty-thinking-block");
       const letters = b.prepare(SEGMENTS, { mode: "letters" });
       expect(letters.text.endsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n")).toBe(true);
       const generate = b.prepare(SEGMENTS, { mode: "generate" });
-      expect(generate.text.endsWith("<|im_start|>assistant\n")).toBe(true);
+      expect(generate.tokens).toEqual(letters.tokens);
+      const answer = await b.generate(generate, { maxTokens: 8, temperature: 0 });
+      expect(answer.generatedTokens).toBeGreaterThan(0);
       const s = await b.scoreLetters(letters, ["A", "B"]);
       expect(s.probs.A! + s.probs.B!).toBeCloseTo(1, 12);
     } finally {

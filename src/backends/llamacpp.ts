@@ -13,7 +13,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import {
   getLlama,
-  LlamaChat,
+  LlamaGrammarEvaluationState,
   LlamaLogLevel,
   LlamaText,
   SpecialTokensText,
@@ -43,6 +43,16 @@ import { newCounters } from "./backend.js";
 import { modelDigest } from "./modelDigest.js";
 import { hardwareSummary, physicalCores } from "./hardware.js";
 import { UserError } from "../util/errors.js";
+import { ChatTemplate } from "../templates/chatTemplate.js";
+import {
+  answerStart,
+  commonPrefixLength,
+  reasoningHandling,
+  renderQuestion,
+  segmentTokenEnds,
+  splitThoughts,
+  type ReasoningHandling,
+} from "../templates/prompt.js";
 
 export interface LlamaCppOptions {
   /** Display name (models.yaml entry or file name). */
@@ -84,8 +94,11 @@ export class LlamaCppBackend implements Backend {
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly lanes: Lane[],
+    /** The GGUF's own chat template, rendered with the pinned variables (null: none, or unrenderable). */
+    private readonly template: ChatTemplate | null,
+    /** node-llama-cpp's chat wrapper, only for a model without a usable template of its own. */
     private readonly chatWrapper: ChatWrapper,
-    private readonly answerPrefix: LlamaText | null,
+    private readonly handling: ReasoningHandling,
   ) {}
 
   readonly reusesPrefixes = true;
@@ -159,7 +172,8 @@ export class LlamaCppBackend implements Backend {
       lanes.push({ sequence: context.getSequence(), evaluatedEnds: [], busy: Promise.resolve() });
     }
     const chatWrapper = resolveChatWrapper(model, { warningLogs: false });
-    const { answerPrefix, reasoning } = reasoningHandling(model);
+    const handling = reasoningHandling(reasoningTokens(model));
+    const { template, templateNote } = ggufTemplate(model);
     const meta = model.fileInfo.metadata as { general?: { architecture?: string; name?: string } };
     const info: BackendInfo = {
       engine: "llama.cpp",
@@ -180,31 +194,49 @@ export class LlamaCppBackend implements Backend {
         gpuLayers: model.gpuLayers,
         // Several sequences share llama.cpp batches, whose composition depends on timing.
         concurrentSequences: opts.sequences > 1,
+        template: template ? template.info : { source: `node-llama-cpp ${chatWrapper.wrapperName} chat wrapper`, note: templateNote },
       },
       otherOptions: { threads, sequences: opts.sequences },
-      chatWrapper: chatWrapper.wrapperName,
-      reasoning,
+      chatWrapper: template ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}` : `${chatWrapper.wrapperName} (node-llama-cpp; ${templateNote})`,
+      reasoning: handling,
       hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
     };
-    return new LlamaCppBackend(info, llama, model, context, lanes, chatWrapper, answerPrefix);
+    return new LlamaCppBackend(info, llama, model, context, lanes, template, chatWrapper, handling);
   }
 
-  /** Chat-template a user message. Segment boundaries are mapped onto the tokens. */
+  /**
+   * Chat-template a user message (segments) with the model's own template and the pinned
+   * variables, up to where the final answer begins, and tokenize it as llama-server does.
+   * Segment boundaries are mapped onto the tokens. Letters and generation see the same prompt.
+   */
   prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
     const user = segments.join("");
-    const withPrefix = opts.mode === "letters";
-    const full = this.render(user, opts.system, withPrefix);
+    if (!this.template) return this.prepareWithWrapper(segments, opts);
+    const addBos = this.model.tokens.shouldPrependBosToken;
+    const q = renderQuestion(this.template, segments, { system: opts.system, handling: this.handling, addBos });
+    const tokens = this.tokensOf(q.text);
+    const segmentEnds = segmentTokenEnds(tokens, q.segmentCharEnds, (chars) => this.tokensOf(q.text.slice(0, chars)));
+    return { text: q.text, tokens, segmentEnds, userMessage: user, system: opts.system, mode: opts.mode };
+  }
+
+  /** Tokens of a prompt text: BOS where the vocabulary asks for it, special tokens parsed (llama-server's tokenization). */
+  tokensOf(text: string): Token[] {
+    const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos !== null ? [this.model.tokens.bos] : [];
+    return [...bos, ...this.model.tokenize(text, true)];
+  }
+
+  /** A model without a usable template: node-llama-cpp's chat wrapper renders it. */
+  private prepareWithWrapper(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+    const user = segments.join("");
+    const full = this.render(user, opts.system);
     const tokens = full.tokenize(this.model.tokenizer);
     const segmentEnds: number[] = [];
     let chars = 0;
     for (let i = 0; i < segments.length - 1; i++) {
       chars += segments[i]!.length;
-      const partial = this.render(user, opts.system, withPrefix, chars);
-      const partialTokens = partial.tokenize(this.model.tokenizer);
-      // A token may straddle the boundary: end the segment where the two tokenizations agree.
+      const partialTokens = this.render(user, opts.system, chars).tokenize(this.model.tokenizer);
       let end = commonPrefixLength(partialTokens, tokens);
       if (end === partialTokens.length) end = Math.min(end, tokens.length);
-      else end = Math.max(0, end);
       const previous = segmentEnds[segmentEnds.length - 1] ?? 0;
       segmentEnds.push(Math.max(previous, end));
     }
@@ -212,14 +244,15 @@ export class LlamaCppBackend implements Backend {
     return { text: textOf(full), tokens, segmentEnds, userMessage: user, system: opts.system, mode: opts.mode };
   }
 
-  private render(user: string, system: string | undefined, answerPrefix: boolean, cut?: number): LlamaText {
+  private render(user: string, system: string | undefined, cut?: number): LlamaText {
     const cutTemplate = cut !== undefined;
     const history: ChatHistoryItem[] = [];
     if (system) history.push({ type: "system", text: system });
     history.push({ type: "user", text: cutTemplate ? TEMPLATE_PROBE : user });
     history.push({ type: "model", response: [] });
     let text = this.chatWrapper.generateContextState({ chatHistory: history }).contextText;
-    if (answerPrefix && this.answerPrefix) text = LlamaText([text, this.answerPrefix]);
+    const start = answerStart(textOf(text), this.handling);
+    if (start) text = LlamaText([text, new SpecialTokensText(start)]);
     if (!cutTemplate) return text;
     // Keep the template up to the probe, then the first `cut` characters of the message.
     const values: (string | SpecialTokensText | unknown)[] = [];
@@ -366,47 +399,52 @@ export class LlamaCppBackend implements Backend {
   }
 
   /**
-   * One chat answer on a lane. Always from an empty sequence: the same prompt is then
-   * evaluated in the same batches every time, so a greedy answer does not depend on what ran
-   * before. A reasoning model may think first; its thoughts come back separately.
+   * One answer on a lane: the prepared tokens (the same prompt letters are read from), then
+   * tokens sampled until an end-of-generation token or `maxTokens`. Always from an empty
+   * sequence: the same prompt is then evaluated in the same batches every time, so a greedy
+   * answer does not depend on what ran before. A thinking block the model writes anyway comes
+   * back as thoughts.
    */
   private async chatGenerate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex: number, grammar?: LlamaGrammar): Promise<Generation> {
     const lane = this.lanes[laneIndex % this.lanes.length]!;
     return this.exclusive(lane, async () => {
       await lane.sequence.clearHistory();
       lane.evaluatedEnds = [];
-      const chat = new LlamaChat({ contextSequence: lane.sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
-      try {
-        const history: ChatHistoryItem[] = [];
-        if (prompt.system) history.push({ type: "system", text: prompt.system });
-        history.push({ type: "user", text: prompt.userMessage }, { type: "model", response: [] });
-        const res = await chat.generateResponse(history, {
-          maxTokens: opts.maxTokens,
+      if (prompt.tokens.length + opts.maxTokens > this.context.contextSize) {
+        throw new UserError(
+          `prompt of ${prompt.tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`,
+        );
+      }
+      const grammarEvaluationState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined;
+      const generated: Token[] = [];
+      let hitCap = true;
+      if (opts.maxTokens > 0) {
+        const iterator = lane.sequence.evaluate(prompt.tokens as Token[], {
           temperature: opts.temperature,
           seed: opts.seed,
-          ...(grammar ? { grammar } : {}),
-          budgets: { thoughtTokens: opts.maxTokens },
+          ...(grammarEvaluationState ? { grammarEvaluationState } : {}),
         });
-        const thoughts = res.fullResponse
-          .filter((r) => typeof r !== "string" && r.type === "segment" && r.segmentType === "thought")
-          .map((r) => (r as { text: string }).text)
-          .join("");
-        // The last sampled token (end-of-generation, or the one at the cap) is never evaluated.
-        const hitCap = res.metadata.stopReason === "maxTokens";
-        const generatedTokens = Math.max(0, lane.sequence.nextTokenIndex - prompt.tokens.length) + (hitCap ? 1 : 0);
-        this.counters.evaluations += 1;
-        this.counters.evaluatedTokens += prompt.tokens.length;
-        this.counters.generatedTokens += generatedTokens;
-        return {
-          text: res.response,
-          thoughts: thoughts || undefined,
-          generatedTokens,
-          finishReason: hitCap ? "maxTokens" : "stop",
-          evaluatedTokens: prompt.tokens.length,
-        };
-      } finally {
-        chat.dispose({ disposeSequence: false });
+        for await (const token of iterator) {
+          if (this.model.isEogToken(token)) {
+            hitCap = false;
+            break;
+          }
+          generated.push(token);
+          if (generated.length >= opts.maxTokens) break;
+        }
+        await iterator.return();
       }
+      const { text, thoughts } = splitThoughts(this.model.detokenize(generated, true), this.handling);
+      this.counters.evaluations += 1;
+      this.counters.evaluatedTokens += prompt.tokens.length;
+      this.counters.generatedTokens += generated.length;
+      return {
+        text,
+        ...(thoughts ? { thoughts } : {}),
+        generatedTokens: generated.length,
+        finishReason: hitCap ? "maxTokens" : "stop",
+        evaluatedTokens: prompt.tokens.length,
+      };
     });
   }
 
@@ -418,32 +456,32 @@ export class LlamaCppBackend implements Backend {
 }
 
 /**
- * Where a reasoning model's final answer begins: Qwen3-style models get an empty thinking
- * block, harmony models (GPT-OSS) the final channel. Detected from the vocabulary.
+ * Which reasoning special tokens the vocabulary has: `<think>`/`</think>` (Qwen3-style) or
+ * harmony's `<|channel|>`/`<|message|>` (GPT-OSS). A special token: control, or user-defined
+ * (llama.cpp marks harmony's tokens so), never an ordinary piece that happens to spell the text.
  */
-function reasoningHandling(model: LlamaModel): { answerPrefix: LlamaText | null; reasoning: BackendInfo["reasoning"] } {
-  // A special token of the vocabulary: control, or user-defined (llama.cpp marks harmony's
-  // <|channel|> tokens so), never an ordinary piece that happens to spell the same text.
+function reasoningTokens(model: LlamaModel): { think: boolean; harmony: boolean } {
   const isSingleSpecial = (text: string) => {
     const t = model.tokenize(text, true);
     if (t.length !== 1) return false;
     const attributes = model.getTokenAttributes(t[0]!);
     return attributes.control || attributes.userDefined;
   };
-  if (isSingleSpecial("<|channel|>") && isSingleSpecial("<|message|>")) {
-    return { answerPrefix: LlamaText(new SpecialTokensText("<|channel|>final<|message|>")), reasoning: "final-channel" };
-  }
-  if (isSingleSpecial("<think>") && isSingleSpecial("</think>")) {
-    return { answerPrefix: LlamaText(new SpecialTokensText("<think>\n\n</think>\n\n")), reasoning: "empty-thinking-block" };
-  }
-  return { answerPrefix: null, reasoning: "none" };
+  return {
+    harmony: isSingleSpecial("<|channel|>") && isSingleSpecial("<|message|>"),
+    think: isSingleSpecial("<think>") && isSingleSpecial("</think>"),
+  };
 }
 
-function commonPrefixLength(a: readonly number[], b: readonly number[], limit = Infinity): number {
-  const n = Math.min(a.length, b.length, limit);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
+/** The GGUF's chat template, if it has one valuelens can render; otherwise why not. */
+function ggufTemplate(model: LlamaModel): { template: ChatTemplate | null; templateNote: string } {
+  const source = (model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown } }).tokenizer?.chat_template;
+  if (typeof source !== "string" || source.trim() === "") return { template: null, templateNote: "the GGUF has no chat template" };
+  try {
+    return { template: new ChatTemplate(source, model.tokens.bosString ?? "", model.tokens.eosString ?? "", "gguf"), templateNote: "" };
+  } catch (err) {
+    return { template: null, templateNote: `the GGUF's chat template could not be rendered: ${oneLine(err)}` };
+  }
 }
 
 function textOf(text: LlamaText): string {

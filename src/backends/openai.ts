@@ -27,6 +27,8 @@ import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionO
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { JsonSchemaFallback } from "./http/jsonFallback.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
+import { pinnedTemplateVariables } from "../templates/pinned.js";
+import { RequestRejectedError } from "./http/errors.js";
 
 export const TOP_LOGPROBS = 20;
 
@@ -39,6 +41,11 @@ export interface OpenAICompatibleOptions extends ServerConnectionOptions {
   apiKey?: string;
   /** Pins the model's identity in the cache key (otherwise: served id + baseUrl). */
   digest?: string;
+  /**
+   * Chat API: send valuelens's pinned template variables as `chat_template_kwargs` (vLLM,
+   * llama-server, SGLang read them). Default true; false for servers that reject the field.
+   */
+  chatTemplateKwargs?: boolean;
   /** Where a warning goes (the `response_format` fallback); default: stderr. Every warning is also kept in `warnings`. */
   onWarning?: (message: string) => void;
 }
@@ -86,6 +93,11 @@ function readTopLogprobs(url: string, api: "chat" | "completions", raw: unknown)
   return { top, usage: r.usage };
 }
 
+/** The pinned template variables a chat request carries (none for the completions API or when switched off). */
+function templateKwargsOf(opts: OpenAICompatibleOptions): Record<string, unknown> {
+  return opts.api === "chat" && opts.chatTemplateKwargs !== false ? { chat_template_kwargs: pinnedTemplateVariables() } : {};
+}
+
 export class OpenAICompatibleBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
   /** Warnings about how answers were obtained (the `json_object` fallback), oldest first. */
@@ -99,11 +111,16 @@ export class OpenAICompatibleBackend implements Backend {
     warn: (message) => this.warn(message),
   });
 
+  /** What the chat request adds to the messages that changes the rendered prompt (part of the cache key). */
+  private readonly sent: Record<string, unknown>;
+
   private constructor(
     readonly info: BackendInfo,
     private readonly opts: OpenAICompatibleOptions,
     private readonly http: ServerClient,
-  ) {}
+  ) {
+    this.sent = templateKwargsOf(opts);
+  }
 
   readonly reusesPrefixes = false;
 
@@ -129,9 +146,12 @@ export class OpenAICompatibleBackend implements Backend {
       engine: "openai-compatible",
       engineVersion: "openai-compatible (server version not reported)",
       model: { name: opts.name, path: `${trimSlash(opts.baseUrl)}#${opts.model}`, sha256, description: opts.digest ? "digest pinned in models.yaml" : "identified by the served model id and baseUrl" },
-      outputOptions: { model: opts.model, api: opts.api, letterMethod: "logprobs", topLogprobs: TOP_LOGPROBS, ...(opts.digest ? {} : { identity }) },
+      outputOptions: { model: opts.model, api: opts.api, letterMethod: "logprobs", topLogprobs: TOP_LOGPROBS, ...templateKwargsOf(opts), ...(opts.digest ? {} : { identity }) },
       otherOptions: { endpoints: opts.endpoints, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries },
-      chatWrapper: opts.api === "chat" ? "server (the server applies the chat template)" : "none (raw completions prompt)",
+      chatWrapper:
+        opts.api === "chat"
+          ? `server (the server applies its chat template${opts.chatTemplateKwargs === false ? "; no chat_template_kwargs sent" : ` with chat_template_kwargs ${JSON.stringify(pinnedTemplateVariables())}`})`
+          : "none (raw completions prompt)",
       reasoning: "none",
       hardware: { server: "openai-compatible", endpoints: opts.endpoints.length },
       letterMethod: "logprobs",
@@ -140,7 +160,7 @@ export class OpenAICompatibleBackend implements Backend {
   }
 
   prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
-    return prepareServerPrompt(segments, opts);
+    return prepareServerPrompt(segments, opts, this.sent);
   }
 
   async scoreLetters(prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
@@ -205,7 +225,7 @@ export class OpenAICompatibleBackend implements Backend {
     const { api, model } = this.opts;
     const body =
       api === "chat"
-        ? { model, messages: messagesOf(prompt.userMessage, prompt.system), ...sampling, ...(logprobs ? { logprobs: true, top_logprobs: TOP_LOGPROBS } : {}) }
+        ? { model, messages: messagesOf(prompt.userMessage, prompt.system), ...this.sent, ...sampling, ...(logprobs ? { logprobs: true, top_logprobs: TOP_LOGPROBS } : {}) }
         : { model, prompt: prompt.system !== undefined ? `${prompt.system}\n\n${prompt.userMessage}` : prompt.userMessage, ...sampling, ...(logprobs ? { logprobs: TOP_LOGPROBS } : {}) };
     const path = api === "chat" ? "/chat/completions" : "/completions";
     const result = await this.http.run(async (endpoint, f) => {
@@ -219,6 +239,11 @@ export class OpenAICompatibleBackend implements Backend {
         throw new SyntaxError(`reply from ${url}: ${(err as Error).message}`);
       }
       return read(url, api, raw);
+    }).catch((err: unknown) => {
+      if (err instanceof RequestRejectedError && err.status === 400 && "chat_template_kwargs" in this.sent && /chat_template_kwargs/i.test(err.message)) {
+        throw new UserError(`${err.message.split("\n")[0]}: this server does not take chat_template_kwargs; set \`chatTemplateKwargs: false\` in the models.yaml entry "${this.opts.name}"`);
+      }
+      throw err;
     });
     this.counters.evaluations += 1;
     this.counters.evaluatedTokens += result.usage?.prompt_tokens ?? 0;

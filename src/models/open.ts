@@ -7,6 +7,7 @@ import type { Backend } from "../backends/backend.js";
 import { LlamaCppBackend } from "../backends/llamacpp.js";
 import { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } from "../backends/ollama.js";
 import { OpenAICompatibleBackend } from "../backends/openai.js";
+import { LlamaServerBackend } from "../backends/llamaServer.js";
 import { ensureTestModel, isTestModelShape } from "../gguf/index.js";
 import { UserError } from "../util/errors.js";
 import type { ResolvedModel } from "./registry.js";
@@ -24,7 +25,8 @@ export interface ModelPaths {
 export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: { download?: boolean } = {}): Promise<string> {
   if (model.entry.backend !== "llama.cpp") {
     const how = model.entry.backend === "ollama" ? `pull it on the server with \`ollama pull ${model.entry.tag}\`` : "the server loads it";
-    throw new UserError(`model "${model.name}" is served by ${model.entry.backend === "ollama" ? "an Ollama server" : "an OpenAI-compatible server"}: there is no file to download (${how})`);
+    const server = { ollama: "an Ollama server", "openai-compatible": "an OpenAI-compatible server", "llama-server": "a llama-server" }[model.entry.backend];
+    throw new UserError(`model "${model.name}" is served by ${server}: there is no file to download (${how})`);
   }
   const { source } = model.entry;
   if (source.startsWith("builtin:")) {
@@ -71,6 +73,18 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
       sampleTemperature: e.sampleTemperature,
     });
   }
+  if (e.backend === "llama-server") {
+    return LlamaServerBackend.open({
+      name: model.name,
+      baseUrl: e.baseUrl,
+      endpoints: e.endpoints ?? [e.baseUrl],
+      digest: e.digest,
+      concurrency: e.concurrency,
+      timeoutMs: e.timeoutMs,
+      retries: e.retries,
+      retryBackoffMs: e.retryBackoffMs,
+    });
+  }
   if (e.backend === "openai-compatible") {
     let apiKey: string | undefined;
     if (e.apiKeyEnv) {
@@ -85,6 +99,7 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
       api: e.api,
       apiKey,
       digest: e.digest,
+      chatTemplateKwargs: e.chatTemplateKwargs,
       concurrency: e.concurrency,
       timeoutMs: e.timeoutMs,
       retries: e.retries,

@@ -76,12 +76,32 @@ const OpenAIFields = z
     api: z.enum(["chat", "completions"]).default("chat"),
     /** Pins the model identity in the cache key (e.g. the weights' sha256). */
     digest: z.string().min(1).optional(),
+    /** Chat API: send the pinned template variables as chat_template_kwargs (false for servers that reject the field). */
+    chatTemplateKwargs: z.boolean().default(true),
     ...serverFields,
   })
   .strict();
 const OpenAIEntry = OpenAIFields.transform((e) => ({ ...e, source: `${e.baseUrl.replace(/\/+$/, "")}#${e.model}` }));
 
-export const ModelEntrySchema = z.discriminatedUnion("backend", [LlamaCppEntry, OllamaEntry, OpenAIEntry]);
+/**
+ * llama.cpp's own server on its native API (`--model llama-server:URL` is the shorthand):
+ * valuelens renders the prompt with the server's template and the pinned variables and sends
+ * tokens, so answers match the embedded backend's. The cache key identifies the model by the
+ * server's model path, size, template and build; `digest:` pins it instead.
+ */
+const LlamaServerFields = z
+  .object({
+    backend: z.literal("llama-server"),
+    /** The server's root, e.g. http://127.0.0.1:8080 */
+    baseUrl: z.string().url(),
+    /** Pins the model identity in the cache key (e.g. the GGUF's sha256). */
+    digest: z.string().min(1).optional(),
+    ...serverFields,
+  })
+  .strict();
+const LlamaServerEntry = LlamaServerFields.transform((e) => ({ ...e, source: `llama-server:${e.baseUrl.replace(/\/+$/, "")}` }));
+
+export const ModelEntrySchema = z.discriminatedUnion("backend", [LlamaCppEntry, OllamaEntry, OpenAIEntry, LlamaServerEntry]);
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 
 const ModelsFileSchema = z.object({ models: z.record(z.string(), z.unknown()) }).strict();
@@ -132,6 +152,7 @@ const ENTRY_FIELDS: Record<string, string[]> = {
   "llama.cpp": Object.keys(LlamaCppEntry.shape),
   ollama: Object.keys(OllamaFields.shape),
   "openai-compatible": Object.keys(OpenAIFields.shape),
+  "llama-server": Object.keys(LlamaServerFields.shape),
 };
 const BACKENDS = Object.keys(ENTRY_FIELDS);
 
@@ -185,7 +206,7 @@ export function resolveModel(spec: string, registry: Map<string, ResolvedModel>,
   );
 }
 
-/** `ollama:TAG` (Ollama at $OLLAMA_HOST) and `openai:URL#MODEL` (an OpenAI-compatible server). */
+/** `ollama:TAG` (Ollama at $OLLAMA_HOST), `openai:URL#MODEL` (an OpenAI-compatible server) and `llama-server:URL`. */
 function serverShorthand(spec: string): ResolvedModel | undefined {
   const parse = (raw: unknown): ModelEntry => {
     const r = ModelEntrySchema.safeParse(raw);
@@ -196,6 +217,11 @@ function serverShorthand(spec: string): ResolvedModel | undefined {
     const tag = spec.slice("ollama:".length);
     if (!tag) throw new UserError(`--model ${spec}: give the Ollama tag, e.g. ollama:gemma2:9b-instruct-q8_0`);
     return { name: spec, entry: parse({ backend: "ollama", tag }), baseDir: process.cwd() };
+  }
+  if (spec.startsWith("llama-server:")) {
+    const url = spec.slice("llama-server:".length);
+    if (!/^https?:\/\//.test(url)) throw new UserError(`--model ${spec}: use llama-server:URL, e.g. llama-server:http://127.0.0.1:8080`);
+    return { name: spec, entry: parse({ backend: "llama-server", baseUrl: url }), baseDir: process.cwd() };
   }
   if (spec.startsWith("openai:")) {
     const rest = spec.slice("openai:".length);

@@ -10,9 +10,13 @@ export interface ChatMessage {
   content: string;
 }
 
-export function prepareServerPrompt(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+/**
+ * `sent`: anything else the request carries that changes the prompt the server renders (e.g.
+ * `chat_template_kwargs`), so that the cache key holds what the server was sent.
+ */
+export function prepareServerPrompt(segments: string[], opts: { system?: string; mode: PromptMode }, sent: Record<string, unknown> = {}): PreparedPrompt {
   const userMessage = segments.join("");
-  const text = canonicalJson({ messages: messagesOf(userMessage, opts.system), mode: opts.mode });
+  const text = canonicalJson({ messages: messagesOf(userMessage, opts.system), mode: opts.mode, ...sent });
   return { text, tokens: [], segmentEnds: [], userMessage, ...(opts.system !== undefined ? { system: opts.system } : {}), mode: opts.mode };
 }
 

@@ -1,0 +1,396 @@
+/**
+ * llama.cpp's own server (`llama-server`) on its native API: the same engine as the embedded
+ * backend, on another machine or with another build (CUDA, ROCm, Metal).
+ *
+ * The same question reaches the model as the same tokens as on the embedded backend:
+ * valuelens renders the prompt itself from the server's chat template (`/props`) with the
+ * pinned variables (src/templates/), has the server tokenize that text (`/tokenize`: BOS added
+ * where the vocabulary asks, special tokens parsed, as the embedded backend does), and sends the
+ * tokens to `/completion`. The server's own chat rendering and output parsing are never used,
+ * so a date change, a template default or a tool-call parser cannot change or break an answer.
+ *
+ * Letters: the prompt is evaluated segment by segment in the lane's server slot (`id_slot`,
+ * `cache_prompt`, `n_predict: 0` for each segment but the last), exactly the batches the
+ * embedded backend evaluates, so the numbers agree with it; a segment still cached in the slot
+ * from the previous question is not sent again. The last request reads the next-token
+ * distribution with `n_probs`: first the top `N_PROBS_FIRST` tokens, and when any spelling of
+ * a letter is not among them, the whole vocabulary (no letter is ever read as 0 because it was
+ * cut off). Letter spellings come from the server's vocabulary (every token's text, read once).
+ *
+ * Generation: `/completion` with the prompt's tokens, evaluated afresh (`cache_prompt: false`),
+ * so a greedy answer does not depend on what the slot held before.
+ *
+ * The cache key: the server reports no weights digest, so the model is identified by its path,
+ * size and shape (`/v1/models`), the template's sha256 and the server build; `digest:` in the
+ * models.yaml entry pins it instead.
+ */
+import { z } from "zod";
+import { digestOf } from "../util/hash.js";
+import { UserError } from "../util/errors.js";
+import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
+import { newCounters } from "./backend.js";
+import { parseReply, ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
+import { ChatTemplate } from "../templates/chatTemplate.js";
+import { commonPrefixLength, reasoningHandling, renderQuestion, segmentTokenEnds, splitThoughts, type ReasoningHandling } from "../templates/prompt.js";
+
+/** Top tokens asked for first; the whole vocabulary only when a letter spelling is not among them. */
+export const N_PROBS_FIRST = 256;
+
+export interface LlamaServerOptions extends ServerConnectionOptions {
+  name: string;
+  /** e.g. http://127.0.0.1:8080 (the server's root, not /v1). */
+  baseUrl: string;
+  /** Pins the model's identity in the cache key (e.g. the GGUF's sha256). */
+  digest?: string;
+}
+
+const PropsReply = z.object({
+  chat_template: z.string(),
+  bos_token: z.string().nullish(),
+  eos_token: z.string().nullish(),
+  total_slots: z.number().int().positive(),
+  model_path: z.string().nullish(),
+  build_info: z.string().nullish(),
+  default_generation_settings: z.object({ n_ctx: z.number().int().positive() }).passthrough().nullish(),
+});
+const ModelsReply = z.object({
+  data: z
+    .array(
+      z.object({
+        id: z.string(),
+        meta: z.object({ n_vocab: z.number().int().positive(), n_params: z.number().nullish(), size: z.number().nullish(), n_embd: z.number().nullish(), ftype: z.string().nullish() }).passthrough(),
+      }),
+    )
+    .min(1),
+});
+const TokenizeReply = z.object({ tokens: z.array(z.number().int()) });
+const TopToken = z.object({ id: z.number().int(), token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullish() });
+const CompletionReply = z.object({
+  content: z.string(),
+  stop_type: z.string().nullish(),
+  tokens_predicted: z.number().nullish(),
+  tokens_evaluated: z.number().nullish(),
+  timings: z.object({ cache_n: z.number().nullish(), prompt_n: z.number().nullish() }).passthrough().nullish(),
+  completion_probabilities: z.array(z.object({ top_logprobs: z.array(TopToken) })).nullish(),
+});
+
+interface Lane {
+  endpoint: string;
+  slot: number;
+  /** What this valuelens process evaluated into the slot: tokens and segment ends. */
+  tokens: number[];
+  evaluatedEnds: number[];
+  busy: Promise<unknown>;
+}
+
+/** A prepared prompt's text and where its segments end (characters), for tokenizing on the server. */
+interface PendingPrompt {
+  text: string;
+  charEnds: number[];
+}
+
+const PREFIX_CACHE_SIZE = 512;
+
+export class LlamaServerBackend implements Backend {
+  readonly counters: EvaluationCounters = newCounters();
+  readonly reusesPrefixes = true;
+  private readonly pending = new WeakMap<PreparedPrompt, PendingPrompt>();
+  private readonly tokenCache = new Map<string, number[]>();
+  private readonly spellingCache = new Map<string, Map<string, number[]>>();
+
+  private constructor(
+    readonly info: BackendInfo,
+    private readonly http: ServerClient,
+    private readonly lanes: Lane[],
+    private readonly template: ChatTemplate,
+    private readonly handling: ReasoningHandling,
+    private readonly addBos: boolean,
+    /** Every token's text (index = token id), for letter spellings. */
+    private readonly vocab: string[],
+    private readonly nCtx: number,
+  ) {}
+
+  get laneCount(): number {
+    return this.lanes.length;
+  }
+
+  static async open(opts: LlamaServerOptions): Promise<LlamaServerBackend> {
+    const http = serverClient(opts);
+    const endpoints = http.endpoints;
+    const props = await Promise.all(endpoints.map((e) => http.getJson("/props", PropsReply, e)));
+    const models = await Promise.all(endpoints.map((e) => http.getJson("/v1/models", ModelsReply, e)));
+    const first = props[0]!;
+    const model = models[0]!.data[0]!;
+    for (let i = 1; i < endpoints.length; i++) {
+      if (props[i]!.chat_template !== first.chat_template || models[i]!.data[0]!.meta.n_vocab !== model.meta.n_vocab || props[i]!.build_info !== first.build_info) {
+        throw new UserError(`${endpoints[i]} serves another model, template or build than ${endpoints[0]}; list only servers of one model in "endpoints" of "${opts.name}"`);
+      }
+    }
+    let template: ChatTemplate;
+    try {
+      template = new ChatTemplate(first.chat_template, first.bos_token ?? "", first.eos_token ?? "", "server");
+    } catch (err) {
+      throw new UserError(`${endpoints[0]}: the server's chat template cannot be rendered by valuelens (${String((err as Error).message).split("\n")[0]}); start the server with --chat-template-file`);
+    }
+    const tokenize = (content: string, parseSpecial = true) =>
+      http.retryOn(endpoints[0]!, () => postJson(http, endpoints[0]!, "/tokenize", { content, add_special: false, parse_special: parseSpecial }, TokenizeReply)).then((r) => r.tokens);
+    // BOS: the vocabulary adds it when tokenizing with add_special.
+    const withSpecial = await http.retryOn(endpoints[0]!, () => postJson(http, endpoints[0]!, "/tokenize", { content: "a", add_special: true, parse_special: true }, TokenizeReply));
+    const plain = await tokenize("a");
+    const addBos = withSpecial.tokens.length > plain.length && commonPrefixLength(withSpecial.tokens.slice(1), plain) === plain.length;
+    const isSpecial = async (text: string) => {
+      const parsed = await tokenize(text, true);
+      return parsed.length === 1 && (await tokenize(text, false)).length > 1;
+    };
+    const handling = reasoningHandling({
+      harmony: (await isSpecial("<|channel|>")) && (await isSpecial("<|message|>")),
+      think: (await isSpecial("<think>")) && (await isSpecial("</think>")),
+    });
+    const nVocab = model.meta.n_vocab;
+    const vocab = await readVocabulary(http, endpoints[0]!, nVocab, withSpecial.tokens[0] ?? 0);
+    const lanes: Lane[] = [];
+    for (const [i, endpoint] of endpoints.entries()) {
+      const slots = Math.min(props[i]!.total_slots, opts.concurrency);
+      for (let slot = 0; slot < slots; slot++) lanes.push({ endpoint, slot, tokens: [], evaluatedEnds: [], busy: Promise.resolve() });
+    }
+    const identity = {
+      modelPath: first.model_path ?? model.id,
+      nVocab,
+      nParams: model.meta.n_params ?? null,
+      size: model.meta.size ?? null,
+      ftype: model.meta.ftype ?? null,
+      template: template.info.sha256,
+      build: first.build_info ?? null,
+    };
+    const sha256 = opts.digest ? (/^[0-9a-f]{64}$/i.test(opts.digest) ? opts.digest.toLowerCase() : digestOf({ pinned: opts.digest })) : digestOf(identity);
+    const info: BackendInfo = {
+      engine: "llama-server",
+      engineVersion: `llama-server ${first.build_info ?? "(build not reported)"}`,
+      model: {
+        name: opts.name,
+        path: `${trimSlash(opts.baseUrl)} (${first.model_path ?? model.id})`,
+        sha256,
+        bytes: model.meta.size ?? undefined,
+        description: opts.digest ? "digest pinned in models.yaml" : "identified by the server's model path, size, shape, template and build",
+      },
+      outputOptions: {
+        template: template.info,
+        letterMethod: "logprobs",
+        nProbs: `${N_PROBS_FIRST}, else the whole vocabulary`,
+        ...(opts.digest ? {} : { identity }),
+      },
+      otherOptions: { endpoints, slots: lanes.length, timeoutMs: opts.timeoutMs, retries: opts.retries },
+      chatWrapper: `the server's chat template rendered by valuelens (sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}; tokens sent to /completion`,
+      reasoning: handling,
+      hardware: { server: "llama-server", endpoints: endpoints.length, slots: lanes.length },
+      letterMethod: "logprobs",
+    };
+    const nCtx = Math.min(...props.map((p) => p.default_generation_settings?.n_ctx ?? Infinity));
+    return new LlamaServerBackend(info, http, lanes, template, handling, addBos, vocab, nCtx);
+  }
+
+  /** The prompt text (rendered here, tokenized on the server when it is asked). */
+  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+    const q = renderQuestion(this.template, segments, { system: opts.system, handling: this.handling, addBos: this.addBos });
+    const prepared: PreparedPrompt = { text: q.text, tokens: [], segmentEnds: [], userMessage: segments.join(""), system: opts.system, mode: opts.mode };
+    this.pending.set(prepared, { text: q.text, charEnds: q.segmentCharEnds });
+    return prepared;
+  }
+
+  /** Tokens and segment boundaries of a prepared prompt, from the server's tokenizer. */
+  async tokensOf(prompt: PreparedPrompt, endpoint: string): Promise<{ tokens: number[]; segmentEnds: number[] }> {
+    if (prompt.tokens.length > 0) return { tokens: prompt.tokens, segmentEnds: prompt.segmentEnds };
+    const pending = this.pending.get(prompt) ?? { text: prompt.text, charEnds: [] };
+    const tokens = await this.tokenize(pending.text, endpoint);
+    const prefixes = await Promise.all(pending.charEnds.map((c) => this.tokenize(pending.text.slice(0, c), endpoint)));
+    const segmentEnds = segmentTokenEnds(tokens, pending.charEnds, (_c) => prefixes.shift()!);
+    return { tokens, segmentEnds };
+  }
+
+  private async tokenize(text: string, endpoint: string): Promise<number[]> {
+    const hit = this.tokenCache.get(text);
+    if (hit) return hit;
+    const r = await this.http.retryOn(endpoint, () => postJson(this.http, endpoint, "/tokenize", { content: text, add_special: true, parse_special: true }, TokenizeReply));
+    if (this.tokenCache.size >= PREFIX_CACHE_SIZE) this.tokenCache.delete(this.tokenCache.keys().next().value!);
+    this.tokenCache.set(text, r.tokens);
+    return r.tokens;
+  }
+
+  async scoreLetters(prompt: PreparedPrompt, letters: string[], laneIndex = 0): Promise<LetterScores> {
+    const lane = this.lanes[laneIndex % this.lanes.length]!;
+    return this.exclusive(lane, () => this.scoreOnLane(lane, prompt, letters));
+  }
+
+  private exclusive<T>(lane: Lane, fn: () => Promise<T>): Promise<T> {
+    const run = lane.busy.then(fn, fn);
+    lane.busy = run.catch(() => {});
+    return run;
+  }
+
+  private async scoreOnLane(lane: Lane, prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
+    const { tokens, segmentEnds } = await this.tokensOf(prompt, lane.endpoint);
+    if (tokens.length >= this.nCtx) {
+      throw new UserError(`prompt of ${tokens.length} tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c (or fewer -np slots)`);
+    }
+    // Reuse whole segments this lane evaluated into its slot with the same tokens.
+    let reuse = 0;
+    for (const end of segmentEnds.slice(0, -1)) {
+      if (!lane.evaluatedEnds.includes(end) || end > lane.tokens.length || commonPrefixLength(lane.tokens, tokens, end) < end) break;
+      reuse = end;
+    }
+    lane.evaluatedEnds = lane.evaluatedEnds.filter((e) => e <= reuse);
+    lane.tokens = tokens.slice(0, reuse);
+    try {
+      for (const end of segmentEnds.slice(0, -1)) {
+        if (end <= reuse || end >= tokens.length) continue;
+        await this.complete(lane, { prompt: tokens.slice(0, end), n_predict: 0 });
+        lane.evaluatedEnds.push(end);
+        lane.tokens = tokens.slice(0, end);
+      }
+      const spellings = this.letterSpellings(letters);
+      const wanted = new Set([...spellings.values()].flat());
+      let nProbs = Math.min(N_PROBS_FIRST, this.vocab.length);
+      let top = await this.lastTokenProbs(lane, tokens, nProbs);
+      if ([...wanted].some((id) => !top.has(id)) && nProbs < this.vocab.length) {
+        nProbs = this.vocab.length;
+        top = await this.lastTokenProbs(lane, tokens, nProbs);
+      }
+      lane.evaluatedEnds.push(tokens.length);
+      lane.tokens = tokens;
+      this.counters.evaluations += 1;
+      this.counters.evaluatedTokens += tokens.length - reuse;
+      this.counters.reusedTokens += reuse;
+      return this.lettersFrom(top, spellings, letters, nProbs, segmentEnds.length, tokens.length - reuse, reuse);
+    } catch (err) {
+      lane.tokens = [];
+      lane.evaluatedEnds = [];
+      throw err;
+    }
+  }
+
+  /** The next-token probabilities after the whole prompt (top `nProbs`, by token id). */
+  private async lastTokenProbs(lane: Lane, tokens: number[], nProbs: number): Promise<Map<number, { p: number; text: string }>> {
+    const r = await this.complete(lane, { prompt: tokens, n_predict: 1, n_probs: nProbs, temperature: 0 });
+    const list = r.completion_probabilities?.[0]?.top_logprobs;
+    if (!list || list.length === 0) throw new UserError(`${lane.endpoint}/completion returned no token probabilities; is this llama-server build too old for n_probs?`);
+    return new Map(list.map((t) => [t.id, { p: Math.exp(t.logprob), text: t.token }]));
+  }
+
+  private lettersFrom(
+    top: Map<number, { p: number; text: string }>,
+    spellings: Map<string, number[]>,
+    letters: string[],
+    nProbs: number,
+    segments: number,
+    evaluatedTokens: number,
+    reusedTokens: number,
+  ): LetterScores {
+    const perLetter = letters.map((letter) => {
+      const bySpelling: Record<string, number> = {};
+      let p = 0;
+      for (const id of spellings.get(letter) ?? []) {
+        const q = top.get(id)?.p ?? 0;
+        let name = this.vocab[id] ?? String(id);
+        if (name in bySpelling) name = `${name} [token ${id}]`;
+        bySpelling[name] = q;
+        p += q;
+      }
+      return { letter, p, spellings: bySpelling };
+    });
+    const mass = perLetter.reduce((s, l) => s + l.p, 0);
+    const probs: Record<string, number> = {};
+    for (const l of perLetter) probs[l.letter] = mass > 0 ? l.p / mass : 0;
+    let topToken = { text: "", p: 0 };
+    for (const [id, t] of top) if (t.p > topToken.p) topToken = { text: this.vocab[id] ?? t.text, p: t.p };
+    return {
+      probs,
+      mass,
+      perLetter,
+      topToken,
+      method: `segments/${segments}:n-probs:${nProbs === this.vocab.length ? "all" : nProbs}`,
+      evaluatedTokens,
+      reusedTokens,
+    };
+  }
+
+  /** Every single-token spelling of each letter (token text trimmed = the letter), from the server's vocabulary. */
+  letterSpellings(letters: string[]): Map<string, number[]> {
+    const key = letters.join(",");
+    const cached = this.spellingCache.get(key);
+    if (cached) return cached;
+    const found = new Map<string, number[]>(letters.map((l) => [l, []]));
+    this.vocab.forEach((text, id) => found.get(text.trim())?.push(id));
+    for (const [letter, ids] of found) {
+      if (ids.length === 0) throw new UserError(`the model's vocabulary has no single token for the answer letter "${letter}"`);
+    }
+    this.spellingCache.set(key, found);
+    return found;
+  }
+
+  async generate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
+    return this.generation(prompt, opts, laneIndex);
+  }
+
+  /** Generation constrained by a JSON schema (the server's `json_schema` grammar). */
+  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
+    return this.generation(prompt, opts, laneIndex, schema);
+  }
+
+  private async generation(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex: number, schema?: object): Promise<Generation> {
+    const lane = this.lanes[laneIndex % this.lanes.length]!;
+    return this.exclusive(lane, async () => {
+      const { tokens } = await this.tokensOf(prompt, lane.endpoint);
+      // Evaluated afresh: the slot's cache is replaced, so this lane holds no segments afterwards.
+      lane.tokens = [];
+      lane.evaluatedEnds = [];
+      const r = await this.complete(lane, {
+        prompt: tokens,
+        n_predict: opts.maxTokens,
+        temperature: opts.temperature,
+        seed: opts.seed ?? 0,
+        cache_prompt: false,
+        ...(opts.temperature === 0 ? { top_k: 1 } : {}),
+        ...(schema ? { json_schema: schema } : {}),
+      });
+      const { text, thoughts } = splitThoughts(r.content, this.handling);
+      const generatedTokens = r.tokens_predicted ?? 0;
+      this.counters.evaluations += 1;
+      this.counters.evaluatedTokens += tokens.length;
+      this.counters.generatedTokens += generatedTokens;
+      return {
+        text,
+        ...(thoughts ? { thoughts } : {}),
+        generatedTokens,
+        finishReason: r.stop_type === "limit" ? "maxTokens" : "stop",
+        evaluatedTokens: tokens.length,
+      };
+    });
+  }
+
+  /** One `/completion` request on the lane's slot (prompt caching on unless asked otherwise). */
+  private complete(lane: Lane, body: Record<string, unknown>): Promise<z.infer<typeof CompletionReply>> {
+    return this.http.retryOn(lane.endpoint, () =>
+      postJson(this.http, lane.endpoint, "/completion", { cache_prompt: true, id_slot: lane.slot, stream: false, ...body }, CompletionReply),
+    );
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function postJson<S extends z.ZodType>(http: ServerClient, endpoint: string, path: string, body: unknown, schema: S): Promise<z.output<S>> {
+  const url = endpoint + path;
+  const res = await http.fetch(url, { method: "POST", headers: { "content-type": "application/json", ...http.opts.headers }, body: JSON.stringify(body) });
+  return parseReply(url, await res.text(), schema);
+}
+
+/** Every token's text, from one full next-token distribution (n_probs = the vocabulary size). */
+async function readVocabulary(http: ServerClient, endpoint: string, nVocab: number, anyToken: number): Promise<string[]> {
+  const r = await http.retryOn(endpoint, () =>
+    postJson(http, endpoint, "/completion", { prompt: [anyToken], n_predict: 1, n_probs: nVocab, temperature: 0, cache_prompt: false, id_slot: 0 }, CompletionReply),
+  );
+  const list = r.completion_probabilities?.[0]?.top_logprobs ?? [];
+  if (list.length < nVocab) throw new UserError(`${endpoint}: the server returned ${list.length} of ${nVocab} token probabilities; valuelens needs a llama-server that honours n_probs up to the vocabulary size`);
+  const vocab = new Array<string>(nVocab).fill("");
+  for (const t of list) vocab[t.id] = t.bytes ? Buffer.from(t.bytes).toString("utf8") : t.token;
+  return vocab;
+}
