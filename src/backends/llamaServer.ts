@@ -327,6 +327,11 @@ export class LlamaServerBackend implements Backend {
     return found;
   }
 
+  /** A token's text (from the server's vocabulary). */
+  tokenText(token: number): string {
+    return this.vocab[token] ?? "";
+  }
+
   async generate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
     return this.generation(prompt, opts, laneIndex);
   }

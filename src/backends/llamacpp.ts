@@ -369,6 +369,11 @@ export class LlamaCppBackend implements Backend {
     return found;
   }
 
+  /** A token's text as it reads inside a word sequence (a word-start marker shows as a leading space). */
+  tokenText(token: number): string {
+    return this.spellingText(token as Token);
+  }
+
   private spellingText(token: Token): string {
     // Detokenize after a neutral token so a word-start marker shows as a leading space.
     const anchor = this.model.tokenize("x", false);

@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { isUserError } from "../util/errors.js";
 import { TOOL_VERSION } from "../util/version.js";
 import { cacheCommand } from "./cache.js";
+import { checkCommand } from "./check.js";
 import { compareCommand } from "./compare.js";
 import { datasetsCommand } from "./datasets.js";
 import { generateCommand } from "./generate.js";
@@ -23,6 +24,7 @@ export function program(): Command {
     .version(TOOL_VERSION)
     .showHelpAfterError("(run with --help for usage)");
   program.addCommand(runCommand());
+  program.addCommand(checkCommand());
   program.addCommand(reportCommand());
   program.addCommand(compareCommand());
   program.addCommand(mergeCommand());
