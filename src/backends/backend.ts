@@ -47,8 +47,46 @@ export interface LetterScores {
   method: string;
   /** Server backends: letters that were not among the top-N tokens (their probability is 0). */
   notFound?: string[];
+  /**
+   * Server backends reading letters from the top-K logprobs: the letters none of whose
+   * spellings the server returned, and a bound on the probability they could hold. Absent when
+   * every letter was returned, and for engines that see the whole distribution or sample.
+   */
+  unseen?: UnseenLetters;
   evaluatedTokens: number;
   reusedTokens: number;
+}
+
+/**
+ * Letters outside a server's top-K list and how much probability they could hold (see
+ * `unseenLetters` in ./http/letters.ts). Every token the server did not return has probability
+ * at most the K-th returned one's, so the bound is sound for the spellings assumed.
+ */
+export interface UnseenLetters {
+  /** Letters none of whose spellings were among the returned tokens (their `p` is 0). */
+  letters: string[];
+  /** K: how many top tokens were asked for. */
+  topK: number;
+  /** How many tokens the server returned (with the chosen token, where it was not among them). */
+  returned: number;
+  /**
+   * Upper bound on the raw probability of any one token that was not returned: the K-th largest
+   * returned probability when K or more came back; 0 when fewer came back and they sum to 1
+   * (the list is the whole support); the smallest returned probability when fewer came back
+   * without summing to 1 (a server that cut its list short).
+   */
+  tokenBound: number;
+  /**
+   * Single-token spellings assumed per unseen letter: the most distinct spellings any letter
+   * had among the returned tokens, at least 2 ("A" and " A").
+   */
+  spellingsPerLetter: number;
+  /**
+   * Upper bound on the total raw probability of the unseen letters:
+   * min(letters x spellingsPerLetter x tokenBound, 1 - the returned tokens' total).
+   * (Only the second term holds whatever the spellings; the first assumes spellingsPerLetter.)
+   */
+  massBound: number;
 }
 
 export interface GenerateOptions {

@@ -64,6 +64,15 @@ export function intOption(name: string, min = 0) {
   };
 }
 
+/** A number in [0, 1] (a share or probability). */
+export function shareOption(name: string) {
+  return (value: string): number => {
+    const n = value.trim() === "" ? NaN : Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number in [0,1], got "${value}"`);
+    return n;
+  };
+}
+
 export function listOption(value: string): string[] {
   return value
     .split(",")

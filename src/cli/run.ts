@@ -10,10 +10,11 @@ import type { RunConfig } from "../runs/manifest.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { resolveQuadrant } from "../personas/personas.js";
 import { personaEntries } from "../personas/runPersonas.js";
-import { defaultCacheDir, intOption, listOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
+import { defaultCacheDir, intOption, listOption, shareOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
 import { renderCountryTable } from "../report/report.js";
 import { alignmentByKindTable } from "../report/dilemmaReport.js";
 import { renderTable } from "../report/table.js";
+import { DEFAULT_MIN_LETTER_MASS } from "../report/letterChecks.js";
 
 interface RunFlags {
   model: string;
@@ -43,6 +44,7 @@ interface RunFlags {
   dilemmas?: string;
   persona?: string[];
   quadrants?: string[];
+  minLetterMass: number;
 }
 
 export function runCommand(): Command {
@@ -73,6 +75,12 @@ export function runCommand(): Command {
     .option("--stated-max-tokens <n>", "paper protocol: generation cap for Task 1", intOption("--stated-max-tokens", 1), 1024)
     .option("--action-max-tokens <n>", "paper protocol: generation cap for Task 2", intOption("--action-max-tokens", 1), 256)
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bars", "lines", "quiet"]).default("auto"))
+    .option(
+      "--min-letter-mass <x>",
+      "letters protocol: warn (progress output, once, over the first 20 answers) and open report.md with a warning when the mean letter mass is below X, in [0,1]",
+      shareOption("--min-letter-mass"),
+      DEFAULT_MIN_LETTER_MASS,
+    )
     .option("--bootstrap <n>", "bootstrap resamples for the 95% intervals in metrics.json and report.md (0 disables)", intOption("--bootstrap"), 1000)
     .option("--bootstrap-seed <n>", "seed of the bootstrap (default: --seed)", intOption("--bootstrap-seed"))
     .addHelpText(
@@ -120,6 +128,8 @@ Examples:
         // `--persona none` alone is the same run as no --persona (same config digest).
         ...(personas && !(personas.length === 1 && personas[0] === "none") ? { personas } : {}),
         ...(suite === "dilemmas" && flags.quadrants ? { quadrants: flags.quadrants.map(resolveQuadrant) } : {}),
+        // Report-only: never part of the config digest.
+        minLetterMass: flags.minLetterMass,
       };
       if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
         process.stderr.write("note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n");

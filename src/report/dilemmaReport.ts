@@ -20,6 +20,7 @@ import {
 } from "../metrics/dilemmas.js";
 import type { Manifest } from "../runs/manifest.js";
 import type { PersonaRef, RunRecord } from "../runs/records.js";
+import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
 import { fmt, fmtInterval, MISSING, type ReportSection } from "./report.js";
 import { renderTable, type Cell, type Table } from "./table.js";
 
@@ -351,7 +352,11 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
     ],
   });
 
-  // 7. Run summary.
+  // 7. Letters outside a server's top-K list (only when some answer lacked letters).
+  const unseen = unseenLettersSection(records);
+  if (unseen) sections.push(unseen);
+
+  // 8. Run summary.
   const summary = Object.entries(runSummary(manifest, m, records));
   sections.push({
     heading: "Run summary",
@@ -367,6 +372,8 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
 export function renderDilemmaReport(manifest: Manifest, metrics: DilemmaMetrics, records: readonly RunRecord[]): string {
   const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? manifest.config.model;
   const out: string[] = [`# valuelens report: ${model} (dilemma suite)`, ""];
+  const lowMass = lowLetterMassBlock(records, minLetterMassOf(manifest.config));
+  if (lowMass) out.push(lowMass, "");
   for (const s of dilemmaReportSections(manifest, metrics, records)) {
     out.push(`## ${s.heading}`, "");
     for (const p of s.before) out.push(p, "");

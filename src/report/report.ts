@@ -50,6 +50,10 @@ export interface ReportInput {
   notes?: string[];
   /** the row label in the tables (default: manifestSummary.model, else "this run") */
   label?: string;
+  /** paragraphs right under the title, before any table (the low letter-mass warning) */
+  preface?: string[];
+  /** sections placed before the run summary (letters outside the top-K) */
+  extraSections?: ReportSection[];
 }
 
 export const MISSING = "–";
@@ -480,6 +484,8 @@ export function reportSections(input: ReportInput): ReportSection[] {
     });
   }
 
+  sections.push(...(input.extraSections ?? []));
+
   // 9. Run summary.
   const summaryRows = Object.entries(input.manifestSummary);
   sections.push({
@@ -499,6 +505,7 @@ export function reportTables(input: ReportInput): Table[] {
 
 export function renderReport(input: ReportInput): string {
   const out: string[] = [`# ${input.title}`, ""];
+  for (const p of input.preface ?? []) out.push(p, "");
   for (const s of reportSections(input)) {
     out.push(`## ${s.heading}`, "");
     for (const p of s.before) out.push(p, "");

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import type { Manifest } from "../runs/manifest.js";
 import type { RunRecord } from "../runs/records.js";
+import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
 import { renderReport, reportTables, type ReportInput } from "./report.js";
 import { renderTable, type Table } from "./table.js";
 
@@ -50,7 +51,17 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
   }
   const unparsed = records.filter((r) => r.parsed && !r.parsed.ok).length;
   if (unparsed > 0) notes.push(`${unparsed} generated answers could not be parsed; records.jsonl keeps each raw answer with the reason.`);
-  return { title: `valuelens report: ${model}`, manifestSummary: summary, metrics, notes, label: model };
+  const lowMass = lowLetterMassBlock(records, minLetterMassOf(c));
+  const unseen = unseenLettersSection(records);
+  return {
+    title: `valuelens report: ${model}`,
+    manifestSummary: summary,
+    metrics,
+    notes,
+    label: model,
+    ...(lowMass ? { preface: [lowMass] } : {}),
+    ...(unseen ? { extraSections: [unseen] } : {}),
+  };
 }
 
 export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): string {

@@ -5,7 +5,7 @@
  * parsing and scoring happen when the record is made, so a better parser never needs the
  * model again.
  */
-import type { Backend, LetterScores, PreparedPrompt } from "../backends/backend.js";
+import type { Backend, LetterScores, PreparedPrompt, UnseenLetters } from "../backends/backend.js";
 import { AnswerCache, cacheKey } from "../cache/answerCache.js";
 import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
 import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
@@ -21,6 +21,8 @@ export interface CachedLetters {
   spellings: Record<string, Record<string, number>>;
   top: { text: string; p: number };
   method: string;
+  /** Letters outside a server's top-K list (absent when all were returned, and in older cache entries). */
+  unseen?: UnseenLetters;
 }
 
 /** A generated answer as cached. */
@@ -83,7 +85,7 @@ export async function ask(backend: Backend, cache: AnswerCache, q: Question, lan
 function toCachedLetters(s: LetterScores): CachedLetters {
   const spellings: Record<string, Record<string, number>> = {};
   for (const l of s.perLetter) spellings[l.letter] = l.spellings;
-  return { kind: "letters", probs: s.probs, mass: s.mass, spellings, top: s.topToken, method: s.method };
+  return { kind: "letters", probs: s.probs, mass: s.mass, spellings, top: s.topToken, method: s.method, ...(s.unseen ? { unseen: s.unseen } : {}) };
 }
 
 export function makeRecord(q: Question, key: string, value: CachedLetters | CachedGeneration, meta: RunRecord["meta"]): RunRecord {
@@ -105,7 +107,8 @@ export function makeRecord(q: Question, key: string, value: CachedLetters | Cach
   if (value.kind === "letters") {
     const optionProbs: Record<string, number> = {};
     q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
-    const { kind: _kind, ...letters } = value;
+    const { kind: _kind, unseen, ...rest } = value;
+    const letters = { ...rest, ...(unseen ? { unseen: { ...unseen, shiftBound: renormalizationShiftBound(value.mass, unseen.massBound) } } : {}) };
     return { ...base, letters, optionProbs, score: letterScore(q, optionProbs, value.mass), meta };
   }
   const generation = { raw: value.text, ...(value.thoughts ? { thoughts: value.thoughts } : {}), finishReason: value.finishReason, generatedTokens: value.generatedTokens };
@@ -127,6 +130,24 @@ export function letterScore(q: Question, optionProbs: Record<string, number>, ma
     return expectedPosition(STATED_SCALE, optionProbs);
   }
   return optionProbs.negative ?? 0;
+}
+
+/**
+ * How far a renormalized letter probability, and the question's score, could move when letters
+ * outside a server's top-K list hold up to `massBound` (d) of raw probability besides the
+ * letter mass M found.
+ *
+ * The letters found give q_i = p_i / M; with the unseen letters holding δ in [0, d] the true
+ * renormalized distribution is q'_i = p_i / (M + δ) (found) and δ_j / (M + δ) (unseen). Their
+ * total-variation distance is ½(Σ_found p_i (1/M - 1/(M+δ)) + δ/(M+δ)) = δ / (M + δ) <= d / (M + d).
+ * Each single probability moves by at most the total-variation distance, and so does any
+ * expectation E_q[f] of an f with values in [0, 1]: every letters score is one (expected
+ * position / (n - 1) on a scale, or P(resisting) = E[1{resisting}]), so the score moves by at
+ * most d / (M + d) as well. 1 when nothing was found (M = 0) but something could be unseen.
+ */
+export function renormalizationShiftBound(mass: number, massBound: number): number {
+  if (!(massBound > 0)) return 0;
+  return mass > 0 ? massBound / (mass + massBound) : 1;
 }
 
 /** Expected index on an ordered scale, divided by its last index: 0 = first option .. 1 = last. */

@@ -1,6 +1,8 @@
 /**
  * Progress for long runs: cli-progress bars per task on a TTY (done/total, questions/s,
  * tokens/s, cache hits, ETA), periodic plain lines otherwise (CI, logs), nothing when quiet.
+ * Warnings about the answers (`warn`, e.g. a low letter mass) go through the same output: above
+ * the bars, or as their own line; quiet prints none (report.md carries them).
  */
 import cliProgress from "cli-progress";
 
@@ -13,6 +15,8 @@ export interface ProgressTick {
 export interface Progress {
   start(totals: Record<string, number>, alreadyDone: Record<string, number>): void;
   tick(t: ProgressTick): void;
+  /** A warning line, shown at once (above the bars on a TTY). */
+  warn(message: string): void;
   stop(): void;
 }
 
@@ -20,7 +24,7 @@ export type ProgressMode = "auto" | "bars" | "lines" | "quiet";
 
 export function createProgress(mode: ProgressMode = "auto", stream: NodeJS.WriteStream = process.stderr): Progress {
   const resolved = mode === "auto" ? (stream.isTTY && !process.env.CI ? "bars" : "lines") : mode;
-  if (resolved === "quiet") return { start() {}, tick() {}, stop() {} };
+  if (resolved === "quiet") return { start() {}, tick() {}, warn() {}, stop() {} };
   return resolved === "bars" ? new BarProgress(stream) : new LineProgress(stream);
 }
 
@@ -61,7 +65,7 @@ class BarProgress implements Progress {
   private bars = new Map<string, { bar: cliProgress.SingleBar; counter: Counter }>();
   private multi: cliProgress.MultiBar;
 
-  constructor(stream: NodeJS.WriteStream) {
+  constructor(private readonly stream: NodeJS.WriteStream) {
     this.multi = new cliProgress.MultiBar(
       {
         stream,
@@ -90,6 +94,16 @@ class BarProgress implements Progress {
     entry.bar.update(entry.counter.done, { qps: r.qps.toFixed(1), tps: r.tps.toFixed(0), hits: entry.counter.hits, eta_h: formatEta(r.eta) });
   }
 
+  warn(message: string) {
+    if (!this.multi.isActive) {
+      this.stream.write(message + "\n");
+      return;
+    }
+    // Logged above the bars; redrawn now, so that a stop() right after cannot drop it.
+    this.multi.log(message + "\n");
+    this.multi.update();
+  }
+
   stop() {
     this.multi.stop();
   }
@@ -112,6 +126,10 @@ class LineProgress implements Progress {
   tick(t: ProgressTick) {
     this.counters.get(t.task)?.add(t);
     if (Date.now() - this.lastPrint >= this.everyMs) this.print();
+  }
+
+  warn(message: string) {
+    this.stream.write(message + "\n");
   }
 
   private print() {

@@ -28,7 +28,8 @@ import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
 import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
 import { buildQuestions, type Question } from "../questions/questions.js";
 import { renderRunReport } from "../report/runReport.js";
-import { configDifferences, readManifest, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { configDifferences, readManifest, REPORT_ONLY_FIELDS, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { EARLY_LETTER_ANSWERS, earlyLetterMassWarning, minLetterMassOf } from "../report/letterChecks.js";
 import { RecordWriter, repairRecords, writeRecordsSorted, type RunRecord } from "../runs/records.js";
 import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
@@ -80,11 +81,12 @@ const LATER_FIELDS = ["shard", "dilemmas", "personas", "quadrants"] as const;
 /**
  * sha256 of the config. The fields added later (shard, dilemmas, personas, quadrants) are left
  * out when null or absent, so a run keeps the digest it had before they existed (existing run
- * directories stay resumable).
+ * directories stay resumable); report-only fields (minLetterMass) are always left out.
  */
 export function configDigest(config: RunConfig): string {
   const rest: Record<string, unknown> = { ...config };
   for (const k of LATER_FIELDS) if (rest[k] === null || rest[k] === undefined) delete rest[k];
+  for (const k of REPORT_ONLY_FIELDS) delete rest[k];
   return digestOf(rest);
 }
 
@@ -251,6 +253,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   const doneByTask: Record<string, number> = {};
   for (const r of done.values()) doneByTask[r.task] = (doneByTask[r.task] ?? 0) + 1;
   progress.start(byTask, doneByTask);
+  const massCheck = letterMassCheck(minLetterMassOf(config), (message) => progress.warn(message));
+  for (const r of repaired.records) massCheck.add(r);
   const writer = new RecordWriter(recordsFile);
   const counters0 = { ...backend.counters };
   let interrupted = false;
@@ -292,6 +296,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
         const { record, cacheHit } = asked;
         writer.append(record);
         done.set(q.id, record);
+        massCheck.add(record);
         session.answered += 1;
         if (cacheHit) session.cacheHits += 1;
         progress.tick({ task: q.task, cacheHit, evaluatedTokens: record.meta.evaluatedTokens });
@@ -314,6 +319,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     manifest.lastError ??= { kind: "error", message: firstLine(err), endpoint: null, at: new Date().toISOString() };
     throw err;
   } finally {
+    massCheck.finish();
     progress.stop();
     const c = backend.counters;
     session.evaluations = c.evaluations - counters0.evaluations;
@@ -348,6 +354,32 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     total: questions.length,
     recorded: records.length,
     ...(unavailable && !complete ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } } : {}),
+  };
+}
+
+/**
+ * The run's one letter-mass check: over the first EARLY_LETTER_ANSWERS letter answers of the
+ * run (those recorded by earlier sessions first), checked once when that many are in, or at
+ * the end with however many there are; `warn` gets the warning when their mean is below the
+ * threshold.
+ */
+function letterMassCheck(threshold: number, warn: (message: string) => void) {
+  const first: RunRecord[] = [];
+  let checked = false;
+  const check = () => {
+    checked = true;
+    const message = earlyLetterMassWarning(first, threshold);
+    if (message) warn(message);
+  };
+  return {
+    add(r: RunRecord) {
+      if (checked || !r.letters) return;
+      first.push(r);
+      if (first.length >= EARLY_LETTER_ANSWERS) check();
+    },
+    finish() {
+      if (!checked && first.length > 0) check();
+    },
   };
 }
 

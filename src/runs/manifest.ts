@@ -43,6 +43,12 @@ export const RunConfigSchema = z.object({
     .optional(),
   /** Dilemma suite: the map quadrants of the moderate/max/incongruous personas (null/absent = all four). */
   quadrants: z.array(z.string()).nullable().optional(),
+  /**
+   * `--min-letter-mass`: below this mean letter mass the run warns and report.md opens with a
+   * warning (absent = 0.5). It changes no answer, so it is never part of the config digest: a
+   * resume may set another, and runs made before it existed keep their digest.
+   */
+  minLetterMass: z.number().min(0).max(1).optional(),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
@@ -163,9 +169,13 @@ export function writeManifest(dir: string, manifest: Manifest): void {
   renameSync(tmp, file);
 }
 
-/** The config fields that differ between two configs, for a one-line error. */
+/** Config fields that change no question and no answer (report settings): never in the config digest, never a difference. */
+export const REPORT_ONLY_FIELDS = ["minLetterMass"] as const satisfies readonly (keyof RunConfig)[];
+
+/** The config fields that differ between two configs, for a one-line error (report-only fields never do). */
 export function configDifferences(a: RunConfig, b: RunConfig): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RunConfig>;
+  for (const k of REPORT_ONLY_FIELDS) keys.delete(k);
   // An absent optional field (an older manifest) equals null.
   return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null));
 }

@@ -11,12 +11,37 @@ import { z } from "zod";
 import { PERSONA_KINDS } from "../personas/personas.js";
 import { UserError } from "../util/errors.js";
 
+/**
+ * Server backends (letters from the top-K logprobs): the letters the server did not return and
+ * bounds on what they change. Absent when every letter was returned (and in records made
+ * before valuelens recorded it; their `method` still names the letters "not-found").
+ */
+export const UnseenLettersSchema = z.object({
+  /** Letters none of whose spellings were among the returned tokens (counted as 0). */
+  letters: z.array(z.string()),
+  /** K: top tokens asked for; returned: tokens the server sent. */
+  topK: z.number().int(),
+  returned: z.number().int(),
+  /** Upper bound on the raw probability of any one token not returned (the K-th returned; 0 when the list was the whole support). */
+  tokenBound: z.number(),
+  /** Single-token spellings assumed per unseen letter (the most any returned letter had, at least 2). */
+  spellingsPerLetter: z.number().int(),
+  /** Upper bound d on the raw mass of the unseen letters: min(letters x spellings x tokenBound, 1 - returned total). */
+  massBound: z.number(),
+  /**
+   * With letter mass M: d / (M + d), the most any renormalized letter probability (optionProbs)
+   * and the question's score could move if the unseen letters held their bound (1 when M = 0).
+   */
+  shiftBound: z.number(),
+});
+
 const LetterScoresSchema = z.object({
   probs: z.record(z.string(), z.number()),
   mass: z.number(),
   spellings: z.record(z.string(), z.record(z.string(), z.number())),
   top: z.object({ text: z.string(), p: z.number() }),
   method: z.string(),
+  unseen: UnseenLettersSchema.optional(),
 });
 
 /**

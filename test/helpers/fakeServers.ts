@@ -50,12 +50,18 @@ function unit(text: string): number {
   return createHash("sha256").update(text).digest().readUInt32BE(0) / 0xffffffff;
 }
 
+/** How far the logits of a sunk letter's spellings are lowered: below every other candidate's. */
+const SINK = 8;
+
 /**
  * The fake's first-token distribution for a prompt: 30 candidate tokens with logits from a
- * hash of (prompt, token) and some mass left for "other tokens"; the top 20, best first.
+ * hash of (prompt, token) and some mass left for "other tokens"; the top n, best first.
+ * Letters in `sink` get every spelling's logit lowered by 8, below every other candidate, so
+ * they fall outside a top-20 list (n = 30 gives every candidate).
  */
-export function fakeTopLogprobs(prompt: string, n = 20): TopToken[] {
-  const logits = CANDIDATES.map((token) => ({ token, logit: 6 * unit(`${prompt}|${token}`) }));
+export function fakeTopLogprobs(prompt: string, n = 20, sink: readonly string[] = []): TopToken[] {
+  const sunk = (token: string) => sink.includes(token.trim().replace(/[).]$/, ""));
+  const logits = CANDIDATES.map((token) => ({ token, logit: 6 * unit(`${prompt}|${token}`) - (sunk(token) ? SINK : 0) }));
   const other = 3;
   const max = Math.max(other, ...logits.map((l) => l.logit));
   const lse = max + Math.log(Math.exp(other - max) + logits.reduce((s, l) => s + Math.exp(l.logit - max), 0));
@@ -208,6 +214,8 @@ export interface FakeOpenAIOptions extends FakeOptions {
   model?: string;
   /** Shape of /v1/completions logprobs: vLLM's token maps (default) or chat-style content (llama-server). */
   completionsShape?: "vllm" | "content";
+  /** Letters whose spellings the model rates below every other candidate (outside the top 20). */
+  sinkLetters?: string[];
 }
 
 /** A fake OpenAI-compatible server: /v1/models, /v1/chat/completions, /v1/completions. */
@@ -231,7 +239,7 @@ export function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeServe
         ? { json: { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }] } }
         : { json: { ...base, object: "text_completion", choices: [{ index: 0, text, finish_reason: "stop", logprobs: null }] } };
     }
-    const top = fakeTopLogprobs(prompt, chat ? body.top_logprobs : body.logprobs);
+    const top = fakeTopLogprobs(prompt, chat ? body.top_logprobs : body.logprobs, opts.sinkLetters);
     const first = top[0]!;
     const content = { content: [{ token: first.token, logprob: first.logprob, bytes: null, top_logprobs: top }] };
     if (chat) {

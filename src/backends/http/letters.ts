@@ -5,10 +5,11 @@
  *
  * A token counts for letter L when, trimmed of whitespace and trailing punctuation (`)`, `.`,
  * `:`, `]`, `,`, markdown `*`, quotes), it equals L: "A", " A", "A)", "A." all count for A. Letters missing from the
- * top N get 0 and are listed in `notFound` (and in `method`).
+ * top N get 0 and are listed in `notFound` (and in `method`), and `unseen` bounds what they
+ * could hold (`unseenLetters`).
  */
 import { createHash } from "node:crypto";
-import type { LetterScore, LetterScores } from "../backend.js";
+import type { LetterScore, LetterScores, UnseenLetters } from "../backend.js";
 
 export interface TokenLogprob {
   token: string;
@@ -39,7 +40,38 @@ export function lettersFromTopLogprobs(top: readonly TokenLogprob[], letters: re
   }
   const notFound = letters.filter((l) => !seen.has(l));
   const method = `top-logprobs:${topN}${notFound.length ? `;not-found:${notFound.join(",")}` : ""}`;
-  return finish([...perLetter.values()], topToken, method, notFound);
+  const scores = finish([...perLetter.values()], topToken, method, notFound);
+  if (notFound.length > 0) scores.unseen = unseenLetters(top, notFound, [...perLetter.values()], topN);
+  return scores;
+}
+
+/** A short list whose probabilities sum to at least 1 - this is the whole support (rounding of logprobs). */
+const WHOLE_SUPPORT_TOLERANCE = 1e-3;
+/** Spellings assumed per unseen letter at least: "A" and " A". */
+export const MIN_SPELLINGS_PER_LETTER = 2;
+
+/**
+ * How much probability the letters missing from a top-K list could hold.
+ *
+ * Every token not returned has probability at most the K-th largest returned one's (the list
+ * is the top K of the distribution). A list shorter than K is the whole support when it sums
+ * to 1 (bound 0); a short list that does not sum to 1 (a server that cut it, or sent only the
+ * chosen token) still bounds the rest by its smallest entry. An unseen letter is assumed to
+ * have as many single-token spellings as the letter with the most distinct spellings returned,
+ * at least 2 ("A", " A"); whatever the spellings, the unseen letters cannot hold more than
+ * what the returned tokens leave (1 - their total), and massBound is capped by that.
+ */
+export function unseenLetters(top: readonly TokenLogprob[], missing: readonly string[], perLetter: readonly LetterScore[], topK: number): UnseenLetters {
+  const ps = top.map((t) => Math.exp(t.logprob)).sort((a, b) => b - a);
+  const returnedMass = ps.reduce((sum, p) => sum + p, 0);
+  let tokenBound: number;
+  if (ps.length >= topK) tokenBound = ps[topK - 1]!;
+  else if (returnedMass >= 1 - WHOLE_SUPPORT_TOLERANCE) tokenBound = 0;
+  else tokenBound = ps.at(-1) ?? 1;
+  const spellingsPerLetter = Math.max(MIN_SPELLINGS_PER_LETTER, ...perLetter.map((l) => Object.keys(l.spellings).length));
+  const left = Math.max(0, 1 - returnedMass);
+  const massBound = tokenBound === 0 ? 0 : Math.min(missing.length * spellingsPerLetter * tokenBound, left);
+  return { letters: [...missing], topK, returned: top.length, tokenBound, spellingsPerLetter, massBound };
 }
 
 /**
