@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test bench lint clean
+.PHONY: build demo demo-dilemmas test bench lint clean llama-server
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -31,3 +31,14 @@ lint: node_modules/.package-lock.json
 
 clean:
 	rm -rf dist runs/demo runs/demo-dilemmas
+
+# llama.cpp's llama-server built from the exact source node-llama-cpp embeds (same engine as the
+# embedded backend). CPU by default; e.g. `make llama-server CMAKE_ARGS=-DGGML_CUDA=ON` on a GPU box.
+LLAMA_BUILD = .cache/llama.cpp-build
+CMAKE_ARGS ?=
+llama-server: node_modules/.package-lock.json
+	rm -rf $(LLAMA_BUILD) && mkdir -p $(LLAMA_BUILD)
+	git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle $(LLAMA_BUILD)/src
+	cmake -S $(LLAMA_BUILD)/src -B $(LLAMA_BUILD)/build -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+	cmake --build $(LLAMA_BUILD)/build --target llama-server -j
+	@echo "built $(LLAMA_BUILD)/build/bin/llama-server"

@@ -235,7 +235,7 @@ describe("low letter mass: report.md's warning block", () => {
     const m = sum(first.map((r) => r.letters!.mass)) / 4;
     expect(earlyLetterMassWarning(first, 0.5)).toBe(
       `WARNING: letters get ${Math.round(m * 100)}% of the probability in the first 4 questions (mean letter mass ${m.toFixed(3)} < 0.5); ` +
-        `the model mostly starts with "**" (2 of 4) — check the model's prompt format (chat template); each record's letters.top shows the token it started with`,
+        `the model mostly starts with "**" (2 of 4) — check the model's prompt format with \`valuelens check --model M\` (its chat template, the exact prompts, what it starts with instead of a letter)`,
     );
     expect(earlyLetterMassWarning(first, 0)).toBeUndefined();
   });

@@ -17,8 +17,10 @@
  * a letter is not among them, the whole vocabulary (no letter is ever read as 0 because it was
  * cut off). Letter spellings come from the server's vocabulary (every token's text, read once).
  *
- * Generation: `/completion` with the prompt's tokens, evaluated afresh (`cache_prompt: false`),
- * so a greedy answer does not depend on what the slot held before.
+ * Generation: the prompt is evaluated afresh (not from the slot's cache), then greedy answers are decoded one token per request (the
+ * server reports its most probable next token; see `greedySteps`), so the server's output
+ * parser never sees the answer and the answer does not depend on what the slot held before.
+ * Answers constrained by a JSON schema are sampled by the server in one request.
  *
  * The cache key: the server reports no weights digest, so the model is identified by its path,
  * size and shape (`/v1/models`), the template's sha256 and the server build; `digest:` in the
@@ -90,6 +92,8 @@ interface PendingPrompt {
 }
 
 const PREFIX_CACHE_SIZE = 512;
+/** Logit bias that makes the server sample the plain token (probabilities are read before sampling, unbiased). */
+const PIN_BIAS = 1e6;
 
 export class LlamaServerBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
@@ -107,6 +111,12 @@ export class LlamaServerBackend implements Backend {
     private readonly addBos: boolean,
     /** Every token's text (index = token id), for letter spellings. */
     private readonly vocab: string[],
+    /** Every token's bytes (index = token id), for generated text. */
+    private readonly vocabBytes: Buffer[],
+    /** End-of-generation tokens. */
+    private readonly eog: ReadonlySet<number>,
+    /** A token of plain ASCII text, what the server is made to sample during greedy steps. */
+    private readonly plainToken: number,
     private readonly nCtx: number,
   ) {}
 
@@ -147,7 +157,12 @@ export class LlamaServerBackend implements Backend {
       think: (await isSpecial("<think>")) && (await isSpecial("</think>")),
     });
     const nVocab = model.meta.n_vocab;
-    const vocab = await readVocabulary(http, endpoints[0]!, nVocab, withSpecial.tokens[0] ?? 0);
+    const { texts: vocab, bytes: vocabBytes } = await readVocabulary(http, endpoints[0]!, nVocab, withSpecial.tokens[0] ?? 0, plain[0] ?? 0);
+    // End of generation: EOS and the end-of-turn tokens llama.cpp itself treats so, where they are special tokens.
+    const eog = new Set<number>();
+    for (const text of [first.eos_token ?? "", ...EOG_TEXTS]) {
+      if (text && (await isSpecial(text))) eog.add((await tokenize(text, true))[0]!);
+    }
     const lanes: Lane[] = [];
     for (const [i, endpoint] of endpoints.entries()) {
       const slots = Math.min(props[i]!.total_slots, opts.concurrency);
@@ -186,7 +201,7 @@ export class LlamaServerBackend implements Backend {
       letterMethod: "logprobs",
     };
     const nCtx = Math.min(...props.map((p) => p.default_generation_settings?.n_ctx ?? Infinity));
-    return new LlamaServerBackend(info, http, lanes, template, handling, addBos, vocab, nCtx);
+    return new LlamaServerBackend(info, http, lanes, template, handling, addBos, vocab, vocabBytes, eog, plain[0] ?? 0, nCtx);
   }
 
   /** The prompt text (rendered here, tokenized on the server when it is asked). */
@@ -345,37 +360,70 @@ export class LlamaServerBackend implements Backend {
     const lane = this.lanes[laneIndex % this.lanes.length]!;
     return this.exclusive(lane, async () => {
       const { tokens } = await this.tokensOf(prompt, lane.endpoint);
-      // Evaluated afresh: the slot's cache is replaced, so this lane holds no segments afterwards.
+      if (tokens.length + opts.maxTokens > this.nCtx) {
+        throw new UserError(`prompt of ${tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c`);
+      }
+      // Evaluated afresh (the first request does not reuse the slot's cache), so the answer does not depend on what it held.
       lane.tokens = [];
       lane.evaluatedEnds = [];
-      const r = await this.complete(lane, {
-        prompt: tokens,
-        n_predict: opts.maxTokens,
-        temperature: opts.temperature,
-        seed: opts.seed ?? 0,
-        cache_prompt: false,
-        ...(opts.temperature === 0 ? { top_k: 1 } : {}),
-        ...(schema ? { json_schema: schema } : {}),
-      });
-      const { text, thoughts } = splitThoughts(r.content, this.handling);
-      const generatedTokens = r.tokens_predicted ?? 0;
+      const greedy = opts.temperature === 0 && !schema;
+      const { raw, generatedTokens, hitCap } = greedy ? await this.greedySteps(lane, tokens, opts.maxTokens) : await this.sampled(lane, tokens, opts, schema);
+      const { text, thoughts } = splitThoughts(raw, this.handling);
       this.counters.evaluations += 1;
       this.counters.evaluatedTokens += tokens.length;
       this.counters.generatedTokens += generatedTokens;
-      return {
-        text,
-        ...(thoughts ? { thoughts } : {}),
-        generatedTokens,
-        finishReason: r.stop_type === "limit" ? "maxTokens" : "stop",
-        evaluatedTokens: tokens.length,
-      };
+      return { text, ...(thoughts ? { thoughts } : {}), generatedTokens, finishReason: hitCap ? "maxTokens" : "stop", evaluatedTokens: tokens.length };
     });
   }
 
-  /** One `/completion` request on the lane's slot (prompt caching on unless asked otherwise). */
-  private complete(lane: Lane, body: Record<string, unknown>): Promise<z.infer<typeof CompletionReply>> {
+  /**
+   * Greedy decoding one token per request: the server evaluates the prompt (then one token at a
+   * time, from its slot cache) and reports the most probable next token (`n_probs: 1`, read
+   * before sampling), which valuelens appends. What the server itself samples is pinned to a
+   * plain ASCII token by `logit_bias` and discarded, so the server's output parser (which
+   * rejects an answer that is not valid UTF-8, e.g. one cut inside a character) never sees the
+   * model's answer. Stops at an end-of-generation token or `maxTokens`.
+   */
+  private async greedySteps(lane: Lane, tokens: number[], maxTokens: number): Promise<{ raw: string; generatedTokens: number; hitCap: boolean }> {
+    const out: number[] = [];
+    for (let i = 0; i < maxTokens; i++) {
+      const r = await this.complete(lane, { prompt: [...tokens, ...out], n_predict: 1, n_probs: 1, temperature: 0, cache_prompt: i > 0 });
+      const next = r.completion_probabilities?.[0]?.top_logprobs[0]?.id;
+      if (next === undefined) throw new UserError(`${lane.endpoint}/completion returned no token probabilities; is this llama-server build too old for n_probs?`);
+      if (this.eog.has(next)) return { raw: this.textOf(out), generatedTokens: out.length, hitCap: false };
+      out.push(next);
+    }
+    return { raw: this.textOf(out), generatedTokens: out.length, hitCap: true };
+  }
+
+  /** One request that samples the whole answer (a JSON schema's grammar keeps it valid text). */
+  private async sampled(lane: Lane, tokens: number[], opts: GenerateOptions, schema?: object): Promise<{ raw: string; generatedTokens: number; hitCap: boolean }> {
+    const r = await this.complete(lane, {
+      prompt: tokens,
+      n_predict: opts.maxTokens,
+      temperature: opts.temperature,
+      seed: opts.seed ?? 0,
+      cache_prompt: false,
+      ...(schema ? { json_schema: schema } : {}),
+    }, { pinSampled: false });
+    return { raw: r.content, generatedTokens: r.tokens_predicted ?? 0, hitCap: r.stop_type === "limit" };
+  }
+
+  /** The text of generated tokens (their bytes joined, then decoded once). */
+  private textOf(tokens: number[]): string {
+    return Buffer.concat(tokens.map((t) => this.vocabBytes[t] ?? Buffer.alloc(0))).toString("utf8");
+  }
+
+  /**
+   * One `/completion` request on the lane's slot (prompt caching on unless asked otherwise).
+   * Unless the answer itself is wanted (`sampled`), what the server samples is pinned to a plain
+   * ASCII token: valuelens reads probabilities, and the server's output parser fails on a token
+   * that is not whole UTF-8 (HTTP 500), which a byte-fallback token can be.
+   */
+  private complete(lane: Lane, body: Record<string, unknown>, opts: { pinSampled?: boolean } = {}): Promise<z.infer<typeof CompletionReply>> {
+    const pin = opts.pinSampled === false ? {} : { logit_bias: [[this.plainToken, PIN_BIAS]] };
     return this.http.retryOn(lane.endpoint, () =>
-      postJson(this.http, lane.endpoint, "/completion", { cache_prompt: true, id_slot: lane.slot, stream: false, ...body }, CompletionReply),
+      postJson(this.http, lane.endpoint, "/completion", { cache_prompt: true, id_slot: lane.slot, stream: false, ...pin, ...body }, CompletionReply),
     );
   }
 
@@ -388,14 +436,27 @@ async function postJson<S extends z.ZodType>(http: ServerClient, endpoint: strin
   return parseReply(url, await res.text(), schema);
 }
 
-/** Every token's text, from one full next-token distribution (n_probs = the vocabulary size). */
-async function readVocabulary(http: ServerClient, endpoint: string, nVocab: number, anyToken: number): Promise<string[]> {
+/** Texts llama.cpp treats as end of generation when they are special tokens (llama-vocab.cpp). */
+const EOG_TEXTS = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|return|>", "<|call|>", "<|eom_id|>", "<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>"];
+
+/** Every token's text and bytes, from one full next-token distribution (n_probs = the vocabulary size). */
+async function readVocabulary(http: ServerClient, endpoint: string, nVocab: number, anyToken: number, plainToken: number): Promise<{ texts: string[]; bytes: Buffer[] }> {
   const r = await http.retryOn(endpoint, () =>
-    postJson(http, endpoint, "/completion", { prompt: [anyToken], n_predict: 1, n_probs: nVocab, temperature: 0, cache_prompt: false, id_slot: 0 }, CompletionReply),
+    postJson(
+      http,
+      endpoint,
+      "/completion",
+      { prompt: [anyToken], n_predict: 1, n_probs: nVocab, temperature: 0, cache_prompt: false, id_slot: 0, logit_bias: [[plainToken, PIN_BIAS]] },
+      CompletionReply,
+    ),
   );
   const list = r.completion_probabilities?.[0]?.top_logprobs ?? [];
   if (list.length < nVocab) throw new UserError(`${endpoint}: the server returned ${list.length} of ${nVocab} token probabilities; valuelens needs a llama-server that honours n_probs up to the vocabulary size`);
-  const vocab = new Array<string>(nVocab).fill("");
-  for (const t of list) vocab[t.id] = t.bytes ? Buffer.from(t.bytes).toString("utf8") : t.token;
-  return vocab;
+  const texts = new Array<string>(nVocab).fill("");
+  const bytes = new Array<Buffer>(nVocab).fill(Buffer.alloc(0));
+  for (const t of list) {
+    bytes[t.id] = t.bytes ? Buffer.from(t.bytes) : Buffer.from(t.token, "utf8");
+    texts[t.id] = bytes[t.id]!.toString("utf8");
+  }
+  return { texts, bytes };
 }

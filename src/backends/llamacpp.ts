@@ -439,7 +439,9 @@ export class LlamaCppBackend implements Backend {
         }
         await iterator.return();
       }
-      const { text, thoughts } = splitThoughts(this.model.detokenize(generated, true), this.handling);
+      // Special tokens are written out only where they can delimit thoughts (reasoning models); an
+      // ordinary model's stray control token is not text (as llama-server writes answers).
+      const { text, thoughts } = splitThoughts(this.model.detokenize(generated, this.handling !== "none"), this.handling);
       this.counters.evaluations += 1;
       this.counters.evaluatedTokens += prompt.tokens.length;
       this.counters.generatedTokens += generated.length;

@@ -291,7 +291,9 @@ function baseInfo(
       ...(letterMethod === "logprobs" ? { topLogprobs: TOP_LOGPROBS } : { samples: opts.samples, sampleTemperature: opts.sampleTemperature, sampleTokens: SAMPLE_TOKENS }),
     },
     otherOptions: { endpoints: opts.endpoints, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries, keepAlive: opts.keepAlive ?? null },
-    chatWrapper: "server (Ollama applies the model's chat template)",
+    // Ollama renders its own (Go) template, which is part of the model digest above; valuelens's
+    // pinned template variables (src/templates/pinned.ts) do not reach it.
+    chatWrapper: "Ollama's own template for the tag (part of the model digest); valuelens's pinned template variables do not apply",
     reasoning: "none",
     hardware: { server: "ollama", endpoints: opts.endpoints.length },
     letterMethod,

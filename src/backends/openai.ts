@@ -28,7 +28,7 @@ import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { JsonSchemaFallback } from "./http/jsonFallback.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";
 import { pinnedTemplateVariables } from "../templates/pinned.js";
-import { RequestRejectedError } from "./http/errors.js";
+import { isOutputParseFailure, RequestRejectedError } from "./http/errors.js";
 
 export const TOP_LOGPROBS = 20;
 
@@ -240,6 +240,12 @@ export class OpenAICompatibleBackend implements Backend {
       }
       return read(url, api, raw);
     }).catch((err: unknown) => {
+      if (err instanceof RequestRejectedError && err.status === 500 && isOutputParseFailure(err.message)) {
+        throw new UserError(
+          `${err.url}: the server could not parse the model's answer into its chat format (HTTP 500, its reasoning/tool-call parser); ` +
+            `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the raw answer) or start it with --skip-chat-parsing`,
+        );
+      }
       if (err instanceof RequestRejectedError && err.status === 400 && "chat_template_kwargs" in this.sent && /chat_template_kwargs/i.test(err.message)) {
         throw new UserError(`${err.message.split("\n")[0]}: this server does not take chat_template_kwargs; set \`chatTemplateKwargs: false\` in the models.yaml entry "${this.opts.name}"`);
       }

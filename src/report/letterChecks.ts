@@ -19,7 +19,7 @@ export const DEFAULT_MIN_LETTER_MASS = 0.5;
 /** The runner checks the mean letter mass once, over the first this-many letter answers. */
 export const EARLY_LETTER_ANSWERS = 20;
 /** What to look at when the letters get little mass. */
-export const PROMPT_FORMAT_HINT = "check the model's prompt format (chat template); each record's letters.top shows the token it started with";
+export const PROMPT_FORMAT_HINT = "check the model's prompt format with `valuelens check --model M` (its chat template, the exact prompts, what it starts with instead of a letter)";
 
 type LetterRecord = RunRecord & { letters: NonNullable<RunRecord["letters"]> };
 

@@ -74,7 +74,9 @@ export interface Classified {
 /** Decide whether an error from one request is worth retrying. Unknown errors are bugs: not retried. */
 export function classify(err: unknown): Classified {
   if (err instanceof HttpStatusError) {
-    const retryable = err.status === 429 || err.status >= 500;
+    // A server that cannot parse the model's output into its chat format (llama-server's
+    // reasoning / tool-call parsers) fails the same way on every try: not worth retrying.
+    const retryable = (err.status === 429 || err.status >= 500) && !isOutputParseFailure(err.body);
     return { retryable, message: err.message, retryAfterMs: err.retryAfterMs };
   }
   if (err instanceof RequestTimeoutError || err instanceof ConnectionError || err instanceof ReplyShapeError) {
@@ -82,6 +84,11 @@ export function classify(err: unknown): Classified {
   }
   if (err instanceof SyntaxError) return { retryable: true, message: `malformed JSON reply (${err.message})` };
   return { retryable: false, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** llama-server's HTTP 500 when the model's answer does not fit the chat format it expects. */
+export function isOutputParseFailure(body: string): boolean {
+  return /does not match the expected [\w-]+ format/i.test(body);
 }
 
 export function snippet(text: string, max = 160): string {
