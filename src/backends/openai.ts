@@ -10,7 +10,8 @@
  *
  * Constrained JSON (`generate dilemmas|actions`): the schema goes in `response_format:
  * {type: "json_schema", json_schema: {name, schema, strict: true}}` (vLLM, llama-server, LM
- * Studio), through the same request as `generate`. A server that rejects it (HTTP 400 naming
+ * Studio), through the same request as `generate`; on the completions API also as `json_schema`
+ * (llama-server's name for it there). A server that rejects it (HTTP 400 naming
  * `response_format` or `json_schema`) gets `response_format: {type: "json_object"}` instead,
  * from then on, with a warning (`warnings`, and `onWarning`).
  *
@@ -197,7 +198,10 @@ export class OpenAICompatibleBackend implements Backend {
       const r = validate(url, raw, reply(CompletionChoice));
       return { text: r.choices[0]!.text, thoughts: undefined, finish: r.choices[0]!.finish_reason, usage: r.usage };
     };
-    const sampling = { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0, ...(responseFormat ? { response_format: responseFormat } : {}) };
+    // The completions API has no response_format in OpenAI's spec: llama-server reads the schema
+    // from `json_schema` there (vLLM reads response_format on both).
+    const completionsSchema = this.opts.api === "completions" && responseFormat?.type === "json_schema" ? { json_schema: responseFormat.json_schema.schema } : {};
+    const sampling = { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0, ...(responseFormat ? { response_format: responseFormat } : {}), ...completionsSchema };
     const r = await this.request(prompt, sampling, false, read);
     return {
       text: r.text,
@@ -242,8 +246,8 @@ export class OpenAICompatibleBackend implements Backend {
     }).catch((err: unknown) => {
       if (err instanceof RequestRejectedError && err.status === 500 && isOutputParseFailure(err.message)) {
         throw new UserError(
-          `${err.url}: the server could not parse the model's answer into its chat format (HTTP 500, its reasoning/tool-call parser); ` +
-            `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the raw answer) or start it with --skip-chat-parsing`,
+          `${err.url}: the server could not parse the model's answer (HTTP 500: llama-server's output parser rejects an answer that does not fit its chat format or is not valid UTF-8); ` +
+            `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the answer's tokens)`,
         );
       }
       if (err instanceof RequestRejectedError && err.status === 400 && "chat_template_kwargs" in this.sent && /chat_template_kwargs/i.test(err.message)) {
