@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command, Option } from "commander";
-import { writeTestModel, type TestModelShape, type TestModelType } from "../gguf/index.js";
+import { STANDIN_FAMILIES, writeStandinModel, writeTestModel, type StandinFamily, type TestModelShape, type TestModelType } from "../gguf/index.js";
 import { modelFile } from "../models/open.js";
 import { readModels } from "../models/registry.js";
 import { UserError } from "../util/errors.js";
@@ -30,13 +30,22 @@ export function modelsCommand(): Command {
     });
   cmd
     .command("make-test-model")
-    .description("write a random-weight llama GGUF (tiny: tests and demo; bench: a realistic shape for benchmarks)")
+    .description(
+      "write a random-weight llama GGUF (tiny: tests and demo; bench: a realistic shape for benchmarks; " +
+        "--family: a stand-in with that family's real tokenizer and chat template, as --model standin:FAMILY uses)",
+    )
     .addOption(new Option("--shape <shape>").choices(["tiny", "bench"]).default("tiny"))
+    .addOption(new Option("--family <family>", "stand-in model family (F16, tied embeddings)").choices(STANDIN_FAMILIES).conflicts(["shape", "type"]))
     .addOption(new Option("--type <type>", "tensor type").choices(["f32", "f16"]).default("f16"))
     .option("--seed <n>", "weights seed", intOption("--seed"), 1)
     .requiredOption("--out <file>", "where to write the .gguf")
-    .action(async (flags: { shape: TestModelShape; type: TestModelType; seed: number; out: string }) => {
+    .action(async (flags: { shape: TestModelShape; family?: StandinFamily; type: TestModelType; seed: number; out: string }) => {
       if (!flags.out.endsWith(".gguf")) throw new UserError(`--out must end in .gguf, got ${flags.out}`);
+      if (flags.family) {
+        const written = await writeStandinModel({ family: flags.family, out: flags.out, seed: flags.seed });
+        process.stdout.write(`${flags.out}: stand-in ${flags.family}, ${JSON.stringify(written)}\n`);
+        return;
+      }
       const written = await writeTestModel({ shape: flags.shape, out: flags.out, seed: flags.seed, type: flags.type });
       process.stdout.write(`${flags.out}: ${flags.shape} ${flags.type}, ${JSON.stringify(written)}\n`);
     });

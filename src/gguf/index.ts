@@ -1,4 +1,6 @@
-// Public API of the test-model generator (random-weight llama GGUF files).
+// Public API of the test-model generator (random-weight llama GGUF files), the stand-in
+// models (random weights with a real family's tokenizer and chat template, standin.ts) and the
+// llama.cpp source files they are built from (llamaCppSource.ts).
 
 import { open, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -42,15 +44,40 @@ export {
   MAX_PIECE_CHARS,
   SHAPES,
   llamaModelFile,
+  llamaNetworkFile,
+  parameterCount,
   testModelSpec,
   writeLlamaModel,
   writeTestModel,
   type LlamaModelSpec,
+  type LlamaNetworkSpec,
   type ModelShape,
   type TestModelShape,
   type TestModelType,
   type WrittenModel,
 } from "./testModel.js";
+
+export {
+  llamaCppBundlePath,
+  llamaCppSourceCommit,
+  llamaCppSourceFile,
+  llamaCppSourceText,
+  type LlamaCppSourceOptions,
+} from "./llamaCppSource.js";
+export { parseGgufMetadata, readGgufMetadata, type GgufMetadata } from "./reader.js";
+export {
+  defaultStandinModelPath,
+  ensureStandinModel,
+  isStandinFamily,
+  standinModelFile,
+  standinSources,
+  writeStandinModel,
+  STANDIN_FAMILIES,
+  STANDIN_GENERATOR_VERSION,
+  STANDIN_SHAPE,
+  type StandinFamily,
+  type StandinOptions,
+} from "./standin.js";
 
 export function isTestModelShape(name: string): name is TestModelShape {
   return name === "tiny" || name === "bench";

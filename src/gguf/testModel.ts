@@ -91,21 +91,43 @@ function matrixStd(fanIn: number, gain = 1): number {
 }
 const QK_GAIN = 2;
 
-/** The complete GGUF description (metadata + lazily generated tensors) of a llama model. */
-export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
+/**
+ * A random-weight llama network around any vocabulary: the part of a model file the test
+ * models and the stand-in models (standin.ts) share.
+ */
+export interface LlamaNetworkSpec {
+  shape: ModelShape;
+  seed: number;
+  type: TestModelType;
+  name: string;
+  /** Keys written right after general.* (e.g. valuelens.generator_version), in order. */
+  headerMetadata: ReadonlyArray<readonly [string, GgufValue]>;
+  /** The tokenizer.* keys (vocabulary, special ids, chat template), written last, in order. */
+  vocabMetadata: ReadonlyArray<readonly [string, GgufValue]>;
+  /** llama.rope.freq_base (default 10000). */
+  ropeFreqBase?: number;
+  /**
+   * Leave out output.weight: llama.cpp then uses token_embd as the output matrix (tied
+   * embeddings, as Gemma and small Qwen3 models have), which halves the size of models with a
+   * large vocabulary. output_norm is scaled by 1/sqrt(n_embd) so that the logits keep std ~1
+   * with the unit-scale embedding rows.
+   */
+  tiedEmbeddings?: boolean;
+}
+
+/** The complete GGUF description (metadata + lazily generated tensors) of a llama network. */
+export function llamaNetworkFile(spec: LlamaNetworkSpec): GgufFile {
   const { shape: s, seed, type } = spec;
   if (s.nEmbd % s.nHead !== 0) throw new Error("n_embd must be a multiple of n_head");
+  if (s.nHead % s.nHeadKv !== 0) throw new Error("n_head must be a multiple of n_head_kv");
   const headDim = s.nEmbd / s.nHead;
   const kvDim = headDim * s.nHeadKv;
-  const vocab = vocabFor(s.nVocab, spec.extraControlTokens);
-  if (vocab.tokens.length !== s.nVocab) throw new Error("internal: vocab size mismatch");
 
-  const metadata: Array<[string, GgufValue]> = [
+  const metadata: Array<readonly [string, GgufValue]> = [
     ["general.architecture", gguf.string("llama")],
     ["general.name", gguf.string(spec.name)],
     ["general.file_type", gguf.u32(type === "f32" ? 0 : 1)], // LLAMA_FTYPE_ALL_F32 / MOSTLY_F16
-    ["valuelens.generator_version", gguf.u32(GENERATOR_VERSION)],
-    ["valuelens.seed", gguf.u32(seed)],
+    ...spec.headerMetadata,
     ["llama.vocab_size", gguf.u32(s.nVocab)],
     ["llama.context_length", gguf.u32(s.nCtx)],
     ["llama.embedding_length", gguf.u32(s.nEmbd)],
@@ -114,10 +136,9 @@ export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
     ["llama.attention.head_count", gguf.u32(s.nHead)],
     ["llama.attention.head_count_kv", gguf.u32(s.nHeadKv)],
     ["llama.rope.dimension_count", gguf.u32(headDim)],
-    ["llama.rope.freq_base", gguf.f32(10000)],
+    ["llama.rope.freq_base", gguf.f32(spec.ropeFreqBase ?? 10000)],
     ["llama.attention.layer_norm_rms_epsilon", gguf.f32(s.rmsEps)],
-    ...vocabMetadata(vocab),
-    ["tokenizer.chat_template", gguf.string(CHATML_TEMPLATE)],
+    ...spec.vocabMetadata,
   ];
 
   const matrix = (name: string, nIn: number, nOut: number, std: number): GgufTensor => ({
@@ -127,11 +148,11 @@ export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
     data: () => normalChunks(tensorSeed(seed, name), nIn * nOut, std),
   });
   // Norm weights stay F32 (as llama.cpp's converters do): they are tiny and added in F32.
-  const norm = (name: string): GgufTensor => ({
+  const norm = (name: string, value = 1): GgufTensor => ({
     name,
     dims: [s.nEmbd],
     type: "f32",
-    data: () => constantChunks(s.nEmbd, 1),
+    data: () => constantChunks(s.nEmbd, value),
   });
 
   const tensors: GgufTensor[] = [matrix("token_embd.weight", s.nEmbd, s.nVocab, 1)];
@@ -149,8 +170,29 @@ export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
       matrix(`${b}.ffn_down.weight`, s.nFf, s.nEmbd, matrixStd(s.nFf)),
     );
   }
-  tensors.push(norm("output_norm.weight"), matrix("output.weight", s.nEmbd, s.nVocab, matrixStd(s.nEmbd)));
+  if (spec.tiedEmbeddings) {
+    tensors.push(norm("output_norm.weight", matrixStd(s.nEmbd)));
+  } else {
+    tensors.push(norm("output_norm.weight"), matrix("output.weight", s.nEmbd, s.nVocab, matrixStd(s.nEmbd)));
+  }
   return { metadata, tensors };
+}
+
+/** The complete GGUF description of a test model (the built-in SPM vocabulary and ChatML). */
+export function llamaModelFile(spec: LlamaModelSpec): GgufFile {
+  const vocab = vocabFor(spec.shape.nVocab, spec.extraControlTokens);
+  if (vocab.tokens.length !== spec.shape.nVocab) throw new Error("internal: vocab size mismatch");
+  return llamaNetworkFile({
+    shape: spec.shape,
+    seed: spec.seed,
+    type: spec.type,
+    name: spec.name,
+    headerMetadata: [
+      ["valuelens.generator_version", gguf.u32(GENERATOR_VERSION)],
+      ["valuelens.seed", gguf.u32(spec.seed)],
+    ],
+    vocabMetadata: [...vocabMetadata(vocab), ["tokenizer.chat_template", gguf.string(CHATML_TEMPLATE)]],
+  });
 }
 
 export function parameterCount(file: GgufFile): number {

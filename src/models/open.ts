@@ -8,7 +8,7 @@ import { LlamaCppBackend } from "../backends/llamacpp.js";
 import { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } from "../backends/ollama.js";
 import { OpenAICompatibleBackend } from "../backends/openai.js";
 import { LlamaServerBackend } from "../backends/llamaServer.js";
-import { ensureTestModel, isTestModelShape } from "../gguf/index.js";
+import { ensureStandinModel, ensureTestModel, isStandinFamily, isTestModelShape, STANDIN_FAMILIES } from "../gguf/index.js";
 import { UserError } from "../util/errors.js";
 import type { ResolvedModel } from "./registry.js";
 
@@ -31,7 +31,12 @@ export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: {
   const { source } = model.entry;
   if (source.startsWith("builtin:")) {
     const shape = source.slice("builtin:".length);
-    if (!isTestModelShape(shape)) throw new UserError(`model "${model.name}": field "source": unknown built-in model "${shape}" (use builtin:tiny or builtin:bench)`);
+    const family = shape.startsWith("standin-") ? shape.slice("standin-".length) : undefined;
+    if (family !== undefined && isStandinFamily(family)) return ensureStandinModel(family, { root: paths.root });
+    if (!isTestModelShape(shape)) {
+      const standins = STANDIN_FAMILIES.map((f) => `builtin:standin-${f}`).join(", ");
+      throw new UserError(`model "${model.name}": field "source": unknown built-in model "${shape}" (use builtin:tiny, builtin:bench or ${standins})`);
+    }
     return ensureTestModel(shape, { root: paths.root });
   }
   if (/^(hf:|huggingface:|https?:)/.test(source)) {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { isStandinFamily, STANDIN_FAMILIES } from "../gguf/standinFamilies.js";
 import { UserError } from "../util/errors.js";
 
 const LlamaCppEntry = z
@@ -186,7 +187,9 @@ function describeEntryIssue(error: z.ZodError, raw: unknown): string {
 }
 
 /**
- * `--model` accepts a models.yaml name, `tiny`/`bench` (built-in test models), `ollama:TAG`,
+ * `--model` accepts a models.yaml name, `tiny`/`bench` (built-in test models),
+ * `standin:FAMILY` (a built-in random-weight model with the real tokenizer and chat template
+ * of llama3, gemma2, qwen3 or gptoss; source `builtin:standin-FAMILY`), `ollama:TAG`,
  * `openai:URL#MODEL`, or a path to a .gguf file.
  */
 export function resolveModel(spec: string, registry: Map<string, ResolvedModel>, file = "models.yaml"): ResolvedModel {
@@ -195,6 +198,11 @@ export function resolveModel(spec: string, registry: Map<string, ResolvedModel>,
   if (spec === "tiny" || spec === "bench") {
     return { name: spec, entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:${spec}`, contextSize: 2048 }), baseDir: process.cwd() };
   }
+  if (spec.startsWith("standin:")) {
+    const family = spec.slice("standin:".length);
+    if (!isStandinFamily(family)) throw new UserError(`--model ${spec}: unknown stand-in family "${family}"; use one of ${STANDIN_FAMILIES.map((f) => `standin:${f}`).join(", ")}`);
+    return { name: spec, entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:standin-${family}`, contextSize: 4096 }), baseDir: process.cwd() };
+  }
   const server = serverShorthand(spec);
   if (server) return server;
   if (spec.endsWith(".gguf") || existsSync(spec)) {
@@ -202,7 +210,7 @@ export function resolveModel(spec: string, registry: Map<string, ResolvedModel>,
   }
   const known = [...registry.keys()].join(", ") || `${file} has none`;
   throw new UserError(
-    `unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench, not ollama:TAG or openai:URL#MODEL and not a .gguf path; pick one of those`,
+    `unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench/standin:FAMILY, not ollama:TAG or openai:URL#MODEL and not a .gguf path; pick one of those`,
   );
 }
 
