@@ -200,7 +200,7 @@ export class OpenAICompatibleBackend implements Backend {
     };
     // The completions API has no response_format in OpenAI's spec: llama-server reads the schema
     // from `json_schema` there (vLLM reads response_format on both).
-    const completionsSchema = this.opts.api === "completions" && responseFormat?.type === "json_schema" ? { json_schema: responseFormat.json_schema.schema } : {};
+    const completionsSchema: Record<string, object> = this.opts.api === "completions" && responseFormat?.type === "json_schema" ? { json_schema: responseFormat.json_schema.schema } : {};
     const sampling = { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0, ...(responseFormat ? { response_format: responseFormat } : {}), ...completionsSchema };
     const r = await this.request(prompt, sampling, false, read);
     return {
