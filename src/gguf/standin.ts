@@ -47,12 +47,15 @@ export { isStandinFamily, STANDIN_FAMILIES, type StandinFamily };
  * (this file, or llamaNetworkFile in testModel.ts). It is stored in the file, so cached
  * stand-ins are rebuilt. (The llama.cpp commit is stored too: a new bundle also rebuilds.)
  */
-export const STANDIN_GENERATOR_VERSION = 1;
+export const STANDIN_GENERATOR_VERSION = 2;
 
 /**
- * The network of every stand-in. n_embd 32 keeps token_embd (n_vocab x n_embd, F16, tied to
- * the output) at 8-17 MB for 128k-262k vocabularies; 4 query heads share 2 KV heads (GQA, as
- * all four real families do).
+ * The network of every stand-in. n_embd 32 keeps token_embd (n_vocab x n_embd, F32, tied to
+ * the output) at 16-34 MB for 128k-262k vocabularies; 4 query heads share 2 KV heads (GQA, as
+ * all four real families do). F32, not F16: llama.cpp builds with other SIMD paths (the
+ * prebuilt llama-server, node-llama-cpp's binaries) round F16 dot products differently, about
+ * 1e-3 relative in a letter's probability; in F32 the two agree to about 1e-5, so tests can hold
+ * the backends to the same numbers.
  */
 export const STANDIN_SHAPE: Readonly<Omit<ModelShape, "nVocab">> = {
   nEmbd: 32,
@@ -298,7 +301,7 @@ export async function standinModelFile(family: StandinFamily, opts: StandinOptio
   return llamaNetworkFile({
     shape: { ...STANDIN_SHAPE, nVocab: editor.tokens.length },
     seed,
-    type: "f16",
+    type: "f32",
     name: `valuelens-standin-${family}-seed${seed}`,
     headerMetadata: standinHeader(family, seed, commit),
     vocabMetadata: [...vocabMetadata, ["tokenizer.chat_template", gguf.string(template)]],

@@ -1,7 +1,8 @@
 // A real llama-server for tests: the prebuilt one in ../shared/bin/llama-server (CI always has
 // it; elsewhere tests skip with one loud line), started on a free port with a given GGUF.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { PROJECT_ROOT } from "./models.js";
@@ -74,14 +75,17 @@ export async function startLlamaServer(model: string, opts: { slots?: number; ct
   if (!binary) throw new Error(NO_LLAMA_SERVER);
   const port = await freePort();
   const args = ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-fa", "off", "-t", "2", "-np", String(opts.slots ?? 1), "-c", String((opts.ctx ?? 4096) * (opts.slots ?? 1)), "--no-webui", ...(opts.args ?? [])];
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += String(d)));
-  child.stderr!.on("data", (d) => (output += String(d)));
+  // The server's log goes to a file, not a pipe: a test that blocks on spawnSync (a CLI run against
+  // this server) would otherwise stop reading the pipe, and the server would block writing to it.
+  const logFile = path.join(mkdtempSync(path.join(tmpdir(), "vl-llama-server-")), "server.log");
+  const fd = openSync(logFile, "w");
+  const child = spawn(binary, args, { stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  const output = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}:\n${output.slice(-2000)}`);
+    if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}:\n${output().slice(-2000)}`);
     try {
       const r = await fetch(`${url}/health`);
       if (r.ok) break;
@@ -90,14 +94,14 @@ export async function startLlamaServer(model: string, opts: { slots?: number; ct
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`llama-server did not become healthy in 120 s:\n${output.slice(-2000)}`);
+      throw new Error(`llama-server did not become healthy in 120 s:\n${output().slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
     process: child,
-    log: () => output,
+    log: output,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
