@@ -148,10 +148,10 @@ export class LlamaServerBackend implements Backend {
     const withSpecial = await http.retryOn(endpoints[0]!, () => postJson(http, endpoints[0]!, "/tokenize", { content: "a", add_special: true, parse_special: true }, TokenizeReply));
     const plain = await tokenize("a");
     const addBos = withSpecial.tokens.length > plain.length && commonPrefixLength(withSpecial.tokens.slice(1), plain) === plain.length;
-    const isSpecial = async (text: string) => {
-      const parsed = await tokenize(text, true);
-      return parsed.length === 1 && (await tokenize(text, false)).length > 1;
-    };
+    // A special token of the vocabulary: one token when special tokens are parsed. (llama.cpp
+    // matches user-defined tokens, as Qwen3's <think> and harmony's <|channel|> are, even
+    // without parsing, so the unparsed tokenization cannot tell them from ordinary pieces.)
+    const isSpecial = async (text: string) => (await tokenize(text, true)).length === 1;
     const handling = reasoningHandling({
       harmony: (await isSpecial("<|channel|>")) && (await isSpecial("<|message|>")),
       think: (await isSpecial("<think>")) && (await isSpecial("</think>")),

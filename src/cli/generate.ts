@@ -47,7 +47,7 @@ function numberOption(name: string) {
 
 function withCommonOptions(cmd: Command): Command {
   return cmd
-    .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), or a .gguf path")
+    .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), `standin:FAMILY` (llama3, gemma2, qwen3, gptoss), a .gguf path, `llama-server:URL`, `ollama:TAG` or `openai:URL#MODEL`")
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--values <list>", "comma-separated values (default: all 56)", listOption)
     .option("--topics <list>", "comma-separated topics (default: all 11)", listOption)

@@ -50,7 +50,7 @@ interface RunFlags {
 export function runCommand(): Command {
   return new Command("run")
     .description("ask a model the stated-value and action questions and write a run directory")
-    .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), or a .gguf path")
+    .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), `standin:FAMILY` (llama3, gemma2, qwen3, gptoss), a .gguf path, `llama-server:URL`, `ollama:TAG` or `openai:URL#MODEL`")
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
     .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))

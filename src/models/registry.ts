@@ -210,7 +210,7 @@ export function resolveModel(spec: string, registry: Map<string, ResolvedModel>,
   }
   const known = [...registry.keys()].join(", ") || `${file} has none`;
   throw new UserError(
-    `unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench/standin:FAMILY, not ollama:TAG or openai:URL#MODEL and not a .gguf path; pick one of those`,
+    `unknown model "${spec}": not an entry of ${file} (${known}), not tiny/bench/standin:FAMILY, not ollama:TAG, openai:URL#MODEL or llama-server:URL and not a .gguf path; pick one of those`,
   );
 }
 
