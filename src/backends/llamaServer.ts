@@ -31,6 +31,7 @@ import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
 import { newCounters } from "./backend.js";
+import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { parseReply, ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import { commonPrefixLength, reasoningHandling, renderQuestion, segmentTokenEnds, splitThoughts, type ReasoningHandling } from "../templates/prompt.js";
@@ -300,21 +301,7 @@ export class LlamaServerBackend implements Backend {
     evaluatedTokens: number,
     reusedTokens: number,
   ): LetterScores {
-    const perLetter = letters.map((letter) => {
-      const bySpelling: Record<string, number> = {};
-      let p = 0;
-      for (const id of spellings.get(letter) ?? []) {
-        const q = top.get(id)?.p ?? 0;
-        let name = this.vocab[id] ?? String(id);
-        if (name in bySpelling) name = `${name} [token ${id}]`;
-        bySpelling[name] = q;
-        p += q;
-      }
-      return { letter, p, spellings: bySpelling };
-    });
-    const mass = perLetter.reduce((s, l) => s + l.p, 0);
-    const probs: Record<string, number> = {};
-    for (const l of perLetter) probs[l.letter] = mass > 0 ? l.p / mass : 0;
+    const { probs, mass, perLetter } = scoreSpellings(letters, spellings, (id) => top.get(id)?.p ?? 0, (id) => this.vocab[id] ?? String(id));
     let topToken = { text: "", p: 0 };
     for (const [id, t] of top) if (t.p > topToken.p) topToken = { text: this.vocab[id] ?? t.text, p: t.p };
     return {
@@ -333,11 +320,7 @@ export class LlamaServerBackend implements Backend {
     const key = letters.join(",");
     const cached = this.spellingCache.get(key);
     if (cached) return cached;
-    const found = new Map<string, number[]>(letters.map((l) => [l, []]));
-    this.vocab.forEach((text, id) => found.get(text.trim())?.push(id));
-    for (const [letter, ids] of found) {
-      if (ids.length === 0) throw new UserError(`the model's vocabulary has no single token for the answer letter "${letter}"`);
-    }
+    const found = spellingsInVocabulary(letters, this.vocab.map((text, id) => [id, text] as const));
     this.spellingCache.set(key, found);
     return found;
   }

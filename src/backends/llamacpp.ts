@@ -40,6 +40,7 @@ import type {
   PromptMode,
 } from "./backend.js";
 import { newCounters } from "./backend.js";
+import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { modelDigest } from "./modelDigest.js";
 import { hardwareSummary, physicalCores } from "./hardware.js";
 import { UserError } from "../util/errors.js";
@@ -323,22 +324,8 @@ export class LlamaCppBackend implements Backend {
 
     const prob = (t: Token) => probabilities!.get(t) ?? 0;
     const [topToken, topP] = probabilities.entries().next().value ?? [undefined, 0];
-    const perLetter = letters.map((letter) => {
-      const bySpelling: Record<string, number> = {};
-      let p = 0;
-      for (const t of spellings.get(letter) ?? []) {
-        const q = prob(t);
-        // Byte-fallback tokens spell a letter too; keep each spelling under its own key.
-        let name = this.spellingText(t);
-        if (name in bySpelling) name = `${name} [token ${t}]`;
-        bySpelling[name] = q;
-        p += q;
-      }
-      return { letter, p, spellings: bySpelling };
-    });
-    const mass = perLetter.reduce((s, l) => s + l.p, 0);
-    const probs: Record<string, number> = {};
-    for (const l of perLetter) probs[l.letter] = mass > 0 ? l.p / mass : 0;
+    // Byte-fallback tokens spell a letter too; each spelling keeps its own key.
+    const { probs, mass, perLetter } = scoreSpellings(letters, spellings, prob, (t) => this.spellingText(t));
     return {
       probs,
       mass,
@@ -355,16 +342,10 @@ export class LlamaCppBackend implements Backend {
     const key = letters.join(",");
     const cached = this.letterTokenCache.get(key);
     if (cached) return cached;
-    const wanted = new Set(letters);
-    const found = new Map<string, Token[]>(letters.map((l) => [l, []]));
-    for (const token of this.model.iterateAllTokens()) {
-      if (this.model.isSpecialToken(token)) continue;
-      const text = this.model.detokenize([token], false).trim();
-      if (wanted.has(text)) found.get(text)!.push(token);
-    }
-    for (const [letter, tokens] of found) {
-      if (tokens.length === 0) throw new UserError(`the model's vocabulary has no single token for the answer letter "${letter}"`);
-    }
+    const ordinary = function* (model: LlamaModel): Generator<readonly [Token, string]> {
+      for (const token of model.iterateAllTokens()) if (!model.isSpecialToken(token)) yield [token, model.detokenize([token], false)];
+    };
+    const found = spellingsInVocabulary(letters, ordinary(this.model));
     this.letterTokenCache.set(key, found);
     return found;
   }
