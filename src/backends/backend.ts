@@ -1,3 +1,5 @@
+import { UserError } from "../util/errors.js";
+
 /**
  * The one model interface every engine implements (lm-eval's single model interface is the
  * model for it): turn a user message into the exact prompt the model sees, score answer
@@ -179,5 +181,31 @@ export class BackendUnavailableError extends Error {
   ) {
     super(message);
     this.name = "BackendUnavailableError";
+  }
+}
+
+/** Why one question got no answer (a run records it as failed; see `QuestionFailedError`). */
+export interface QuestionFailure {
+  /** One line: what the server (or engine) said. */
+  reason: string;
+  /** The HTTP status, when there was one. */
+  status: number | null;
+}
+
+/**
+ * One question cannot be answered, the same way every time, while the backend as a whole
+ * works: e.g. llama-server's output parser rejects this answer (HTTP 500 "does not match the
+ * expected ... format"), or the server rejects this prompt (HTTP 400 "prompt too long"). A run
+ * records the question as failed (never as an answer, never cached) and goes on; `--resume
+ * --retry-failed` asks it again. Server backends also signal this with a `RequestRejectedError`
+ * whose `perQuestion` is true (./http/errors.ts). Outside a run it is a one-line user error.
+ */
+export class QuestionFailedError extends UserError {
+  constructor(
+    readonly failure: QuestionFailure,
+    readonly endpoint?: string,
+  ) {
+    super(failure.reason);
+    this.name = "QuestionFailedError";
   }
 }

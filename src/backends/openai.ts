@@ -23,7 +23,7 @@ import { z } from "zod";
 import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
-import { newCounters } from "./backend.js";
+import { newCounters, QuestionFailedError } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { JsonSchemaFallback } from "./http/jsonFallback.js";
@@ -244,11 +244,12 @@ export class OpenAICompatibleBackend implements Backend {
       }
       return read(url, api, raw);
     }).catch((err: unknown) => {
-      if (err instanceof RequestRejectedError && err.status === 500 && isOutputParseFailure(err.message)) {
-        throw new UserError(
+      // This answer, not the server: the question is recorded as failed and the run goes on.
+      if (err instanceof RequestRejectedError && err.status === 500 && isOutputParseFailure(err.body)) {
+        const reason =
           `${err.url}: the server could not parse the model's answer (HTTP 500: llama-server's output parser rejects an answer that does not fit its chat format or is not valid UTF-8); ` +
-            `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the answer's tokens)`,
-        );
+          `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the answer's tokens)`;
+        throw new QuestionFailedError({ reason, status: 500 }, err.url);
       }
       if (err instanceof RequestRejectedError && err.status === 400 && "chat_template_kwargs" in this.sent && /chat_template_kwargs/i.test(err.message)) {
         throw new UserError(`${err.message.split("\n")[0]}: this server does not take chat_template_kwargs; set \`chatTemplateKwargs: false\` in the models.yaml entry "${this.opts.name}"`);

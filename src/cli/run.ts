@@ -30,6 +30,7 @@ interface RunFlags {
   via?: string;
   out?: string;
   resume?: boolean;
+  retryFailed?: boolean;
   cacheDir?: string;
   variants?: number[];
   statedVariants?: number[];
@@ -67,6 +68,7 @@ export function runCommand(): Command {
     .option("--quadrants <list>", "dilemma suite: map quadrants of the moderate/max/incongruous personas (default all four)", listOption)
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
     .option("--resume", "continue an interrupted run in --out")
+    .option("--retry-failed", "with --resume: ask again the questions recorded as failed (the backend rejected them); without it a resume keeps them")
     .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
     .option("--shard <i/n>", "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)")
     .option("--variants <list>", "paper protocol: prompt variants for both tasks, e.g. 0-7 or 5", variantsOption)
@@ -90,6 +92,7 @@ Examples:
   valuelens run --model tiny --countries Nigeria --repeats 2           # the demo model on the sample data
   valuelens run --model gemma-2-9b-q8 --via datasets/cache/via.csv --repeats 5 --out runs/gemma-q8
   valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume     # continue after a crash
+  valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume --retry-failed   # ask the failed questions again
   valuelens run --model qwen3-8b-q8 --protocol paper --tasks action --action-variants 5
   valuelens run --model ./my-model.Q4_K_M.gguf --countries "United States,India" --topics Politics
   valuelens run --model llama-3.3-70b-q4 --via VIA.csv --shard 2/4 --out runs/llama70-2of4   # one machine's quarter
@@ -98,6 +101,7 @@ Examples:
   valuelens run --model gemma-2-9b-q8 --via VIA.csv --persona country --out runs/gemma-country   # VIA with each country's persona`,
     )
     .action(async (flags: RunFlags) => {
+      if (flags.retryFailed && !flags.resume) throw new UserError("--retry-failed asks the failed questions of an existing run again: add --resume (with that run's --out)");
       const tasks = flags.tasks.map((t) => {
         if (t !== "stated" && t !== "action") throw new UserError(`--tasks: unknown task "${t}" (use stated, action)`);
         return t as Task;
@@ -154,6 +158,7 @@ Examples:
             dataset,
             out,
             resume: flags.resume === true,
+            retryFailed: flags.retryFailed === true,
             cacheDir,
             progress: flags.progress,
             openBackend: () => openBackend(model, modelPaths(cacheDir)),
@@ -187,6 +192,13 @@ Examples:
           process.stdout.write(`resume with: ${resumeCommand(flags.model, rel)}\n`);
           process.exitCode = 130;
           return;
+        }
+        if (result.failed > 0) {
+          // The run is complete; its metrics leave these out (report.md says so and lists the reasons).
+          const retry = resumeCommand(flags.model, rel) + (flags.retryFailed ? "" : " --retry-failed");
+          process.stderr.write(
+            `valuelens: ${result.failed} of ${result.total} questions failed (the backend gave no answer; reasons in ${path.join(rel, "report.md")}) and are excluded from the metrics; ask them again with: ${retry}\n`,
+          );
         }
         process.stdout.write("\n" + headlineTable(model.name, result.metrics) + "\n");
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);

@@ -231,6 +231,9 @@ function orderBalanced(scored: readonly RunRecord[]): QuestionAverage {
 
 const UNIT_SEP = "\u0000";
 
+/** Failed questions (no answer): a reason listed only when there are some (older runs have none). */
+const FAILED_REASON = "failed question (no answer)";
+
 const REASONS = {
   protocol: "not the 6-point protocol",
   identity: "no dilemma or persona",
@@ -257,7 +260,8 @@ export function dilemmaUnits(records: readonly RunRecord[]): { units: DilemmaUni
   const droppedByReason: Record<string, number> = Object.fromEntries(Object.values(REASONS).map((r) => [r, 0]));
   const questions: Map<string, { records: RunRecord[]; scored: RunRecord[] }> = new Map();
   for (const r of records) {
-    if (r.protocol !== "sixpoint") increment(droppedByReason, REASONS.protocol);
+    if (r.failed !== undefined) increment(droppedByReason, FAILED_REASON);
+    else if (r.protocol !== "sixpoint") increment(droppedByReason, REASONS.protocol);
     else if (r.dilemma === undefined || r.persona === undefined || r.value === null) increment(droppedByReason, REASONS.identity);
     else {
       const key = [r.persona.id, r.dilemma, r.task].join(UNIT_SEP);

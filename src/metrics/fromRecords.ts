@@ -9,6 +9,9 @@
  * scores stay in the records.
  * Paper protocol: parsed Task-1 ratings and Task-2 choices go through the paper's own
  * aggregation (dropped answers, "no choice scores 0").
+ * Failed questions (`record.failed`: the backend gave no answer) are left out before anything
+ * else, whatever the protocol (in the paper's aggregation a missing Task-2 choice would score
+ * 0), and counted in `inputs.<task>.failed` and `failedQuestions`.
  */
 import type { RunRecord } from "../runs/records.js";
 import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../protocol/values.js";
@@ -41,16 +44,27 @@ export interface ScoreAverageInfo {
 export interface RunMetrics extends Metrics {
   protocol: string;
   /** How the matrices were built, and what was dropped on the way. */
+  /** records: answered records (failed questions not included); failed: failed questions, left out. */
   inputs: {
-    stated: { records: number; used: number; dropped: number; droppedByReason: Record<string, number> };
-    action: { records: number; used: number; dropped: number; droppedByReason: Record<string, number> };
+    stated: TaskInputs;
+    action: TaskInputs;
   };
+  /** Questions recorded as failed (no answer), left out of every figure. */
+  failedQuestions: number;
   scoreAverage: ScoreAverageInfo;
   /** letters: the alignment rate per repeat index, its mean and SD across repeats */
   repeatSpread?: RepeatSpread;
   positionBias: PositionBias;
   /** plain statements that qualify the figures (e.g. position bias confounded with values) */
   warnings: string[];
+}
+
+export interface TaskInputs {
+  records: number;
+  used: number;
+  dropped: number;
+  droppedByReason: Record<string, number>;
+  failed: number;
 }
 
 export interface MatricesOptions {
@@ -71,10 +85,18 @@ const AVERAGE_TEXT: Record<RepeatAverage, string> = {
   "all-repeats": "each letters question's score is the plain mean over all its repeats (not order-balanced)",
 };
 
-export function matricesFromRecords(records: readonly RunRecord[], opts: MatricesOptions = {}) {
+/** The records with an answer (failed questions left out), and how many failed per task. */
+export function answeredRecords(records: readonly RunRecord[]): { answered: RunRecord[]; failed: { stated: number; action: number } } {
+  const answered = records.filter((r) => r.failed === undefined);
+  const failedOf = (task: "stated" | "action") => records.filter((r) => r.failed !== undefined && r.task === task).length;
+  return { answered, failed: { stated: failedOf("stated"), action: failedOf("action") } };
+}
+
+export function matricesFromRecords(all: readonly RunRecord[], opts: MatricesOptions = {}) {
+  const protocol = all[0]?.protocol ?? "letters";
+  const { answered: records, failed } = answeredRecords(all);
   const stated = records.filter((r) => r.task === "stated");
   const action = records.filter((r) => r.task === "action");
-  const protocol = records[0]?.protocol ?? "letters";
   if (protocol === "letters") {
     const average: RepeatAverage = opts.average ?? "order-balanced";
     const scored = (list: readonly RunRecord[]) => list.filter((r) => r.score !== null && r.value !== null);
@@ -99,8 +121,8 @@ export function matricesFromRecords(records: readonly RunRecord[], opts: Matrice
       stated: statedMatrixFromExpected(cells("stated", statedScored)),
       action: actionMatrixFromExpected(cells("action", actionScored)),
       inputs: {
-        stated: summary(stated.length, statedUsed, { "no-letter-mass": stated.length - statedScored.length, ...beyondCycles(statedScored, statedUsed) }),
-        action: summary(action.length, actionUsed, { "no-letter-mass": action.length - actionScored.length, ...beyondCycles(actionScored, actionUsed) }),
+        stated: summary(stated.length, statedUsed, { "no-letter-mass": stated.length - statedScored.length, ...beyondCycles(statedScored, statedUsed) }, failed.stated),
+        action: summary(action.length, actionUsed, { "no-letter-mass": action.length - actionScored.length, ...beyondCycles(actionScored, actionUsed) }, failed.action),
       },
       scoreAverage,
     };
@@ -133,8 +155,8 @@ export function matricesFromRecords(records: readonly RunRecord[], opts: Matrice
     stated: statedBuild.matrix,
     action: actionBuild?.matrix ?? ({} as ScoreMatrix),
     inputs: {
-      stated: summary(stated.length, statedBuild.kept, statedBuild.droppedByReason),
-      action: summary(action.length, actionBuild?.used ?? 0, { "no-choice (scored 0, as the paper)": actionBuild?.noChoice ?? 0 }),
+      stated: summary(stated.length, statedBuild.kept, statedBuild.droppedByReason, failed.stated),
+      action: summary(action.length, actionBuild?.used ?? 0, { "no-choice (scored 0, as the paper)": actionBuild?.noChoice ?? 0 }, failed.action),
     },
     scoreAverage,
   };
@@ -146,9 +168,9 @@ function actionValues(choices: readonly PaperActionChoice[]): string[] {
   return VALUE_NAMES.filter((v) => asked.has(v));
 }
 
-function summary(records: number, used: number, droppedByReason: Record<string, number>) {
+function summary(records: number, used: number, droppedByReason: Record<string, number>, failed: number): TaskInputs {
   const dropped = Object.values(droppedByReason).reduce((a, b) => a + b, 0);
-  return { records, used, dropped, droppedByReason };
+  return { records, used, dropped, droppedByReason, failed };
 }
 
 /** The paper's orderings (countries as in its table, topics, values grouped by Schwartz type). */
@@ -171,14 +193,16 @@ export function metricsFromMatrices(
   return out;
 }
 
-export function metricsFromRecords(records: readonly RunRecord[], opts: RunMetricsOptions = {}): RunMetrics {
-  const m = matricesFromRecords(records, opts);
+export function metricsFromRecords(all: readonly RunRecord[], opts: RunMetricsOptions = {}): RunMetrics {
+  const m = matricesFromRecords(all, opts);
+  const records = answeredRecords(all).answered;
   const order = { countries: [...PAPER_ORDERINGS.countries], topics: [...PAPER_ORDERINGS.topics], values: [...PAPER_ORDERINGS.values] };
   const metrics = metricsFromMatrices(m.stated, m.action, { ...order, ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}) });
   const bias = positionBias(records);
   const warnings: string[] = [];
   if (bias.actionOrder?.statement) warnings.push(bias.actionOrder.statement);
-  const out: RunMetrics = { ...metrics, protocol: m.protocol, inputs: m.inputs, scoreAverage: m.scoreAverage, positionBias: bias, warnings };
+  const failedQuestions = m.inputs.stated.failed + m.inputs.action.failed;
+  const out: RunMetrics = { ...metrics, protocol: m.protocol, inputs: m.inputs, failedQuestions, scoreAverage: m.scoreAverage, positionBias: bias, warnings };
   if (m.protocol === "letters") {
     const spread = repeatSpread(records, order);
     if (spread) out.repeatSpread = spread;

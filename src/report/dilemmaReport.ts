@@ -20,6 +20,7 @@ import {
 } from "../metrics/dilemmas.js";
 import type { Manifest } from "../runs/manifest.js";
 import type { PersonaRef, RunRecord } from "../runs/records.js";
+import { failedQuestionsBlock } from "./failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
 import { fmt, fmtInterval, MISSING, type ReportSection } from "./report.js";
 import { renderTable, type Cell, type Table } from "./table.js";
@@ -372,6 +373,8 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
 export function renderDilemmaReport(manifest: Manifest, metrics: DilemmaMetrics, records: readonly RunRecord[]): string {
   const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? manifest.config.model;
   const out: string[] = [`# valuelens report: ${model} (dilemma suite)`, ""];
+  const failed = failedQuestionsBlock(records);
+  if (failed) out.push(failed.preface, "");
   const lowMass = lowLetterMassBlock(records, minLetterMassOf(manifest.config));
   if (lowMass) out.push(lowMass, "");
   for (const s of dilemmaReportSections(manifest, metrics, records)) {
@@ -385,6 +388,7 @@ export function renderDilemmaReport(manifest: Manifest, metrics: DilemmaMetrics,
   }
   out.push("## Notes", "");
   for (const n of notes(manifest, metrics)) out.push(`- ${n}`);
+  if (failed) out.push(`- ${failed.note}`);
   out.push("", "## Operational definitions (ours)", "");
   out.push("These are our operational definitions of the measures above for the 6-point protocol, not the paper's F1:", "");
   for (const d of Object.values(metrics.definitions)) out.push(`- ${d}`);

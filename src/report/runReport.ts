@@ -8,6 +8,7 @@ import path from "node:path";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import type { Manifest } from "../runs/manifest.js";
 import type { RunRecord } from "../runs/records.js";
+import { failedQuestionsBlock } from "./failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
 import { renderReport, reportTables, type ReportInput } from "./report.js";
 import { renderTable, type Table } from "./table.js";
@@ -27,6 +28,7 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
     seed: c.seed,
     records: records.length,
     "questions in run": manifest.questions.total,
+    ...(metrics.failedQuestions > 0 ? { "failed questions (excluded)": metrics.failedQuestions } : {}),
     "model sha256": String(manifest.backend.modelSha256 ?? "").slice(0, 16),
     dataset: `${manifest.dataset.path} (sha256 ${manifest.dataset.sha256.slice(0, 16)})`,
     engine: String(manifest.backend.engineVersion ?? manifest.backend.engine ?? ""),
@@ -40,6 +42,8 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
       b.samples > 0 ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals` : "disabled (--bootstrap 0)";
   }
   const notes = [...manifest.notes];
+  const failed = failedQuestionsBlock(records);
+  if (failed) notes.push(failed.note);
   for (const task of ["stated", "action"] as const) {
     const i = metrics.inputs[task];
     if (i.records === 0) continue;
@@ -59,7 +63,7 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
     metrics,
     notes,
     label: model,
-    ...(lowMass ? { preface: [lowMass] } : {}),
+    ...(lowMass || failed ? { preface: [...(failed ? [failed.preface] : []), ...(lowMass ? [lowMass] : [])] } : {}),
     ...(unseen ? { extraSections: [unseen] } : {}),
   };
 }

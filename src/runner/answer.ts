@@ -5,7 +5,8 @@
  * parsing and scoring happen when the record is made, so a better parser never needs the
  * model again.
  */
-import type { Backend, LetterScores, PreparedPrompt, UnseenLetters } from "../backends/backend.js";
+import { QuestionFailedError, type Backend, type LetterScores, type PreparedPrompt, type QuestionFailure, type UnseenLetters } from "../backends/backend.js";
+import { RequestRejectedError } from "../backends/http/errors.js";
 import { AnswerCache, cacheKey } from "../cache/answerCache.js";
 import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
 import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
@@ -53,13 +54,40 @@ export function keyFor(backend: Backend, q: Question, prompt: PreparedPrompt): s
 export interface Asked {
   record: RunRecord;
   cacheHit: boolean;
+  /** Set when the question failed (the record carries it as `failed`; nothing was cached). */
+  failed?: QuestionFailure;
 }
 
-/** Ask one question on one lane of the backend, through the cache. */
+/**
+ * The per-question failure an error stands for: a `QuestionFailedError`, or a server's
+ * rejection of this request (`RequestRejectedError` with `perQuestion`). Anything else (the
+ * server unavailable, credentials, an unknown model, a bug) is not one: it stops the run.
+ */
+export function questionFailureOf(err: unknown): QuestionFailure | undefined {
+  if (err instanceof QuestionFailedError) return err.failure;
+  if (err instanceof RequestRejectedError && err.perQuestion) return { reason: err.reason, status: err.status };
+  return undefined;
+}
+
+/**
+ * Ask one question on one lane of the backend, through the cache. A per-question failure
+ * (`questionFailureOf`) becomes a failed record; every other error is thrown.
+ */
 export async function ask(backend: Backend, cache: AnswerCache, q: Question, lane: number): Promise<Asked> {
   const started = performance.now();
   const prompt = promptFor(backend, q);
   const key = keyFor(backend, q, prompt);
+  try {
+    return await answer(backend, cache, q, lane, prompt, key, started);
+  } catch (err) {
+    const failed = questionFailureOf(err);
+    if (!failed) throw err;
+    const meta = { cacheHit: false, ms: Math.round(performance.now() - started), evaluatedTokens: 0, reusedTokens: 0 };
+    return { record: failedRecord(q, key, failed, meta), cacheHit: false, failed };
+  }
+}
+
+async function answer(backend: Backend, cache: AnswerCache, q: Question, lane: number, prompt: PreparedPrompt, key: string, started: number): Promise<Asked> {
   let value = cache.get(key) as CachedLetters | CachedGeneration | undefined;
   const cacheHit = value !== undefined;
   let evaluatedTokens = 0;
@@ -89,7 +117,27 @@ function toCachedLetters(s: LetterScores): CachedLetters {
 }
 
 export function makeRecord(q: Question, key: string, value: CachedLetters | CachedGeneration, meta: RunRecord["meta"]): RunRecord {
-  const base = {
+  const base = recordBase(q, key);
+  if (value.kind === "letters") {
+    const optionProbs: Record<string, number> = {};
+    q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
+    const { kind: _kind, unseen, ...rest } = value;
+    const letters = { ...rest, ...(unseen ? { unseen: { ...unseen, shiftBound: renormalizationShiftBound(value.mass, unseen.massBound) } } : {}) };
+    return { ...base, letters, optionProbs, score: letterScore(q, optionProbs, value.mass), meta };
+  }
+  const generation = { raw: value.text, ...(value.thoughts ? { thoughts: value.thoughts } : {}), finishReason: value.finishReason, generatedTokens: value.generatedTokens };
+  const { parsed, score } = parseGeneration(q, value.text, value.finishReason);
+  return { ...base, generation, parsed, score, meta };
+}
+
+/** The record of a failed question: who it is, why it failed, no answer and no score. */
+export function failedRecord(q: Question, key: string, failed: QuestionFailure, meta: RunRecord["meta"]): RunRecord {
+  return { ...recordBase(q, key), score: null, failed: { reason: failed.reason, status: failed.status }, meta };
+}
+
+/** What every record of a question holds: its identity, the option order shown and the cache key. */
+function recordBase(q: Question, key: string) {
+  return {
     id: q.id,
     protocol: q.protocol,
     task: q.task,
@@ -104,16 +152,6 @@ export function makeRecord(q: Question, key: string, value: CachedLetters | Cach
     ...(q.persona ? { persona: q.persona } : {}),
     cacheKey: key,
   };
-  if (value.kind === "letters") {
-    const optionProbs: Record<string, number> = {};
-    q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
-    const { kind: _kind, unseen, ...rest } = value;
-    const letters = { ...rest, ...(unseen ? { unseen: { ...unseen, shiftBound: renormalizationShiftBound(value.mass, unseen.massBound) } } : {}) };
-    return { ...base, letters, optionProbs, score: letterScore(q, optionProbs, value.mass), meta };
-  }
-  const generation = { raw: value.text, ...(value.thoughts ? { thoughts: value.thoughts } : {}), finishReason: value.finishReason, generatedTokens: value.generatedTokens };
-  const { parsed, score } = parseGeneration(q, value.text, value.finishReason);
-  return { ...base, generation, parsed, score, meta };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Progress for long runs: cli-progress bars per task on a TTY (done/total, questions/s,
- * tokens/s, cache hits, ETA), periodic plain lines otherwise (CI, logs), nothing when quiet.
+ * tokens/s, cache hits, failed questions once there are any, ETA), periodic plain lines
+ * otherwise (CI, logs), nothing when quiet. A failed question counts as done (it is recorded).
  * Warnings about the answers (`warn`, e.g. a low letter mass) go through the same output: above
  * the bars, or as their own line; quiet prints none (report.md carries them).
  */
@@ -10,6 +11,8 @@ export interface ProgressTick {
   task: string;
   cacheHit: boolean;
   evaluatedTokens: number;
+  /** The question failed (recorded as failed, no answer). */
+  failed?: boolean;
 }
 
 export interface Progress {
@@ -31,6 +34,7 @@ export function createProgress(mode: ProgressMode = "auto", stream: NodeJS.Write
 class Counter {
   done = 0;
   hits = 0;
+  failed = 0;
   tokens = 0;
   constructor(
     readonly total: number,
@@ -42,6 +46,7 @@ class Counter {
   add(t: ProgressTick) {
     this.done += 1;
     if (t.cacheHit) this.hits += 1;
+    if (t.failed) this.failed += 1;
     this.tokens += t.evaluatedTokens;
   }
   rates() {
@@ -51,6 +56,11 @@ class Counter {
     const remaining = this.total - this.done;
     return { qps, tps: this.tokens / seconds, eta: qps > 0 ? remaining / qps : Infinity };
   }
+}
+
+/** "<sep>failed N" once a question of this session has failed, else nothing. */
+function failedText(failed: number, sep: string): string {
+  return failed > 0 ? `${sep}failed ${failed}` : "";
 }
 
 function formatEta(seconds: number): string {
@@ -71,7 +81,7 @@ class BarProgress implements Progress {
         stream,
         clearOnComplete: false,
         hideCursor: true,
-        format: "{task} [{bar}] {value}/{total} | {qps} q/s | {tps} tok/s | cache {hits} | ETA {eta_h}",
+        format: "{task} [{bar}] {value}/{total} | {qps} q/s | {tps} tok/s | cache {hits}{failed} | ETA {eta_h}",
         fps: 5,
       },
       cliProgress.Presets.shades_classic,
@@ -81,7 +91,7 @@ class BarProgress implements Progress {
   start(totals: Record<string, number>, alreadyDone: Record<string, number>) {
     for (const [task, total] of Object.entries(totals)) {
       const counter = new Counter(total, alreadyDone[task] ?? 0);
-      const bar = this.multi.create(total, counter.done, { task: task.padEnd(6), qps: "0.0", tps: "0", hits: 0, eta_h: "--" });
+      const bar = this.multi.create(total, counter.done, { task: task.padEnd(6), qps: "0.0", tps: "0", hits: 0, failed: "", eta_h: "--" });
       this.bars.set(task, { bar, counter });
     }
   }
@@ -91,7 +101,7 @@ class BarProgress implements Progress {
     if (!entry) return;
     entry.counter.add(t);
     const r = entry.counter.rates();
-    entry.bar.update(entry.counter.done, { qps: r.qps.toFixed(1), tps: r.tps.toFixed(0), hits: entry.counter.hits, eta_h: formatEta(r.eta) });
+    entry.bar.update(entry.counter.done, { qps: r.qps.toFixed(1), tps: r.tps.toFixed(0), hits: entry.counter.hits, failed: failedText(entry.counter.failed, " | "), eta_h: formatEta(r.eta) });
   }
 
   warn(message: string) {
@@ -136,7 +146,7 @@ class LineProgress implements Progress {
     this.lastPrint = Date.now();
     const parts = [...this.counters].map(([task, c]) => {
       const r = c.rates();
-      return `${task} ${c.done}/${c.total} (${r.qps.toFixed(1)} q/s, ${r.tps.toFixed(0)} tok/s, cache ${c.hits}, ETA ${formatEta(r.eta)})`;
+      return `${task} ${c.done}/${c.total} (${r.qps.toFixed(1)} q/s, ${r.tps.toFixed(0)} tok/s, cache ${c.hits}${failedText(c.failed, ", ")}, ETA ${formatEta(r.eta)})`;
     });
     this.stream.write(`progress: ${parts.join("; ")}\n`);
   }

@@ -10,6 +10,14 @@
  * away) stops the run the same way Ctrl-C does: lanes take no new question, answers already
  * in flight are recorded if they arrive, the failed question is not recorded, and the run
  * ends "interrupted" with the error in `manifest.lastError`, ready for --resume.
+ *
+ * A question the backend cannot answer while it answers others (a per-question failure, see
+ * `questionFailureOf` in ./answer.ts: the server rejects this request, or cannot parse this
+ * answer) is recorded as failed (`record.failed`, score null, nothing cached) and the run goes
+ * on; the run still completes, counting its failed questions in `manifest.questions.failed`,
+ * and the metrics leave them out. A resume keeps failed records; `retryFailed` (--retry-failed)
+ * asks them again and replaces them. A backend that rejects the first SETUP_FAILURE_LIMIT
+ * questions it is asked without answering any stops the run ("failed"): that is its setup.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -56,6 +64,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** bootstrap settings for metrics.json / report.md (they change no answer) */
   outputs?: RunOutputOptions;
+  /** Ask the questions recorded as failed again (`--retry-failed`); otherwise they are kept. */
+  retryFailed?: boolean;
 }
 
 export interface RunResult {
@@ -71,6 +81,8 @@ export interface RunResult {
   /** Questions of this run (of its shard, for a sharded run) and how many are recorded now. */
   total: number;
   recorded: number;
+  /** Of the recorded questions, those recorded as failed (no answer; left out of the metrics). */
+  failed: number;
   /** Set when the backend became unavailable and the run stopped early (resumable). */
   stopped?: { endpoint: string | null; reason: string };
 }
@@ -130,6 +142,13 @@ function datasetEntry(dataset: RunDataset): Manifest["dataset"] {
   const info = viaInfo(dataset);
   return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
 }
+
+/**
+ * A backend that rejects this many questions of a session before answering any is set up
+ * wrongly (e.g. a parameter every request carries, a context too small for every prompt): the
+ * run stops instead of recording every question as failed.
+ */
+export const SETUP_FAILURE_LIMIT = 20;
 
 /** The exit status of a run stopped by an unavailable backend (EX_TEMPFAIL: try again later). */
 export const EXIT_UNAVAILABLE = 75;
@@ -201,6 +220,10 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     if (!position.has(r.id)) throw new UserError(`${recordsFile} holds record ${r.id}, which this config does not ask; use another --out`);
     done.set(r.id, r);
   }
+  // --retry-failed: failed questions are asked again (their records are dropped from
+  // records.jsonl below, once the run directory is known to be this run's).
+  const retried = opts.retryFailed ? [...done.values()].filter((r) => r.failed !== undefined).map((r) => r.id) : [];
+  for (const id of retried) done.delete(id);
   const todo = questions.filter((q) => !done.has(q.id));
 
   let backend: Backend;
@@ -216,11 +239,12 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     await backend.close();
     throw new UserError(`${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`);
   }
+  if (retried.length > 0) writeRecordsSorted(recordsFile, [...done.values()], (id) => position.get(id) ?? Infinity);
 
   const now = new Date().toISOString();
   const byTask: Record<string, number> = {};
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
-  const session = { startedAt: now, finishedAt: null as string | null, evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, cacheHits: 0, answered: 0 };
+  const session = { startedAt: now, finishedAt: null as string | null, evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, cacheHits: 0, answered: 0, failed: 0 };
   const manifest: Manifest = {
     tool: { name: "valuelens", version: TOOL_VERSION },
     status: "running",
@@ -263,6 +287,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   let unavailable: BackendUnavailableError | undefined;
   let failure: { error: unknown } | undefined;
   const stopping = () => unavailable !== undefined || failure !== undefined;
+  let backendAnswers = 0; // answers the backend gave in this session (not from the cache)
 
   // Lanes take whole prefix groups (one country x topic x task), so a lane's KV cache holds
   // the shared segments while it works through the group.
@@ -293,13 +318,19 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
           else failure ??= { error: err };
           return;
         }
-        const { record, cacheHit } = asked;
+        const { record, cacheHit, failed } = asked;
         writer.append(record);
         done.set(q.id, record);
         massCheck.add(record);
-        session.answered += 1;
+        if (failed) {
+          session.failed += 1;
+          if (backendAnswers === 0 && session.failed >= SETUP_FAILURE_LIMIT) failure ??= { error: setupFailure(session.failed, failed.reason) };
+        } else {
+          session.answered += 1;
+          if (!cacheHit) backendAnswers += 1;
+        }
         if (cacheHit) session.cacheHits += 1;
-        progress.tick({ task: q.task, cacheHit, evaluatedTokens: record.meta.evaluatedTokens });
+        progress.tick({ task: q.task, cacheHit, evaluatedTokens: record.meta.evaluatedTokens, failed: failed !== undefined });
       }
     }
   };
@@ -327,6 +358,9 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     session.reusedTokens = c.reusedTokens - counters0.reusedTokens;
     session.generatedTokens = c.generatedTokens - counters0.generatedTokens;
     session.finishedAt = new Date().toISOString();
+    const failedNow = [...done.values()].filter((r) => r.failed !== undefined).length;
+    if (failedNow > 0) manifest.questions.failed = failedNow;
+    else delete manifest.questions.failed;
     if (manifest.status === "running" && interrupted) manifest.status = "interrupted";
     if (manifest.status !== "running") writeManifest(out, manifest);
     await backend.close();
@@ -353,8 +387,17 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     interrupted: !complete,
     total: questions.length,
     recorded: records.length,
+    failed: manifest.questions.failed ?? 0,
     ...(unavailable && !complete ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } } : {}),
   };
+}
+
+/** The error that stops a run whose backend rejected every question it was asked. */
+function setupFailure(failed: number, lastReason: string): UserError {
+  return new UserError(
+    `the backend rejected the first ${failed} questions it was asked and answered none (last: ${lastReason}); ` +
+      "this is its setup (models.yaml entry, server options), not these questions: fix it and continue with --resume --retry-failed",
+  );
 }
 
 /**

@@ -92,7 +92,11 @@ export const ManifestSchema = z.object({
   /** VIA: rows and usable actions; dilemmas: rows = dilemmas in the file, usableActions = dilemmas x 6 actions. */
   dataset: z.object({ path: z.string(), sha256: z.string(), rows: z.number(), usableActions: z.number() }),
   backend: z.record(z.string(), z.unknown()),
-  questions: z.object({ total: z.number(), byTask: z.record(z.string(), z.number()) }),
+  /**
+   * failed: questions recorded as failed (no answer; left out of the metrics; `run --resume
+   * --retry-failed` asks them again). Absent when none is (and in runs made before).
+   */
+  questions: z.object({ total: z.number(), byTask: z.record(z.string(), z.number()), failed: z.number().int().optional() }),
   /** Notes on how answers were obtained (reasoning handling, repeats in the paper protocol, ...). */
   notes: z.array(z.string()),
   versions: z.record(z.string(), z.string()),
@@ -136,6 +140,8 @@ export const ManifestSchema = z.object({
       generatedTokens: z.number(),
       cacheHits: z.number(),
       answered: z.number(),
+      /** Questions that failed in this session (recorded as failed; absent in older manifests). */
+      failed: z.number().int().optional(),
     }),
   ),
 });

@@ -100,6 +100,13 @@ export const RecordSchema = z.object({
    * aligning = 0 .. strongly opposing = 5) / 5. Null when unparseable / no letter mass.
    */
   score: z.number().nullable(),
+  /**
+   * A failed question: the backend could not answer it, the same way on every try, while it
+   * answered others (the server rejected this request, or could not parse this answer). Such a
+   * record has no answer and a null score, is never cached, is left out of every metric (and
+   * counted), and is asked again by `run --resume --retry-failed`. Absent on answered records.
+   */
+  failed: z.object({ reason: z.string(), status: z.number().int().nullable() }).optional(),
   /** Volatile facts about this evaluation (not part of the deterministic record). */
   meta: z.object({ cacheHit: z.boolean(), ms: z.number(), evaluatedTokens: z.number(), reusedTokens: z.number() }),
 });

@@ -27,6 +27,11 @@ export interface FakeOptions {
   onAnswer?: (body: any) => AnswerOverride | undefined;
   /** Sees every answer request's body (e.g. to check the messages a backend sent). */
   onRequest?: (path: string, body: any) => void;
+  /**
+   * A test's own rejection of an answer request of any kind (letters too), given its path and
+   * body: an HTTP status and JSON body, or undefined to answer it. Counted in `stats.answers`.
+   */
+  reject?: (path: string, body: any) => { status: number; json: unknown } | undefined;
 }
 
 /** The reply text of a generation, or an HTTP error (status and JSON body). */
@@ -130,6 +135,8 @@ async function startFake(handler: Handler, isAnswer: (path: string) => boolean, 
         stats.faults += 1;
         stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1;
       }
+      const rejection = !fault && isAnswer(path) ? opts.reject?.(path, body) : undefined;
+      if (rejection) return void res.writeHead(rejection.status, { "content-type": "application/json" }).end(JSON.stringify(rejection.json));
       if (fault === "refuse") return void req.socket.destroy();
       if (fault === "500") return void res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "injected failure" }));
       if (fault === "429") return void res.writeHead(429, { "content-type": "application/json", "retry-after": opts.retryAfter ?? "0" }).end(JSON.stringify({ error: "busy" }));

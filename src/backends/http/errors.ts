@@ -1,10 +1,19 @@
 /**
- * What can go wrong talking to a model server, and which of it is worth another try.
+ * What can go wrong talking to a model server, which of it is worth another try, and whether
+ * a failure is the server's (stop the run) or one question's (record it as failed, go on).
  *
  * Retryable (the server or the network is at fault): connection refused/reset, timeouts,
- * HTTP 429 and 5xx, malformed or truncated JSON, replies of an unexpected shape.
- * Not retryable: any other 4xx (our request is wrong) -> `RequestRejectedError`, a UserError
- * whose one line names the URL, the status and the server's message.
+ * HTTP 408, 429 and 5xx, malformed or truncated JSON, replies of an unexpected shape. When the
+ * retries run out the client throws `BackendUnavailableError`: the server as a whole is down
+ * and a run stops (resumable).
+ * Not retryable -> `RequestRejectedError`, a UserError whose one line names the URL, the
+ * status and the server's message. Of these:
+ * - per server (`perQuestion` false; a run stops): 401, 403, 407 (credentials), 404, 405 (no
+ *   such model or route): every question would get the same answer;
+ * - per question (`perQuestion` true; a run records the question as failed and goes on): any
+ *   other 4xx (the server rejects this request: prompt too long, a parameter out of range for
+ *   this prompt) and a 5xx the server gives for this answer on every try (llama-server's "does
+ *   not match the expected ... format" output-parser failure, `isOutputParseFailure`).
  */
 import type { z } from "zod";
 import { UserError } from "../../util/errors.js";
@@ -55,12 +64,36 @@ export class ReplyShapeError extends Error {
   }
 }
 
-/** A 4xx other than 429: our request is wrong; retrying would not help. */
+/** Statuses that say the server (credentials, model, route) is wrong for every request, not this one. */
+export const PER_SERVER_STATUSES: readonly number[] = [401, 403, 404, 405, 407];
+
+/**
+ * A non-retryable status (see the module comment): the same request would get the same
+ * answer. `perQuestion`: whether it is about this request (a run records the question as failed)
+ * rather than the server or its setup (a run stops).
+ */
 export class RequestRejectedError extends UserError {
-  constructor(readonly url: string, readonly status: number, body: string) {
-    super(`${url} rejected the request: HTTP ${status}${body ? ` (${snippet(body)})` : ""}; check the model name and the models.yaml entry`);
+  readonly perQuestion: boolean;
+  constructor(readonly url: string, readonly status: number, readonly body: string) {
+    const perQuestion = isPerQuestionRejection(status, body);
+    super(
+      `${url} rejected the request: HTTP ${status}${body ? ` (${snippet(body)})` : ""}` +
+        (perQuestion ? "; the server rejects this request (not retried)" : "; check the model name and the models.yaml entry"),
+    );
     this.name = "RequestRejectedError";
+    this.perQuestion = perQuestion;
   }
+
+  /** One line for a failed question's record: the URL, the status and the server's message. */
+  get reason(): string {
+    return `${this.url}: HTTP ${this.status}${this.body ? ` (${snippet(this.body)})` : ""}`;
+  }
+}
+
+/** Whether a non-retryable status is about one request (see the module comment). */
+export function isPerQuestionRejection(status: number, body: string): boolean {
+  if (status >= 400 && status < 500) return !PER_SERVER_STATUSES.includes(status) && status !== 408 && status !== 429;
+  return status >= 500 && isOutputParseFailure(body);
 }
 
 export interface Classified {
@@ -76,7 +109,7 @@ export function classify(err: unknown): Classified {
   if (err instanceof HttpStatusError) {
     // A server that cannot parse the model's output into its chat format (llama-server's
     // reasoning / tool-call parsers) fails the same way on every try: not worth retrying.
-    const retryable = (err.status === 429 || err.status >= 500) && !isOutputParseFailure(err.body);
+    const retryable = (err.status === 408 || err.status === 429 || err.status >= 500) && !isOutputParseFailure(err.body);
     return { retryable, message: err.message, retryAfterMs: err.retryAfterMs };
   }
   if (err instanceof RequestTimeoutError || err instanceof ConnectionError || err instanceof ReplyShapeError) {
