@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test bench lint clean llama-server
+.PHONY: build demo demo-dilemmas test bench chaos lint clean llama-server
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -25,6 +25,10 @@ test: node_modules/.package-lock.json
 
 bench: build
 	node --import tsx bench/run.ts
+
+# SIGKILL runs at random moments, resume them, count lost / doubled / wrong records; bad inputs table.
+chaos: build
+	node --import tsx bench/chaos.ts --kills 50
 
 lint: node_modules/.package-lock.json
 	npm run lint

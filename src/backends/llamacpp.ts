@@ -111,8 +111,11 @@ export class LlamaCppBackend implements Backend {
   static async load(opts: LlamaCppOptions): Promise<LlamaCppBackend> {
     let bytes: number;
     try {
-      bytes = statSync(opts.modelPath).size;
-    } catch {
+      const st = statSync(opts.modelPath);
+      if (st.isDirectory()) throw new UserError(`model ${opts.modelPath} is a directory; pass the .gguf file inside it (or a models.yaml entry)`);
+      bytes = st.size;
+    } catch (err) {
+      if (err instanceof UserError) throw err;
       throw new UserError(
         `model file not found: ${opts.modelPath} (check the path, or run \`valuelens models pull <name>\` for a models.yaml entry)`,
       );

@@ -56,13 +56,17 @@ export function loadDilemmaDataset(file: string | undefined): { dataset: LoadedD
   return { dataset: loadDilemmas(path.resolve(file)), label: path.resolve(file) };
 }
 
-export function intOption(name: string, min = 0) {
+export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}, got ${value}`);
     return n;
   };
 }
+
+/** The most repeats a question may have (each is a model evaluation; 1,000 is already far past any balanced cycle). */
+export const MAX_REPEATS = 1000;
 
 /** A number in [0, 1] (a share or probability). */
 export function shareOption(name: string) {

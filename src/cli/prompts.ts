@@ -5,7 +5,7 @@ import { dilemmaPersonas, personaEntries, viaPersonaFor } from "../personas/runP
 import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
 import { baseId, buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Question, type Task } from "../questions/questions.js";
 import { UserError } from "../util/errors.js";
-import { intOption, loadDataset, loadDilemmaDataset, variantsOption } from "./common.js";
+import { intOption, MAX_REPEATS, loadDataset, loadDilemmaDataset, variantsOption } from "./common.js";
 
 interface PromptsFlags {
   protocol: "letters" | "paper";
@@ -39,7 +39,7 @@ export function promptsCommand(): Command {
     .option("--persona <kind|file>", "a persona as the system message: none, moderate, max, incongruous, country or a JSON persona file")
     .option("--quadrant <name>", "dilemma suite: the map quadrant of a moderate/max/incongruous persona (default traditional-survival)")
     .option("--variant <list>", "paper protocol variants (default: 0-7 stated, 5 action)", variantsOption)
-    .option("--repeats <n>", "letters protocol repeats", intOption("--repeats", 1), 1)
+    .option("--repeats <n>", "letters protocol repeats", intOption("--repeats", 1, MAX_REPEATS), 1)
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
     .option("--via <path>", "VIA CSV (default: the shipped sample)")
     .addHelpText(

@@ -10,7 +10,7 @@ import type { RunConfig } from "../runs/manifest.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { resolveQuadrant } from "../personas/personas.js";
 import { personaEntries } from "../personas/runPersonas.js";
-import { defaultCacheDir, intOption, listOption, shareOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
+import { defaultCacheDir, intOption, MAX_REPEATS, listOption, shareOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
 import { renderCountryTable } from "../report/report.js";
 import { alignmentByKindTable } from "../report/dilemmaReport.js";
 import { renderTable } from "../report/table.js";
@@ -55,7 +55,7 @@ export function runCommand(): Command {
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
     .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
-    .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)", intOption("--repeats", 1))
+    .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)", intOption("--repeats", 1, MAX_REPEATS))
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
     .option("--countries <list>", "comma-separated countries (default: all in the dataset; dilemmas: those of --persona country)", listOption)
     .option("--topics <list>", "comma-separated topics", listOption)

@@ -1,0 +1,150 @@
+/**
+ * make chaos: crash safety and bad inputs, measured the way SQLite's crash tests do it.
+ *
+ * 1. Kills: for each suite (VIA letters, both tasks; the dilemma suite with personas) an
+ *    uninterrupted reference run on the tiny model. Then N times: start the same run into a new
+ *    directory with a fresh answer cache, SIGKILL it at a random moment of the reference's wall
+ *    time, resume it (again and again, until it says complete), and compare its records with the
+ *    reference's: lost (an id missing), doubled (an id twice in records.jsonl), wrong (the same
+ *    id with other content). Goal: N / 0 / 0 / 0.
+ * 2. Bad inputs: each is run once; it must exit non-zero with one line on stderr. Printed as a table.
+ *
+ * Usage: node --import tsx bench/chaos.ts [--kills 50] [--seed 1]   (needs `npm run build` first)
+ * Writes bench/results/chaos.json.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ensureTestModel } from "../src/gguf/index.js";
+import { deterministicPart, type RunRecord } from "../src/runs/records.js";
+import { seededRandom } from "../src/util/random.js";
+import { packageRoot } from "../src/util/paths.js";
+
+const root = packageRoot();
+const BIN = path.join(root, "bin", "valuelens.js");
+const { values } = parseArgs({ options: { kills: { type: "string", default: "50" }, seed: { type: "string", default: "1" } } });
+const kills = Number(values.kills);
+const random = seededRandom("chaos", Number(values.seed));
+const work = mkdtempSync(path.join(tmpdir(), "vl-chaos-"));
+
+const SUITES: Record<string, string[]> = {
+  via: ["--countries", "Nigeria,Egypt", "--limit", "4", "--repeats", "2"],
+  dilemmas: ["--suite", "dilemmas", "--persona", "none,max", "--quadrants", "secular-self-expression", "--limit", "2", "--repeats", "2"],
+};
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string; ms: number } {
+  const t = Date.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" }, encoding: "utf8", timeout: 600_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t };
+}
+
+/** Every line of records.jsonl parsed (torn lines skipped), in file order. */
+function recordLines(dir: string): RunRecord[] {
+  const file = path.join(dir, "records.jsonl");
+  if (!existsSync(file)) return [];
+  const out: RunRecord[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    try {
+      if (line.trim()) out.push(JSON.parse(line) as RunRecord);
+    } catch {
+      // a torn line: the resume cuts it off
+    }
+  }
+  return out;
+}
+
+function status(dir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as { status?: string }).status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start a run and SIGKILL it after `ms`. */
+function killedRun(args: string[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" }, stdio: "ignore" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+await ensureTestModel("tiny", { root });
+const reference = new Map<string, { records: Map<string, string>; ms: number }>();
+for (const [suite, slice] of Object.entries(SUITES)) {
+  const out = path.join(work, `reference-${suite}`);
+  const r = cli(["run", "--model", "tiny", ...slice, "--out", out, "--cache-dir", path.join(work, `cache-reference-${suite}`), "--progress", "quiet"]);
+  if (r.code !== 0) throw new Error(`reference run (${suite}) failed: ${r.stderr}`);
+  reference.set(suite, { records: new Map(recordLines(out).map((x) => [x.id, JSON.stringify(deterministicPart(x))])), ms: r.ms });
+  process.stdout.write(`reference ${suite}: ${reference.get(suite)!.records.size} records in ${(r.ms / 1000).toFixed(1)} s\n`);
+}
+
+const totals = { kills: 0, survived: 0, lost: 0, doubled: 0, wrong: 0 };
+const suites = Object.keys(SUITES);
+for (let i = 0; i < kills; i++) {
+  const suite = suites[i % suites.length]!;
+  const ref = reference.get(suite)!;
+  const out = path.join(work, `kill-${i}`);
+  const args = ["run", "--model", "tiny", ...SUITES[suite]!, "--out", out, "--cache-dir", path.join(work, `cache-${i}`), "--progress", "quiet"];
+  const at = Math.floor(random() * ref.ms);
+  await killedRun(args, at);
+  totals.kills += 1;
+  let tries = 0;
+  while (status(out) !== "complete" && tries < 5) {
+    const started = existsSync(path.join(out, "manifest.json"));
+    cli(started ? [...args, "--resume"] : args);
+    tries += 1;
+  }
+  const lines = recordLines(out);
+  const seen = new Map<string, number>();
+  for (const r of lines) seen.set(r.id, (seen.get(r.id) ?? 0) + 1);
+  const lost = [...ref.records.keys()].filter((id) => !seen.has(id)).length;
+  const doubled = [...seen.values()].filter((n) => n > 1).length;
+  const wrong = lines.filter((r) => ref.records.has(r.id) && ref.records.get(r.id) !== JSON.stringify(deterministicPart(r))).length + lines.filter((r) => !ref.records.has(r.id)).length;
+  if (status(out) === "complete" && lost === 0 && doubled === 0 && wrong === 0) totals.survived += 1;
+  totals.lost += lost;
+  totals.doubled += doubled;
+  totals.wrong += wrong;
+  process.stdout.write(`kill ${i + 1}/${kills} (${suite}, at ${at} ms): ${status(out)} after ${tries} resume(s); lost ${lost}, doubled ${doubled}, wrong ${wrong}\n`);
+}
+
+// Bad inputs: each must end with one line on stderr and a non-zero exit.
+const bad = path.join(work, "bad");
+mkdirSync(bad, { recursive: true });
+writeFileSync(path.join(bad, "models.yaml"), "models:\n  broken:\n    backend: llama.cpp\n    sourse: x.gguf\n");
+writeFileSync(path.join(bad, "not-a-model.gguf"), "this is not a GGUF file");
+writeFileSync(path.join(bad, "via.csv"), "country,topic\nNigeria\n");
+writeFileSync(path.join(bad, "notes.txt"), "somebody's notes");
+const INPUTS: [string, string[]][] = [
+  ["models.yaml with an unknown field", ["run", "--model", "broken", "--models", path.join(bad, "models.yaml"), "--out", path.join(bad, "o1")]],
+  ["a file that is not a GGUF", ["run", "--model", path.join(bad, "not-a-model.gguf"), "--out", path.join(bad, "o2")]],
+  ["a directory as --model", ["run", "--model", bad, "--out", path.join(bad, "o3")]],
+  ["a VIA CSV without the columns", ["run", "--model", "tiny", "--via", path.join(bad, "via.csv"), "--out", path.join(bad, "o4")]],
+  ["--repeats 100000", ["run", "--model", "tiny", "--repeats", "100000", "--out", path.join(bad, "o5")]],
+  ["--repeats 1e400", ["run", "--model", "tiny", "--repeats", "1e400", "--out", path.join(bad, "o6")]],
+  ["--shard 3/2", ["run", "--model", "tiny", "--shard", "3/2", "--out", path.join(bad, "o7")]],
+  ["--resume on a directory that does not exist", ["run", "--model", "tiny", "--out", path.join(bad, "missing"), "--resume"]],
+  ["--out: a non-empty directory that is not a run", ["run", "--model", "tiny", "--out", bad]],
+  ["report on a directory that is not a run", ["report", bad]],
+  ["unknown model name", ["run", "--model", "no-such-model", "--out", path.join(bad, "o8")]],
+];
+const table: { input: string; exit: number | null; lines: number; stderr: string }[] = [];
+for (const [input, args] of INPUTS) {
+  const r = cli(args);
+  const lines = r.stderr.trim().split("\n").filter(Boolean);
+  table.push({ input, exit: r.code, lines: lines.length, stderr: lines[0] ?? "" });
+}
+
+process.stdout.write(`\nkills survived / records lost / records doubled / wrong records: ${totals.survived}/${totals.kills} / ${totals.lost} / ${totals.doubled} / ${totals.wrong}   (goal: ${totals.kills} / 0 / 0 / 0)\n\n`);
+process.stdout.write("| bad input | exit | stderr lines | the error |\n| --- | --- | --- | --- |\n");
+for (const t of table) process.stdout.write(`| ${t.input} | ${t.exit} | ${t.lines} | ${t.stderr.replace(/\|/g, "\\|")} |\n`);
+const ok = table.filter((t) => t.exit !== 0 && t.exit !== null && t.lines === 1).length;
+process.stdout.write(`\nbad inputs answered with one line and a non-zero exit: ${ok}/${table.length}\n`);
+mkdirSync(path.join(root, "bench", "results"), { recursive: true });
+writeFileSync(path.join(root, "bench", "results", "chaos.json"), JSON.stringify({ when: new Date().toISOString(), totals, badInputs: table }, null, 2) + "\n");
