@@ -30,7 +30,7 @@ import { z } from "zod";
 import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
 import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
-import { newCounters } from "./backend.js";
+import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { parseReply, ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
@@ -246,7 +246,7 @@ export class LlamaServerBackend implements Backend {
   private async scoreOnLane(lane: Lane, prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
     const { tokens, segmentEnds } = await this.tokensOf(prompt, lane.endpoint);
     if (tokens.length >= this.nCtx) {
-      throw new UserError(`prompt of ${tokens.length} tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c (or fewer -np slots)`);
+      throw new QuestionFailedError({ reason: `prompt of ${tokens.length} tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c (or fewer -np slots)`, status: null });
     }
     // Reuse whole segments this lane evaluated into its slot with the same tokens.
     let reuse = 0;
@@ -344,7 +344,7 @@ export class LlamaServerBackend implements Backend {
     return this.exclusive(lane, async () => {
       const { tokens } = await this.tokensOf(prompt, lane.endpoint);
       if (tokens.length + opts.maxTokens > this.nCtx) {
-        throw new UserError(`prompt of ${tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c`);
+        throw new QuestionFailedError({ reason: `prompt of ${tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c`, status: null });
       }
       // Evaluated afresh (the first request does not reuse the slot's cache), so the answer does not depend on what it held.
       lane.tokens = [];

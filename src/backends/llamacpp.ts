@@ -39,7 +39,7 @@ import type {
   PreparedPrompt,
   PromptMode,
 } from "./backend.js";
-import { newCounters } from "./backend.js";
+import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { modelDigest } from "./modelDigest.js";
 import { hardwareSummary, physicalCores } from "./hardware.js";
@@ -285,9 +285,7 @@ export class LlamaCppBackend implements Backend {
     const { tokens, segmentEnds } = prompt;
     if (prompt.mode !== "letters") throw new Error("scoreLetters needs a prompt prepared in letters mode");
     if (tokens.length > this.context.contextSize) {
-      throw new UserError(
-        `prompt of ${tokens.length} tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`,
-      );
+      throw new QuestionFailedError({ reason: `prompt of ${tokens.length} tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`, status: null });
     }
     // Reuse whole segments that this lane evaluated with the same boundaries and tokens.
     const current = lane.sequence.contextTokens;
@@ -400,9 +398,7 @@ export class LlamaCppBackend implements Backend {
       await lane.sequence.clearHistory();
       lane.evaluatedEnds = [];
       if (prompt.tokens.length + opts.maxTokens > this.context.contextSize) {
-        throw new UserError(
-          `prompt of ${prompt.tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`,
-        );
+        throw new QuestionFailedError({ reason: `prompt of ${prompt.tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`, status: null });
       }
       const grammarEvaluationState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined;
       const generated: Token[] = [];
