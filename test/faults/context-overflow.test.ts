@@ -6,7 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { valuelens } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { recordsOf } from "./helpers.js";
+import { readRecords } from "../../src/runs/records.js";
 
 describe("a prompt that does not fit the context", () => {
   it("fails that question only; the run completes and says how many failed", async () => {
@@ -18,7 +18,7 @@ describe("a prompt that does not fit the context", () => {
     const out = path.join(work, "run");
     const r = valuelens(["run", "--model", "short", "--models", models, "--countries", "Nigeria", "--limit", "2", "--repeats", "1", "--persona", "country", "--progress", "quiet", "--out", out, "--cache-dir", path.join(work, "cache")]);
     expect(r.code, r.stderr).toBe(0);
-    const records = recordsOf(out);
+    const records = readRecords(path.join(out, "records.jsonl")).records;
     const failed = records.filter((x) => x.failed);
     const answered = records.filter((x) => !x.failed);
     expect(failed.length).toBeGreaterThan(0);
