@@ -264,11 +264,10 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     expect(() => compareRuns([A, path.join(work, "missing")])).toThrow(/missing: no such directory/);
     expect(() => compareRuns([A])).toThrow(UserError);
 
+    // A real paper-protocol run (a copy of A relabelled "paper" holds records its config does not ask: refused as such).
     const paper = path.join(work, "A-paper");
-    cpSync(A, paper, { recursive: true });
-    m.config.seed = 5;
-    m.config.protocol = "paper";
-    writeFileSync(path.join(paper, "manifest.json"), JSON.stringify(m));
+    const p = valuelens(["run", "--model", "tiny", "--protocol", "paper", "--tasks", "action", "--countries", "Nigeria", "--limit", "2", "--action-max-tokens", "8", ...SLICE, "--out", paper, "--cache-dir", cache]);
+    expect(p.code, p.stderr).toBe(0);
     expect(() => compareRuns([A, paper], { allowPartial: true })).toThrow(/uses the letters protocol and .* the paper protocol/);
   });
 

@@ -5,8 +5,8 @@ import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { runReportTables, writeReportTables } from "../report/runReport.js";
 import { dilemmaReportTables } from "../report/dilemmaReport.js";
 import { isDilemmaMetrics, writeRunOutputs } from "../runner/run.js";
-import { readManifest } from "../runs/manifest.js";
-import { readRecords } from "../runs/records.js";
+import { loadRunDirectory, requireRunDirectory } from "../runs/load.js";
+import { withRunLock } from "../runs/lock.js";
 import { UserError } from "../util/errors.js";
 import { intOption } from "./common.js";
 
@@ -37,26 +37,31 @@ Examples:
     )
     .action(async (dir: string, flags: ReportFlags) => {
       const out = path.resolve(dir);
-      const manifest = readManifest(out);
-      if (!manifest) throw new UserError(`${out} is not a run directory (no manifest.json); pass the --out of a run`);
-      const { records, tornLines } = readRecords(path.join(out, "records.jsonl"));
-      if (tornLines > 0) process.stderr.write("note: records.jsonl ends in a torn line (an interrupted run); it was skipped\n");
-      if (records.length === 0) throw new UserError(`${out}/records.jsonl holds no records yet`);
-      const previous = recordedBootstrap(out);
-      const metrics = await writeRunOutputs(out, manifest, records, {
-        bootstrap: flags.bootstrap ?? previous.samples,
-        bootstrapSeed: flags.bootstrapSeed ?? previous.seed,
+      requireRunDirectory(out); // before the lock: never creates or locks a directory that is not a run
+      // The report writes into the run directory (metrics.json, report.md, charts, tables): it
+      // holds the directory's lock, so it never writes while a run or another report does.
+      await withRunLock(out, { advice: "wait for it to finish, then run valuelens report again" }, async () => {
+        const run = loadRunDirectory(out);
+        const { manifest, records } = run;
+        for (const note of run.notes) process.stderr.write(`note: ${note}\n`);
+        if (records.length === 0) throw new UserError(`${out}/records.jsonl holds no records yet`);
+        const previous = recordedBootstrap(out);
+        const metrics = await writeRunOutputs(out, manifest, records, {
+          bootstrap: flags.bootstrap ?? previous.samples,
+          bootstrapSeed: flags.bootstrapSeed ?? previous.seed,
+          notes: [...run.notes.map((n) => `${n}.`), ...(run.unchecked ? [run.unchecked] : [])],
+        });
+        if (flags.format === "md") {
+          if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
+          return;
+        }
+        const tables = isDilemmaMetrics(metrics) ? dilemmaReportTables(manifest, metrics, records) : runReportTables(manifest, metrics, records);
+        const files = writeReportTables(out, tables, flags.format);
+        if (!flags.quiet) {
+          const rel = (f: string) => path.relative(process.cwd(), f) || f;
+          process.stdout.write(`wrote ${files.length} tables (${flags.format}):\n${files.map((f) => `  ${rel(f)}\n`).join("")}`);
+        }
       });
-      if (flags.format === "md") {
-        if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
-        return;
-      }
-      const tables = isDilemmaMetrics(metrics) ? dilemmaReportTables(manifest, metrics, records) : runReportTables(manifest, metrics, records);
-      const files = writeReportTables(out, tables, flags.format);
-      if (!flags.quiet) {
-        const rel = (f: string) => path.relative(process.cwd(), f) || f;
-        process.stdout.write(`wrote ${files.length} tables (${flags.format}):\n${files.map((f) => `  ${rel(f)}\n`).join("")}`);
-      }
     });
 }
 

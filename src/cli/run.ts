@@ -142,12 +142,18 @@ Examples:
       const out = flags.out ?? defaultOutDir(model.name, config);
       const cacheDir = path.resolve(flags.cacheDir ?? defaultCacheDir());
       const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        process.stderr.write("\ninterrupting: finishing the current question (Ctrl-C again to quit at once)\n");
+      // Ctrl-C and SIGTERM (a scheduler ending the job) stop after the current question, with
+      // the records intact and the run directory's lock released; a second one quits at once.
+      let stoppedBy: NodeJS.Signals | undefined;
+      const onSigint = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) process.exit(signal === "SIGTERM" ? 143 : 130);
+        stoppedBy = signal;
+        const again = signal === "SIGTERM" ? "SIGTERM" : "Ctrl-C";
+        process.stderr.write(`\ninterrupting${signal === "SIGTERM" ? " (SIGTERM)" : ""}: finishing the current question (${again} again to quit at once)\n`);
         controller.abort();
       };
       process.on("SIGINT", onSigint);
+      process.on("SIGTERM", onSigint);
       const outAbs = path.resolve(out);
       const outExisted = existsSync(outAbs);
       try {
@@ -190,7 +196,7 @@ Examples:
         );
         if (result.interrupted) {
           process.stdout.write(`resume with: ${resumeCommand(flags.model, rel)}\n`);
-          process.exitCode = 130;
+          process.exitCode = stoppedBy === "SIGTERM" ? 143 : 130;
           return;
         }
         if (result.failed > 0) {
@@ -204,6 +210,7 @@ Examples:
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {
         process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigint);
       }
     });
 }

@@ -461,8 +461,7 @@ export function compareLoadedRuns(loaded: readonly LoadedRun[], opts: CompareOpt
   for (const r of runs) {
     const l = r.loaded;
     if (l.manifest.status !== "complete") notes.push(`${r.label} (${l.dir}) is ${l.manifest.status}: ${l.records.length} of ${l.manifest.questions.total} questions answered.`);
-    if (l.tornLines > 0) notes.push(`${r.label} (${l.dir}): records.jsonl ends in a torn line (an interrupted run); it was skipped.`);
-    if (l.duplicateIds > 0) notes.push(`${r.label} (${l.dir}): ${l.duplicateIds} records repeat a question id; the last of each was used.`);
+    for (const n of l.notes) notes.push(`${r.label} (${l.dir}): ${n}`);
   }
   notes.push(
     boot.samples > 0

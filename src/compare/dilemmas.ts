@@ -220,8 +220,7 @@ export function compareDilemmaRuns(loaded: readonly LoadedRun[], opts: DilemmaCo
   notes.push(...comparabilityNotes);
   loaded.forEach((l, i) => {
     if (l.manifest.status !== "complete") notes.push(`${labels[i]} (${l.dir}) is ${l.manifest.status}: ${l.records.length} of ${l.manifest.questions.total} questions answered.`);
-    if (l.tornLines > 0) notes.push(`${labels[i]} (${l.dir}): records.jsonl ends in a torn line (an interrupted run); it was skipped.`);
-    if (l.duplicateIds > 0) notes.push(`${labels[i]} (${l.dir}): ${l.duplicateIds} records repeat a question id; the last of each was used.`);
+    for (const n of l.notes) notes.push(`${labels[i]} (${l.dir}): ${n}`);
   });
   notes.push(
     "Differences from the first run are paired per (persona, dilemma) unit that both runs scored on both questions; a unit scored in only one run is left out of them.",

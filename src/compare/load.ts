@@ -8,10 +8,10 @@
  * With `allowPartial`, runs that differ in their questions are compared on the question ids
  * all of them share; a protocol difference is never comparable.
  */
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { readManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
-import { readRecords, type RunRecord } from "../runs/records.js";
+import { loadRunDirectory } from "../runs/load.js";
+import type { Manifest, RunConfig } from "../runs/manifest.js";
+import type { RunRecord } from "../runs/records.js";
 import { UserError } from "../util/errors.js";
 
 export interface LoadedRun {
@@ -22,35 +22,31 @@ export interface LoadedRun {
   /** the model's name (manifest backend.model.name, else config.model) */
   model: string;
   manifest: Manifest;
-  /** records, one per question id (a repeated id keeps its last record) */
+  /** records, one per question id, validated by the run-directory loader (src/runs/load.ts) */
   records: RunRecord[];
-  tornLines: number;
-  duplicateIds: number;
+  /** what the loader dropped or could not check (torn line, identical duplicates), one sentence each */
+  notes: string[];
 }
 
-/** Load a run directory: manifest.json and records.jsonl. Throws a one-line UserError naming the dir when it is not a run. */
+/**
+ * Load a run directory through the run-directory loader (src/runs/load.ts: one record per
+ * question, conflicting duplicates and records of other runs refused). Throws a one-line
+ * UserError naming the dir when it is not a run or holds no records.
+ */
 export function loadRun(dir: string): LoadedRun {
-  const abs = path.resolve(dir);
-  if (!existsSync(abs)) throw new UserError(`${dir}: no such directory; pass the --out directory of a valuelens run`);
-  if (!statSync(abs).isDirectory()) throw new UserError(`${dir} is not a run directory (it is a file); pass the --out directory of a valuelens run`);
-  const manifest = readManifest(abs);
-  if (manifest === undefined) throw new UserError(`${dir} is not a run directory (no manifest.json); pass the --out directory of a valuelens run`);
-  const read = readRecords(path.join(abs, "records.jsonl"));
-  if (read.records.length === 0) throw new UserError(`${dir}/records.jsonl holds no records; finish the run (valuelens run ... --resume) before comparing it`);
-  const byId = new Map<string, RunRecord>();
-  for (const r of read.records) byId.set(r.id, r);
+  const run = loadRunDirectory(dir);
+  if (run.records.length === 0) throw new UserError(`${dir}/records.jsonl holds no records; finish the run (valuelens run ... --resume) before comparing it`);
+  const manifest = run.manifest;
   const model = (manifest.backend.model as { name?: unknown } | undefined)?.name;
   return {
     dir,
-    path: abs,
+    path: run.dir,
     model: typeof model === "string" && model !== "" ? model : manifest.config.model,
     manifest,
-    records: [...byId.values()],
-    tornLines: read.tornLines,
-    duplicateIds: read.records.length - byId.size,
+    records: run.records,
+    notes: [...run.notes.map((n) => `${n}.`), ...(run.unchecked ? [run.unchecked] : [])],
   };
 }
-
 
 /**
  * One label per run for tables: the model name; where two runs share a name, the directory's

@@ -11,6 +11,7 @@
  */
 import { stripFence } from "../util/fence.js";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { columnIndex, readCsv } from "../util/csv.js";
 import { jsonrepair } from "jsonrepair";
@@ -204,12 +205,31 @@ export async function loadVia(path: string): Promise<ViaDataset> {
   try {
     bytes = await readFile(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      throw new UserError(`VIA dataset not found: ${path}; pass --via PATH to a CSV in the VIA layout (e.g. value_action_gap_full_data_generation.csv) or use the bundled sample`);
-    }
-    throw new UserError(`cannot read VIA dataset ${path}: ${(err as Error).message}`);
+    throw viaReadError(path, err);
   }
+  return parseVia(path, bytes);
+}
+
+/** `loadVia` without awaiting: for readers that check a run directory synchronously (src/runs/load.ts). */
+export function loadViaSync(path: string): ViaDataset {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw viaReadError(path, err);
+  }
+  return parseVia(path, bytes);
+}
+
+function viaReadError(path: string, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return new UserError(`VIA dataset not found: ${path}; pass --via PATH to a CSV in the VIA layout (e.g. value_action_gap_full_data_generation.csv) or use the bundled sample`);
+  }
+  return new UserError(`cannot read VIA dataset ${path}: ${(err as Error).message}`);
+}
+
+function parseVia(path: string, bytes: Buffer): ViaDataset {
   const sha256 = createHash("sha256").update(bytes).digest("hex");
 
   const table = readCsv(path, bytes);

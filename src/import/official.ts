@@ -8,14 +8,15 @@
  * released analysis), parsed with the same parsers, scored the same way. Their `cacheKey`
  * names the file and row(s) they came from (CACHE_KEY_RULE).
  */
-import { existsSync, mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { loadVia, viaInfo } from "../datasets/via.js";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import { actionVariantReversed } from "../protocol/paper.js";
 import { configDigest, writeRunOutputs } from "../runner/run.js";
-import { readManifest, writeManifest, type ImportFile, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { foreignDirectoryError, inspectRunDirectory } from "../runs/load.js";
+import { withRunLock } from "../runs/lock.js";
+import { writeManifest, type ImportFile, type Manifest, type RunConfig } from "../runs/manifest.js";
 import { writeRecordsSorted, type RunRecord } from "../runs/records.js";
 import { UserError } from "../util/errors.js";
 import { sha256 } from "../util/hash.js";
@@ -66,12 +67,7 @@ export async function importOfficial(opts: ImportOfficialOptions): Promise<Impor
   if (modelName === "") throw new UserError("--model-name must not be empty: name the model the outputs came from");
 
   const out = path.resolve(opts.out);
-  if (existsSync(out)) {
-    const previous = readManifest(out);
-    if (previous && !previous.imported) {
-      throw new UserError(`${out} holds a run of valuelens (not an import); choose another --out so it is not overwritten`);
-    }
-  }
+  checkImportOut(out);
 
   const via: ViaIndex | undefined = opts.via !== undefined ? indexVia(await loadVia(path.resolve(opts.via))) : undefined;
 
@@ -145,12 +141,28 @@ export async function importOfficial(opts: ImportOfficialOptions): Promise<Impor
     sessions: [],
   };
 
-  mkdirSync(out, { recursive: true });
   const position = new Map(records.map((r, i) => [r.id, i]));
-  writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
-  writeManifest(out, manifest);
-  const metrics = (await writeRunOutputs(out, manifest, records)) as RunMetrics; // imported runs are VIA-suite runs
+  // One writer per run directory: the import holds --out's lock while it writes (src/runs/lock.ts).
+  const metrics = await withRunLock(out, { advice: "wait for it to finish, or choose another --out" }, async () => {
+    checkImportOut(out);
+    writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
+    writeManifest(out, manifest);
+    return (await writeRunOutputs(out, manifest, records)) as RunMetrics; // imported runs are VIA-suite runs
+  });
   return { out, manifest, records, metrics, files };
+}
+
+/**
+ * What --out may hold: nothing, or an earlier import (replaced). A valuelens run, records
+ * without their manifest, or anything else is refused and left as it is.
+ */
+function checkImportOut(out: string): void {
+  const state = inspectRunDirectory(out);
+  if (state.kind === "run" && !state.manifest!.imported) {
+    throw new UserError(`${out} holds a run of valuelens (not an import); choose another --out so it is not overwritten`);
+  }
+  if (state.kind === "records-only") throw new UserError(`${out} holds records.jsonl without a manifest.json (a run's records); choose another --out so they are not overwritten`);
+  if (state.kind === "other") throw foreignDirectoryError(out, state.entries);
 }
 
 function datasetBlock(via: ViaIndex): Manifest["dataset"] {

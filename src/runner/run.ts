@@ -23,32 +23,31 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
-import type { ViaDataset } from "../datasets/via.js";
 import { viaInfo } from "../datasets/via.js";
 import { dilemmaMetrics, type DilemmaMetrics } from "../metrics/dilemmas.js";
 import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
 import { dilemmaHeatmaps, viaHeatmaps, writeHeatmaps, type Heatmap } from "../report/charts.js";
 import { renderDilemmaReport } from "../report/dilemmaReport.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
-import type { LoadedDilemmas } from "../dilemmas/load.js";
 import { ACTION_GRADES } from "../dilemmas/schema.js";
-import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
-import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
-import { buildQuestions, type Question } from "../questions/questions.js";
+import type { Question } from "../questions/questions.js";
 import { renderRunReport } from "../report/runReport.js";
-import { configDifferences, readManifest, REPORT_ONLY_FIELDS, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { configDifferences, REPORT_ONLY_FIELDS, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { foreignDirectoryError, inspectRunDirectory, readRunRecords } from "../runs/load.js";
+import { withRunLock } from "../runs/lock.js";
 import { EARLY_LETTER_ANSWERS, earlyLetterMassWarning, minLetterMassOf } from "../report/letterChecks.js";
 import { RecordWriter, repairRecords, writeRecordsSorted, type RunRecord } from "../runs/records.js";
 import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
 import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import { ask } from "./answer.js";
+import { keyFor, promptFor } from "./answer.js";
 import { prefixGroups } from "./groups.js";
 import { createProgress, type ProgressMode } from "./progress.js";
 import { formatShard, inShard } from "./shard.js";
+import { buildRunQuestions, isDilemmaSet, type RunDataset } from "./runQuestions.js";
 
-/** What a run asks about: the VIA dataset (letters / paper) or a dilemma file (sixpoint). */
-export type RunDataset = ViaDataset | LoadedDilemmas;
+export { buildRunQuestions, type RunDataset } from "./runQuestions.js";
 
 export interface RunOptions {
   config: RunConfig;
@@ -102,40 +101,6 @@ export function configDigest(config: RunConfig): string {
   return digestOf(rest);
 }
 
-function isDilemmaSet(dataset: RunDataset): dataset is LoadedDilemmas {
-  return "dilemmas" in dataset;
-}
-
-/** Every question of a config (all shards), in the canonical order an unsharded run records them. */
-export function buildRunQuestions(config: RunConfig, dataset: RunDataset): Question[] {
-  if (config.protocol === "sixpoint") {
-    if (!isDilemmaSet(dataset)) throw new Error("a sixpoint run needs a dilemma dataset");
-    return buildDilemmaQuestions(dataset.dilemmas, {
-      tasks: config.tasks,
-      repeats: config.repeats,
-      seed: config.seed,
-      personas: dilemmaPersonas(config),
-      topics: config.topics ?? undefined,
-      values: config.values ?? undefined,
-      limit: config.limit ?? undefined,
-    });
-  }
-  if (isDilemmaSet(dataset)) throw new Error(`a ${config.protocol} run needs the VIA dataset`);
-  return buildQuestions(dataset, {
-    protocol: config.protocol,
-    tasks: config.tasks,
-    repeats: config.repeats,
-    seed: config.seed,
-    filter: { countries: config.countries ?? undefined, topics: config.topics ?? undefined, values: config.values ?? undefined },
-    statedVariants: config.statedVariants,
-    actionVariants: config.actionVariants,
-    limit: config.limit ?? undefined,
-    statedMaxTokens: config.statedMaxTokens,
-    actionMaxTokens: config.actionMaxTokens,
-    personaFor: viaPersonaFor(config),
-  });
-}
-
 /** The manifest's dataset entry. Dilemmas: rows = dilemmas in the file, usable actions = their graded actions. */
 function datasetEntry(dataset: RunDataset): Manifest["dataset"] {
   if (isDilemmaSet(dataset)) return { path: dataset.path, sha256: dataset.sha256, rows: dataset.dilemmas.length, usableActions: dataset.dilemmas.length * ACTION_GRADES.length };
@@ -184,7 +149,19 @@ function firstLine(err: unknown): string {
   return message.split("\n")[0]!.trim();
 }
 
+/**
+ * Run (or resume) a benchmark into `opts.out`, holding the run directory's lock for the whole
+ * run (src/runs/lock.ts): one writer per run directory. `--resume` needs a run to resume.
+ */
 export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
+  const out = path.resolve(opts.out);
+  if (opts.resume && !existsSync(out)) {
+    throw new UserError(`--resume: ${out} does not exist, so there is no run to resume; check --out, or drop --resume to start a new run`);
+  }
+  return withRunLock(out, { log: opts.log }, () => runLocked(opts));
+}
+
+async function runLocked(opts: RunOptions): Promise<RunResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const { config, dataset } = opts;
   const out = path.resolve(opts.out);
@@ -192,7 +169,12 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   const recordsFile = path.join(out, "records.jsonl");
 
   // The run directory: new, resumed, or a finished run re-run with the same config.
-  const previous = existsSync(out) ? readManifest(out) : undefined;
+  const state = inspectRunDirectory(out);
+  if (state.kind === "other") throw foreignDirectoryError(out, state.entries);
+  if (opts.resume && (state.kind === "empty" || state.kind === "missing")) {
+    throw new UserError(`--resume: ${out} holds no run (no manifest.json, no records.jsonl); check --out, or drop --resume to start a new run`);
+  }
+  const previous = state.manifest;
   if (previous) {
     if (previous.configDigest !== digest) {
       const diff = configDifferences(previous.config, config);
@@ -213,13 +195,12 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   const position = new Map(questions.map((q, i) => [q.id, i]));
 
   // What is already recorded (a torn last line is cut off and asked again).
-  const repaired = repairRecords(recordsFile);
-  if (repaired.tornLines > 0) log(`records.jsonl: dropped a torn last line left by an interrupted run; it is asked again`);
-  const done = new Map<string, RunRecord>();
-  for (const r of repaired.records) {
-    if (!position.has(r.id)) throw new UserError(`${recordsFile} holds record ${r.id}, which this config does not ask; use another --out`);
-    done.set(r.id, r);
-  }
+  // One record per question of this config (src/runs/load.ts); identical duplicates are dropped.
+  // Without a manifest nothing is cut or written before the records are known to be this run's.
+  const repaired = readRunRecords(out, { questions: position, foreign: "this config does not ask; use another --out", repair: previous !== undefined });
+  if (!previous && state.kind === "records-only" && repaired.records.length === 0) throw foreignDirectoryError(out, state.entries);
+  for (const note of repaired.notes) log(note);
+  const done = new Map<string, RunRecord>(repaired.records.map((r) => [r.id, r]));
   // --retry-failed: failed questions are asked again (their records are dropped from
   // records.jsonl below, once the run directory is known to be this run's).
   const retried = opts.retryFailed ? [...done.values()].filter((r) => r.failed !== undefined).map((r) => r.id) : [];
@@ -239,15 +220,31 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     await backend.close();
     throw new UserError(`${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`);
   }
+  // The records kept must be this run's answers: each one's cache key, recomputed for this
+  // config, model and prompt, is the key it was recorded with (a lost manifest.json hides nothing).
+  const foreignRecords = [...done.values()].filter((r) => {
+    const q = questions[position.get(r.id)!]!;
+    return r.cacheKey !== keyFor(backend, q, promptFor(backend, q));
+  });
+  if (foreignRecords.length > 0) {
+    await backend.close();
+    throw new UserError(
+      `${recordsFile}: ${foreignRecords.length} of its ${done.size} records were not made by this run (another model, engine, config or prompt; first: ${foreignRecords[0]!.id})${previous ? "" : " and manifest.json is missing"}; they belong to another run: choose a new --out`,
+    );
+  }
+  if (!previous && done.size > 0) log(`note: ${out} has no manifest.json; its ${done.size} records were checked (cache keys) and are this run's, so they are kept`);
+  if (!previous && repaired.tornLines > 0) repairRecords(recordsFile);
   if (retried.length > 0) writeRecordsSorted(recordsFile, [...done.values()], (id) => position.get(id) ?? Infinity);
 
   const now = new Date().toISOString();
+  // A finished run re-run (nothing to ask) stays "complete" on disk throughout.
+  const stillComplete = previous?.status === "complete" && todo.length === 0;
   const byTask: Record<string, number> = {};
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
   const session = { startedAt: now, finishedAt: null as string | null, evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, cacheHits: 0, answered: 0, failed: 0 };
   const manifest: Manifest = {
     tool: { name: "valuelens", version: TOOL_VERSION },
-    status: "running",
+    status: stillComplete ? "complete" : "running",
     imported: false,
     config,
     configDigest: digest,
@@ -268,7 +265,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
     versions: toolVersions(backend.info.engineVersion),
     hardware: backend.info.hardware,
     startedAt: previous?.startedAt ?? now,
-    finishedAt: null,
+    finishedAt: stillComplete ? previous.finishedAt : null,
     sessions: [...(previous?.sessions ?? []), session],
   };
   writeManifest(out, manifest);
@@ -438,6 +435,8 @@ export interface RunOutputOptions {
   bootstrap?: number;
   /** bootstrap seed (--bootstrap-seed; default: the run's seed) */
   bootstrapSeed?: number;
+  /** Notes on how the records were read (duplicates dropped, ...): shown in report.md, not stored in the manifest. */
+  notes?: string[];
 }
 
 /**
@@ -447,20 +446,30 @@ export interface RunOutputOptions {
 export async function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): Promise<AnyRunMetrics> {
   const config = manifest.config;
   const bootstrap = { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed };
+  const shown = opts.notes?.length ? { ...manifest, notes: [...manifest.notes, ...opts.notes] } : manifest;
   let metrics: AnyRunMetrics;
   let report: string;
   let heatmaps: Heatmap[];
   if (config.protocol === "sixpoint") {
     const m = dilemmaMetrics(records, { bootstrap });
-    [metrics, report, heatmaps] = [m, renderDilemmaReport(manifest, m, records), dilemmaHeatmaps(m)];
+    [metrics, report, heatmaps] = [m, renderDilemmaReport(shown, m, records), dilemmaHeatmaps(m)];
   } else {
     const m = metricsFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined, bootstrap });
-    [metrics, report, heatmaps] = [m, renderRunReport(manifest, m, records), viaHeatmaps(m)];
+    [metrics, report, heatmaps] = [m, renderRunReport(shown, m, records), viaHeatmaps(m)];
   }
   writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
   await writeHeatmaps(out, heatmaps);
-  writeFileSync(path.join(out, "report.md"), report + figuresSection(heatmaps));
+  writeFileSync(path.join(out, "report.md"), partialTitle(report, manifest, records.length) + figuresSection(heatmaps));
   return metrics;
+}
+
+/** A report of an unfinished run says so in its first line: status and how many questions it holds. */
+export function partialTitle(report: string, manifest: Manifest, recorded: number): string {
+  if (manifest.status === "complete" && recorded >= manifest.questions.total) return report;
+  const status = manifest.status === "running" ? "did not finish (status running)" : manifest.status === "complete" ? "is missing records" : `was ${manifest.status}`;
+  const end = report.indexOf("\n");
+  const first = end === -1 ? report : report.slice(0, end);
+  return `${first} (PARTIAL: ${recorded} of ${manifest.questions.total} questions recorded; the run ${status})${end === -1 ? "" : report.slice(end)}`;
 }
 
 /** The report's last section: the heatmaps written under charts/. */

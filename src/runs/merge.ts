@@ -12,7 +12,7 @@
  * gap it is "complete"; with a gap it is written "interrupted", and `valuelens run ... --out
  * MERGED --resume` (the unsharded command) asks exactly the missing questions.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH } from "../datasets/via.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
@@ -20,8 +20,10 @@ import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type AnyR
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
 import { UserError } from "../util/errors.js";
 import { canonicalJson } from "../util/hash.js";
-import { configDifferences, readManifest, writeManifest, type Manifest, type RunConfig } from "./manifest.js";
-import { deterministicPart, readRecords, writeRecordsSorted, type RunRecord } from "./records.js";
+import { inspectRunDirectory, loadRunDirectory, uniqueRecords } from "./load.js";
+import { withRunLock } from "./lock.js";
+import { configDifferences, writeManifest, type Manifest, type RunConfig } from "./manifest.js";
+import { writeRecordsSorted, type RunRecord } from "./records.js";
 
 export interface MergeOptions {
   dirs: string[];
@@ -83,17 +85,27 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
     if (seen.has(dir)) throw new UserError(`${dir} is named twice; name each run directory once`);
     seen.add(dir);
   }
-  if (existsSync(out) && (existsSync(path.join(out, "manifest.json")) || readdirSync(out).length > 0)) {
-    throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
-  }
+  checkNewOut(out);
+  // The merged directory has one writer: this merge holds its lock (src/runs/lock.ts).
+  return withRunLock(out, { log, advice: "wait for it to finish, or merge into another --out" }, () => {
+    checkNewOut(out);
+    return mergeLocked(opts, dirs, out, log);
+  });
+}
 
-  // Every input and its records.
+/** `--out` must be new or empty (lock files aside): a merge never writes over anything. */
+function checkNewOut(out: string): void {
+  const state = inspectRunDirectory(out);
+  if (state.kind !== "missing" && state.kind !== "empty") throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
+}
+
+async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log: (line: string) => void): Promise<MergeResult> {
+  // Every input and its records, read and validated by the run-directory loader.
   const inputs: Input[] = dirs.map((dir) => {
-    const manifest = readManifest(dir);
-    if (!manifest) throw new UserError(`${dir} is not a run directory (no manifest.json); pass the --out of each shard run`);
+    const run = loadRunDirectory(dir, { via: opts.via, dilemmas: opts.dilemmas });
+    const { manifest, records } = run;
     if (manifest.imported) throw new UserError(`${dir} holds imported outputs; only runs made by valuelens run can be merged`);
-    const { records, tornLines } = readRecords(path.join(dir, "records.jsonl"));
-    if (tornLines > 0) log(`note: ${dir}/records.jsonl ends in a torn line (an interrupted run); it was skipped`);
+    for (const note of run.notes) log(`note: ${dir}: ${note}`);
     if (manifest.status !== "complete") log(`note: ${dir} is ${manifest.status} (${records.length} of its ${manifest.questions.total} questions recorded); its records are merged`);
     return { dir, manifest, records };
   });
@@ -135,22 +147,17 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   const questions = buildRunQuestions(config, dataset);
   const position = new Map(questions.map((q, i) => [q.id, i]));
 
-  // Join the records: every id asked by the config, each once.
-  const merged = new Map<string, { record: RunRecord; dir: string; json: string }>();
-  let duplicates = 0;
+  // Join the records: every id asked by the config, each once (identical copies kept once).
   for (const input of inputs) {
-    for (const record of input.records) {
-      if (!position.has(record.id)) throw new UserError(`${input.dir} holds record ${record.id}, which the runs' config does not ask; it is not a shard of this run`);
-      const json = canonicalJson(deterministicPart(record));
-      const held = merged.get(record.id);
-      if (!held) {
-        merged.set(record.id, { record, dir: input.dir, json });
-        continue;
-      }
-      if (held.json !== json) throw new UserError(`${record.id} is recorded in ${held.dir} and in ${input.dir} with different answers; remove one of the two runs and merge again`);
-      duplicates += 1;
-    }
+    const foreign = input.records.find((record) => !position.has(record.id));
+    if (foreign) throw new UserError(`${input.dir} holds record ${foreign.id}, which the runs' config does not ask; it is not a shard of this run`);
   }
+  const joined = uniqueRecords(
+    inputs.flatMap((input) => input.records.map((record) => ({ record, where: input.dir }))),
+    (id, first, again) => new UserError(`${id} is recorded in ${first} and in ${again} with different answers; remove one of the two runs and merge again`),
+  );
+  const merged = new Map(joined.records.map((r) => [r.id, r]));
+  const duplicates = joined.duplicates;
   if (merged.size === 0) throw new UserError(`the directories hold no records yet; run the shards first`);
 
   const missing = questions.filter((q) => !merged.has(q.id)).map((q) => q.id);
@@ -159,7 +166,7 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   const missingShards = count > 0 ? [...new Set(missing.map((id) => shardOfId(id, count)))].sort((a, b) => a - b).map((i) => formatShard({ index: i, count })) : [];
 
   // An ordinary run directory, as the unsharded run would have written it.
-  const records = questions.map((q) => merged.get(q.id)?.record).filter((r): r is RunRecord => r !== undefined);
+  const records = questions.map((q) => merged.get(q.id)).filter((r): r is RunRecord => r !== undefined);
   const complete = missing.length === 0;
   const byTask: Record<string, number> = {};
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
@@ -190,7 +197,6 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   };
   delete manifest.lastError;
 
-  mkdirSync(out, { recursive: true });
   writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
   writeManifest(out, manifest);
   const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
