@@ -252,7 +252,7 @@ describe("a backend that becomes unavailable mid-run", () => {
     expect(lines, stopped.stderr).toHaveLength(1);
     expect(stopped.code).toBe(EXIT_UNAVAILABLE);
     const total = readManifest(out)!.questions.total;
-    expect(lines[0]).toMatch(new RegExp(`^valuelens: ${down.url.replace(/[.:/]/g, "\\$&")}/v1 is unavailable \\(.+\\); 5 of ${total} questions are recorded; resume with: valuelens run --model srv .*--out \\S+ --resume$`));
+    expect(lines[0]).toMatch(new RegExp(`^valuelens: ${down.url.replace(/[.:/]/g, "\\$&")}/v1 is unavailable \\(.+\\); 5 of ${total} questions are recorded; resume with: valuelens run --out \\S+ --resume --models \\S+ --cache-dir \\S+$`));
     expect(recordsOf(out)).toHaveLength(5);
     expect(readManifest(out)!.status).toBe("interrupted");
 

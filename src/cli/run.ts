@@ -6,7 +6,10 @@ import { resolveCountries, resolveTopics, resolveValues } from "../protocol/valu
 import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
 import { configDigest, EXIT_UNAVAILABLE, isDilemmaMetrics, runBenchmark, RunUnavailableError, unavailableMessage, type AnyRunMetrics } from "../runner/run.js";
 import { parseShard } from "../runner/shard.js";
-import type { RunConfig } from "../runs/manifest.js";
+import type { Manifest, RunConfig } from "../runs/manifest.js";
+import { inspectRunDirectory } from "../runs/load.js";
+import { checkSameDataset, contradictionError, contradictions, storedDatasetPath, suiteOf } from "./resumeConfig.js";
+import { shellQuote } from "../util/shell.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { resolveQuadrant } from "../personas/personas.js";
 import { personaEntries } from "../personas/runPersonas.js";
@@ -17,7 +20,8 @@ import { renderTable } from "../report/table.js";
 import { DEFAULT_MIN_LETTER_MASS } from "../report/letterChecks.js";
 
 interface RunFlags {
-  model: string;
+  /** Required, except with `--out DIR --resume` (the run's own model). */
+  model?: string;
   models?: string;
   tasks: string[];
   protocol: "letters" | "paper";
@@ -51,7 +55,7 @@ interface RunFlags {
 export function runCommand(): Command {
   return new Command("run")
     .description("ask a model the stated-value and action questions and write a run directory")
-    .requiredOption("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), `standin:FAMILY` (llama3, gemma2, qwen3, gptoss), a .gguf path, `llama-server:URL`, `ollama:TAG` or `openai:URL#MODEL`")
+    .option("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), `standin:FAMILY` (llama3, gemma2, qwen3, gptoss), a .gguf path, `llama-server:URL`, `ollama:TAG` or `openai:URL#MODEL`")
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
     .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
@@ -100,60 +104,56 @@ Examples:
   valuelens run --model qwen3-8b-q8 --dilemmas my-dilemmas.jsonl --persona none,country --countries Nigeria,Germany
   valuelens run --model gemma-2-9b-q8 --via VIA.csv --persona country --out runs/gemma-country   # VIA with each country's persona`,
     )
-    .action(async (flags: RunFlags) => {
+    .action(async (flags: RunFlags, cmd: Command) => {
       if (flags.retryFailed && !flags.resume) throw new UserError("--retry-failed asks the failed questions of an existing run again: add --resume (with that run's --out)");
-      const tasks = flags.tasks.map((t) => {
-        if (t !== "stated" && t !== "action") throw new UserError(`--tasks: unknown task "${t}" (use stated, action)`);
-        return t as Task;
-      });
-      const shard = flags.shard === undefined ? null : parseShard(flags.shard);
-      const suite = runSuite(flags);
-      const protocol = suite === "dilemmas" ? "sixpoint" : flags.protocol;
-      const { dataset, label } = suite === "dilemmas" ? loadDilemmaDataset(flags.dilemmas) : await loadDataset(flags.via);
-      // More than one persona on VIA is refused where the questions are built (viaPersonaFor).
-      const personas = flags.persona ? personaEntries(flags.persona) : null;
-      const config: RunConfig = {
-        model: flags.model,
-        protocol,
-        tasks,
-        repeats: protocol === "paper" ? 1 : (flags.repeats ?? (protocol === "sixpoint" ? 6 : 5)),
-        seed: flags.seed,
-        countries: flags.countries ? resolveCountries(flags.countries) : null,
-        topics: flags.topics ? resolveTopics(flags.topics) : null,
-        values: flags.values ? resolveValues(flags.values) : null,
-        limit: flags.limit ?? null,
-        statedVariants: flags.statedVariants ?? flags.variants ?? DEFAULT_STATED_VARIANTS,
-        actionVariants: flags.actionVariants ?? flags.variants ?? DEFAULT_ACTION_VARIANTS,
-        statedMaxTokens: flags.statedMaxTokens,
-        actionMaxTokens: flags.actionMaxTokens,
-        via: suite === "via" ? label : "none",
-        shard,
-        ...(suite === "dilemmas" ? { dilemmas: label } : {}),
-        // `--persona none` alone is the same run as no --persona (same config digest).
-        ...(personas && !(personas.length === 1 && personas[0] === "none") ? { personas } : {}),
-        ...(suite === "dilemmas" && flags.quadrants ? { quadrants: flags.quadrants.map(resolveQuadrant) } : {}),
-        // Report-only: never part of the config digest.
-        minLetterMass: flags.minLetterMass,
-      };
+      const given = (attribute: string) => cmd.getOptionValueSource(attribute) === "cli";
+      // `--out DIR --resume`: the directory's own config; the flags given must agree with it.
+      const stored = flags.resume && flags.out !== undefined ? storedRun(flags.out) : undefined;
+      if (flags.model === undefined && !stored) {
+        throw new UserError(
+          flags.resume && flags.out !== undefined
+            ? existsSync(flags.out)
+              ? `--resume: ${flags.out} holds no manifest.json to take the run's config from; pass --model and the run's other flags`
+              : `--resume: ${path.resolve(flags.out)} does not exist, so there is no run to resume; check --out, or drop --resume to start a new run`
+            : "required option '--model <name>' not specified (or resume a run with `--out DIR --resume`)",
+        );
+      }
+      const suite = stored && !given("suite") && !given("dilemmas") && !given("via") ? suiteOf(stored.config) : runSuite(flags);
+      if (stored && suite !== suiteOf(stored.config)) throw contradictionError(flags.out!, [`--suite ${suite} (the run has ${suiteOf(stored.config)})`]);
+      const datasetOption = suite === "dilemmas" ? "--dilemmas" : "--via";
+      const datasetFlag = suite === "dilemmas" ? flags.dilemmas : flags.via;
+      const datasetPath = stored && datasetFlag === undefined ? storedDatasetPath(stored) : datasetFlag;
+      const { dataset, label } = suite === "dilemmas" ? loadDilemmaDataset(datasetPath) : await loadDataset(datasetPath);
+      if (stored) checkSameDataset(flags.out!, stored, dataset.sha256, datasetFlag === undefined ? datasetPath! : `${datasetOption} ${datasetFlag}`, datasetFlag === undefined ? null : datasetOption);
+      const fresh = configFromFlags({ ...flags, model: flags.model ?? stored!.config.model }, suite, label);
+      let config = fresh;
+      if (stored) {
+        const wrong = contradictions(stored.config, fresh, given);
+        if (wrong.length > 0) throw contradictionError(flags.out!, wrong);
+        // The run's own config (its dataset label too, so its digest is unchanged); only the
+        // report-only threshold may be set anew.
+        config = { ...stored.config, ...(given("minLetterMass") || stored.config.minLetterMass === undefined ? { minLetterMass: flags.minLetterMass } : {}) };
+      }
       if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
         process.stderr.write("note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n");
       }
-      const model = loadModelSpec(flags.model, flags.models);
+      const model = loadModelSpec(config.model, flags.models);
       const out = flags.out ?? defaultOutDir(model.name, config);
       const cacheDir = path.resolve(flags.cacheDir ?? defaultCacheDir());
       const controller = new AbortController();
-      // Ctrl-C and SIGTERM (a scheduler ending the job) stop after the current question, with
-      // the records intact and the run directory's lock released; a second one quits at once.
+      // Ctrl-C, SIGTERM (a scheduler ending the job) and SIGHUP (the terminal or ssh session
+      // closed) stop after the current question, with the records intact and the run
+      // directory's lock released; a second one quits at once.
       let stoppedBy: NodeJS.Signals | undefined;
-      const onSigint = (signal: NodeJS.Signals) => {
-        if (controller.signal.aborted) process.exit(signal === "SIGTERM" ? 143 : 130);
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signal === "SIGHUP") quietClosedTerminal();
+        if (controller.signal.aborted) process.exit(signalExitCode(signal));
         stoppedBy = signal;
-        const again = signal === "SIGTERM" ? "SIGTERM" : "Ctrl-C";
-        process.stderr.write(`\ninterrupting${signal === "SIGTERM" ? " (SIGTERM)" : ""}: finishing the current question (${again} again to quit at once)\n`);
+        const again = signal === "SIGINT" ? "Ctrl-C" : signal;
+        process.stderr.write(`\ninterrupting${signal === "SIGINT" ? "" : ` (${signal})`}: finishing the current question (${again} again to quit at once)\n`);
         controller.abort();
       };
-      process.on("SIGINT", onSigint);
-      process.on("SIGTERM", onSigint);
+      for (const s of STOP_SIGNALS) process.on(s, onSignal);
       const outAbs = path.resolve(out);
       const outExisted = existsSync(outAbs);
       try {
@@ -177,7 +177,7 @@ Examples:
           if (!outExisted) removeIfEmpty(outAbs);
           if (err instanceof RunUnavailableError) {
             // The server was down from the start: nothing was asked in this invocation.
-            const again = err.recorded > 0 ? `resume with: ${resumeCommand(flags.model, displayPath(outAbs))}` : "run it again when it is back";
+            const again = err.recorded > 0 ? `resume with: ${resumeCommand(displayPath(outAbs))}` : "run it again when it is back";
             throw new UserError(`${err.message}; ${again}`, err.exitCode);
           }
           throw runDirError(err, outAbs);
@@ -187,7 +187,7 @@ Examples:
           // A server went away after its retries: the run stopped with its records intact.
           const { endpoint, reason } = result.stopped;
           throw new UserError(
-            `${unavailableMessage(endpoint, reason, result.recorded, result.total)}; resume with: ${resumeCommand(flags.model, rel)}`,
+            `${unavailableMessage(endpoint, reason, result.recorded, result.total)}; resume with: ${resumeCommand(rel)}`,
             EXIT_UNAVAILABLE,
           );
         }
@@ -195,13 +195,13 @@ Examples:
           `${result.interrupted ? "interrupted" : "done"}: ${result.answered} answered (${result.cacheHits} from the cache, ${result.evaluations} model evaluations) -> ${rel}\n`,
         );
         if (result.interrupted) {
-          process.stdout.write(`resume with: ${resumeCommand(flags.model, rel)}\n`);
-          process.exitCode = stoppedBy === "SIGTERM" ? 143 : 130;
+          process.stdout.write(`resume with: ${resumeCommand(rel)}\n`);
+          process.exitCode = signalExitCode(stoppedBy ?? "SIGINT");
           return;
         }
         if (result.failed > 0) {
           // The run is complete; its metrics leave these out (report.md says so and lists the reasons).
-          const retry = resumeCommand(flags.model, rel) + (flags.retryFailed ? "" : " --retry-failed");
+          const retry = resumeCommand(rel) + (flags.retryFailed ? "" : " --retry-failed");
           process.stderr.write(
             `valuelens: ${result.failed} of ${result.total} questions failed (the backend gave no answer; reasons in ${path.join(rel, "report.md")}) and are excluded from the metrics; ask them again with: ${retry}\n`,
           );
@@ -209,10 +209,63 @@ Examples:
         process.stdout.write("\n" + headlineTable(model.name, result.metrics) + "\n");
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigint);
+        for (const s of STOP_SIGNALS) process.off(s, onSignal);
       }
     });
+}
+
+/** The signals that stop a run like Ctrl-C. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** 128 + the signal's number, as a shell reports a process the signal ended. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return signal === "SIGTERM" ? 143 : signal === "SIGHUP" ? 129 : 130;
+}
+
+/** After SIGHUP the terminal may be gone: writing to it fails (EIO), which must not end the run. */
+function quietClosedTerminal(): void {
+  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount("error") === 0) stream.on("error", () => {});
+}
+
+/** The run config the flags describe (`model` resolved by the caller; defaults where not given). */
+function configFromFlags(flags: RunFlags & { model: string }, suite: "via" | "dilemmas", label: string): RunConfig {
+  const tasks = flags.tasks.map((t) => {
+    if (t !== "stated" && t !== "action") throw new UserError(`--tasks: unknown task "${t}" (use stated, action)`);
+    return t as Task;
+  });
+  const shard = flags.shard === undefined ? null : parseShard(flags.shard);
+  const protocol = suite === "dilemmas" ? "sixpoint" : flags.protocol;
+  // More than one persona on VIA is refused where the questions are built (viaPersonaFor).
+  const personas = flags.persona ? personaEntries(flags.persona) : null;
+  return {
+    model: flags.model,
+    protocol,
+    tasks,
+    repeats: protocol === "paper" ? 1 : (flags.repeats ?? (protocol === "sixpoint" ? 6 : 5)),
+    seed: flags.seed,
+    countries: flags.countries ? resolveCountries(flags.countries) : null,
+    topics: flags.topics ? resolveTopics(flags.topics) : null,
+    values: flags.values ? resolveValues(flags.values) : null,
+    limit: flags.limit ?? null,
+    statedVariants: flags.statedVariants ?? flags.variants ?? DEFAULT_STATED_VARIANTS,
+    actionVariants: flags.actionVariants ?? flags.variants ?? DEFAULT_ACTION_VARIANTS,
+    statedMaxTokens: flags.statedMaxTokens,
+    actionMaxTokens: flags.actionMaxTokens,
+    via: suite === "via" ? label : "none",
+    shard,
+    ...(suite === "dilemmas" ? { dilemmas: label } : {}),
+    // `--persona none` alone is the same run as no --persona (same config digest).
+    ...(personas && !(personas.length === 1 && personas[0] === "none") ? { personas } : {}),
+    ...(suite === "dilemmas" && flags.quadrants ? { quadrants: flags.quadrants.map(resolveQuadrant) } : {}),
+    // Report-only: never part of the config digest.
+    minLetterMass: flags.minLetterMass,
+  };
+}
+
+/** The manifest of the run in `out`, when it holds one (a resume takes its config from it). */
+function storedRun(out: string): Manifest | undefined {
+  const state = inspectRunDirectory(out);
+  return state.kind === "run" ? state.manifest : undefined;
 }
 
 /** What a finished run prints: the paper's country table (VIA), or alignment by persona kind (dilemmas). */
@@ -258,10 +311,12 @@ function displayPath(abs: string): string {
   return relative.startsWith("..") ? abs : relative;
 }
 
-/** The command that continues this run. */
-function resumeCommand(model: string, out: string): string {
-  const q = (a: string) => (/[\s"']/.test(a) ? JSON.stringify(a) : a);
-  return ["valuelens", "run", "--model", q(model), resumeFlags(process.argv), "--out", q(out), "--resume"].filter(Boolean).join(" ");
+/**
+ * The command that continues this run, shell-safe: `--out DIR --resume` (the run directory
+ * holds its config), plus the options that say where the model and the cache are.
+ */
+export function resumeCommand(out: string, argv: readonly string[] = process.argv): string {
+  return ["valuelens", "run", "--out", out, "--resume", ...locationFlags(argv)].map(shellQuote).join(" ");
 }
 
 function defaultOutDir(modelName: string, config: RunConfig): string {
@@ -270,19 +325,14 @@ function defaultOutDir(modelName: string, config: RunConfig): string {
   return path.join("runs", `${safe}-${date}-${configDigest(config).slice(0, 8)}`);
 }
 
-/** The user's flags minus --model/--out/--resume, to print a resume command. */
-function resumeFlags(argv: string[]): string {
+/** --models FILE and --cache-dir DIR as the user gave them (a resume needs them to find the model and the cache). */
+function locationFlags(argv: readonly string[]): string[] {
   const args = argv.slice(argv.indexOf("run") + 1);
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "--resume") continue;
-    if (a === "--model" || a === "--out") {
-      i++;
-      continue;
-    }
-    if (a.startsWith("--model=") || a.startsWith("--out=")) continue;
-    kept.push(/[\s"']/.test(a) ? JSON.stringify(a) : a);
+    if ((a === "--models" || a === "--cache-dir") && i + 1 < args.length) kept.push(a, args[++i]!);
+    else if (a.startsWith("--models=") || a.startsWith("--cache-dir=")) kept.push(a);
   }
-  return kept.join(" ");
+  return kept;
 }

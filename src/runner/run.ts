@@ -182,6 +182,11 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
         `${out} holds a run with a different config (${diff.join(", ") || "config digest"} differ); use another --out directory`,
       );
     }
+    if (previous.dataset.sha256 !== dataset.sha256) {
+      throw new UserError(
+        `${out} holds a run of another dataset (sha256 ${previous.dataset.sha256.slice(0, 12)}… at ${previous.dataset.path}; ${dataset.path} has ${dataset.sha256.slice(0, 12)}…); restore the run's dataset, or use another --out`,
+      );
+    }
     if (previous.status !== "complete" && !opts.resume) {
       throw new UserError(`${out} holds an unfinished run (${previous.status}); pass --resume to continue it, or choose another --out`);
     }
