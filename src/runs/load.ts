@@ -110,13 +110,17 @@ export function readRunRecords(dir: string, opts: ReadRecordsOptions = {}): Reco
 /**
  * One record per id from records that may repeat: identical repeats (ignoring `meta`) are
  * dropped, a repeat with another answer is refused with `conflict(id, where first, where again)`.
+ * With `answerSupersedesFailure` (merging runs), a failed record (no answer) and an answer for
+ * the same question are no conflict: the answer is kept; two failures keep the first.
  */
 export function uniqueRecords<W>(
   items: Iterable<{ record: RunRecord; where: W }>,
   conflict: (id: string, first: W, again: W) => Error,
-): { records: RunRecord[]; duplicates: number; firstDuplicate?: string; whereOf: Map<string, W> } {
+  opts: { answerSupersedesFailure?: boolean } = {},
+): { records: RunRecord[]; duplicates: number; firstDuplicate?: string; whereOf: Map<string, W>; supersededFailures: number } {
   const held = new Map<string, { record: RunRecord; where: W; json: string }>();
   let duplicates = 0;
+  let supersededFailures = 0;
   let firstDuplicate: string | undefined;
   for (const { record, where } of items) {
     const json = canonicalJson(deterministicPart(record));
@@ -125,13 +129,21 @@ export function uniqueRecords<W>(
       held.set(record.id, { record, where, json });
       continue;
     }
-    if (first.json !== json) throw conflict(record.id, first.where, where);
+    if (first.json !== json) {
+      const firstFailed = first.record.failed !== undefined;
+      const againFailed = record.failed !== undefined;
+      if (!opts.answerSupersedesFailure || (!firstFailed && !againFailed)) throw conflict(record.id, first.where, where);
+      supersededFailures += 1;
+      if (firstFailed && !againFailed) held.set(record.id, { record, where, json });
+      continue;
+    }
     duplicates += 1;
     firstDuplicate ??= record.id;
   }
   return {
     records: [...held.values()].map((h) => h.record),
     duplicates,
+    supersededFailures,
     ...(firstDuplicate !== undefined ? { firstDuplicate } : {}),
     whereOf: new Map([...held].map(([id, h]) => [id, h.where])),
   };

@@ -155,7 +155,11 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   const joined = uniqueRecords(
     inputs.flatMap((input) => input.records.map((record) => ({ record, where: input.dir }))),
     (id, first, again) => new UserError(`${id} is recorded in ${first} and in ${again} with different answers; remove one of the two runs and merge again`),
+    { answerSupersedesFailure: true },
   );
+  if (joined.supersededFailures > 0) {
+    log(`note: ${joined.supersededFailures} question${joined.supersededFailures === 1 ? "" : "s"} failed in one directory and ${joined.supersededFailures === 1 ? "was" : "were"} answered in another (or failed in both); the answer is kept`);
+  }
   const merged = new Map(joined.records.map((r) => [r.id, r]));
   const duplicates = joined.duplicates;
   if (merged.size === 0) throw new UserError(`the directories hold no records yet; run the shards first`);
@@ -168,6 +172,9 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   // An ordinary run directory, as the unsharded run would have written it.
   const records = questions.map((q) => merged.get(q.id)).filter((r): r is RunRecord => r !== undefined);
   const complete = missing.length === 0;
+  // Failed questions (no answer) stay failed in the merged run: counted, left out of the
+  // metrics, and asked again by the unsharded command with --resume --retry-failed.
+  const failed = records.filter((r) => r.failed !== undefined).length;
   const byTask: Record<string, number> = {};
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
   const now = new Date().toISOString();
@@ -180,6 +187,7 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   );
   const engineVersions = [...new Set(inputs.map((i) => String(i.manifest.backend.engineVersion)))];
   if (engineVersions.length > 1) notes.push(`The shards ran on different engine versions (${engineVersions.join(", ")}).`);
+  if (failed > 0) notes.push(`${failed} question${failed === 1 ? "" : "s"} failed in every directory that holds ${failed === 1 ? "it" : "them"} (no answer; left out of the metrics); \`valuelens run --out <this directory> --resume --retry-failed\` asks ${failed === 1 ? "it" : "them"} again.`);
   if (!complete) notes.push(`${missing.length} of ${questions.length} questions are missing from every shard; resume this directory with the unsharded valuelens run command to ask them.`);
   const manifest: Manifest = {
     ...ref.manifest,
@@ -188,7 +196,7 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
     config,
     configDigest: configDigest(config),
     dataset: { ...ref.manifest.dataset, path: dataset.path },
-    questions: { total: questions.length, byTask },
+    questions: { total: questions.length, byTask, ...(failed > 0 ? { failed } : {}) },
     notes,
     startedAt,
     finishedAt: complete ? (finished.at(-1) ?? now) : null,
