@@ -1,3 +1,5 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -8,5 +10,8 @@ export default defineConfig({
     // llama.cpp tests are CPU-bound on a 2-core machine: run files one at a time.
     fileParallelism: false,
     reporters: ["default"],
+    // Tests never touch the user's cache (~/.cache/valuelens): models and default answers live in
+    // <project>/.cache (models in .cache/models, shared by every test file and test/helpers/models.ts).
+    env: { VALUELENS_CACHE_DIR: join(dirname(fileURLToPath(import.meta.url)), ".cache") },
   },
 });

@@ -24,6 +24,8 @@ import { packageRoot } from "../src/util/paths.js";
 
 const root = packageRoot();
 const BIN = path.join(root, "bin", "valuelens.js");
+/** The runs' cache root: the project's .cache, where the tiny model is prepared below (not ~/.cache). */
+const CACHE_ROOT = path.join(root, ".cache");
 const { values } = parseArgs({ options: { kills: { type: "string", default: "50" }, seed: { type: "string", default: "1" } } });
 const kills = Number(values.kills);
 const random = seededRandom("chaos", Number(values.seed));
@@ -36,7 +38,7 @@ const SUITES: Record<string, string[]> = {
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string; ms: number } {
   const t = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" }, encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT }, encoding: "utf8", timeout: 600_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t };
 }
 
@@ -66,7 +68,7 @@ function status(dir: string): string | undefined {
 /** Start a run and SIGKILL it after `ms`. */
 function killedRun(args: string[], ms: number): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" }, stdio: "ignore" });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT }, stdio: "ignore" });
     const timer = setTimeout(() => child.kill("SIGKILL"), ms);
     child.on("exit", () => {
       clearTimeout(timer);

@@ -31,7 +31,7 @@ async function runOn(entry: Record<string, unknown>, name: string) {
   const model: ResolvedModel = { name: "fake", entry: ModelEntrySchema.parse(entry), baseDir: process.cwd() };
   const out = path.join(work, name);
   const cacheDir = path.join(work, `${name}-cache`);
-  await runBenchmark({ config, dataset, out, resume: false, cacheDir, progress: "quiet", log: () => {}, outputs: { bootstrap: 0 }, openBackend: () => openBackend(model, { root: process.cwd(), modelsDir: cacheDir, cacheDir }) });
+  await runBenchmark({ config, dataset, out, resume: false, cacheDir, progress: "quiet", log: () => {}, outputs: { bootstrap: 0 }, openBackend: () => openBackend(model, { modelsDir: cacheDir, cacheDir }) });
   return { records: readRecords(path.join(out, "records.jsonl")).records, questions: buildRunQuestions(config, dataset) };
 }
 

@@ -336,9 +336,9 @@ describe("--model standin:FAMILY", () => {
     expect(err.message).toContain("standin:llama3, standin:gemma2, standin:qwen3, standin:gptoss");
   });
 
-  it.skipIf(!hasGit)("opens as the cached stand-in file", async () => {
+  it.skipIf(!hasGit)("opens as the cached stand-in file, in the models directory", async () => {
     const m = resolveModel("standin:qwen3", new Map());
-    const file = await modelFile(m, { root: PROJECT_ROOT, modelsDir: join(dir, "models"), cacheDir: join(dir, "cache") });
+    const file = await modelFile(m, { modelsDir: join(PROJECT_ROOT, ".cache", "models"), cacheDir: join(dir, "cache"), llamaCppDir: join(PROJECT_ROOT, ".cache", "llama.cpp") });
     expect(file).toBe(defaultStandinModelPath("qwen3", { root: PROJECT_ROOT }));
   });
 });

@@ -25,7 +25,7 @@ export function checkCommand(): Command {
     .option("--samples <n>", "sample questions to score", intOption("--samples", 1), 20)
     .option("--persona <kind>", "persona shown on the persona prompts (moderate, max, incongruous, country)", "country")
     .option("--min-letter-mass <x>", "the mean letter mass below which the check fails (exit 1)", shareOption("--min-letter-mass"), 0.5)
-    .option("--cache-dir <dir>", "where models and digests are cached")
+    .option("--cache-dir <dir>", "where model digests are remembered (default: the answer cache, $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)")
     .option("--json", "print the result as JSON")
     .action(async (flags: CheckFlags) => {
       if (flags.persona === "none") throw new UserError("--persona: give a persona kind to show (moderate, max, incongruous or country)");

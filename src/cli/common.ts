@@ -1,5 +1,6 @@
 /** Shared option parsing for the commands. */
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { VIA_CSV_NAME } from "../datasets/fetch.js";
@@ -9,12 +10,33 @@ import type { ModelPaths } from "../models/open.js";
 import { defaultModelsFile, readModels, resolveModel, type ResolvedModel } from "../models/registry.js";
 import { UserError } from "../util/errors.js";
 
-export function defaultCacheDir(cwd = process.cwd()): string {
-  return path.join(cwd, ".cache", "valuelens");
+/**
+ * The per-user cache root, never relative to the working directory: $VALUELENS_CACHE_DIR, else
+ * $XDG_CACHE_HOME/valuelens (only an absolute XDG_CACHE_HOME counts, as the XDG spec says),
+ * else ~/.cache/valuelens. It holds the answer cache (`answers/`, `model-digests.json`; moved
+ * by --cache-dir), `models/` (built-in test models, stand-ins, `models pull`) and `llama.cpp/`
+ * (the llama.cpp files stand-ins are built from); these two move only with the root.
+ */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VALUELENS_CACHE_DIR) return path.resolve(env.VALUELENS_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, "valuelens");
+  return path.join(env.HOME || homedir(), ".cache", "valuelens");
 }
 
-export function modelPaths(cacheDir: string, cwd = process.cwd()): ModelPaths {
-  return { root: cwd, modelsDir: path.join(cwd, ".cache", "models"), cacheDir };
+/** The answer cache without --cache-dir: the cache root itself (`<root>/answers/`). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return cacheRoot(env);
+}
+
+/** Where models live: `<cache root>/models`. */
+export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheRoot(env), "models");
+}
+
+/** Models under the cache root; model digests are remembered in the answer cache `cacheDir`. */
+export function modelPaths(cacheDir: string, env: NodeJS.ProcessEnv = process.env): ModelPaths {
+  return { modelsDir: defaultModelsDir(env), cacheDir, llamaCppDir: path.join(cacheRoot(env), "llama.cpp") };
 }
 
 /** `--models FILE` (must exist when given) or ./models.yaml (may be absent). */

@@ -51,7 +51,7 @@ function withCommonOptions(cmd: Command): Command {
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--values <list>", "comma-separated values (default: all 56)", listOption)
     .option("--topics <list>", "comma-separated topics (default: all 11)", listOption)
-    .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
+    .option("--cache-dir <dir>", "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)")
     .option("--max-tokens <n>", "generation cap per item", intOption("--max-tokens", 1), DEFAULT_SETTINGS.maxTokens)
     .option("--max-chars <n>", "cap on the characters of each generated text (enforced while decoding)", intOption("--max-chars", 1), DEFAULT_SETTINGS.maxChars)
     .option("--retries <n>", "retries of an invalid item or a refusal, each with the next seed", intOption("--retries"), DEFAULT_SETTINGS.retries)

@@ -20,13 +20,14 @@ export function modelsCommand(): Command {
     });
   cmd
     .command("pull")
-    .description("download a models.yaml entry whose source is an hf: URI")
+    .description("download a models.yaml entry whose source is an hf: URI (into <cache root>/models: $VALUELENS_CACHE_DIR, $XDG_CACHE_HOME/valuelens or ~/.cache/valuelens)")
     .argument("<name>", "models.yaml entry")
     .option("--models <file>", "models file (default ./models.yaml)")
     .action(async (name: string, flags: { models?: string }) => {
       const model = loadModelSpec(name, flags.models);
       const file = await modelFile(model, modelPaths(defaultCacheDir()), { download: true });
-      process.stdout.write(`${name}: ${path.relative(process.cwd(), file)}\n`);
+      const rel = path.relative(process.cwd(), file);
+      process.stdout.write(`${name}: ${rel.startsWith("..") || path.isAbsolute(rel) ? file : rel}\n`);
     });
   cmd
     .command("make-test-model")
@@ -42,7 +43,7 @@ export function modelsCommand(): Command {
     .action(async (flags: { shape: TestModelShape; family?: StandinFamily; type: TestModelType; seed: number; out: string }) => {
       if (!flags.out.endsWith(".gguf")) throw new UserError(`--out must end in .gguf, got ${flags.out}`);
       if (flags.family) {
-        const written = await writeStandinModel({ family: flags.family, out: flags.out, seed: flags.seed });
+        const written = await writeStandinModel({ family: flags.family, out: flags.out, seed: flags.seed, source: { cacheDir: modelPaths(defaultCacheDir()).llamaCppDir } });
         process.stdout.write(`${flags.out}: stand-in ${flags.family}, ${JSON.stringify(written)}\n`);
         return;
       }

@@ -73,7 +73,7 @@ export function runCommand(): Command {
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
     .option("--resume", "continue an interrupted run in --out")
     .option("--retry-failed", "with --resume: ask again the questions recorded as failed (the backend rejected them); without it a resume keeps them")
-    .option("--cache-dir <dir>", "answer cache (default .cache/valuelens)")
+    .option("--cache-dir <dir>", "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)")
     .option("--shard <i/n>", "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)")
     .option("--variants <list>", "paper protocol: prompt variants for both tasks, e.g. 0-7 or 5", variantsOption)
     .option("--stated-variants <list>", "paper protocol: Task-1 variants (default 0-7)", variantsOption)

@@ -4,7 +4,7 @@
 // (models/templates/*.jinja), sources.
 //
 // The bundle is cloned once (bare) to <root>/.cache/llama.cpp/<commit>.git and each file is
-// extracted once to <root>/.cache/llama.cpp/<commit>/<path>. Both steps write to a temporary
+// extracted once to <root>/.cache/llama.cpp/<commit>/<path> (or <cacheDir>/... when given). Both steps write to a temporary
 // name and rename it into place, so concurrent callers are safe. Needs `git` on the PATH.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -18,6 +18,8 @@ import { UserError } from "../util/errors.js";
 export interface LlamaCppSourceOptions {
   /** Project root: the cache is `<root>/.cache/llama.cpp` (default: the working directory). */
   root?: string;
+  /** The cache directory itself, instead of `<root>/.cache/llama.cpp` (the CLI: `<cache root>/llama.cpp`). */
+  cacheDir?: string;
   /** The git bundle (default: node-llama-cpp's llama/gitRelease.bundle). */
   bundle?: string;
   /** The git executable (default: `git` on the PATH). */
@@ -97,7 +99,7 @@ function resolveSource(opts: LlamaCppSourceOptions): Resolved {
     if (!commit) throw new UserError(`${bundle}: not a git bundle with a commit (git bundle list-heads printed ${JSON.stringify(firstLine(heads))}); reinstall node-llama-cpp`);
     commitMemo.set(memoKey, commit);
   }
-  const cacheDir = join(resolve(opts.root ?? process.cwd()), ".cache", "llama.cpp");
+  const cacheDir = opts.cacheDir !== undefined ? resolve(opts.cacheDir) : join(resolve(opts.root ?? process.cwd()), ".cache", "llama.cpp");
   return { git, bundle, commit, cacheDir };
 }
 

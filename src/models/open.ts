@@ -8,17 +8,17 @@ import { LlamaCppBackend } from "../backends/llamacpp.js";
 import { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } from "../backends/ollama.js";
 import { OpenAICompatibleBackend } from "../backends/openai.js";
 import { LlamaServerBackend } from "../backends/llamaServer.js";
-import { ensureStandinModel, ensureTestModel, isStandinFamily, isTestModelShape, STANDIN_FAMILIES } from "../gguf/index.js";
+import { defaultStandinModelPath, defaultTestModelPath, ensureStandinModel, ensureTestModel, isStandinFamily, isTestModelShape, STANDIN_FAMILIES } from "../gguf/index.js";
 import { UserError } from "../util/errors.js";
 import type { ResolvedModel } from "./registry.js";
 
 export interface ModelPaths {
-  /** Project root: built-in test models live in `<root>/.cache/models`. */
-  root: string;
-  /** Where `models pull` downloads to. */
+  /** Where models live: built-in test models and stand-ins are written here, `models pull` downloads here. */
   modelsDir: string;
-  /** Where model digests are remembered. */
+  /** Where model digests are remembered (the answer cache directory). */
   cacheDir: string;
+  /** Where the llama.cpp files stand-ins are built from are extracted (default: `<cwd>/.cache/llama.cpp`). */
+  llamaCppDir?: string;
 }
 
 /** The local file of a model; builds a built-in test model on first use. */
@@ -32,12 +32,16 @@ export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: {
   if (source.startsWith("builtin:")) {
     const shape = source.slice("builtin:".length);
     const family = shape.startsWith("standin-") ? shape.slice("standin-".length) : undefined;
-    if (family !== undefined && isStandinFamily(family)) return ensureStandinModel(family, { root: paths.root });
+    // The default file names, in modelsDir.
+    if (family !== undefined && isStandinFamily(family)) {
+      const out = path.join(paths.modelsDir, path.basename(defaultStandinModelPath(family)));
+      return ensureStandinModel(family, { out, source: paths.llamaCppDir === undefined ? undefined : { cacheDir: paths.llamaCppDir } });
+    }
     if (!isTestModelShape(shape)) {
       const standins = STANDIN_FAMILIES.map((f) => `builtin:standin-${f}`).join(", ");
       throw new UserError(`model "${model.name}": field "source": unknown built-in model "${shape}" (use builtin:tiny, builtin:bench or ${standins})`);
     }
-    return ensureTestModel(shape, { root: paths.root });
+    return ensureTestModel(shape, { out: path.join(paths.modelsDir, path.basename(defaultTestModelPath(shape))) });
   }
   if (/^(hf:|huggingface:|https?:)/.test(source)) {
     const { resolveModelFile } = await import("node-llama-cpp");

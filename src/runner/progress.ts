@@ -1,7 +1,9 @@
 /**
  * Progress for long runs: cli-progress bars per task on a TTY (done/total, questions/s,
- * tokens/s, cache hits, failed questions once there are any, ETA), periodic plain lines
- * otherwise (CI, logs), nothing when quiet. A failed question counts as done (it is recorded).
+ * tokens/s, cache hits, failed questions once there are any, ETA; with several tasks, an "all"
+ * bar for the whole run on top), periodic plain lines otherwise (CI, logs) that lead with the
+ * whole run (done/total, percent, rate, ETA, failed) before each task's detail, nothing when
+ * quiet. A failed question counts as done (it is recorded).
  * Warnings about the answers (`warn`, e.g. a low letter mass) go through the same output: above
  * the bars, or as their own line; quiet prints none (report.md carries them).
  */
@@ -58,6 +60,17 @@ class Counter {
   }
 }
 
+/** One counter over every task (the whole run). */
+function wholeRun(totals: Record<string, number>, alreadyDone: Record<string, number>): Counter {
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  return new Counter(sum(Object.values(totals)), sum(Object.keys(totals).map((task) => alreadyDone[task] ?? 0)));
+}
+
+/** Share done, rounded down (100% only when all is done), one decimal. */
+function percentText(done: number, total: number): string {
+  return `${total > 0 ? (Math.floor((1000 * done) / total) / 10).toFixed(1) : "100.0"}%`;
+}
+
 /** "<sep>failed N" once a question of this session has failed, else nothing. */
 function failedText(failed: number, sep: string): string {
   return failed > 0 ? `${sep}failed ${failed}` : "";
@@ -73,6 +86,7 @@ function formatEta(seconds: number): string {
 
 class BarProgress implements Progress {
   private bars = new Map<string, { bar: cliProgress.SingleBar; counter: Counter }>();
+  private all: { bar: cliProgress.SingleBar; counter: Counter } | undefined;
   private multi: cliProgress.MultiBar;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
@@ -89,19 +103,24 @@ class BarProgress implements Progress {
   }
 
   start(totals: Record<string, number>, alreadyDone: Record<string, number>) {
-    for (const [task, total] of Object.entries(totals)) {
-      const counter = new Counter(total, alreadyDone[task] ?? 0);
-      const bar = this.multi.create(total, counter.done, { task: task.padEnd(6), qps: "0.0", tps: "0", hits: 0, failed: "", eta_h: "--" });
-      this.bars.set(task, { bar, counter });
-    }
+    const create = (task: string, counter: Counter) => ({
+      bar: this.multi.create(counter.total, counter.done, { task: task.padEnd(6), qps: "0.0", tps: "0", hits: 0, failed: "", eta_h: "--" }),
+      counter,
+    });
+    const tasks = Object.entries(totals);
+    // The whole run on top, when there is more than one task.
+    if (tasks.length > 1) this.all = create("all", wholeRun(totals, alreadyDone));
+    for (const [task, total] of tasks) this.bars.set(task, create(task, new Counter(total, alreadyDone[task] ?? 0)));
   }
 
   tick(t: ProgressTick) {
     const entry = this.bars.get(t.task);
     if (!entry) return;
-    entry.counter.add(t);
-    const r = entry.counter.rates();
-    entry.bar.update(entry.counter.done, { qps: r.qps.toFixed(1), tps: r.tps.toFixed(0), hits: entry.counter.hits, failed: failedText(entry.counter.failed, " | "), eta_h: formatEta(r.eta) });
+    for (const e of this.all ? [entry, this.all] : [entry]) {
+      e.counter.add(t);
+      const r = e.counter.rates();
+      e.bar.update(e.counter.done, { qps: r.qps.toFixed(1), tps: r.tps.toFixed(0), hits: e.counter.hits, failed: failedText(e.counter.failed, " | "), eta_h: formatEta(r.eta) });
+    }
   }
 
   warn(message: string) {
@@ -119,8 +138,13 @@ class BarProgress implements Progress {
   }
 }
 
-class LineProgress implements Progress {
+/**
+ * Plain progress lines, every `everyMs` (on a tick) and at stop: the whole run first, then each
+ * task, e.g. `progress: 130/400 (32.5%), 2.1 q/s, ETA 2m08s, failed 1 | stated 100/200 (...); action 30/200 (...)`.
+ */
+export class LineProgress implements Progress {
   private counters = new Map<string, Counter>();
+  private all: Counter | undefined;
   private lastPrint = 0;
 
   constructor(
@@ -130,11 +154,15 @@ class LineProgress implements Progress {
 
   start(totals: Record<string, number>, alreadyDone: Record<string, number>) {
     for (const [task, total] of Object.entries(totals)) this.counters.set(task, new Counter(total, alreadyDone[task] ?? 0));
+    this.all = wholeRun(totals, alreadyDone);
     this.lastPrint = Date.now();
   }
 
   tick(t: ProgressTick) {
-    this.counters.get(t.task)?.add(t);
+    const counter = this.counters.get(t.task);
+    if (!counter) return;
+    counter.add(t);
+    this.all?.add(t);
     if (Date.now() - this.lastPrint >= this.everyMs) this.print();
   }
 
@@ -144,11 +172,14 @@ class LineProgress implements Progress {
 
   private print() {
     this.lastPrint = Date.now();
+    const all = this.all!;
+    const whole = all.rates();
+    const head = `${all.done}/${all.total} (${percentText(all.done, all.total)}), ${whole.qps.toFixed(1)} q/s, ETA ${formatEta(whole.eta)}${failedText(all.failed, ", ")}`;
     const parts = [...this.counters].map(([task, c]) => {
       const r = c.rates();
       return `${task} ${c.done}/${c.total} (${r.qps.toFixed(1)} q/s, ${r.tps.toFixed(0)} tok/s, cache ${c.hits}${failedText(c.failed, ", ")}, ETA ${formatEta(r.eta)})`;
     });
-    this.stream.write(`progress: ${parts.join("; ")}\n`);
+    this.stream.write(`progress: ${head} | ${parts.join("; ")}\n`);
   }
 
   stop() {

@@ -54,7 +54,7 @@ function run(entry: Record<string, unknown>, d: { out: string; cacheDir: string 
     progress: "quiet",
     log: () => {},
     outputs: { bootstrap: 0 },
-    openBackend: () => openBackend(model, { root: process.cwd(), modelsDir: d.cacheDir, cacheDir: d.cacheDir }),
+    openBackend: () => openBackend(model, { modelsDir: d.cacheDir, cacheDir: d.cacheDir }),
     ...d,
     ...extra,
   });
@@ -261,7 +261,7 @@ describe("failed questions elsewhere", () => {
     p.tick({ task: "action", cacheHit: false, evaluatedTokens: 5 });
     p.tick({ task: "action", cacheHit: false, evaluatedTokens: 0, failed: true });
     p.stop();
-    expect(text).toMatch(/^progress: action 2\/3 \(.*cache 0, failed 1, ETA/m);
+    expect(text).toMatch(/^progress: 2\/3 \(66\.6%\), .*, failed 1 \| action 2\/3 \(.*cache 0, failed 1, ETA/m);
   });
 
   it("dilemma metrics drop a failed record under its own reason, not as 'no letter mass'", () => {

@@ -1,10 +1,14 @@
 // Run the valuelens command from source (node + tsx), as a user would run the built bin.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { PROJECT_ROOT } from "./models.js";
+import { pathToFileURL } from "node:url";
+import { PROJECT_ROOT, TEST_CACHE_ROOT } from "./models.js";
 
 const ENTRY = path.join(PROJECT_ROOT, "src", "cli", "main.ts");
-const NODE_ARGS = ["--import", "tsx", ENTRY];
+// tsx by its file URL: a bare "tsx" would be looked up from the working directory (opts.cwd may lie outside the project).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const NODE_ARGS = ["--import", TSX, ENTRY];
 
 export interface CliResult {
   code: number | null;
@@ -16,8 +20,9 @@ export interface CliResult {
 export function valuelens(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], {
     cwd: opts.cwd ?? PROJECT_ROOT,
-    // Tests use the shipped sample unless they pass --via, even where the full VIA was fetched.
-    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", ...opts.env },
+    // Tests use the shipped sample unless they pass --via, even where the full VIA was fetched,
+    // and the project's cache root (never the user's ~/.cache) unless opts.env says otherwise.
+    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: TEST_CACHE_ROOT, ...opts.env },
     encoding: "utf8",
     timeout: 600_000,
   });
@@ -28,7 +33,7 @@ export function valuelens(args: string[], opts: { cwd?: string; env?: Record<str
 export function valuelensSpawn(args: string[], opts: { cwd?: string } = {}): ChildProcess {
   return spawn(process.execPath, [...NODE_ARGS, ...args], {
     cwd: opts.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" },
+    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: TEST_CACHE_ROOT },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

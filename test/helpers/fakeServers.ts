@@ -313,7 +313,7 @@ export async function runSlice(entry: Record<string, unknown>, out: string, cach
     resume: false,
     cacheDir,
     progress: "quiet",
-    openBackend: () => openBackend(model, { root: process.cwd(), modelsDir: cacheDir, cacheDir }),
+    openBackend: () => openBackend(model, { modelsDir: cacheDir, cacheDir }),
     log: () => {},
     outputs: { bootstrap: 0 },
   });
