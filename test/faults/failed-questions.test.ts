@@ -287,7 +287,7 @@ describe("failed questions elsewhere", () => {
     const r = await valuelens(args);
     expect(r.code, r.stderr).toBe(0);
     const total = readManifest(out)!.questions.total;
-    expect(r.stderr.trim()).toMatch(new RegExp(`^valuelens: 1 of ${total} questions failed \\(.*\\) and are excluded from the metrics; ask them again with: valuelens run --model srv .*--resume --retry-failed$`));
+    expect(r.stderr.trim()).toMatch(new RegExp(`^valuelens: 1 of ${total} questions failed \\(.*\\) and are excluded from the metrics; ask them again with: valuelens run --out \\S+ --resume .*--retry-failed$`));
 
     const noResume = await valuelens([...args, "--retry-failed"]);
     expect(noResume.code).toBe(1);
