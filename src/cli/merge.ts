@@ -2,6 +2,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { mergeRuns } from "../runs/merge.js";
+import { shellQuote } from "../util/shell.js";
 import { UserError } from "../util/errors.js";
 import { intOption } from "./common.js";
 
@@ -29,7 +30,7 @@ The shards must share their config (except --shard), model file and dataset. Que
 two shards are kept once when their answers are identical, and refused when they differ.
 Questions that no shard holds (a gap) are counted: the merged run is then written with status
 "interrupted" and the command exits 1; run the missing shard and merge again, or resume the
-merged directory with the unsharded \`valuelens run ... --out DIR --resume\`.
+merged directory with \`valuelens run --out DIR --resume\` (it takes the merged, unsharded config).
 
 Examples:
   valuelens merge runs/llama70-1of4 runs/llama70-2of4 runs/llama70-3of4 runs/llama70-4of4 --out runs/llama70
@@ -50,7 +51,7 @@ Examples:
       if (result.missing.length > 0) {
         const which = result.missingShards.length > 0 ? ` (shard ${result.missingShards.join(", ")})` : "";
         throw new UserError(
-          `${result.missing.length} of ${result.total} questions are missing from every shard${which}, e.g. ${result.missing[0]}; ${rel} is written as "interrupted": run the missing shard and merge again, or resume ${rel} with the unsharded valuelens run command and --resume`,
+          `${result.missing.length} of ${result.total} questions are missing from every shard${which}, e.g. ${result.missing[0]}; ${rel} is written as "interrupted": run the missing shard and merge again, or ask them with: valuelens run --out ${shellQuote(rel)} --resume`,
         );
       }
       process.stdout.write(`report: ${path.join(rel, "report.md")}\n`);
