@@ -18,9 +18,10 @@
  * (`<cache-dir>/model-digests.json`) to have every model hashed again in full.
  * A corrupt memo, or an entry written by an older valuelens (without these fields), is a miss.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { ensureDir, FileWriteError, writeFileAtomic } from "../util/durableFiles.js";
 import { sha256, sha256File } from "../util/hash.js";
 
 const MemoEntrySchema = z.object({
@@ -59,10 +60,13 @@ export async function modelDigest(modelPath: string, memoFile?: string): Promise
     const after = fileIdentity(statSync(abs, { bigint: true }));
     if (sameFile(after, identity)) {
       memo[abs] = { ...identity, sample, sha256: digest };
-      mkdirSync(path.dirname(memoFile), { recursive: true });
-      const tmp = `${memoFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(memo, null, 1));
-      renameSync(tmp, memoFile);
+      try {
+        ensureDir(path.dirname(memoFile));
+        writeFileAtomic(memoFile, JSON.stringify(memo, null, 1));
+      } catch (err) {
+        // Only a memo: a full or read-only disk costs a hash next time, not this run.
+        if (!(err instanceof FileWriteError)) throw err;
+      }
     }
   }
   return digest;

@@ -5,11 +5,15 @@
  * per answer: `{"k": key, "v": value, "c": checksum}` where checksum = sha256(key + canonical
  * value) cut to 16 hex digits. A line torn by a crash (no newline, bad JSON, wrong checksum,
  * wrong shape) is skipped and counted, never read as data. Writers never rewrite a line, so
- * two processes sharing a cache cannot corrupt each other's segments.
+ * two processes sharing a cache cannot corrupt each other's segments. Segments are written
+ * through src/util/durableFiles.ts (AppendFile: a line that fails part way is cut off again;
+ * fsync'ed at most once a second and on `sync()`, which the runner calls before its manifest
+ * records how a session ended); a full or read-only disk is a one-line FileWriteError.
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { AppendFile, ensureDir, fileError } from "../util/durableFiles.js";
 import { canonicalJson, digestOf, sha256 } from "../util/hash.js";
 
 /** Bumped when what a cached answer means changes; old entries are then simply not found. */
@@ -49,7 +53,7 @@ function checksum(key: string, value: unknown): string {
 
 export class AnswerCache {
   private readonly entries = new Map<string, unknown>();
-  private segmentPath: string | undefined;
+  private segment: AppendFile | undefined;
   private stats = { tornLines: 0, hits: 0, misses: 0, writes: 0, segments: 0 };
 
   private constructor(readonly dir: string) {}
@@ -58,7 +62,7 @@ export class AnswerCache {
   static open(dir: string): AnswerCache {
     const cache = new AnswerCache(path.resolve(dir));
     const answers = path.join(cache.dir, "answers");
-    mkdirSync(answers, { recursive: true });
+    ensureDir(answers);
     for (const name of readdirSync(answers).filter((n) => n.endsWith(".jsonl")).sort()) {
       cache.loadSegment(path.join(answers, name));
       cache.stats.segments += 1;
@@ -106,10 +110,10 @@ export class AnswerCache {
    */
   put<T>(key: string, value: T): T {
     if (this.entries.has(key)) return this.entries.get(key) as T;
-    this.segmentPath ??= this.createSegment();
+    this.segment ??= new AppendFile(this.createSegment());
     // JSON round trip so what we keep in memory is exactly what a later process will read.
     const stored = JSON.parse(JSON.stringify(value)) as unknown;
-    appendFileSync(this.segmentPath, JSON.stringify({ k: key, v: stored, c: checksum(key, stored) }) + "\n");
+    this.segment.append(JSON.stringify({ k: key, v: stored, c: checksum(key, stored) }) + "\n");
     this.entries.set(key, stored);
     this.stats.writes += 1;
     return stored as T;
@@ -128,9 +132,20 @@ export class AnswerCache {
         closeSync(openSync(file, "wx"));
         return file;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fileError(err, file);
       }
     }
+  }
+
+  /** fsync the answers this process appended (its open segment). */
+  sync(): void {
+    this.segment?.sync();
+  }
+
+  /** Close the open segment (a later put opens a new one). Never throws. */
+  close(): void {
+    this.segment?.close();
+    this.segment = undefined;
   }
 
   summary(): CacheStats {

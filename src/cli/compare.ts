@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { compareLoadedRuns, DEFAULT_BOOTSTRAP_SAMPLES, type CompareOptions } from "../compare/compare.js";
@@ -7,6 +6,7 @@ import { loadRun, type LoadedRun } from "../compare/load.js";
 import { alignmentRateTable, compareTables, renderCompareMarkdown } from "../report/compareReport.js";
 import { dilemmaAlignmentTable, dilemmaCompareTables, renderDilemmaCompareMarkdown } from "../report/dilemmaCompareReport.js";
 import { renderTable, type Table, type TableFormat } from "../report/table.js";
+import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 import { intOption } from "./common.js";
 
@@ -48,16 +48,16 @@ Examples:
         return;
       }
       const out = path.resolve(flags.out);
-      mkdirSync(out, { recursive: true });
-      writeFileSync(path.join(out, "compare.md"), c.markdown);
-      writeFileSync(path.join(out, "compare.json"), JSON.stringify(c.result, null, 2) + "\n");
+      ensureDir(out);
+      writeFileAtomic(path.join(out, "compare.md"), c.markdown);
+      writeFileAtomic(path.join(out, "compare.json"), JSON.stringify(c.result, null, 2) + "\n");
       const written = [path.join(out, "compare.md"), path.join(out, "compare.json")];
       if (flags.format !== "md") {
         const dir = path.join(out, "tables");
-        mkdirSync(dir, { recursive: true });
+        ensureDir(dir);
         for (const t of c.tables) {
           const file = path.join(dir, `${t.name}.${flags.format}`);
-          writeFileSync(file, renderTable(t, flags.format));
+          writeFileAtomic(file, renderTable(t, flags.format));
           written.push(file);
         }
       }

@@ -11,6 +11,7 @@ import { inspectRunDirectory } from "../runs/load.js";
 import { checkSameDataset, contradictionError, contradictions, storedDatasetPath, suiteOf } from "./resumeConfig.js";
 import { shellQuote } from "../util/shell.js";
 import { isUserError, UserError } from "../util/errors.js";
+import { FileWriteError } from "../util/durableFiles.js";
 import { resolveQuadrant } from "../personas/personas.js";
 import { personaEntries } from "../personas/runPersonas.js";
 import { defaultCacheDir, intOption, MAX_REPEATS, listOption, shareOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
@@ -180,7 +181,7 @@ Examples:
             const again = err.recorded > 0 ? `resume with: ${resumeCommand(displayPath(outAbs))}` : "run it again when it is back";
             throw new UserError(`${err.message}; ${again}`, err.exitCode);
           }
-          throw runDirError(err, outAbs);
+          throw runDirError(err, outAbs, () => resumeCommand(displayPath(outAbs)));
         }
         const rel = displayPath(result.out);
         if (result.stopped) {
@@ -300,7 +301,9 @@ function removeIfEmpty(dir: string): void {
 }
 
 /** The run directory's own files (manifest.json, records.jsonl) report damage with their path: that is the user's to fix. */
-function runDirError(err: unknown, out: string): unknown {
+function runDirError(err: unknown, out: string, resume: () => string): unknown {
+  // A full, read-only or misplaced disk: continue the run once fixed, where there is a run to continue.
+  if (err instanceof FileWriteError) return err.withNext(existsSync(path.join(out, "manifest.json")) ? `resume with: ${resume()}` : "run the command again", displayPath);
   if (err instanceof Error && !isUserError(err) && err.message.startsWith(out + path.sep)) return new UserError(err.message.split("\n")[0]!);
   return err;
 }

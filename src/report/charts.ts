@@ -6,11 +6,11 @@
  *
  * Vega is loaded only when a chart is drawn, so commands that draw none start fast.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AlignmentFigure, DilemmaMetrics, PersonaKind } from "../metrics/dilemmas.js";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS } from "../protocol/values.js";
+import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { kindLabel } from "./dilemmaReport.js";
 
 export interface HeatmapCell {
@@ -83,11 +83,11 @@ function renumberIds(svg: string): string {
 export async function writeHeatmaps(dir: string, heatmaps: readonly Heatmap[]): Promise<string[]> {
   if (heatmaps.length === 0) return [];
   const chartsDir = path.join(dir, "charts");
-  mkdirSync(chartsDir, { recursive: true });
+  ensureDir(chartsDir);
   const files: string[] = [];
   for (const h of heatmaps) {
     const file = path.join(chartsDir, `${h.name}.svg`);
-    writeFileSync(file, await renderHeatmapSvg(h));
+    writeFileAtomic(file, await renderHeatmapSvg(h));
     files.push(file);
   }
   return files;

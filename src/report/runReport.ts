@@ -3,7 +3,6 @@
  * numbers were obtained (dropped answers, letter mass, notes from the manifest); and the same
  * tables as CSV / JSON files under `tables/`.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { RunMetrics } from "../metrics/fromRecords.js";
 import type { Manifest } from "../runs/manifest.js";
@@ -12,6 +11,7 @@ import { failedQuestionsBlock } from "./failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
 import { renderReport, reportTables, type ReportInput } from "./report.js";
 import { renderTable, type Table } from "./table.js";
+import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 
 /** What the report of a run shows: title, run summary, metrics and notes. */
 export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): ReportInput {
@@ -80,10 +80,10 @@ export function runReportTables(manifest: Manifest, metrics: RunMetrics, records
 /** Write each table as `<dir>/tables/<name>.<format>`; returns the paths written. */
 export function writeReportTables(dir: string, tables: readonly Table[], format: "csv" | "json"): string[] {
   const tablesDir = path.join(dir, "tables");
-  mkdirSync(tablesDir, { recursive: true });
+  ensureDir(tablesDir);
   return tables.map((t) => {
     const file = path.join(tablesDir, `${t.name}.${format}`);
-    writeFileSync(file, renderTable(t, format));
+    writeFileAtomic(file, renderTable(t, format));
     return file;
   });
 }

@@ -19,7 +19,7 @@
  * asks them again and replaces them. A backend that rejects the first SETUP_FAILURE_LIMIT
  * questions it is asked without answering any stops the run ("failed"): that is its setup.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
@@ -33,6 +33,7 @@ import { ACTION_GRADES } from "../dilemmas/schema.js";
 import type { Question } from "../questions/questions.js";
 import { renderRunReport } from "../report/runReport.js";
 import { configDifferences, REPORT_ONLY_FIELDS, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { foreignDirectoryError, inspectRunDirectory, readRunRecords } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";
 import { EARLY_LETTER_ANSWERS, earlyLetterMassWarning, minLetterMassOf } from "../report/letterChecks.js";
@@ -212,6 +213,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   for (const id of retried) done.delete(id);
   const todo = questions.filter((q) => !done.has(q.id));
 
+  const cache = AnswerCache.open(opts.cacheDir);
   let backend: Backend;
   try {
     backend = await opts.openBackend();
@@ -219,8 +221,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     if (err instanceof BackendUnavailableError) throw new RunUnavailableError(err.endpoint ?? null, unavailableReason(err), done.size, questions.length);
     throw err;
   }
-  const cache = AnswerCache.open(opts.cacheDir);
-  mkdirSync(out, { recursive: true });
+  ensureDir(out);
   if (previous && previous.backend.modelSha256 !== backend.info.model.sha256) {
     await backend.close();
     throw new UserError(`${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`);
@@ -338,6 +339,11 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   };
   try {
     await Promise.all(Array.from({ length: Math.max(1, backend.laneCount) }, (_, i) => lane(i)));
+    // Durable before the manifest records how the session ended (and before records.jsonl is rewritten).
+    if (!failure) {
+      writer.sync();
+      cache.sync();
+    }
     if (failure) {
       manifest.status = "failed";
       manifest.lastError = { kind: "error", message: firstLine(failure.error), endpoint: null, at: new Date().toISOString() };
@@ -364,20 +370,29 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     if (failedNow > 0) manifest.questions.failed = failedNow;
     else delete manifest.questions.failed;
     if (manifest.status === "running" && interrupted) manifest.status = "interrupted";
-    if (manifest.status !== "running") writeManifest(out, manifest);
+    writer.close();
+    cache.close();
+    // A failure is recorded if the disk allows; the error the user sees stays the first one.
+    if (manifest.status === "failed") writeManifestQuietly(out, manifest);
+    else if (manifest.status !== "running") writeManifest(out, manifest);
     await backend.close();
   }
 
   const records = questions.map((q) => done.get(q.id)).filter((r): r is RunRecord => r !== undefined);
   const complete = records.length === questions.length;
-  if (complete) writeRecordsSorted(recordsFile, records, (id) => position.get(id) ?? Infinity);
-  if (complete) {
-    manifest.status = "complete";
-    manifest.finishedAt = new Date().toISOString();
-  } else {
-    manifest.status = "interrupted";
+  try {
+    if (complete) writeRecordsSorted(recordsFile, records, (id) => position.get(id) ?? Infinity);
+    if (complete) {
+      manifest.status = "complete";
+      manifest.finishedAt = new Date().toISOString();
+    } else {
+      manifest.status = "interrupted";
+    }
+    writeManifest(out, manifest);
+  } catch (err) {
+    writeManifestQuietly(out, { ...manifest, status: "failed", finishedAt: null, lastError: { kind: "error", message: firstLine(err), endpoint: null, at: new Date().toISOString() } });
+    throw err;
   }
-  writeManifest(out, manifest);
   const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
   return {
     out,
@@ -392,6 +407,15 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     failed: manifest.questions.failed ?? 0,
     ...(unavailable && !complete ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } } : {}),
   };
+}
+
+/** Record a failure in manifest.json if the disk allows (a full disk may not): never replaces the error being thrown. */
+function writeManifestQuietly(out: string, manifest: Manifest): void {
+  try {
+    writeManifest(out, manifest);
+  } catch {
+    // the first error is the one the user sees; writeManifest left no temporary file
+  }
 }
 
 /** The error that stops a run whose backend rejected every question it was asked. */
@@ -462,9 +486,9 @@ export async function writeRunOutputs(out: string, manifest: Manifest, records: 
     const m = metricsFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined, bootstrap });
     [metrics, report, heatmaps] = [m, renderRunReport(shown, m, records), viaHeatmaps(m)];
   }
-  writeFileSync(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+  writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
   await writeHeatmaps(out, heatmaps);
-  writeFileSync(path.join(out, "report.md"), partialTitle(report, manifest, records.length) + figuresSection(heatmaps));
+  writeFileAtomic(path.join(out, "report.md"), partialTitle(report, manifest, records.length) + figuresSection(heatmaps));
   return metrics;
 }
 

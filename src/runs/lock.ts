@@ -12,9 +12,10 @@
  * made on another host (valuelens cannot tell whether that process still runs), is refused in
  * one line naming the holder and what to do.
  */
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { ensureDir, fileError, injectedFault } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 
 export const LOCK_FILE = ".lock";
@@ -60,18 +61,19 @@ const held = new Map<string, string>();
 export function acquireRunLock(dir: string, opts: LockOptions = {}): RunLock {
   const abs = path.resolve(dir);
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
-  try {
-    mkdirSync(abs, { recursive: true });
-  } catch (err) {
-    throw new UserError(`cannot create ${abs}: ${errorText(err)}; choose another directory`);
-  }
+  ensureDir(abs); // a file in the way, a read-only or full disk: one line naming it (FileWriteError)
   const file = path.join(abs, LOCK_FILE);
   const holder: LockHolder = { pid: process.pid, hostname: osHostname(), startedAt: new Date().toISOString(), command: opts.command ?? commandLine() };
   const content = JSON.stringify(holder) + "\n";
   const tmp = path.join(abs, `${LOCK_FILE}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
+    const fault = injectedFault(path.join(abs, LOCK_FILE), "write");
+    if (fault) throw fault;
     writeFileSync(tmp, content);
   } catch (err) {
+    unlinkQuietly(tmp);
+    const mapped = fileError(err, abs);
+    if (mapped !== err) throw mapped;
     throw new UserError(`cannot write the lock file in ${abs}: ${errorText(err)}; valuelens writes into the run directory, so it must be writable (copy it elsewhere, or choose another directory)`);
   }
   try {

@@ -2,10 +2,11 @@
  * manifest.json: what a run is (full config, model and dataset digests, versions, seed,
  * hardware) and where it stands (running, interrupted, complete), written atomically.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { PERSONA_KINDS } from "../personas/personas.js";
+import { writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 
 export const RunConfigSchema = z.object({
@@ -168,11 +169,9 @@ export function readManifest(dir: string): Manifest | undefined {
   return parsed.data;
 }
 
+/** Atomically and durably (temp file, fsync, rename, directory fsync). */
 export function writeManifest(dir: string, manifest: Manifest): void {
-  const file = manifestPath(dir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(manifest, null, 2) + "\n");
-  renameSync(tmp, file);
+  writeFileAtomic(manifestPath(dir), JSON.stringify(manifest, null, 2) + "\n");
 }
 
 /** Config fields that change no question and no answer (report settings): never in the config digest, never a difference. */

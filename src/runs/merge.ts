@@ -12,13 +12,15 @@
  * gap it is "complete"; with a gap it is written "interrupted", and `valuelens run ... --out
  * MERGED --resume` (the unsharded command) asks exactly the missing questions.
  */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH } from "../datasets/via.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
 import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type AnyRunMetrics, type RunOutputOptions } from "../runner/run.js";
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
+import { FileWriteError } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
+import { shellQuote } from "../util/shell.js";
 import { canonicalJson } from "../util/hash.js";
 import { inspectRunDirectory, loadRunDirectory, uniqueRecords } from "./load.js";
 import { withRunLock } from "./lock.js";
@@ -205,9 +207,26 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   };
   delete manifest.lastError;
 
-  writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
-  writeManifest(out, manifest);
-  const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
+  try {
+    writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
+    writeManifest(out, manifest);
+  } catch (err) {
+    // --out was new or empty: leave it so (a merge again then starts afresh), never half a run.
+    try {
+      rmSync(path.join(out, "records.jsonl"), { force: true });
+    } catch {
+      // the error below is the one to report
+    }
+    throw err;
+  }
+  let metrics: AnyRunMetrics;
+  try {
+    metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
+  } catch (err) {
+    // The merged run is in place; only its report is missing.
+    if (err instanceof FileWriteError) throw err.withNext(`write the report with: valuelens report ${shellQuote(out)}`);
+    throw err;
+  }
   return { out, manifest, metrics, total: questions.length, recorded: records.length, missing, missingShards, duplicates };
 }
 

@@ -6,9 +6,10 @@
  * off before a resumed run appends, so no record is lost (it is asked again, usually from
  * the cache) and none is doubled.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { z } from "zod";
 import { PERSONA_KINDS } from "../personas/personas.js";
+import { AppendFile, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 
 /**
@@ -170,20 +171,35 @@ export function repairRecords(file: string): ReadRecordsResult {
   return result;
 }
 
+/**
+ * Appends records to records.jsonl (src/util/durableFiles.ts AppendFile): a record that fails
+ * part way is cut off again; fsync'ed at most once a second and on `sync()`, which the runner
+ * calls before the manifest records how the session ended and before the file is rewritten.
+ */
 export class RecordWriter {
-  constructor(readonly file: string) {}
+  private readonly out: AppendFile;
+
+  constructor(readonly file: string) {
+    this.out = new AppendFile(file);
+  }
 
   append(record: RunRecord): void {
-    appendFileSync(this.file, JSON.stringify(record) + "\n");
+    this.out.append(JSON.stringify(record) + "\n");
+  }
+
+  sync(): void {
+    this.out.sync();
+  }
+
+  close(): void {
+    this.out.close();
   }
 }
 
-/** Rewrite records in a canonical order (atomically: temp file, then rename). */
+/** Rewrite records in a canonical order (atomically and durably: temp file, fsync, rename). */
 export function writeRecordsSorted(file: string, records: RunRecord[], orderOf: (id: string) => number): void {
   const sorted = records.slice().sort((a, b) => orderOf(a.id) - orderOf(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, sorted.map((r) => JSON.stringify(r)).join("\n") + (sorted.length ? "\n" : ""));
-  renameSync(tmp, file);
+  writeFileAtomic(file, sorted.map((r) => JSON.stringify(r)).join("\n") + (sorted.length ? "\n" : ""));
 }
 
 /** A record without its volatile `meta`: what must be identical between two runs. */
