@@ -72,7 +72,7 @@ export function runCommand(): Command {
     .option("--persona <list>", "system-message personas: none, moderate, max, incongruous, country or a JSON persona file; dilemmas take a list (e.g. none,moderate,max,incongruous), VIA one", listOption)
     .option("--quadrants <list>", "dilemma suite: map quadrants of the moderate/max/incongruous personas (default all four)", listOption)
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
-    .option("--resume", "continue an interrupted run in --out")
+    .option("--resume", "continue the run in --out with its own config (no other flag needed; flags that contradict it are refused)")
     .option("--retry-failed", "with --resume: ask again the questions recorded as failed (the backend rejected them); without it a resume keeps them")
     .option("--cache-dir <dir>", "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)")
     .option("--shard <i/n>", "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)")
@@ -96,8 +96,8 @@ export function runCommand(): Command {
 Examples:
   valuelens run --model tiny --countries Nigeria --repeats 2           # the demo model on the sample data
   valuelens run --model gemma-2-9b-q8 --via datasets/cache/via.csv --repeats 5 --out runs/gemma-q8
-  valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume     # continue after a crash
-  valuelens run --model gemma-2-9b-q8 --out runs/gemma-q8 --resume --retry-failed   # ask the failed questions again
+  valuelens run --out runs/gemma-q8 --resume                           # continue after a crash (the run's own config)
+  valuelens run --out runs/gemma-q8 --resume --retry-failed            # ask the failed questions again
   valuelens run --model qwen3-8b-q8 --protocol paper --tasks action --action-variants 5
   valuelens run --model ./my-model.Q4_K_M.gguf --countries "United States,India" --topics Politics
   valuelens run --model llama-3.3-70b-q4 --via VIA.csv --shard 2/4 --out runs/llama70-2of4   # one machine's quarter

@@ -16,6 +16,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
+import { isAtomicTempFile } from "../util/durableFiles.js";
 import { loadViaSync, SAMPLE_VIA_PATH } from "../datasets/via.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
 import { runQuestionsOf, type RunDataset } from "../runner/runQuestions.js";
@@ -40,7 +41,7 @@ export interface RunDirectoryState {
 
 /** Leftovers of an atomic write cut short (`manifest.json.<pid>.tmp`): never a reason to call a directory foreign. */
 function isTempFile(name: string): boolean {
-  return /^(manifest\.json|records\.jsonl)\.\d+\.tmp$/.test(name);
+  return isAtomicTempFile(name);
 }
 
 export function inspectRunDirectory(dir: string): RunDirectoryState {

@@ -15,7 +15,7 @@
 import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
-import { ensureDir, fileError, injectedFault } from "../util/durableFiles.js";
+import { ensureDir, fileError, injectedFault, removeLeftoverTempFiles } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 
 export const LOCK_FILE = ".lock";
@@ -117,6 +117,8 @@ export async function withRunLock<T>(dir: string, opts: LockOptions, fn: () => T
   const existed = existsSync(dir);
   const lock = acquireRunLock(dir, opts);
   try {
+    // Half-written files of a writer that was killed (their targets are whole): the lock holder clears them.
+    removeLeftoverTempFiles(lock.dir, ["charts", "tables"]);
     return await fn();
   } finally {
     lock.release();

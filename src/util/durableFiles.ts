@@ -34,7 +34,7 @@
  * A failing write writes half its data first (a short write, as on a real full disk), so the
  * clean-up paths run. Counts are per process. Unset (every normal run), it costs nothing.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
 import { UserError } from "./errors.js";
@@ -335,4 +335,36 @@ export function injectedFault(file: string, op: FaultOp): NodeJS.ErrnoException 
     }
   }
   return fault;
+}
+
+/** A file `writeFileAtomic` was writing: `<name>.<pid>.tmp`. */
+export function isAtomicTempFile(name: string): boolean {
+  return /\.\d+\.tmp$/.test(name);
+}
+
+/**
+ * Remove what atomic writes of a killed process left in `dir` and the given subdirectories
+ * (`<name>.<pid>.tmp`; the files they were replacing are whole). Only the holder of the run
+ * directory's lock calls this, so no live writer owns them. Returns how many were removed.
+ */
+export function removeLeftoverTempFiles(dir: string, subdirs: readonly string[] = []): number {
+  let removed = 0;
+  for (const d of [dir, ...subdirs.map((s) => path.join(dir, s))]) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!isAtomicTempFile(name)) continue;
+      try {
+        unlinkSync(path.join(d, name));
+        removed += 1;
+      } catch {
+        // left for the next writer; it never reads them
+      }
+    }
+  }
+  return removed;
 }

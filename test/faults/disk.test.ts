@@ -213,6 +213,21 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     expect(freed.code, freed.stderr).toBe(0);
     expect(readFileSync(path.join(d.out, "metrics.json"), "base64")).toBe(before["metrics.json"]);
   });
+
+  it("temporary files a killed writer left (metrics.json.<pid>.tmp, charts/*.svg.<pid>.tmp) are removed by the next run or report, never read", () => {
+    const d = disk("leftover-tmp");
+    cpSync(clean, d.out, { recursive: true });
+    const left = [path.join(d.out, "metrics.json.99999.tmp"), path.join(d.out, "records.jsonl.4242.tmp"), path.join(d.out, "charts", "alignment.svg.77.tmp")];
+    for (const f of left) writeFileSync(f, "half a file");
+    const report = valuelens(["report", d.out, "--quiet"]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(tmpFiles(d.out)).toEqual([]);
+    for (const f of left.slice(0, 2)) writeFileSync(f, "half a file");
+    const again = run(d.out, cleanCache, ["--resume"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(tmpFiles(d.out)).toEqual([]);
+    expectCleanRecords(d.out);
+  });
 });
 
 describe("src/util/durableFiles.ts", () => {
