@@ -2,8 +2,10 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { BatchItem, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
+import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../src/backends/llamaBatching.js";
 import { loadVia, SAMPLE_VIA_PATH } from "../src/datasets/via.js";
 import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/runs/manifest.js";
@@ -14,7 +16,7 @@ import { testConfig } from "./helpers/config.js";
 
 const config: RunConfig = testConfig({ seed: 3, countries: ["Nigeria", "United States"] });
 
-async function run(sequences: number) {
+async function run(sequences: number, batching?: LlamaBatching) {
   const work = mkdtempSync(path.join(tmpdir(), `vl-lanes-${sequences}-`));
   const modelPath = await tinyModelPath();
   return runBenchmark({
@@ -25,39 +27,85 @@ async function run(sequences: number) {
     cacheDir: path.join(work, "cache"),
     progress: "quiet",
     openBackend: () =>
-      LlamaCppBackend.load({ name: "tiny", modelPath, contextSize: 1024, gpuLayers: 0, threads: 2, batchSize: 512, sequences, flashAttention: false, gpu: false }),
-  }).then((result) => ({ result, work }));
+      LlamaCppBackend.load({ name: "tiny", modelPath, contextSize: 1024, gpuLayers: 0, threads: 2, batchSize: 512, sequences, batching, flashAttention: false, gpu: false }),
+  }).then((result) => ({ result, work, records: readRecords(path.join(result.out, "records.jsonl")).records }));
 }
 
-// Known issue (under investigation): in one full-suite run on the 2-core CI machine, one letter
-// probability of a 3-sequence run differed from the 1-sequence run by 0.04, far beyond
-// batching noise (normally < 1e-6); it did not reproduce in dozens of targeted runs. Until it
-// is understood, the number check runs on request (VALUELENS_TEST_SEQUENCES=1) and the shipped
-// models.yaml keeps sequences: 1; the completeness check below always runs.
-const CHECK_NUMBERS = process.env.VALUELENS_TEST_SEQUENCES === "1";
+/** A queued evaluation as node-llama-cpp hands it to the batching strategy: `outputs` = token indexes that read logits. */
+function item(tokens: number, outputs: number[]): BatchItem {
+  const logits: (true | undefined)[] = [];
+  for (const i of outputs) logits[i] = true;
+  return { tokens: Array.from({ length: tokens }, (_, i) => i as Token), logits, evaluationPriority: 5 };
+}
+
+// The one-sequence reference, run once for both comparisons.
+let reference: ReturnType<typeof run> | undefined;
+const oneSequence = () => (reference ??= run(1));
 
 describe("concurrent sequences", () => {
-  it("answer every question once, in the canonical order, with the orders of a one-sequence run", async () => {
-    const one = await run(1);
+  // Known cause of the old 0.04 / 0.35 deviations: two outputs in one llama.cpp batch of several
+  // sequences can come out of llama.cpp's ubatch split in another order; llama.cpp reorders
+  // them lazily inside llama_get_logits_ith, which node-llama-cpp calls from one worker thread
+  // per sequence at the same time, so a question could read another's distribution. And any
+  // sharing of a batch changes how a question's tokens are split into ubatches (last digits).
+  it("isolated batches (the default): a three-sequence run gives the one-sequence run's records, bit for bit", async () => {
+    const one = await oneSequence();
     const three = await run(3);
-    const a = readRecords(path.join(one.result.out, "records.jsonl")).records;
-    const b = readRecords(path.join(three.result.out, "records.jsonl")).records;
     expect(three.result.manifest.status).toBe("complete");
-    expect(three.result.manifest.backend.otherOptions).toMatchObject({ sequences: 3 });
-    expect(three.result.manifest.notes.join(" ")).toContain("Several context sequences");
-    // Same questions, in the same canonical order, none doubled.
-    expect(b.map((r) => r.id)).toEqual(a.map((r) => r.id));
-    for (let i = 0; i < a.length; i++) {
-      const x = deterministicPart(a[i]!);
-      const y = deterministicPart(b[i]!);
+    expect(three.result.manifest.backend.otherOptions).toMatchObject({ sequences: 3, batching: "isolated" });
+    expect(three.result.manifest.notes.join(" ")).not.toContain("Several context sequences");
+    // Same questions, in the same canonical order, none doubled, and the same numbers exactly
+    // (the same cache key too: it is the same computation).
+    expect(three.records.map((r) => r.id)).toEqual(one.records.map((r) => r.id));
+    expect(three.records.map(deterministicPart)).toEqual(one.records.map(deterministicPart));
+    expect(one.records[0]!.letters!.method).toMatch(/^segments\/\d+:softmax$/);
+  });
+
+  it("shared batches: the same questions, their own method and cache key, numbers within the measured bound", async () => {
+    const one = await oneSequence();
+    const shared = await run(3, "shared");
+    expect(shared.result.manifest.status).toBe("complete");
+    expect(shared.result.manifest.backend.otherOptions).toMatchObject({ sequences: 3, batching: "shared" });
+    expect(shared.result.manifest.backend.outputOptions).toMatchObject({ concurrentSequences: true, batching: "shared, one output per batch" });
+    expect(shared.result.manifest.notes.join(" ")).toContain("Several context sequences");
+    expect(shared.records.map((r) => r.id)).toEqual(one.records.map((r) => r.id));
+    let worst = 0;
+    for (let i = 0; i < one.records.length; i++) {
+      const x = one.records[i]!;
+      const y = shared.records[i]!;
       expect(y.order).toEqual(x.order);
+      expect(y.cacheKey).not.toBe(x.cacheKey); // the cache never mixes the two methods
+      expect(y.letters!.method).toBe(`${x.letters!.method}+shared-batches`);
       expect(Object.keys(y.optionProbs!).sort()).toEqual(Object.keys(x.optionProbs!).sort());
-      if (CHECK_NUMBERS) for (const [key, p] of Object.entries(x.optionProbs!)) expect(y.optionProbs![key]).toBeCloseTo(p, 3);
+      for (const [key, p] of Object.entries(x.optionProbs!)) worst = Math.max(worst, Math.abs(y.optionProbs![key]! - p));
     }
+    // Measured on this model: at most 7e-5 (README, section 4); a question that read another
+    // question's logits was off by 0.01 to 0.35.
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it("batching strategies: isolated takes one evaluation; shared never puts two outputs in one batch", () => {
+    const items = [item(300, [299]), item(40, [39]), item(100, []), item(30, [0, 29])];
+    expect(isolatedBatches({ items, size: 512 })).toEqual([{ item: items[0], processAmount: 300 }]);
+    expect(isolatedBatches({ items, size: 256 })).toEqual([{ item: items[0], processAmount: 256 }]);
+    expect(isolatedBatches({ items: [], size: 512 })).toEqual([]);
+    // The first output-reading evaluation whole; the next one waits (whole); outputless ones fill the batch.
+    expect(sharedBatchesOneOutput({ items, size: 512 })).toEqual([
+      { item: items[0], processAmount: 300 },
+      { item: items[2], processAmount: 100 },
+    ]);
+    // An output beyond the batch does not count; the batch is filled in queue order.
+    expect(sharedBatchesOneOutput({ items, size: 200 })).toEqual([{ item: items[0], processAmount: 200 }]);
+    expect(sharedBatchesOneOutput({ items: items.slice(1), size: 512 })).toEqual([
+      { item: items[1], processAmount: 40 },
+      { item: items[2], processAmount: 100 },
+    ]);
+    // Two outputs in one evaluation: cut before the second, so the dispatch still progresses.
+    expect(sharedBatchesOneOutput({ items: [items[3]!, items[1]!], size: 512 })).toEqual([{ item: items[3], processAmount: 29 }]);
   });
 
   it("cache stats reports the entries a run wrote", async () => {
-    const { work } = await run(1);
+    const { work } = await oneSequence();
     const r = valuelens(["cache", "stats", "--cache-dir", path.join(work, "cache"), "--json"]);
     expect(r.code).toBe(0);
     const stats = JSON.parse(r.stdout);

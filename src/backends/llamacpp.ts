@@ -7,7 +7,9 @@
  * Prompts arrive as segments (scenario context, value stem, options); each segment is always
  * evaluated as its own batch, so a segment still in the KV cache from the previous question
  * is reused without changing any number (a question's result never depends on what ran
- * before it). Each lane (a context sequence) keeps its own KV cache.
+ * before it). Each lane (a context sequence) keeps its own KV cache. How lanes share llama.cpp
+ * batches is `batching` (llamaBatching.ts): by default a batch holds one lane's evaluation, so
+ * several lanes give the numbers of one, bit for bit.
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
@@ -41,6 +43,7 @@ import type {
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
+import { batchingStrategy, type LlamaBatching } from "./llamaBatching.js";
 import { modelDigest } from "./modelDigest.js";
 import { hardwareSummary, physicalCores } from "./hardware.js";
 import { UserError } from "../util/errors.js";
@@ -67,6 +70,12 @@ export interface LlamaCppOptions {
   batchSize: number;
   /** Context sequences = lanes that run concurrently. */
   sequences: number;
+  /**
+   * How lanes share llama.cpp batches (llamaBatching.ts): "isolated" (default) gives every
+   * question the numbers of a one-sequence run; "shared" batches lanes together (faster on a
+   * GPU), which changes the last digits of probabilities with the batch's composition.
+   */
+  batching?: LlamaBatching;
   flashAttention: boolean;
   /** "auto" lets node-llama-cpp pick CUDA/Vulkan/Metal when present; false forces CPU. */
   gpu: "auto" | false;
@@ -100,6 +109,7 @@ export class LlamaCppBackend implements Backend {
     /** node-llama-cpp's chat wrapper, only for a model without a usable template of its own. */
     private readonly chatWrapper: ChatWrapper,
     private readonly handling: ReasoningHandling,
+    private readonly batching: LlamaBatching,
   ) {}
 
   readonly reusesPrefixes = true;
@@ -152,6 +162,8 @@ export class LlamaCppBackend implements Backend {
           : `cannot load model ${opts.modelPath}: the file is corrupt or incomplete (${detail}); re-download or rebuild it`,
       );
     }
+    // One sequence: every batch holds one evaluation anyway (its numbers, and the cache key, are unchanged).
+    const batching: LlamaBatching = opts.sequences > 1 ? (opts.batching ?? "isolated") : "isolated";
     let context: LlamaContext;
     try {
       context = await model.createContext({
@@ -160,6 +172,7 @@ export class LlamaCppBackend implements Backend {
         threads,
         batchSize: opts.batchSize,
         flashAttention: opts.flashAttention,
+        batching: { itemPrioritizationStrategy: batchingStrategy(batching) },
       });
     } catch (err) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -196,16 +209,18 @@ export class LlamaCppBackend implements Backend {
         flashAttention: opts.flashAttention,
         gpu: llama.gpu,
         gpuLayers: model.gpuLayers,
-        // Several sequences share llama.cpp batches, whose composition depends on timing.
-        concurrentSequences: opts.sequences > 1,
+        // Isolated batches compute what a one-sequence context computes (the same key, the same
+        // answers); shared batches are another method, whose last digits depend on timing.
+        concurrentSequences: batching === "shared",
+        ...(batching === "shared" ? { batching: "shared, one output per batch" } : {}),
         template: template ? template.info : { source: `node-llama-cpp ${chatWrapper.wrapperName} chat wrapper`, note: templateNote },
       },
-      otherOptions: { threads, sequences: opts.sequences },
+      otherOptions: { threads, sequences: opts.sequences, ...(opts.sequences > 1 ? { batching } : {}) },
       chatWrapper: template ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}` : `${chatWrapper.wrapperName} (node-llama-cpp; ${templateNote})`,
       reasoning: handling,
       hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
     };
-    return new LlamaCppBackend(info, llama, model, context, lanes, template, chatWrapper, handling);
+    return new LlamaCppBackend(info, llama, model, context, lanes, template, chatWrapper, handling, batching);
   }
 
   /**
@@ -332,7 +347,8 @@ export class LlamaCppBackend implements Backend {
       mass,
       perLetter,
       topToken: { text: topToken === undefined ? "" : this.spellingText(topToken), p: topP },
-      method: `segments/${segmentEnds.length}:softmax`,
+      // Shared batches are another method (their last digits depend on the batch's composition).
+      method: `segments/${segmentEnds.length}:softmax${this.batching === "shared" ? "+shared-batches" : ""}`,
       evaluatedTokens: tokens.length - reuse,
       reusedTokens: reuse,
     };

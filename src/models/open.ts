@@ -124,6 +124,7 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
     threads: e.threads,
     batchSize: e.batchSize,
     sequences: e.sequences,
+    batching: e.batching,
     flashAttention: e.flashAttention,
     gpu: e.gpu,
     digestMemo: path.join(paths.cacheDir, "model-digests.json"),

@@ -20,8 +20,14 @@ const LlamaCppEntry = z
     /** Defaults to the machine's physical cores. */
     threads: z.number().int().positive().optional(),
     batchSize: z.number().int().positive().default(512),
-    /** Context sequences run at once (useful on a GPU; keep 1 for bit-reproducible runs on a CPU). */
+    /** Context sequences (lanes) run at once. */
     sequences: z.number().int().positive().default(1),
+    /**
+     * With sequences > 1: "isolated" (each llama.cpp batch holds one question's tokens: the numbers
+     * of a one-sequence run, bit for bit) or "shared" (lanes share batches: faster on a GPU, last
+     * digits depend on the batch's composition; its own cache entries).
+     */
+    batching: z.enum(["isolated", "shared"]).default("isolated"),
     flashAttention: z.boolean().default(false),
     gpu: z.union([z.literal("auto"), z.literal(false)]).default("auto"),
   })
