@@ -45,6 +45,7 @@ import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { batchingStrategy, type LlamaBatching } from "./llamaBatching.js";
 import { modelDigest } from "./modelDigest.js";
+import { chooseSequences, MAX_AUTO_SEQUENCES, type SequencesChoice, type SequencesSetting } from "./sequences.js";
 import { hardwareSummary, physicalCores } from "./hardware.js";
 import { UserError } from "../util/errors.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
@@ -68,8 +69,12 @@ export interface LlamaCppOptions {
   /** CPU threads; defaults to the machine's physical cores. */
   threads?: number;
   batchSize: number;
-  /** Context sequences = lanes that run concurrently. */
-  sequences: number;
+  /**
+   * Context sequences = lanes that run concurrently; "auto" chooses (sequences.ts): 1 on the
+   * CPU, on a GPU as many as the free VRAM holds (at most 16), with shared batches unless
+   * `batching` says otherwise.
+   */
+  sequences: SequencesSetting;
   /**
    * How lanes share llama.cpp batches (llamaBatching.ts): "isolated" (default) gives every
    * question the numbers of a one-sequence run; "shared" batches lanes together (faster on a
@@ -81,6 +86,8 @@ export interface LlamaCppOptions {
   gpu: "auto" | false;
   /** Where model digests are remembered (path, size, mtime -> sha256). */
   digestMemo?: string;
+  /** Where the one line saying what `sequences: auto` chose goes (default: stderr). */
+  log?: (line: string) => void;
 }
 
 const TEMPLATE_PROBE = "\u0001VALUELENS_USER_MESSAGE\u0001";
@@ -162,13 +169,16 @@ export class LlamaCppBackend implements Backend {
           : `cannot load model ${opts.modelPath}: the file is corrupt or incomplete (${detail}); re-download or rebuild it`,
       );
     }
+    const choice = await sequencesFor(opts, llama, model);
+    const sequences = choice.sequences;
     // One sequence: every batch holds one evaluation anyway (its numbers, and the cache key, are unchanged).
-    const batching: LlamaBatching = opts.sequences > 1 ? (opts.batching ?? "isolated") : "isolated";
+    // `auto` implies shared batches (the point of several sequences on a GPU) unless the entry says otherwise.
+    const batching: LlamaBatching = sequences > 1 ? (opts.batching ?? (choice.auto ? "shared" : "isolated")) : "isolated";
     let context: LlamaContext;
     try {
       context = await model.createContext({
         contextSize: opts.contextSize,
-        sequences: opts.sequences,
+        sequences,
         threads,
         batchSize: opts.batchSize,
         flashAttention: opts.flashAttention,
@@ -179,13 +189,14 @@ export class LlamaCppBackend implements Backend {
       await model.dispose().catch(() => {});
       await llama.dispose().catch(() => {});
       throw new UserError(
-        `cannot create a context of ${opts.contextSize} tokens x ${opts.sequences} sequence(s) for model "${opts.name}": ${loadFailureDetail(loadLogs) ?? oneLine(err)}; lower contextSize (or sequences, batchSize) in its models.yaml entry`,
+        `cannot create a context of ${opts.contextSize} tokens x ${sequences} sequence(s)${choice.auto ? " (sequences: auto)" : ""} for model "${opts.name}": ${loadFailureDetail(loadLogs) ?? oneLine(err)}; lower contextSize (or sequences, batchSize) in its models.yaml entry`,
       );
     }
     loading = false;
     for (const line of loadLogs.splice(0)) process.stderr.write(`[node-llama-cpp] ${line}\n`);
     const lanes: Lane[] = [];
-    for (let i = 0; i < opts.sequences; i++) {
+    if (choice.auto) (opts.log ?? ((line: string) => process.stderr.write(line + "\n")))(`sequences: auto -> ${sequences}, batching ${batching} (${choice.reason})`);
+    for (let i = 0; i < sequences; i++) {
       lanes.push({ sequence: context.getSequence(), evaluatedEnds: [], busy: Promise.resolve() });
     }
     const chatWrapper = resolveChatWrapper(model, { warningLogs: false });
@@ -215,7 +226,7 @@ export class LlamaCppBackend implements Backend {
         ...(batching === "shared" ? { batching: "shared, one output per batch" } : {}),
         template: template ? template.info : { source: `node-llama-cpp ${chatWrapper.wrapperName} chat wrapper`, note: templateNote },
       },
-      otherOptions: { threads, sequences: opts.sequences, ...(opts.sequences > 1 ? { batching } : {}) },
+      otherOptions: { threads, sequences, ...(sequences > 1 ? { batching } : {}), ...(choice.auto ? { sequencesAuto: choice.reason } : {}) },
       chatWrapper: template ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}` : `${chatWrapper.wrapperName} (node-llama-cpp; ${templateNote})`,
       reasoning: handling,
       hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
@@ -456,6 +467,27 @@ export class LlamaCppBackend implements Backend {
     await this.model.dispose();
     await this.llama.dispose();
   }
+}
+
+/** `sequences` as a number: an explicit one kept, `auto` chosen from the GPU and its free VRAM (sequences.ts). */
+async function sequencesFor(opts: LlamaCppOptions, llama: Llama, model: LlamaModel): Promise<SequencesChoice> {
+  if (opts.sequences !== "auto" || !llama.gpu || model.gpuLayers === 0) {
+    return chooseSequences(opts.sequences, { gpu: llama.gpu, gpuLayers: model.gpuLayers, freeVramBytes: 0, contextVramBytes: () => Infinity });
+  }
+  const free = (await llama.getVramState()).free;
+  const vram: number[] = [];
+  for (let n = 1; n <= MAX_AUTO_SEQUENCES; n++) {
+    const estimate = await model.fileInsights.estimateContextResourceRequirementsV2({
+      contextSize: opts.contextSize,
+      modelGpuLayers: model.gpuLayers,
+      batchSize: opts.batchSize,
+      sequences: n,
+      flashAttention: opts.flashAttention,
+    });
+    vram.push(estimate.gpuVram);
+    if (estimate.gpuVram > free) break;
+  }
+  return chooseSequences("auto", { gpu: llama.gpu, gpuLayers: model.gpuLayers, freeVramBytes: free, contextVramBytes: (n) => vram[n - 1] ?? Infinity });
 }
 
 /**

@@ -20,14 +20,18 @@ const LlamaCppEntry = z
     /** Defaults to the machine's physical cores. */
     threads: z.number().int().positive().optional(),
     batchSize: z.number().int().positive().default(512),
-    /** Context sequences (lanes) run at once. */
-    sequences: z.number().int().positive().default(1),
+    /**
+     * Context sequences (lanes) run at once, or "auto": 1 on the CPU, on a GPU as many as the free
+     * VRAM holds contexts for (at most 16; src/backends/sequences.ts).
+     */
+    sequences: z.union([z.number().int().positive(), z.literal("auto")]).default(1),
     /**
      * With sequences > 1: "isolated" (each llama.cpp batch holds one question's tokens: the numbers
      * of a one-sequence run, bit for bit) or "shared" (lanes share batches: faster on a GPU, last
-     * digits depend on the batch's composition; its own cache entries).
+     * digits depend on the batch's composition; its own cache entries). Unset: isolated, except
+     * with `sequences: auto`, which implies shared.
      */
-    batching: z.enum(["isolated", "shared"]).default("isolated"),
+    batching: z.enum(["isolated", "shared"]).optional(),
     flashAttention: z.boolean().default(false),
     gpu: z.union([z.literal("auto"), z.literal(false)]).default("auto"),
   })
