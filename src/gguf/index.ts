@@ -17,15 +17,21 @@ export { f16BitsToF32, f32ToF16Bits } from "./f16.js";
 export {
   gguf,
   ggufLayout,
+  ggufPlan,
+  tensorDataBytes,
   writeGguf,
   GGUF_DEFAULT_ALIGNMENT,
+  GGUF_TENSOR_TYPES,
   GGUF_VERSION,
   type GgufFile,
+  type GgufPlan,
+  type GgufPlannedTensor,
   type GgufTensor,
   type GgufTensorType,
   type GgufValue,
   type GgufWriteResult,
 } from "./writer.js";
+export { dequantize, quantize, QUANT_BLOCKS, type QuantType } from "./quant.js";
 export {
   buildSpmVocab,
   vocabMetadata,
@@ -41,8 +47,12 @@ export {
   DEFAULT_SEED,
   DEFAULT_TYPE,
   GENERATOR_VERSION,
+  GGML_QNT_VERSION,
+  LLAMA_FTYPE,
   MAX_PIECE_CHARS,
   SHAPES,
+  TEST_MODEL_TYPES,
+  llamaMatrixType,
   llamaModelFile,
   llamaNetworkFile,
   parameterCount,
@@ -64,19 +74,35 @@ export {
   llamaCppSourceText,
   type LlamaCppSourceOptions,
 } from "./llamaCppSource.js";
-export { parseGgufMetadata, readGgufMetadata, type GgufMetadata } from "./reader.js";
+export {
+  parseGgufHeader,
+  parseGgufMetadata,
+  readGgufHeader,
+  readGgufMetadata,
+  readGgufTensor,
+  type GgufHeader,
+  type GgufMetadata,
+  type GgufTensorInfo,
+} from "./reader.js";
 export {
   defaultStandinModelPath,
   ensureStandinModel,
   isStandinFamily,
+  isStandinShape,
+  planStandinModel,
   standinModelFile,
+  standinModelName,
   standinSources,
   writeStandinModel,
+  DEFAULT_STANDIN_TYPE,
+  LLAMA3_8B_SHAPE,
   STANDIN_FAMILIES,
   STANDIN_GENERATOR_VERSION,
   STANDIN_SHAPE,
+  STANDIN_SHAPES,
   type StandinFamily,
   type StandinOptions,
+  type StandinShape,
 } from "./standin.js";
 
 export function isTestModelShape(name: string): name is TestModelShape {

@@ -1,10 +1,13 @@
 // Reads the metadata of a GGUF file back as typed values (the writer's GgufValue), so metadata
 // can be copied from one file to another with its exact GGUF types (token_type stays INT32,
-// scores FLOAT32, ids UINT32, ...). Tensor infos and data are not read.
+// scores FLOAT32, ids UINT32, ...), and the tensor infos and one tensor's data, decoded to
+// float32 as llama.cpp decodes it (dequantize_row_* for the block types, quant.ts).
 // Layout: see writer.ts.
 
 import { open, readFile } from "node:fs/promises";
-import type { GgufValue } from "./writer.js";
+import { f16BitsToF32 } from "./f16.js";
+import { dequantize } from "./quant.js";
+import { GGUF_DEFAULT_ALIGNMENT, ggufTensorTypeOfId, tensorDataBytes, type GgufTensorType, type GgufValue } from "./writer.js";
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" as a little-endian u32
 
@@ -108,7 +111,10 @@ export interface GgufMetadata {
  * that key included, are returned), so a prefix of the file is enough to check a few keys.
  */
 export function parseGgufMetadata(buf: Buffer, opts: { stopAfter?: (key: string) => boolean } = {}): GgufMetadata {
-  const c = new Cursor(buf);
+  return parseMetadata(new Cursor(buf), opts);
+}
+
+function parseMetadata(c: Cursor, opts: { stopAfter?: (key: string) => boolean } = {}): GgufMetadata {
   if (c.u32() !== GGUF_MAGIC) throw new Error("GGUF: not a GGUF file (bad magic)");
   const version = c.u32();
   if (version !== 2 && version !== 3) throw new Error(`GGUF: unsupported version ${version}`);
@@ -141,4 +147,87 @@ export async function readFilePrefix(path: string, bytes: number): Promise<Buffe
   } finally {
     await fh.close();
   }
+}
+
+export interface GgufTensorInfo {
+  name: string;
+  /** Fastest-varying first, as in the file. */
+  dims: number[];
+  /** The ggml_type id. */
+  typeId: number;
+  /** The type, if it is one the writer writes (F32, F16, Q8_0, Q4_0, Q6_K). */
+  type: GgufTensorType | undefined;
+  /** Offset of the data in the file. */
+  fileOffset: number;
+  /** Bytes of data (known for the writer's types). */
+  bytes: number | undefined;
+}
+
+export interface GgufHeader extends GgufMetadata {
+  tensors: GgufTensorInfo[];
+  alignment: number;
+  /** Offset of the data section in the file. */
+  dataOffset: number;
+}
+
+/** Parses the metadata and the tensor infos (throws GgufTruncatedError if `buf` ends first). */
+export function parseGgufHeader(buf: Buffer): GgufHeader {
+  const c = new Cursor(buf);
+  const md = parseMetadata(c);
+  const alignmentValue = md.metadata.find(([k]) => k === "general.alignment")?.[1];
+  const alignment = alignmentValue?.type === "u32" ? alignmentValue.value : GGUF_DEFAULT_ALIGNMENT;
+  const infos: Array<Omit<GgufTensorInfo, "fileOffset"> & { offset: number }> = [];
+  for (let i = 0n; i < md.tensorCount; i++) {
+    const name = c.string();
+    const nDims = c.u32();
+    const dims: number[] = [];
+    for (let d = 0; d < nDims; d++) dims.push(Number(c.u64()));
+    const typeId = c.u32();
+    const offset = Number(c.u64());
+    const type = ggufTensorTypeOfId(typeId);
+    infos.push({ name, dims, typeId, type, offset, bytes: type === undefined ? undefined : tensorDataBytes(name, dims, type) });
+  }
+  const dataOffset = Math.ceil(c.offset / alignment) * alignment;
+  const tensors = infos.map(({ offset, ...t }) => ({ ...t, fileOffset: dataOffset + offset }));
+  return { ...md, tensors, alignment, dataOffset };
+}
+
+/** Reads a GGUF file's metadata and tensor infos (only as much of the file as they take). */
+export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  for (let bytes = 1 << 20; ; bytes *= 4) {
+    const buf = await readFilePrefix(path, bytes);
+    try {
+      return parseGgufHeader(buf);
+    } catch (err) {
+      if (!(err instanceof GgufTruncatedError) || buf.length < bytes) throw err;
+    }
+  }
+}
+
+/** One tensor of a GGUF file: its info, its raw bytes, and its values decoded to float32 as llama.cpp decodes them. */
+export async function readGgufTensor(path: string, name: string): Promise<{ info: GgufTensorInfo; raw: Buffer; values: Float32Array }> {
+  const header = await readGgufHeader(path);
+  const info = header.tensors.find((t) => t.name === name);
+  if (!info) throw new Error(`GGUF: ${path} has no tensor ${name}`);
+  if (info.type === undefined || info.bytes === undefined) throw new Error(`GGUF: tensor ${name} has ggml_type ${info.typeId}, which this reader cannot decode`);
+  const raw = Buffer.alloc(info.bytes);
+  const fh = await open(path, "r");
+  try {
+    const { bytesRead } = await fh.read(raw, 0, raw.length, info.fileOffset);
+    if (bytesRead !== raw.length) throw new GgufTruncatedError(`GGUF: tensor ${name} ends after the end of the file`);
+  } finally {
+    await fh.close();
+  }
+  const count = info.dims.reduce((a, b) => a * b, 1);
+  let values: Float32Array;
+  if (info.type === "f32") {
+    values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = raw.readFloatLE(i * 4);
+  } else if (info.type === "f16") {
+    values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = f16BitsToF32(raw.readUInt16LE(i * 2));
+  } else {
+    values = dequantize(info.type, raw, count);
+  }
+  return { info, raw, values };
 }

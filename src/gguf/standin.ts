@@ -29,16 +29,22 @@
 // load time, for the real GPT-OSS as for this stand-in.
 //
 // The network is the test models' (testModel.ts llamaNetworkFile) with a small shape and tied
-// embeddings (no output.weight), F16. Same family + seed => byte-identical file.
+// embeddings (no output.weight), F32 unless another type is asked for (F16, or Q8_0/Q4_0 as
+// llama-quantize makes them). Same family + seed + type => byte-identical file.
+//
+// The `llama3-8b` shape is Llama-3-8B itself but for the weights: its exact dimensions
+// (n_embd 4096, 32 layers, 32 heads, 8 KV heads, n_ff 14336, separate output matrix) with
+// Llama 3's vocabulary and chat template, so speed can be measured on the real shape without
+// downloading the model (Q4_0: 4.66 GB, the size of a real Llama-3-8B Q4_0 GGUF).
 
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { llamaCppSourceCommit, llamaCppSourceFile, llamaCppSourceText, type LlamaCppSourceOptions } from "./llamaCppSource.js";
 import { parseGgufMetadata, readFilePrefix, readGgufMetadata } from "./reader.js";
 import { isStandinFamily, STANDIN_FAMILIES, type StandinFamily } from "./standinFamilies.js";
-import { DEFAULT_SEED, llamaNetworkFile, parameterCount, type ModelShape, type WrittenModel } from "./testModel.js";
+import { DEFAULT_SEED, LLAMA_FTYPE, llamaNetworkFile, parameterCount, TEST_MODEL_TYPES, type ModelShape, type TestModelType, type WrittenModel } from "./testModel.js";
 import { TOKEN_TYPE } from "./vocab.js";
-import { gguf, writeGguf, type GgufFile, type GgufValue } from "./writer.js";
+import { gguf, ggufPlan, writeGguf, type GgufFile, type GgufPlan, type GgufValue } from "./writer.js";
 
 export { isStandinFamily, STANDIN_FAMILIES, type StandinFamily };
 
@@ -66,6 +72,31 @@ export const STANDIN_SHAPE: Readonly<Omit<ModelShape, "nVocab">> = {
   nCtx: 8192,
   rmsEps: 1e-5,
 };
+
+/** Llama-3-8B's hyperparameters (Meta-Llama-3-8B's config.json, as llama.cpp converts it). */
+export const LLAMA3_8B_SHAPE: Readonly<Omit<ModelShape, "nVocab">> = {
+  nEmbd: 4096,
+  nLayer: 32,
+  nHead: 32,
+  nHeadKv: 8,
+  nFf: 14336,
+  nCtx: 8192,
+  rmsEps: 1e-5,
+};
+
+/** The networks a stand-in can have: the small default, or a real model's exact shape. */
+export const STANDIN_SHAPES = ["small", "llama3-8b"] as const;
+export type StandinShape = (typeof STANDIN_SHAPES)[number];
+
+const SHAPE_DEFS: Record<StandinShape, { dims: Readonly<Omit<ModelShape, "nVocab">>; tiedEmbeddings: boolean; families: readonly StandinFamily[]; nameSuffix: string; description: string }> = {
+  small: { dims: STANDIN_SHAPE, tiedEmbeddings: true, families: STANDIN_FAMILIES, nameSuffix: "", description: "" },
+  // Llama 3 8B has its own output matrix (tie_word_embeddings false).
+  "llama3-8b": { dims: LLAMA3_8B_SHAPE, tiedEmbeddings: false, families: ["llama3"], nameSuffix: "-8b", description: ", at Llama-3-8B's exact dimensions" },
+};
+
+export function isStandinShape(name: string): name is StandinShape {
+  return (STANDIN_SHAPES as readonly string[]).includes(name);
+}
 
 type TokenType = (typeof TOKEN_TYPE)[keyof typeof TOKEN_TYPE];
 const { control: CONTROL, userDefined: USER_DEFINED } = TOKEN_TYPE;
@@ -264,19 +295,46 @@ function checkFamily(family: string): asserts family is StandinFamily {
 }
 
 /** The valuelens.* keys of a stand-in (also what the cache compares). */
-function standinHeader(family: StandinFamily, seed: number, commit: string): Array<[string, GgufValue]> {
+function standinHeader(family: StandinFamily, seed: number, commit: string, shape: StandinShape): Array<[string, GgufValue]> {
   return [
-    ["general.description", gguf.string(`valuelens stand-in (random weights) for ${FAMILIES[family].standsInFor}`)],
+    ["general.description", gguf.string(`valuelens stand-in (random weights) for ${FAMILIES[family].standsInFor}${SHAPE_DEFS[shape].description}`)],
     ["valuelens.generator_version", gguf.u32(STANDIN_GENERATOR_VERSION)],
     ["valuelens.family", gguf.string(family)],
+    ...(shape === "small" ? [] : [["valuelens.shape", gguf.string(shape)] as [string, GgufValue]]),
     ["valuelens.seed", gguf.u32(seed)],
     ["valuelens.llama_cpp_commit", gguf.string(commit)],
   ];
 }
 
+/**
+ * general.name, which is also the default file name: `valuelens-standin-<family>[-8b][-<type>]-seed<seed>`
+ * (the small F32 default without a type, as before types existed).
+ */
+export function standinModelName(family: StandinFamily, opts: { seed?: number; type?: TestModelType; shape?: StandinShape } = {}): string {
+  const shape = opts.shape ?? "small";
+  const type = opts.type ?? DEFAULT_STANDIN_TYPE;
+  const typePart = type === DEFAULT_STANDIN_TYPE && shape === "small" ? "" : `-${type}`;
+  return `valuelens-standin-${family}${SHAPE_DEFS[shape].nameSuffix}${typePart}-seed${opts.seed ?? DEFAULT_SEED}`;
+}
+
+/** F32 (see STANDIN_SHAPE for why). */
+export const DEFAULT_STANDIN_TYPE: TestModelType = "f32";
+
+function checkShape(family: StandinFamily, shape: string, type: string): asserts shape is StandinShape {
+  if (!isStandinShape(shape)) throw new Error(`unknown stand-in shape ${JSON.stringify(shape)} (known: ${STANDIN_SHAPES.join(", ")})`);
+  if (!SHAPE_DEFS[shape].families.includes(family)) {
+    throw new Error(`the ${shape} shape is for the ${SHAPE_DEFS[shape].families.join(", ")} stand-in, not ${family}`);
+  }
+  if (!(TEST_MODEL_TYPES as readonly string[]).includes(type)) throw new Error(`unknown tensor type ${JSON.stringify(type)} (known: ${TEST_MODEL_TYPES.join(", ")})`);
+}
+
 export interface StandinOptions {
   /** Weights seed (default 1). */
   seed?: number;
+  /** Tensor type of the weight matrices (default f32); q8_0/q4_0 follow llama-quantize's choices. */
+  type?: TestModelType;
+  /** Network shape (default small: n_embd 32, 2 layers, tied embeddings). */
+  shape?: StandinShape;
   /** Project root: the llama.cpp cache (and default model cache) live under `<root>/.cache`. */
   root?: string;
   /** Overrides for the llama.cpp source bundle and git (tests). */
@@ -288,6 +346,9 @@ export async function standinModelFile(family: StandinFamily, opts: StandinOptio
   checkFamily(family);
   const seed = opts.seed ?? DEFAULT_SEED;
   checkSeed(seed);
+  const shape = opts.shape ?? "small";
+  const type = opts.type ?? DEFAULT_STANDIN_TYPE;
+  checkShape(family, shape, type);
   const def = FAMILIES[family];
   const src: LlamaCppSourceOptions = { ...opts.source, root: opts.root };
   const commit = llamaCppSourceCommit(src);
@@ -299,32 +360,43 @@ export async function standinModelFile(family: StandinFamily, opts: StandinOptio
   def.adapt(editor);
   const vocabMetadata = editor.metadata();
   return llamaNetworkFile({
-    shape: { ...STANDIN_SHAPE, nVocab: editor.tokens.length },
+    shape: { ...SHAPE_DEFS[shape].dims, nVocab: editor.tokens.length },
     seed,
-    type: "f32",
-    name: `valuelens-standin-${family}-seed${seed}`,
-    headerMetadata: standinHeader(family, seed, commit),
+    type,
+    name: standinModelName(family, { seed, type, shape }),
+    headerMetadata: standinHeader(family, seed, commit, shape),
     vocabMetadata: [...vocabMetadata, ["tokenizer.chat_template", gguf.string(template)]],
     ropeFreqBase: def.ropeFreqBase,
-    tiedEmbeddings: true,
+    tiedEmbeddings: SHAPE_DEFS[shape].tiedEmbeddings,
   });
 }
 
-/** Writes a stand-in model to `out`. Same (family, seed, llama.cpp bundle) => byte-identical file. */
-export async function writeStandinModel(opts: StandinOptions & { family: StandinFamily; out: string }): Promise<WrittenModel> {
+/** What writing a stand-in would give (types, sizes, the file size), without generating any weights. */
+export async function planStandinModel(family: StandinFamily, opts: StandinOptions = {}): Promise<GgufPlan & { name: string; params: number }> {
+  const file = await standinModelFile(family, opts);
+  return { ...ggufPlan(file), name: standinModelName(family, opts), params: parameterCount(file) };
+}
+
+/** Writes a stand-in model to `out`. Same (family, seed, type, shape, llama.cpp bundle) => byte-identical file. */
+export async function writeStandinModel(
+  opts: StandinOptions & { family: StandinFamily; out: string; onProgress?: (bytesWritten: number, totalBytes: number) => void },
+): Promise<WrittenModel> {
   const file = await standinModelFile(opts.family, opts);
-  const { path, bytes, sha256 } = await writeGguf(opts.out, file);
+  const { path, bytes, sha256 } = await writeGguf(opts.out, file, { onProgress: opts.onProgress });
   const nVocab = file.tensors.find((t) => t.name === "token_embd.weight")!.dims[1]!;
   return { path, bytes, sha256, nVocab, params: parameterCount(file) };
 }
 
-/** `<root>/.cache/models/valuelens-standin-<family>-seed<seed>.gguf` */
-export function defaultStandinModelPath(family: StandinFamily, opts: { root?: string; seed?: number } = {}): string {
+/** `<root>/.cache/models/<standinModelName>.gguf`, e.g. valuelens-standin-llama3-seed1.gguf */
+export function defaultStandinModelPath(
+  family: StandinFamily,
+  opts: { root?: string; seed?: number; type?: TestModelType; shape?: StandinShape } = {},
+): string {
   const root = resolve(opts.root ?? process.cwd());
-  return join(root, ".cache", "models", `valuelens-standin-${family}-seed${opts.seed ?? DEFAULT_SEED}.gguf`);
+  return join(root, ".cache", "models", `${standinModelName(family, opts)}.gguf`);
 }
 
-/** True if `path` is a stand-in with exactly these valuelens.* keys (version, family, seed, llama.cpp commit). */
+/** True if `path` is a stand-in with exactly these keys (name, file type, version, family, seed, llama.cpp commit). */
 async function isUpToDate(path: string, expected: ReadonlyArray<readonly [string, GgufValue]>): Promise<boolean> {
   try {
     if (!(await stat(path)).isFile()) return false;
@@ -355,9 +427,17 @@ export async function ensureStandinModel(
   checkFamily(family);
   const seed = opts.seed ?? DEFAULT_SEED;
   checkSeed(seed);
-  const path = opts.out ?? defaultStandinModelPath(family, { root: opts.root, seed });
+  const shape = opts.shape ?? "small";
+  const type = opts.type ?? DEFAULT_STANDIN_TYPE;
+  checkShape(family, shape, type);
+  const path = opts.out ?? defaultStandinModelPath(family, { root: opts.root, seed, type, shape });
   const commit = llamaCppSourceCommit({ ...opts.source, root: opts.root });
-  if (!(await isUpToDate(path, standinHeader(family, seed, commit)))) {
+  const expected: Array<[string, GgufValue]> = [
+    ["general.name", gguf.string(standinModelName(family, { seed, type, shape }))],
+    ["general.file_type", gguf.u32(LLAMA_FTYPE[type])],
+    ...standinHeader(family, seed, commit, shape),
+  ];
+  if (!(await isUpToDate(path, expected))) {
     opts.onWrite?.(path);
     await writeStandinModel({ ...opts, family, seed, out: path });
   }

@@ -7,10 +7,36 @@
 import { CHATML_TEMPLATE } from "./chatTemplate.js";
 import { constantChunks, normalChunks, tensorSeed } from "./random.js";
 import { buildSpmVocab, CHAT_CONTROL_TOKENS, vocabMetadata, type SpmVocab } from "./vocab.js";
-import { gguf, ggufLayout, tensorElementCount, writeGguf, type GgufFile, type GgufTensor, type GgufValue } from "./writer.js";
+import { gguf, GGUF_TENSOR_TYPES, ggufLayout, tensorElementCount, writeGguf, type GgufFile, type GgufTensor, type GgufTensorType, type GgufValue } from "./writer.js";
 
 export type TestModelShape = "tiny" | "bench";
-export type TestModelType = "f32" | "f16";
+/** The file's type (llama.cpp's ftype): what its weight matrices are stored as. Norms stay F32. */
+export type TestModelType = "f32" | "f16" | "q8_0" | "q4_0";
+export const TEST_MODEL_TYPES: readonly TestModelType[] = ["f32", "f16", "q8_0", "q4_0"];
+
+/** general.file_type (llama_ftype): ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_0. */
+export const LLAMA_FTYPE: Readonly<Record<TestModelType, number>> = { f32: 0, f16: 1, q8_0: 7, q4_0: 2 };
+
+/** GGML_QNT_VERSION, which llama-quantize writes as general.quantization_version. */
+export const GGML_QNT_VERSION = 2;
+
+/**
+ * The type a weight matrix gets in a file of type `fileType`, as llama.cpp makes them: F32 and
+ * F16 files (convert_hf_to_gguf) store every matrix so; Q8_0 and Q4_0 files follow
+ * llama-quantize without an imatrix (llama_tensor_get_type in src/llama-quant.cpp): every
+ * matrix in the file's type, except the output matrix (output.weight, or token_embd.weight
+ * when the embeddings are tied), which Q4_0 files store as Q6_K (as Q8_0 when its rows are not
+ * a multiple of 32). A type whose block does not divide the rows falls back as llama-quantize
+ * does: Q6_K to Q8_0, then a 32-value type to F16.
+ */
+export function llamaMatrixType(fileType: TestModelType, role: "output" | "other", nIn: number): GgufTensorType {
+  if (fileType === "f32" || fileType === "f16") return fileType;
+  let type: GgufTensorType = fileType;
+  if (role === "output") type = nIn % GGUF_TENSOR_TYPES[fileType].blockValues !== 0 || fileType === "q8_0" ? "q8_0" : "q6_k";
+  if (nIn % GGUF_TENSOR_TYPES[type].blockValues !== 0 && type === "q6_k") type = "q8_0";
+  if (nIn % GGUF_TENSOR_TYPES[type].blockValues !== 0) type = "f16";
+  return type;
+}
 
 /**
  * Bump when anything that changes the bytes of a model for a given (shape, type, seed) changes
@@ -123,10 +149,12 @@ export function llamaNetworkFile(spec: LlamaNetworkSpec): GgufFile {
   const headDim = s.nEmbd / s.nHead;
   const kvDim = headDim * s.nHeadKv;
 
+  const quantized = type !== "f32" && type !== "f16";
   const metadata: Array<readonly [string, GgufValue]> = [
     ["general.architecture", gguf.string("llama")],
     ["general.name", gguf.string(spec.name)],
-    ["general.file_type", gguf.u32(type === "f32" ? 0 : 1)], // LLAMA_FTYPE_ALL_F32 / MOSTLY_F16
+    ["general.file_type", gguf.u32(LLAMA_FTYPE[type])],
+    ...(quantized ? [["general.quantization_version", gguf.u32(GGML_QNT_VERSION)] as const] : []),
     ...spec.headerMetadata,
     ["llama.vocab_size", gguf.u32(s.nVocab)],
     ["llama.context_length", gguf.u32(s.nCtx)],
@@ -141,10 +169,11 @@ export function llamaNetworkFile(spec: LlamaNetworkSpec): GgufFile {
     ...spec.vocabMetadata,
   ];
 
+  const isOutput = (name: string) => name === "output.weight" || (spec.tiedEmbeddings === true && name === "token_embd.weight");
   const matrix = (name: string, nIn: number, nOut: number, std: number): GgufTensor => ({
     name,
     dims: [nIn, nOut],
-    type,
+    type: llamaMatrixType(type, isOutput(name) ? "output" : "other", nIn),
     data: () => normalChunks(tensorSeed(seed, name), nIn * nOut, std),
   });
   // Norm weights stay F32 (as llama.cpp's converters do): they are tiny and added in F32.

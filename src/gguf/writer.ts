@@ -9,6 +9,10 @@
 //   (relative to the data section) and is followed by zero padding up to the next boundary.
 // Strings are u64 byte length + UTF-8 bytes (no terminator).
 //
+// Tensor types: F32, F16, and ggml's block quantizations Q8_0, Q4_0 and Q6_K (quant.ts), which
+// encode runs of 32 or 256 consecutive values (so a row, dims[0], must be a whole number of
+// blocks); a tensor's size is (values / block values) * block bytes.
+//
 // The file is streamed tensor by tensor into a temporary file that is renamed into place, so
 // a crash never leaves a half-written model at the target path.
 
@@ -16,6 +20,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { f32ArrayToF16 } from "./f16.js";
+import { QUANT_BLOCKS, quantizeBlocks, type QuantType } from "./quant.js";
 
 export const GGUF_VERSION = 3;
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -76,13 +81,30 @@ export const gguf = {
   u32s: (value: ArrayLike<number>): GgufValue => ({ type: "u32[]", value }),
 } as const;
 
-export type GgufTensorType = "f32" | "f16";
+export type GgufTensorType = "f32" | "f16" | QuantType;
 
-/** ggml_type ids and element sizes of the supported tensor types. */
-const TENSOR_TYPES: Record<GgufTensorType, { id: number; bytes: number }> = {
-  f32: { id: 0, bytes: 4 },
-  f16: { id: 1, bytes: 2 },
+/** ggml_type ids, values per block and bytes per block of the supported tensor types. */
+export const GGUF_TENSOR_TYPES: Readonly<Record<GgufTensorType, { id: number; blockValues: number; blockBytes: number }>> = {
+  f32: { id: 0, blockValues: 1, blockBytes: 4 },
+  f16: { id: 1, blockValues: 1, blockBytes: 2 },
+  q4_0: { id: 2, blockValues: QUANT_BLOCKS.q4_0.values, blockBytes: QUANT_BLOCKS.q4_0.bytes },
+  q8_0: { id: 8, blockValues: QUANT_BLOCKS.q8_0.values, blockBytes: QUANT_BLOCKS.q8_0.bytes },
+  q6_k: { id: 14, blockValues: QUANT_BLOCKS.q6_k.values, blockBytes: QUANT_BLOCKS.q6_k.bytes },
 };
+
+/** The tensor type of a ggml_type id, or undefined for one the writer cannot write. */
+export function ggufTensorTypeOfId(id: number): GgufTensorType | undefined {
+  return (Object.keys(GGUF_TENSOR_TYPES) as GgufTensorType[]).find((t) => GGUF_TENSOR_TYPES[t].id === id);
+}
+
+/** Bytes of a tensor's data (without the padding after it); throws if a row is not whole blocks. */
+export function tensorDataBytes(name: string, dims: readonly number[], type: GgufTensorType): number {
+  const { blockValues, blockBytes } = GGUF_TENSOR_TYPES[type];
+  if ((dims[0] ?? 1) % blockValues !== 0) {
+    throw new Error(`GGUF: tensor ${name}: ${type} needs rows (dims[0] = ${dims[0]}) to be a multiple of ${blockValues}`);
+  }
+  return (tensorElementCount(dims) / blockValues) * blockBytes;
+}
 
 export interface GgufTensor {
   name: string;
@@ -188,8 +210,8 @@ function writeValue(sink: ByteSink, v: GgufValue): void {
   }
 }
 
-/** Serialises everything before the data section and returns the data offsets of the tensors. */
-function buildHeader(file: GgufFile, alignment: number): { header: Buffer; offsets: number[]; dataBytes: number } {
+/** Serialises everything before the data section and returns the data offsets and sizes of the tensors. */
+function buildHeader(file: GgufFile, alignment: number): { header: Buffer; offsets: number[]; sizes: number[]; dataBytes: number } {
   const metadata = [...file.metadata];
   if (!metadata.some(([k]) => k === "general.alignment")) metadata.push(["general.alignment", gguf.u32(alignment)]);
   const keys = new Set<string>();
@@ -209,25 +231,76 @@ function buildHeader(file: GgufFile, alignment: number): { header: Buffer; offse
   }
 
   const offsets: number[] = [];
+  const sizes: number[] = [];
+  const names = new Set<string>();
   let offset = 0;
   for (const t of file.tensors) {
+    if (names.has(t.name)) throw new Error(`GGUF: duplicate tensor ${t.name}`);
+    names.add(t.name);
+    const size = tensorDataBytes(t.name, t.dims, t.type);
     sink.string(t.name);
     sink.u32(t.dims.length);
     for (const d of t.dims) sink.u64(d);
-    sink.u32(TENSOR_TYPES[t.type].id);
+    sink.u32(GGUF_TENSOR_TYPES[t.type].id);
     sink.u64(offset);
     offsets.push(offset);
-    offset = alignUp(offset + tensorElementCount(t.dims) * TENSOR_TYPES[t.type].bytes, alignment);
+    sizes.push(size);
+    offset = alignUp(offset + size, alignment);
   }
   sink.pad(alignment);
-  return { header: Buffer.from(sink.bytes()), offsets, dataBytes: offset };
+  return { header: Buffer.from(sink.bytes()), offsets, sizes, dataBytes: offset };
 }
 
-/** Encodes one chunk of values in the tensor's storage type. */
-function encodeChunk(values: Float32Array, type: GgufTensorType): Buffer {
-  if (type === "f32") return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-  const out = f32ArrayToF16(values);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+/**
+ * Encodes a tensor's values chunk by chunk in its storage type. Block types carry a partial
+ * block over to the next chunk, so chunk boundaries need not fall on block boundaries.
+ */
+class TensorEncoder {
+  private readonly block: number;
+  private readonly carry: Float32Array;
+  private carried = 0;
+
+  constructor(private readonly type: GgufTensorType) {
+    this.block = GGUF_TENSOR_TYPES[type].blockValues;
+    this.carry = new Float32Array(this.block);
+  }
+
+  encode(values: Float32Array): Buffer {
+    const type = this.type;
+    if (type === "f32") return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    if (type === "f16") {
+      const out = f32ArrayToF16(values);
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    }
+    const { block } = this;
+    const { blockBytes } = GGUF_TENSOR_TYPES[type];
+    let at = 0;
+    const head = this.carried > 0 ? Math.min(block - this.carried, values.length) : 0;
+    if (head > 0) {
+      this.carry.set(values.subarray(0, head), this.carried);
+      this.carried += head;
+      at = head;
+    }
+    const fromCarry = this.carried === block ? 1 : 0;
+    const whole = Math.floor((values.length - at) / block);
+    const out = Buffer.alloc((fromCarry + whole) * blockBytes);
+    if (fromCarry) {
+      quantizeBlocks(type, this.carry, 0, out, 0, 1);
+      this.carried = 0;
+    }
+    quantizeBlocks(type, values, at, out, fromCarry * blockBytes, whole);
+    at += whole * block;
+    if (at < values.length) {
+      this.carry.set(values.subarray(at), this.carried);
+      this.carried += values.length - at;
+    }
+    return out;
+  }
+
+  /** Throws if values are left over (cannot happen when the value count is whole blocks). */
+  finish(): void {
+    if (this.carried !== 0) throw new Error("GGUF: internal: partial block left over");
+  }
 }
 
 /** Buffered, hashing writer over a file handle. */
@@ -269,13 +342,48 @@ export function ggufLayout(file: GgufFile): { header: Buffer; totalBytes: number
   return { header, totalBytes: header.length + dataBytes };
 }
 
+export interface GgufPlannedTensor {
+  name: string;
+  dims: readonly number[];
+  type: GgufTensorType;
+  /** Offset in the file (the data section's start plus the tensor's offset in it). */
+  fileOffset: number;
+  /** Bytes of data, padding excluded. */
+  bytes: number;
+}
+
+export interface GgufPlan {
+  /** Bytes before the data section (header, metadata, tensor infos, padding). */
+  headerBytes: number;
+  tensors: GgufPlannedTensor[];
+  /** The size of the file writeGguf would write. */
+  totalBytes: number;
+}
+
+/** A dry run: every tensor's type, place and size, and the file size, without generating any data. */
+export function ggufPlan(file: GgufFile): GgufPlan {
+  const { header, offsets, sizes, dataBytes } = buildHeader(file, file.alignment ?? GGUF_DEFAULT_ALIGNMENT);
+  return {
+    headerBytes: header.length,
+    tensors: file.tensors.map((t, i) => ({ name: t.name, dims: [...t.dims], type: t.type, fileOffset: header.length + offsets[i]!, bytes: sizes[i]! })),
+    totalBytes: header.length + dataBytes,
+  };
+}
+
 /**
  * Writes a GGUF file atomically (temporary file in the same directory, then rename).
  * Output is a pure function of `file`: the same input gives byte-identical files.
  */
-export async function writeGguf(path: string, file: GgufFile): Promise<GgufWriteResult> {
+export async function writeGguf(
+  path: string,
+  file: GgufFile,
+  opts: {
+    /** Called after each tensor with the bytes written so far and the file's size. */
+    onProgress?: (bytesWritten: number, totalBytes: number) => void;
+  } = {},
+): Promise<GgufWriteResult> {
   const alignment = file.alignment ?? GGUF_DEFAULT_ALIGNMENT;
-  const { header, offsets, dataBytes } = buildHeader(file, alignment);
+  const { header, offsets, sizes, dataBytes } = buildHeader(file, alignment);
 
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -286,16 +394,19 @@ export async function writeGguf(path: string, file: GgufFile): Promise<GgufWrite
     const dataStart = header.length;
     for (const [i, t] of file.tensors.entries()) {
       const expected = tensorElementCount(t.dims);
+      const encoder = new TensorEncoder(t.type);
       let seen = 0;
       for (const chunk of t.data()) {
         seen += chunk.length;
         if (seen > expected) break;
-        await sink.write(encodeChunk(chunk, t.type));
+        await sink.write(encoder.encode(chunk));
       }
       if (seen !== expected) throw new Error(`GGUF: tensor ${t.name} produced ${seen} values, expected ${expected}`);
+      encoder.finish();
       const end = sink.bytes - dataStart;
-      if (end !== offsets[i]! + expected * TENSOR_TYPES[t.type].bytes) throw new Error("GGUF: internal offset mismatch");
+      if (end !== offsets[i]! + sizes[i]!) throw new Error("GGUF: internal offset mismatch");
       await sink.zeros(alignUp(end, alignment) - end);
+      opts.onProgress?.(sink.bytes, dataStart + dataBytes);
     }
     if (sink.bytes !== dataStart + dataBytes) throw new Error("GGUF: internal size mismatch");
     await sink.flush();
