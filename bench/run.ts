@@ -10,7 +10,13 @@
  *   prompt, capped at 640 tokens). Bar: >= 2x.
  * - evaluated tokens per second of the letters runs over raw node-llama-cpp evaluation of the
  *   same token batches (runner overhead). Bar: >= 0.9.
- * - the share of prompt tokens evaluated thanks to prefix reuse, and peak RSS.
+ * - the share of prompt tokens evaluated thanks to prefix reuse, and the letters runs' evaluated
+ *   prompt tokens against the minimum (every distinct segment prefix evaluated once:
+ *   src/runner/minimumTokens.ts), as minimum / evaluated. Goal: >= 0.95.
+ * - lanes: the letters runs again with 4 sequences, isolated and shared batches (each a cold
+ *   run on the same slice): questions per second against the one-sequence runs, the largest
+ *   difference of a letter probability from the one-sequence records, and minimum / evaluated.
+ * - peak RSS.
  *
  * Usage: node --import tsx bench/run.ts [--via PATH] [--country C] [--topic T] [--repeats N]
  */
@@ -23,9 +29,12 @@ import type { Backend, PreparedPrompt } from "../src/backends/backend.js";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/datasets/via.js";
 import { ensureTestModel } from "../src/gguf/index.js";
+import type { LlamaBatching } from "../src/backends/llamaBatching.js";
 import { DEFAULT_STATED_VARIANTS } from "../src/questions/questions.js";
+import { minimumPromptTokens } from "../src/runner/minimumTokens.js";
 import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/runs/manifest.js";
+import { readRecords, type RunRecord } from "../src/runs/records.js";
 import { packageRoot } from "../src/util/paths.js";
 
 const root = packageRoot();
@@ -87,6 +96,7 @@ interface Measured {
   generatedTokens: number;
   promptTokensAnswered: number;
   scored: PreparedPrompt[];
+  rows: RunRecord[];
 }
 
 async function measure(shared: SharedBackend, ds: ViaDataset, label: string, config: Partial<RunConfig>): Promise<Measured> {
@@ -123,6 +133,7 @@ async function measure(shared: SharedBackend, ds: ViaDataset, label: string, con
   const seconds = (performance.now() - started) / 1000;
   const c = shared.counters;
   const promptTokensAnswered = shared.scored.reduce((s, p) => s + p.tokens.length, 0);
+  const rows = readRecords(path.join(result.out, "records.jsonl")).records;
   rmSync(dir, { recursive: true, force: true });
   return {
     seconds,
@@ -133,7 +144,31 @@ async function measure(shared: SharedBackend, ds: ViaDataset, label: string, con
     generatedTokens: c.generatedTokens - before.generatedTokens,
     promptTokensAnswered,
     scored: shared.scored,
+    rows,
   };
+}
+
+/** The largest difference of one letter probability between two runs' records of the same questions. */
+function maxProbDifference(reference: RunRecord[], other: RunRecord[]): number {
+  const byId = new Map(other.map((r) => [r.id, r]));
+  let worst = 0;
+  for (const x of reference) {
+    const y = byId.get(x.id);
+    if (!y) throw new Error(`lanes comparison: ${x.id} is missing from the several-sequence run`);
+    for (const [key, p] of Object.entries(x.optionProbs ?? {})) {
+      const q = y.optionProbs?.[key];
+      if (q === undefined) throw new Error(`lanes comparison: ${x.id} has no probability for ${key}`);
+      worst = Math.max(worst, Math.abs(q - p));
+    }
+  }
+  return worst;
+}
+
+/** Evaluated prompt tokens of letters runs against the fewest possible (each run's distinct segment prefixes once). */
+function againstMinimum(runs: Measured[]): { minimum: number; evaluated: number; ratio: number } {
+  const minimum = runs.reduce((sum, m) => sum + minimumPromptTokens(m.scored).minimum, 0);
+  const evaluated = runs.reduce((sum, m) => sum + m.evaluatedTokens, 0);
+  return { minimum, evaluated, ratio: minimum / evaluated };
 }
 
 /**
@@ -180,21 +215,26 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
 }
 
+const LANES = 4;
+
 async function main() {
   const { ds, label } = await dataset();
   const repeats = Number(args.repeats);
   const modelPath = await ensureTestModel("bench", { root });
-  const backend = await LlamaCppBackend.load({
-    name: "bench",
-    modelPath,
-    contextSize: 4096,
-    gpuLayers: 0,
-    batchSize: 512,
-    sequences: 1,
-    flashAttention: false,
-    gpu: false,
-    digestMemo: path.join(root, ".cache", "valuelens", "model-digests.json"),
-  });
+  const load = (sequences: number, batching?: LlamaBatching) =>
+    LlamaCppBackend.load({
+      name: "bench",
+      modelPath,
+      contextSize: 4096,
+      gpuLayers: 0,
+      batchSize: 512,
+      sequences,
+      batching,
+      flashAttention: false,
+      gpu: false,
+      digestMemo: path.join(root, ".cache", "valuelens", "model-digests.json"),
+    });
+  const backend = await load(1);
   const shared = new SharedBackend(backend);
   const values = ds.actions.filter((a) => a.country === args.country && a.topic === args.topic && a.polarity === "positive").length;
   console.log(`bench model ${path.relative(root, modelPath)}; slice ${args.country} x ${args.topic} x ${values} values; dataset ${label}`);
@@ -230,6 +270,32 @@ async function main() {
   const overhead = lettersTokens / lettersSeconds / (rawTokens / rawSeconds);
   const promptTokens = actionLetters.promptTokensAnswered + statedLetters.promptTokensAnswered;
   const evaluatedShare = lettersTokens / promptTokens;
+  const minimum = againstMinimum([actionLetters, statedLetters]);
+
+  // Lanes: the same letters runs with 4 sequences, isolated and shared batches.
+  const oneRows = [...actionLetters.rows, ...statedLetters.rows];
+  const lanes: { label: string; sequences: number; batching: LlamaBatching; questions: number; seconds: number; perSecond: number; speedup: number; maxProbDifference: number; minimum: number; evaluatedTokens: number; minimumRatio: number }[] = [];
+  lanes.push({ label: "1 sequence", sequences: 1, batching: "isolated", questions: oneRows.length, seconds: lettersSeconds, perSecond: oneRows.length / lettersSeconds, speedup: 1, maxProbDifference: 0, ...renameMinimum(minimum) });
+  for (const batching of ["isolated", "shared"] as const) {
+    const several = await load(LANES, batching);
+    const sharedSeveral = new SharedBackend(several);
+    const action = await measure(sharedSeveral, ds, label, { protocol: "letters", tasks: ["action"], repeats });
+    const stated = await measure(sharedSeveral, ds, label, { protocol: "letters", tasks: ["stated"], repeats });
+    await several.close();
+    const rows = [...action.rows, ...stated.rows];
+    const seconds = action.seconds + stated.seconds;
+    lanes.push({
+      label: `${LANES} sequences, ${batching}`,
+      sequences: LANES,
+      batching,
+      questions: rows.length,
+      seconds,
+      perSecond: rows.length / seconds,
+      speedup: rows.length / seconds / (oneRows.length / lettersSeconds),
+      maxProbDifference: maxProbDifference(oneRows, rows),
+      ...renameMinimum(againstMinimum([action, stated])),
+    });
+  }
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
   console.log("");
@@ -237,6 +303,13 @@ async function main() {
   console.log(`stated: letters / paper judgments per second   ${statedRatio.toFixed(1)}x   (bar >= 2x) ${statedRatio >= 2 ? "ok" : "BELOW BAR"}`);
   console.log(`letters tokens/s: runner / raw node-llama-cpp  ${overhead.toFixed(3)}   (bar >= 0.9) ${overhead >= 0.9 ? "ok" : "BELOW BAR"}   runner ${(lettersTokens / lettersSeconds).toFixed(0)} tok/s, raw ${(rawTokens / rawSeconds).toFixed(0)} tok/s`);
   console.log(`prompt tokens evaluated (prefix reuse)         ${pct(evaluatedShare)} of ${promptTokens} scored prompt tokens`);
+  console.log(`prompt tokens: minimum / evaluated               ${minimum.ratio.toFixed(3)}   (goal >= 0.95) ${minimum.ratio >= 0.95 ? "ok" : "BELOW GOAL"}   minimum ${minimum.minimum} (each distinct segment prefix once), evaluated ${minimum.evaluated}`);
+  console.log(`\nletters (action + stated, ${repeats} repeats), lanes:`);
+  for (const l of lanes) {
+    console.log(
+      `  ${l.label.padEnd(22)} ${l.perSecond.toFixed(2).padStart(7)} questions/s  ${l.speedup.toFixed(2)}x  max |p - p(1 sequence)| ${l.maxProbDifference.toExponential(1)}  minimum/evaluated ${l.minimumRatio.toFixed(3)}  (${l.questions} questions in ${l.seconds.toFixed(1)} s)`,
+    );
+  }
   console.log(`peak RSS                                       ${peakRssMB.toFixed(0)} MB`);
 
   const results = {
@@ -259,6 +332,8 @@ async function main() {
     },
     overhead: { runnerTokensPerSecond: lettersTokens / lettersSeconds, rawTokensPerSecond: rawTokens / rawSeconds, ratio: overhead, bar: 0.9 },
     prefixReuse: { promptTokens, evaluatedTokens: lettersTokens, evaluatedShare },
+    minimumTokens: { minimum: minimum.minimum, evaluated: minimum.evaluated, ratio: minimum.ratio, goal: 0.95 },
+    lanes,
     peakRssMB,
   };
   mkdirSync(path.join(root, "bench", "results"), { recursive: true });
@@ -268,3 +343,7 @@ async function main() {
 }
 
 await main();
+
+function renameMinimum(m: { minimum: number; evaluated: number; ratio: number }) {
+  return { minimum: m.minimum, evaluatedTokens: m.evaluated, minimumRatio: m.ratio };
+}

@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../src/backends/llamaBatching.js";
 import { loadVia, SAMPLE_VIA_PATH } from "../src/datasets/via.js";
+import type { Question } from "../src/questions/questions.js";
+import { laneUnits, prefixGroups } from "../src/runner/groups.js";
 import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/runs/manifest.js";
 import { deterministicPart, readRecords } from "../src/runs/records.js";
@@ -102,6 +104,25 @@ describe("concurrent sequences", () => {
     ]);
     // Two outputs in one evaluation: cut before the second, so the dispatch still progresses.
     expect(sharedBatchesOneOutput({ items: [items[3]!, items[1]!], size: 512 })).toEqual([{ item: items[3], processAmount: 29 }]);
+  });
+
+  it("lane units: whole prefix groups, split into a question's repeats when there are few groups per lane", () => {
+    const q = (topic: string, value: string, repeat: number, segments?: string[]) =>
+      ({ id: `${topic}/${value}/r${repeat}`, protocol: "letters", task: "action", country: "Nigeria", topic, repeat, segments: segments ?? [`ctx ${topic}`, `stem ${value}`, `options ${repeat % 2}`] }) as unknown as Question;
+    const questions = [q("Health", "Equality", 0), q("Health", "Equality", 1), q("Health", "Wealth", 0), q("Health", "Wealth", 1), q("Politics", "Equality", 0)];
+    expect(prefixGroups(questions).map((g) => g.length)).toEqual([4, 1]);
+    expect(laneUnits(questions, 1)).toEqual(prefixGroups(questions)); // one lane: whole groups, always
+    expect(laneUnits(questions, 4).map((u) => u.map((x) => x.id))).toEqual([
+      ["Health/Equality/r0", "Health/Equality/r1"],
+      ["Health/Wealth/r0", "Health/Wealth/r1"],
+      ["Politics/Equality/r0"],
+    ]);
+    // Enough groups per lane (4 x lanes): whole groups.
+    const many = Array.from({ length: 8 }, (_, i) => q(`T${i}`, "Equality", 0));
+    expect(laneUnits(many, 2)).toHaveLength(8);
+    // One-segment prompts (generation) share nothing a lane keeps: one question per unit.
+    const paper = [0, 1, 2].map((r) => q("Health", `v${r}`, 0, [`prompt ${r}`]));
+    expect(laneUnits(paper, 2).map((u) => u.length)).toEqual([1, 1, 1]);
   });
 
   it("cache stats reports the entries a run wrote", async () => {

@@ -43,7 +43,7 @@ import { UserError } from "../util/errors.js";
 import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import { ask } from "./answer.js";
 import { keyFor, promptFor } from "./answer.js";
-import { prefixGroups } from "./groups.js";
+import { laneUnits } from "./groups.js";
 import { createProgress, type ProgressMode } from "./progress.js";
 import { formatShard, inShard } from "./shard.js";
 import { buildRunQuestions, isDilemmaSet, type RunDataset } from "./runQuestions.js";
@@ -293,8 +293,9 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   let backendAnswers = 0; // answers the backend gave in this session (not from the cache)
 
   // Lanes take whole prefix groups (one country x topic x task), so a lane's KV cache holds
-  // the shared segments while it works through the group.
-  const groups = backend.reusesPrefixes ? prefixGroups(todo) : todo.map((q) => [q]);
+  // the shared segments while it works through the group; with few groups per lane, a
+  // question's repeats at a time (groups.ts laneUnits), so every lane has work.
+  const groups = backend.reusesPrefixes ? laneUnits(todo, backend.laneCount) : todo.map((q) => [q]);
   let next = 0;
   const lane = async (laneIndex: number) => {
     try {
@@ -543,7 +544,7 @@ function runNotes(config: RunConfig, backend: Backend): string[] {
   if (config.shard) notes.push(`${SHARD_NOTE} ${formatShard(config.shard)}: only this shard's questions were asked (a fixed split by question id); \`valuelens merge\` joins the shards into the whole run.`);
   if (backend.info.outputOptions.concurrentSequences) {
     notes.push(
-      "Several context sequences shared llama.cpp batches (batching: shared, at most one answer per batch): which questions share a batch depends on timing, so probabilities may differ from a one-sequence run in their last digits (measured at most 7.5e-5 at batch size 512, 1.9e-4 at 64, tiny model); these answers are cached apart from one-sequence answers.",
+      "Several context sequences shared llama.cpp batches (batching: shared, at most one answer per batch): which questions share a batch depends on timing, so probabilities may differ from a one-sequence run in their last digits (measured at most 7.5e-5 at batch size 512, 1.9e-4 at 64, tiny model; 6.6e-4 on the bench model, make bench); these answers are cached apart from one-sequence answers.",
     );
   }
   return notes;
