@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test bench chaos lint clean llama-server
+.PHONY: build demo demo-dilemmas test bench bench-gpu chaos lint clean llama-server
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -26,6 +26,12 @@ test: node_modules/.package-lock.json
 bench: build
 	node --import tsx bench/run.ts
 
+# On a GPU box: the full VIA letters protocol on Llama-3-8B's shape (Q4_0) against llama-bench's
+# prefill and a many-slot llama-server; writes bench/results/gpu.json (see bench/gpu.ts).
+bench-gpu: build
+	test -x $(LLAMA_BUILD)/build/bin/llama-bench || $(MAKE) llama-server CMAKE_ARGS="-DGGML_CUDA=ON $(CMAKE_ARGS)"
+	node --import tsx bench/gpu.ts
+
 # SIGKILL runs at random moments, resume them, count lost / doubled / wrong records; bad inputs table.
 chaos: build
 	node --import tsx bench/chaos.ts --kills 50
@@ -44,5 +50,5 @@ llama-server: node_modules/.package-lock.json
 	rm -rf $(LLAMA_BUILD) && mkdir -p $(LLAMA_BUILD)
 	git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle $(LLAMA_BUILD)/src
 	cmake -S $(LLAMA_BUILD)/src -B $(LLAMA_BUILD)/build -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
-	cmake --build $(LLAMA_BUILD)/build --target llama-server -j
-	@echo "built $(LLAMA_BUILD)/build/bin/llama-server"
+	cmake --build $(LLAMA_BUILD)/build --target llama-server llama-bench -j
+	@echo "built $(LLAMA_BUILD)/build/bin/llama-server and llama-bench"
