@@ -266,6 +266,7 @@ function configFromFlags(flags: RunFlags & { model: string }, suite: "via" | "di
 /** The manifest of the run in `out`, when it holds one (a resume takes its config from it). */
 function storedRun(out: string): Manifest | undefined {
   const state = inspectRunDirectory(out);
+  if (state.kind === "run" && state.manifest?.imported) throw new UserError(`--resume: ${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`);
   return state.kind === "run" ? state.manifest : undefined;
 }
 

@@ -177,6 +177,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   }
   const previous = state.manifest;
   if (previous) {
+    if (previous.imported) throw new UserError(`${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`);
     if (previous.configDigest !== digest) {
       const diff = configDifferences(previous.config, config);
       throw new UserError(

@@ -3,7 +3,7 @@
 // at another path is the same run; SIGHUP stops a run like Ctrl-C; the printed resume command
 // is shell-safe and, pasted into a shell, continues the run.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -115,6 +115,14 @@ describe("run --out DIR --resume", () => {
     expect(deterministicOf(out)).toEqual(deterministicOf(whole));
     const persona = valuelens(["run", "--out", out, "--resume", "--persona", "none", "--cache-dir", cache]);
     oneLineError(persona, "--persona none (the run has none,moderate)");
+  });
+
+  it("a directory of imported outputs is not a run to resume", () => {
+    const out = path.join(work, "imported");
+    cpSync(path.join(work, "clean"), out, { recursive: true });
+    const file = path.join(out, "manifest.json");
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), imported: true }, null, 2) + "\n");
+    oneLineError(valuelens(["run", "--out", out, "--resume", "--cache-dir", cache]), "imported by `valuelens import`", "not a run to continue");
   });
 
   it("without a run to take the config from, --model is still required; a missing directory is named", () => {
