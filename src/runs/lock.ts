@@ -12,10 +12,10 @@
  * made on another host (valuelens cannot tell whether that process still runs), is refused in
  * one line naming the holder and what to do.
  */
-import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
-import { ensureDir, fileError, injectedFault, removeLeftoverTempFiles } from "../util/durableFiles.js";
+import { ensureDir, fileError, injectedFault, removeLeftoverTempFiles, unlinkQuietly } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 
 export const LOCK_FILE = ".lock";
@@ -283,14 +283,6 @@ function lockError(file: string, err: unknown): UserError {
 function errorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code}` : String(e.message ?? err).split("\n")[0]!;
-}
-
-function unlinkQuietly(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    // already gone
-  }
 }
 
 function removeIfEmpty(dir: string): void {

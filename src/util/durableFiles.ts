@@ -245,7 +245,8 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function unlinkQuietly(file: string): void {
+/** Remove a file if it is there; a file already gone is no error. */
+export function unlinkQuietly(file: string): void {
   try {
     unlinkSync(file);
   } catch {
