@@ -26,19 +26,40 @@ const root = packageRoot();
 const BIN = path.join(root, "bin", "valuelens.js");
 /** The runs' cache root: the project's .cache, where the tiny model is prepared below (not ~/.cache). */
 const CACHE_ROOT = path.join(root, ".cache");
-const { values } = parseArgs({ options: { kills: { type: "string", default: "50" }, seed: { type: "string", default: "1" } } });
+const { values } = parseArgs({
+  options: { kills: { type: "string", default: "50" }, seed: { type: "string", default: "1" } },
+});
 const kills = Number(values.kills);
 const random = seededRandom("chaos", Number(values.seed));
 const work = mkdtempSync(path.join(tmpdir(), "vl-chaos-"));
 
 const SUITES: Record<string, string[]> = {
   via: ["--repeats", "10"],
-  dilemmas: ["--suite", "dilemmas", "--persona", "none,max", "--quadrants", "secular-self-expression", "--limit", "4", "--repeats", "6"],
+  dilemmas: [
+    "--suite",
+    "dilemmas",
+    "--persona",
+    "none,max",
+    "--quadrants",
+    "secular-self-expression",
+    "--limit",
+    "4",
+    "--repeats",
+    "6",
+  ],
 };
 
-function cli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; ms: number } {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string; ms: number } {
   const t = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT, ...env }, encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: root,
+    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT, ...env },
+    encoding: "utf8",
+    timeout: 600_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t };
 }
 
@@ -75,7 +96,11 @@ function describeKill(k: KillAt): string {
 /** Start a run and SIGKILL it at `when`; resolves whether the kill landed (the run had not ended by itself). */
 function killedRun(args: string[], out: string, when: KillAt): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT }, stdio: "ignore" });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: root,
+      env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT },
+      stdio: "ignore",
+    });
     const kill = () => child.kill("SIGKILL");
     let timer: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
@@ -119,10 +144,26 @@ await ensureTestModel("tiny", { root });
 const reference = new Map<string, { records: Map<string, string>; ms: number }>();
 for (const [suite, slice] of Object.entries(SUITES)) {
   const out = path.join(work, `reference-${suite}`);
-  const r = cli(["run", "--model", "tiny", ...slice, "--out", out, "--cache-dir", path.join(work, `cache-reference-${suite}`), "--progress", "quiet"]);
+  const r = cli([
+    "run",
+    "--model",
+    "tiny",
+    ...slice,
+    "--out",
+    out,
+    "--cache-dir",
+    path.join(work, `cache-reference-${suite}`),
+    "--progress",
+    "quiet",
+  ]);
   if (r.code !== 0) throw new Error(`reference run (${suite}) failed: ${r.stderr}`);
-  reference.set(suite, { records: new Map(recordLines(out).map((x) => [x.id, JSON.stringify(deterministicPart(x))])), ms: r.ms });
-  process.stdout.write(`reference ${suite}: ${reference.get(suite)!.records.size} records in ${(r.ms / 1000).toFixed(1)} s\n`);
+  reference.set(suite, {
+    records: new Map(recordLines(out).map((x) => [x.id, JSON.stringify(deterministicPart(x))])),
+    ms: r.ms,
+  });
+  process.stdout.write(
+    `reference ${suite}: ${reference.get(suite)!.records.size} records in ${(r.ms / 1000).toFixed(1)} s\n`,
+  );
 }
 
 const totals = { kills: 0, survived: 0, lost: 0, doubled: 0, wrong: 0 };
@@ -132,10 +173,24 @@ for (let i = 0; totals.kills < kills; i++) {
   const suite = suites[totals.kills % suites.length]!;
   const ref = reference.get(suite)!;
   const out = path.join(work, `kill-${i}`);
-  const args = ["run", "--model", "tiny", ...SUITES[suite]!, "--out", out, "--cache-dir", path.join(work, `cache-${i}`), "--progress", "quiet"];
+  const args = [
+    "run",
+    "--model",
+    "tiny",
+    ...SUITES[suite]!,
+    "--out",
+    out,
+    "--cache-dir",
+    path.join(work, `cache-${i}`),
+    "--progress",
+    "quiet",
+  ];
   // One kill in five at a random moment of the run's wall time (model load, setup, outputs);
   // the others while it answers, after a random number of records (both tasks, mid-write).
-  const at: KillAt = random() < 0.2 ? { ms: Math.floor(random() * ref.ms) } : { records: 1 + Math.floor(random() * (ref.records.size - 1)), extraMs: Math.floor(random() * 20) };
+  const at: KillAt =
+    random() < 0.2
+      ? { ms: Math.floor(random() * ref.ms) }
+      : { records: 1 + Math.floor(random() * (ref.records.size - 1)), extraMs: Math.floor(random() * 20) };
   if (!(await killedRun(args, out, at))) {
     missed += 1;
     continue;
@@ -153,12 +208,16 @@ for (let i = 0; totals.kills < kills; i++) {
   for (const r of lines) seen.set(r.id, (seen.get(r.id) ?? 0) + 1);
   const lost = [...ref.records.keys()].filter((id) => !seen.has(id)).length;
   const doubled = [...seen.values()].filter((n) => n > 1).length;
-  const wrong = lines.filter((r) => ref.records.has(r.id) && ref.records.get(r.id) !== JSON.stringify(deterministicPart(r))).length + lines.filter((r) => !ref.records.has(r.id)).length;
+  const wrong =
+    lines.filter((r) => ref.records.has(r.id) && ref.records.get(r.id) !== JSON.stringify(deterministicPart(r)))
+      .length + lines.filter((r) => !ref.records.has(r.id)).length;
   if (status(out) === "complete" && lost === 0 && doubled === 0 && wrong === 0) totals.survived += 1;
   totals.lost += lost;
   totals.doubled += doubled;
   totals.wrong += wrong;
-  process.stdout.write(`kill ${totals.kills}/${kills} (${suite}, ${describeKill(at)}, left ${killedAt}): ${status(out)} after ${tries} resume(s); lost ${lost}, doubled ${doubled}, wrong ${wrong}\n`);
+  process.stdout.write(
+    `kill ${totals.kills}/${kills} (${suite}, ${describeKill(at)}, left ${killedAt}): ${status(out)} after ${tries} resume(s); lost ${lost}, doubled ${doubled}, wrong ${wrong}\n`,
+  );
 }
 
 // Bad inputs: each must end with one line on stderr and a non-zero exit.
@@ -169,26 +228,59 @@ writeFileSync(path.join(bad, "not-a-model.gguf"), "this is not a GGUF file");
 writeFileSync(path.join(bad, "via.csv"), "country,topic\nNigeria\n");
 writeFileSync(path.join(bad, "notes.txt"), "somebody's notes");
 // The shipped sample with one cell changed: a valid VIA file, but not the run's dataset.
-writeFileSync(path.join(bad, "via-other.csv"), readFileSync(path.join(root, "datasets", "via-sample.csv"), "utf8").replace("Nigeria", "Nigeria "));
+writeFileSync(
+  path.join(bad, "via-other.csv"),
+  readFileSync(path.join(root, "datasets", "via-sample.csv"), "utf8").replace("Nigeria", "Nigeria "),
+);
 const INPUTS: [string, string[], Record<string, string>?][] = [
-  ["models.yaml with an unknown field", ["run", "--model", "broken", "--models", path.join(bad, "models.yaml"), "--out", path.join(bad, "o1")]],
+  [
+    "models.yaml with an unknown field",
+    ["run", "--model", "broken", "--models", path.join(bad, "models.yaml"), "--out", path.join(bad, "o1")],
+  ],
   ["a file that is not a GGUF", ["run", "--model", path.join(bad, "not-a-model.gguf"), "--out", path.join(bad, "o2")]],
   ["a directory as --model", ["run", "--model", bad, "--out", path.join(bad, "o3")]],
-  ["a VIA CSV without the columns", ["run", "--model", "tiny", "--via", path.join(bad, "via.csv"), "--out", path.join(bad, "o4")]],
+  [
+    "a VIA CSV without the columns",
+    ["run", "--model", "tiny", "--via", path.join(bad, "via.csv"), "--out", path.join(bad, "o4")],
+  ],
   ["--repeats 100000", ["run", "--model", "tiny", "--repeats", "100000", "--out", path.join(bad, "o5")]],
   ["--repeats 1e400", ["run", "--model", "tiny", "--repeats", "1e400", "--out", path.join(bad, "o6")]],
   ["--shard 3/2", ["run", "--model", "tiny", "--shard", "3/2", "--out", path.join(bad, "o7")]],
-  ["--resume on a directory that does not exist", ["run", "--model", "tiny", "--out", path.join(bad, "missing"), "--resume"]],
+  [
+    "--resume on a directory that does not exist",
+    ["run", "--model", "tiny", "--out", path.join(bad, "missing"), "--resume"],
+  ],
   ["--out: a non-empty directory that is not a run", ["run", "--model", "tiny", "--out", bad]],
   ["report on a directory that is not a run", ["report", bad]],
   ["unknown model name", ["run", "--model", "no-such-model", "--out", path.join(bad, "o8")]],
   ["--out that is a file", ["run", "--model", "tiny", "--out", path.join(bad, "notes.txt")]],
-  ["--cache-dir that is a file", ["run", "--model", "tiny", "--cache-dir", path.join(bad, "notes.txt"), "--out", path.join(bad, "o9")]],
-  ["--resume with a flag that contradicts the run", ["run", "--out", path.join(work, "reference-via"), "--resume", "--seed", "99"]],
-  ["--resume with another dataset", ["run", "--out", path.join(work, "reference-via"), "--resume", "--via", path.join(bad, "via-other.csv")]],
-  ["disk full for --out (VALUELENS_FAULTS)", ["run", "--model", "tiny", "--limit", "2", "--repeats", "1", "--progress", "quiet", "--out", path.join(bad, "o10")], { VALUELENS_FAULTS: "ENOSPC:records.jsonl" }],
-  ["read-only --out (VALUELENS_FAULTS)", ["run", "--model", "tiny", "--limit", "2", "--repeats", "1", "--progress", "quiet", "--out", path.join(bad, "o11")], { VALUELENS_FAULTS: `EROFS:${path.join(bad, "o11")}:on=write+mkdir` }],
-  ["disk full for report (VALUELENS_FAULTS)", ["report", path.join(work, "reference-via"), "--quiet"], { VALUELENS_FAULTS: "ENOSPC:metrics.json" }],
+  [
+    "--cache-dir that is a file",
+    ["run", "--model", "tiny", "--cache-dir", path.join(bad, "notes.txt"), "--out", path.join(bad, "o9")],
+  ],
+  [
+    "--resume with a flag that contradicts the run",
+    ["run", "--out", path.join(work, "reference-via"), "--resume", "--seed", "99"],
+  ],
+  [
+    "--resume with another dataset",
+    ["run", "--out", path.join(work, "reference-via"), "--resume", "--via", path.join(bad, "via-other.csv")],
+  ],
+  [
+    "disk full for --out (VALUELENS_FAULTS)",
+    ["run", "--model", "tiny", "--limit", "2", "--repeats", "1", "--progress", "quiet", "--out", path.join(bad, "o10")],
+    { VALUELENS_FAULTS: "ENOSPC:records.jsonl" },
+  ],
+  [
+    "read-only --out (VALUELENS_FAULTS)",
+    ["run", "--model", "tiny", "--limit", "2", "--repeats", "1", "--progress", "quiet", "--out", path.join(bad, "o11")],
+    { VALUELENS_FAULTS: `EROFS:${path.join(bad, "o11")}:on=write+mkdir` },
+  ],
+  [
+    "disk full for report (VALUELENS_FAULTS)",
+    ["report", path.join(work, "reference-via"), "--quiet"],
+    { VALUELENS_FAULTS: "ENOSPC:metrics.json" },
+  ],
 ];
 const table: { input: string; exit: number | null; lines: number; stderr: string }[] = [];
 for (const [input, args, env] of INPUTS) {
@@ -197,10 +289,16 @@ for (const [input, args, env] of INPUTS) {
   table.push({ input, exit: r.code, lines: lines.length, stderr: lines[0] ?? "" });
 }
 
-process.stdout.write(`\nkills survived / records lost / records doubled / wrong records: ${totals.survived}/${totals.kills} / ${totals.lost} / ${totals.doubled} / ${totals.wrong}   (goal: ${totals.kills} / 0 / 0 / 0; ${missed} draw(s) fell after the run had ended and were drawn again)\n\n`);
+process.stdout.write(
+  `\nkills survived / records lost / records doubled / wrong records: ${totals.survived}/${totals.kills} / ${totals.lost} / ${totals.doubled} / ${totals.wrong}   (goal: ${totals.kills} / 0 / 0 / 0; ${missed} draw(s) fell after the run had ended and were drawn again)\n\n`,
+);
 process.stdout.write("| bad input | exit | stderr lines | the error |\n| --- | --- | --- | --- |\n");
-for (const t of table) process.stdout.write(`| ${t.input} | ${t.exit} | ${t.lines} | ${t.stderr.replace(/\|/g, "\\|")} |\n`);
+for (const t of table)
+  process.stdout.write(`| ${t.input} | ${t.exit} | ${t.lines} | ${t.stderr.replace(/\|/g, "\\|")} |\n`);
 const ok = table.filter((t) => t.exit !== 0 && t.exit !== null && t.lines === 1).length;
 process.stdout.write(`\nbad inputs answered with one line and a non-zero exit: ${ok}/${table.length}\n`);
 mkdirSync(path.join(root, "bench", "results"), { recursive: true });
-writeFileSync(path.join(root, "bench", "results", "chaos.json"), JSON.stringify({ when: new Date().toISOString(), totals, missed, badInputs: table }, null, 2) + "\n");
+writeFileSync(
+  path.join(root, "bench", "results", "chaos.json"),
+  JSON.stringify({ when: new Date().toISOString(), totals, missed, badInputs: table }, null, 2) + "\n",
+);

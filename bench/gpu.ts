@@ -62,20 +62,36 @@ function fail(message: string): never {
 }
 
 // 1. The GPU.
-const smi = spawnSync("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], { encoding: "utf8" });
+const smi = spawnSync("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], {
+  encoding: "utf8",
+});
 const gpu = smi.status === 0 ? smi.stdout.trim().split("\n")[0]! : null;
-if (!gpu && !args["allow-cpu"]) fail("no NVIDIA GPU found (nvidia-smi); this benchmark is for a GPU box (--allow-cpu runs it anyway, as a smoke test)");
+if (!gpu && !args["allow-cpu"])
+  fail(
+    "no NVIDIA GPU found (nvidia-smi); this benchmark is for a GPU box (--allow-cpu runs it anyway, as a smoke test)",
+  );
 log(`GPU: ${gpu ?? "none (CPU smoke test)"}`);
 
 // 2. The dataset: the full VIA.
 const SHARED_VIA = path.resolve(root, "../shared/datasets/via/value_action_gap_full_data_generation.csv");
 const FETCHED_VIA = path.resolve(root, "datasets/cache/value_action_gap_full_data_generation.csv");
-const via = [args.via, process.env.VALUELENS_VIA, FETCHED_VIA, SHARED_VIA].find((p) => p && p !== "sample" && existsSync(p));
+const via = [args.via, process.env.VALUELENS_VIA, FETCHED_VIA, SHARED_VIA].find(
+  (p) => p && p !== "sample" && existsSync(p),
+);
 if (!via) fail("the full VIA CSV is needed: `valuelens datasets fetch via`, or pass --via PATH");
 
-function valuelens(argv: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; ms: number } {
+function valuelens(
+  argv: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string; ms: number } {
   const t = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...argv], { cwd: root, env: { ...process.env, CI: "1", VALUELENS_CACHE_DIR: cacheRoot, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [BIN, ...argv], {
+    cwd: root,
+    env: { ...process.env, CI: "1", VALUELENS_CACHE_DIR: cacheRoot, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status, stdout: r.stdout ?? "", stderr: "", ms: Date.now() - t };
 }
 
@@ -87,7 +103,16 @@ if (args["model-shape"] === "llama3-8b") {
   if (!existsSync(modelFile)) {
     log(`writing the Llama-3-8B stand-in (${args.type}) to ${modelFile} ...`);
     mkdirSync(path.dirname(modelFile), { recursive: true });
-    const w = valuelens(["models", "make-test-model", "--shape", "llama3-8b", "--type", args.type!, "--out", modelFile]);
+    const w = valuelens([
+      "models",
+      "make-test-model",
+      "--shape",
+      "llama3-8b",
+      "--type",
+      args.type!,
+      "--out",
+      modelFile,
+    ]);
     if (w.code !== 0) fail(`could not write the stand-in (exit ${w.code})`);
     writeSeconds = w.ms / 1000;
     log(`  written in ${writeSeconds.toFixed(0)} s`);
@@ -95,7 +120,16 @@ if (args["model-shape"] === "llama3-8b") {
 } else {
   modelFile = path.join(cacheRoot, "models", `bench-gpu-${args["model-shape"]}-${args.type}.gguf`);
   if (!existsSync(modelFile)) {
-    const w = valuelens(["models", "make-test-model", "--shape", args["model-shape"]!, "--type", args.type!, "--out", modelFile]);
+    const w = valuelens([
+      "models",
+      "make-test-model",
+      "--shape",
+      args["model-shape"]!,
+      "--type",
+      args.type!,
+      "--out",
+      modelFile,
+    ]);
     if (w.code !== 0) fail(`could not write the ${args["model-shape"]} model (exit ${w.code})`);
   }
 }
@@ -105,7 +139,9 @@ function gpuMemoryWatch(): { stop: () => number | null } {
   if (!gpu) return { stop: () => null };
   let peak = 0;
   const timer = setInterval(() => {
-    const r = spawnSync("nvidia-smi", ["--query-gpu=memory.used", "--format=csv,noheader,nounits"], { encoding: "utf8" });
+    const r = spawnSync("nvidia-smi", ["--query-gpu=memory.used", "--format=csv,noheader,nounits"], {
+      encoding: "utf8",
+    });
     const used = Number(r.stdout?.trim().split("\n")[0]);
     if (Number.isFinite(used)) peak = Math.max(peak, used);
   }, 500);
@@ -129,7 +165,19 @@ interface RunFigures {
 }
 
 function slice(): string[] {
-  return ["--via", via!, "--repeats", args.repeats!, "--seed", "0", "--progress", "lines", "--bootstrap", "0", ...(args.countries ? ["--countries", args.countries] : [])];
+  return [
+    "--via",
+    via!,
+    "--repeats",
+    args.repeats!,
+    "--seed",
+    "0",
+    "--progress",
+    "lines",
+    "--bootstrap",
+    "0",
+    ...(args.countries ? ["--countries", args.countries] : []),
+  ];
 }
 
 /** One valuelens run of the slice with the given models.yaml entry; figures from its manifest. */
@@ -137,10 +185,26 @@ function measure(name: string, entry: Record<string, unknown>): RunFigures {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
   const models = path.join(dir, "models.yaml");
-  writeFileSync(models, `models:\n  ${name}:\n${Object.entries(entry).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join("\n")}\n`);
+  writeFileSync(
+    models,
+    `models:\n  ${name}:\n${Object.entries(entry)
+      .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+      .join("\n")}\n`,
+  );
   const out = path.join(dir, "run");
   const watch = gpuMemoryWatch();
-  const r = valuelens(["run", "--model", name, "--models", models, ...slice(), "--out", out, "--cache-dir", path.join(dir, "cache")]);
+  const r = valuelens([
+    "run",
+    "--model",
+    name,
+    "--models",
+    models,
+    ...slice(),
+    "--out",
+    out,
+    "--cache-dir",
+    path.join(dir, "cache"),
+  ]);
   const peak = watch.stop();
   if (r.code !== 0) fail(`${name}: valuelens run failed (exit ${r.code}); see the output above`);
   const manifest = JSON.parse(readFileSync(path.join(out, "manifest.json"), "utf8")) as {
@@ -158,7 +222,11 @@ function measure(name: string, entry: Record<string, unknown>): RunFigures {
     evaluatedTokensPerSecond: s.evaluatedTokens / wall,
     reusedTokens: s.reusedTokens,
     peakGpuMemoryMiB: peak,
-    sequences: manifest.backend.otherOptions?.sequences ?? (manifest.backend.otherOptions?.slots !== undefined ? `${String(manifest.backend.otherOptions.slots)} slots` : null),
+    sequences:
+      manifest.backend.otherOptions?.sequences ??
+      (manifest.backend.otherOptions?.slots !== undefined
+        ? `${String(manifest.backend.otherOptions.slots)} slots`
+        : null),
   };
 }
 
@@ -190,13 +258,37 @@ figures("valuelens", ours);
 let prefill: { tokensPerSecond: number; promptTokens: number; batchSize: number } | null = null;
 const llamaBench = path.join(LLAMA_BIN, "llama-bench");
 if (!args["skip-llama-bench"]) {
-  if (!existsSync(llamaBench)) fail(`${llamaBench} not found: build it with \`make llama-server CMAKE_ARGS=-DGGML_CUDA=ON\` (or pass --skip-llama-bench)`);
-  const r = spawnSync(llamaBench, ["-m", modelFile, "-p", "512", "-n", "0", "-b", String(entry.batchSize), "-ngl", gpu ? "99" : "0", "-fa", gpu ? "1" : "0", "-o", "json"], { encoding: "utf8", maxBuffer: 16 << 20 });
+  if (!existsSync(llamaBench))
+    fail(
+      `${llamaBench} not found: build it with \`make llama-server CMAKE_ARGS=-DGGML_CUDA=ON\` (or pass --skip-llama-bench)`,
+    );
+  const r = spawnSync(
+    llamaBench,
+    [
+      "-m",
+      modelFile,
+      "-p",
+      "512",
+      "-n",
+      "0",
+      "-b",
+      String(entry.batchSize),
+      "-ngl",
+      gpu ? "99" : "0",
+      "-fa",
+      gpu ? "1" : "0",
+      "-o",
+      "json",
+    ],
+    { encoding: "utf8", maxBuffer: 16 << 20 },
+  );
   if (r.status !== 0) fail(`llama-bench failed: ${r.stderr.split("\n").slice(-3).join(" ")}`);
   const rows = JSON.parse(r.stdout) as { n_prompt: number; avg_ts: number }[];
   const row = rows.find((x) => x.n_prompt > 0)!;
   prefill = { tokensPerSecond: row.avg_ts, promptTokens: row.n_prompt, batchSize: entry.batchSize };
-  log(`llama-bench: prefill ${Math.round(prefill.tokensPerSecond)} tok/s (pp${prefill.promptTokens}, batch ${prefill.batchSize})`);
+  log(
+    `llama-bench: prefill ${Math.round(prefill.tokensPerSecond)} tok/s (pp${prefill.promptTokens}, batch ${prefill.batchSize})`,
+  );
 }
 
 // 7. The peer: llama-server with many slots, the same questions.
@@ -212,7 +304,10 @@ async function freePort(): Promise<number> {
 
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 1200; i++) {
-    if (child.exitCode !== null) fail(`llama-server exited (${child.exitCode}) before it was ready; its log: ${path.join(work, "llama-server.log")}`);
+    if (child.exitCode !== null)
+      fail(
+        `llama-server exited (${child.exitCode}) before it was ready; its log: ${path.join(work, "llama-server.log")}`,
+      );
     try {
       const r = await fetch(`${url}/health`);
       if (r.ok) return;
@@ -227,7 +322,8 @@ async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
 let peer: RunFigures | null = null;
 if (!args["skip-peer"]) {
   const server = process.env.VALUELENS_LLAMA_SERVER ?? path.join(LLAMA_BIN, "llama-server");
-  if (!existsSync(server)) fail(`${server} not found: build it with \`make llama-server CMAKE_ARGS=-DGGML_CUDA=ON\` (or pass --skip-peer)`);
+  if (!existsSync(server))
+    fail(`${server} not found: build it with \`make llama-server CMAKE_ARGS=-DGGML_CUDA=ON\` (or pass --skip-peer)`);
   const slots = Number(args.slots);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -235,15 +331,40 @@ if (!args["skip-peer"]) {
   const serverLogFd = openSync(serverLogFile, "w");
   const child = spawn(
     server,
-    ["-m", modelFile, "--port", String(port), "--host", "127.0.0.1", "-np", String(slots), "-c", String(slots * entry.contextSize), "-b", String(entry.batchSize), "-ngl", gpu ? "99" : "0", ...(gpu ? ["-fa", "on"] : []), "--grammar", "root ::= [ -~]*"],
+    [
+      "-m",
+      modelFile,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "-np",
+      String(slots),
+      "-c",
+      String(slots * entry.contextSize),
+      "-b",
+      String(entry.batchSize),
+      "-ngl",
+      gpu ? "99" : "0",
+      ...(gpu ? ["-fa", "on"] : []),
+      "--grammar",
+      "root ::= [ -~]*",
+    ],
     // Its log goes to a file: valuelens runs below with spawnSync, which would leave a pipe
     // undrained and stall the server once the pipe is full.
     { stdio: ["ignore", serverLogFd, serverLogFd] },
   );
   try {
     await waitHealthy(url, child);
-    log(`\nthe peer: llama-server -np ${slots} (${url}), valuelens' llama-server backend with ${slots} requests in flight ...`);
-    peer = measure("llama-server-peer", { backend: "llama-server", baseUrl: url, concurrency: slots, timeoutMs: 600000 });
+    log(
+      `\nthe peer: llama-server -np ${slots} (${url}), valuelens' llama-server backend with ${slots} requests in flight ...`,
+    );
+    peer = measure("llama-server-peer", {
+      backend: "llama-server",
+      baseUrl: url,
+      concurrency: slots,
+      timeoutMs: 600000,
+    });
     figures("llama-server peer", peer);
   } finally {
     child.kill("SIGTERM");
@@ -272,9 +393,15 @@ const result = {
   },
 };
 log("");
-log(`full VIA letters (${ours.questions} questions): ${(ours.wallSeconds / 60).toFixed(1)} min (goal <= 10 min on one H100-class GPU)`);
-if (result.ratios.evaluatedTokensPerSecondOverPrefill !== null) log(`evaluated tok/s over llama-bench prefill: ${result.ratios.evaluatedTokensPerSecondOverPrefill.toFixed(2)} (goal >= 0.70)`);
-if (result.ratios.speedupOverPeer !== null) log(`speed-up over the llama-server peer: ${result.ratios.speedupOverPeer.toFixed(2)}x (goal > 1)`);
+log(
+  `full VIA letters (${ours.questions} questions): ${(ours.wallSeconds / 60).toFixed(1)} min (goal <= 10 min on one H100-class GPU)`,
+);
+if (result.ratios.evaluatedTokensPerSecondOverPrefill !== null)
+  log(
+    `evaluated tok/s over llama-bench prefill: ${result.ratios.evaluatedTokensPerSecondOverPrefill.toFixed(2)} (goal >= 0.70)`,
+  );
+if (result.ratios.speedupOverPeer !== null)
+  log(`speed-up over the llama-server peer: ${result.ratios.speedupOverPeer.toFixed(2)}x (goal > 1)`);
 mkdirSync(path.join(root, "bench", "results"), { recursive: true });
 writeFileSync(path.join(root, "bench", "results", "gpu.json"), JSON.stringify(result, null, 2) + "\n");
 log(`\nwrote bench/results/gpu.json`);

@@ -30,7 +30,10 @@ const FAKE_CHILD = process.env.VALUELENS_BENCH_FAKE_DELAY_MS;
 
 /** A fake endpoint in its own process (as a real server would be), on loopback. */
 async function startFakeProcess(delayMs: number): Promise<{ url: string; close: () => Promise<void> }> {
-  const child = fork(fileURLToPath(import.meta.url), [], { execArgv: ["--import", "tsx"], env: { ...process.env, VALUELENS_BENCH_FAKE_DELAY_MS: String(delayMs) } });
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, VALUELENS_BENCH_FAKE_DELAY_MS: String(delayMs) },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("message", (m) => resolve(String(m)));
     child.once("error", reject);
@@ -50,12 +53,26 @@ function config(repeats: number): RunConfig {
   return testConfig({ model: "bench-http", repeats, statedMaxTokens: 1024, actionMaxTokens: 256 });
 }
 
-async function timedRun(dataset: ViaDataset, repeats: number, open: () => Promise<Backend>): Promise<{ questions: number; ms: number }> {
+async function timedRun(
+  dataset: ViaDataset,
+  repeats: number,
+  open: () => Promise<Backend>,
+): Promise<{ questions: number; ms: number }> {
   const n = ++runNo;
   const out = path.join(work, `run-${n}`);
   const cacheDir = path.join(work, `cache-${n}`); // cold cache
   const t0 = performance.now();
-  const r = await runBenchmark({ config: config(repeats), dataset, out, resume: false, cacheDir, progress: "quiet", openBackend: open, log: () => {}, outputs: { bootstrap: 0 } });
+  const r = await runBenchmark({
+    config: config(repeats),
+    dataset,
+    out,
+    resume: false,
+    cacheDir,
+    progress: "quiet",
+    openBackend: open,
+    log: () => {},
+    outputs: { bootstrap: 0 },
+  });
   const ms = performance.now() - t0;
   if (r.interrupted) throw new Error("bench run did not complete");
   return { questions: r.answered, ms };
@@ -64,16 +81,37 @@ async function timedRun(dataset: ViaDataset, repeats: number, open: () => Promis
 /** An Ollama server in memory: /api/version, /api/tags, /api/chat with logprobs, instantly. */
 const memoryFetch = (async (input: string | URL | Request, init?: RequestInit) => {
   const url = String(input instanceof Request ? input.url : input);
-  const json = (v: unknown) => new Response(JSON.stringify(v), { status: 200, headers: { "content-type": "application/json" } });
+  const json = (v: unknown) =>
+    new Response(JSON.stringify(v), { status: 200, headers: { "content-type": "application/json" } });
   if (url.endsWith("/api/version")) return json({ version: "0.13.0" });
-  if (url.endsWith("/api/tags")) return json({ models: [{ name: "fake:latest", model: "fake:latest", digest: FAKE_DIGEST, details: {} }] });
+  if (url.endsWith("/api/tags"))
+    return json({ models: [{ name: "fake:latest", model: "fake:latest", digest: FAKE_DIGEST, details: {} }] });
   const body = JSON.parse(String(init?.body));
   const top = fakeTopLogprobs(body.messages.at(-1).content, 20);
-  return json({ model: "fake:latest", message: { role: "assistant", content: top[0]!.token }, done: true, done_reason: "length", logprobs: [{ ...top[0], top_logprobs: top }], prompt_eval_count: 100, eval_count: 1 });
+  return json({
+    model: "fake:latest",
+    message: { role: "assistant", content: top[0]!.token },
+    done: true,
+    done_reason: "length",
+    logprobs: [{ ...top[0], top_logprobs: top }],
+    prompt_eval_count: 100,
+    eval_count: 1,
+  });
 }) as typeof fetch;
 
 function ollama(endpoints: string[], concurrency: number, fetchImpl?: typeof fetch): () => Promise<Backend> {
-  return () => OllamaBackend.open({ name: "bench", tag: "fake", endpoints, concurrency, timeoutMs: 10_000, retries: 2, samples: 20, sampleTemperature: 1, fetch: fetchImpl });
+  return () =>
+    OllamaBackend.open({
+      name: "bench",
+      tag: "fake",
+      endpoints,
+      concurrency,
+      timeoutMs: 10_000,
+      retries: 2,
+      samples: 20,
+      sampleTemperature: 1,
+      fetch: fetchImpl,
+    });
 }
 
 async function overhead(dataset: ViaDataset, open: () => Promise<Backend>) {
@@ -81,7 +119,13 @@ async function overhead(dataset: ViaDataset, open: () => Promise<Backend>) {
   const small = await timedRun(dataset, 10, open);
   const large = await timedRun(dataset, 20, open);
   const marginal = (large.ms - small.ms) / (large.questions - small.questions);
-  return { questions: large.questions, totalMs: round(large.ms), msPerQuestionTotal: round(large.ms / large.questions, 4), msPerQuestionMarginal: round(marginal, 4), questionsPerSecond: round(large.questions / (large.ms / 1000), 1) };
+  return {
+    questions: large.questions,
+    totalMs: round(large.ms),
+    msPerQuestionTotal: round(large.ms / large.questions, 4),
+    msPerQuestionMarginal: round(marginal, 4),
+    questionsPerSecond: round(large.questions / (large.ms / 1000), 1),
+  };
 }
 
 function round(x: number, digits = 2): number {
@@ -98,7 +142,9 @@ async function main() {
   const loopback = await overhead(dataset, ollama([loopbackServer.url], 8));
   await loopbackServer.close();
   results.overhead = { concurrency: 8, target: "< 1 ms per question", inMemoryFetch: inMemory, loopbackHttp: loopback };
-  console.log(`overhead per question, concurrency 8: in-memory fetch ${inMemory.msPerQuestionMarginal} ms (${inMemory.questionsPerSecond} q/s over ${inMemory.questions}), loopback HTTP ${loopback.msPerQuestionMarginal} ms (${loopback.questionsPerSecond} q/s)`);
+  console.log(
+    `overhead per question, concurrency 8: in-memory fetch ${inMemory.msPerQuestionMarginal} ms (${inMemory.questionsPerSecond} q/s over ${inMemory.questions}), loopback HTTP ${loopback.msPerQuestionMarginal} ms (${loopback.questionsPerSecond} q/s)`,
+  );
 
   // Scale-out, measured two ways: the backend's own throughput (laneCount workers each taking
   // the next question: what the endpoints deliver), and whole runs through the runner (server
@@ -106,10 +152,23 @@ async function main() {
   type Scale = { endpoints: number; questions: number; ms: number; questionsPerSecond: number };
   const backendScale: Record<number, Scale> = {};
   const runnerScale: Record<number, Scale> = {};
-  const questions = buildQuestions(dataset, { protocol: "letters", tasks: ["stated", "action"], repeats: 5, seed: 0, filter: {}, statedVariants: DEFAULT_STATED_VARIANTS, actionVariants: DEFAULT_ACTION_VARIANTS, statedMaxTokens: 1024, actionMaxTokens: 256 });
+  const questions = buildQuestions(dataset, {
+    protocol: "letters",
+    tasks: ["stated", "action"],
+    repeats: 5,
+    seed: 0,
+    filter: {},
+    statedVariants: DEFAULT_STATED_VARIANTS,
+    actionVariants: DEFAULT_ACTION_VARIANTS,
+    statedMaxTokens: 1024,
+    actionMaxTokens: 256,
+  });
   for (const count of [1, 2, 4]) {
     const fakes = await Promise.all(Array.from({ length: count }, () => startFakeProcess(20)));
-    const open = ollama(fakes.map((f) => f.url), 2);
+    const open = ollama(
+      fakes.map((f) => f.url),
+      2,
+    );
     const backend = await open();
     let next = 0;
     const t0 = performance.now();
@@ -123,27 +182,48 @@ async function main() {
     );
     const ms = performance.now() - t0;
     await backend.close();
-    backendScale[count] = { endpoints: count, questions: questions.length, ms: round(ms), questionsPerSecond: round(questions.length / (ms / 1000), 1) };
+    backendScale[count] = {
+      endpoints: count,
+      questions: questions.length,
+      ms: round(ms),
+      questionsPerSecond: round(questions.length / (ms / 1000), 1),
+    };
     // Marginal throughput between a 10- and a 20-repeat run: start-up, metrics and report cancel.
     const r10 = await timedRun(dataset, 10, open);
     const r20 = await timedRun(dataset, 20, open);
     const r = { questions: r20.questions - r10.questions, ms: r20.ms - r10.ms };
-    runnerScale[count] = { endpoints: count, questions: r.questions, ms: round(r.ms), questionsPerSecond: round(r.questions / (r.ms / 1000), 1) };
+    runnerScale[count] = {
+      endpoints: count,
+      questions: r.questions,
+      ms: round(r.ms),
+      questionsPerSecond: round(r.questions / (r.ms / 1000), 1),
+    };
     await Promise.all(fakes.map((f) => f.close()));
-    console.log(`${count} endpoint(s) x 2 slots, 20 ms per answer: backend ${backendScale[count]!.questionsPerSecond} q/s, whole runs ${runnerScale[count]!.questionsPerSecond} q/s (marginal over ${r.questions} questions)`);
+    console.log(
+      `${count} endpoint(s) x 2 slots, 20 ms per answer: backend ${backendScale[count]!.questionsPerSecond} q/s, whole runs ${runnerScale[count]!.questionsPerSecond} q/s (marginal over ${r.questions} questions)`,
+    );
   }
-  const ratios = (s: Record<number, Scale>) => ({ ratio2: round(s[2]!.questionsPerSecond / s[1]!.questionsPerSecond, 2), ratio4: round(s[4]!.questionsPerSecond / s[1]!.questionsPerSecond, 2) });
+  const ratios = (s: Record<number, Scale>) => ({
+    ratio2: round(s[2]!.questionsPerSecond / s[1]!.questionsPerSecond, 2),
+    ratio4: round(s[4]!.questionsPerSecond / s[1]!.questionsPerSecond, 2),
+  });
   results.scaleOut = {
     delayMs: 20,
     concurrencyPerEndpoint: 2,
     target: "4 endpoints >= 3.5x one",
     backend: { runs: Object.values(backendScale), ...ratios(backendScale) },
-    runner: { runs: Object.values(runnerScale), ...ratios(runnerScale), note: "marginal throughput between 10- and 20-repeat runs (start-up, metrics and report cancel); repeated action prompts are answered from the cache, which no endpoint count speeds up, so this ratio understates the endpoints' scale-out" },
+    runner: {
+      runs: Object.values(runnerScale),
+      ...ratios(runnerScale),
+      note: "marginal throughput between 10- and 20-repeat runs (start-up, metrics and report cancel); repeated action prompts are answered from the cache, which no endpoint count speeds up, so this ratio understates the endpoints' scale-out",
+    },
   };
   const b = ratios(backendScale);
   const w = ratios(runnerScale);
   console.log(`scale-out (backend): 2 endpoints ${b.ratio2}x, 4 endpoints ${b.ratio4}x one endpoint (target >= 3.5x)`);
-  console.log(`scale-out (whole runs through the runner, repeated prompts answered from the cache): 2 endpoints ${w.ratio2}x, 4 endpoints ${w.ratio4}x (the target applies to the endpoints' throughput above)`);
+  console.log(
+    `scale-out (whole runs through the runner, repeated prompts answered from the cache): 2 endpoints ${w.ratio2}x, 4 endpoints ${w.ratio4}x (the target applies to the endpoints' throughput above)`,
+  );
 
   const dir = path.join(path.dirname(new URL(import.meta.url).pathname), "results");
   mkdirSync(dir, { recursive: true });

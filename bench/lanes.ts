@@ -19,7 +19,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { getLlama, LlamaLogLevel, type CustomBatchingPrioritizationStrategy, type LlamaContextSequence, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type CustomBatchingPrioritizationStrategy,
+  type LlamaContextSequence,
+  type Token,
+} from "node-llama-cpp";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../src/backends/llamaBatching.js";
 import { loadVia } from "../src/datasets/via.js";
@@ -40,10 +46,21 @@ const { values: args } = parseArgs({
 });
 const modelPath = await ensureTestModel("tiny", { root: packageRoot(), type: "f16" });
 
-async function race(name: string, strategy: "maximumParallelism" | CustomBatchingPrioritizationStrategy, trials: number) {
+async function race(
+  name: string,
+  strategy: "maximumParallelism" | CustomBatchingPrioritizationStrategy,
+  trials: number,
+) {
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: 2 });
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  const context = await model.createContext({ contextSize: 1024, sequences: 2, threads: 2, batchSize: 512, flashAttention: false, batching: { itemPrioritizationStrategy: strategy } });
+  const context = await model.createContext({
+    contextSize: 1024,
+    sequences: 2,
+    threads: 2,
+    batchSize: 512,
+    flashAttention: false,
+    batching: { itemPrioritizationStrategy: strategy },
+  });
   // Diagnostic only (node-llama-cpp internals): how many outputs each llama_decode held.
   const ctx = (context as unknown as { _ctx: Record<string, (...a: unknown[]) => unknown> })._ctx;
   let outputs = 0;
@@ -54,7 +71,9 @@ async function race(name: string, strategy: "maximumParallelism" | CustomBatchin
     decodeBatch: () => ((batchesWithTwo += outputs > 1 ? 1 : 0), ctx.decodeBatch!()),
   };
   (context as unknown as { _ctx: unknown })._ctx = new Proxy(ctx, {
-    get: (t, p) => (typeof p === "string" && hooks[p]) || (typeof t[p as string] === "function" ? t[p as string]!.bind(t) : t[p as string]),
+    get: (t, p) =>
+      (typeof p === "string" && hooks[p]) ||
+      (typeof t[p as string] === "function" ? t[p as string]!.bind(t) : t[p as string]),
   });
   const [s0, s1] = [context.getSequence(), context.getSequence()];
   const text = model.tokenize("The quick brown fox jumps over the lazy dog. ".repeat(12));
@@ -84,7 +103,9 @@ async function race(name: string, strategy: "maximumParallelism" | CustomBatchin
       if (distance(a, alone[1]) === 0 || distance(b, alone[0]) === 0) other++;
     }
   }
-  console.log(`race ${name}: ${trials} trials, ${batchesWithTwo} decodes with two outputs, ${wrong} trials with an output off by > 1e-3 (${other} exactly the other prompt's), largest difference ${worst.toExponential(2)}`);
+  console.log(
+    `race ${name}: ${trials} trials, ${batchesWithTwo} decodes with two outputs, ${wrong} trials with an output off by > 1e-3 (${other} exactly the other prompt's), largest difference ${worst.toExponential(2)}`,
+  );
   await context.dispose();
   await model.dispose();
   await llama.dispose();
@@ -92,15 +113,44 @@ async function race(name: string, strategy: "maximumParallelism" | CustomBatchin
 
 async function bound(via: string, sequences: number, batchSize: number, repeats: number) {
   const config = {
-    model: "tiny", protocol: "letters", tasks: ["stated", "action"], repeats, seed: 0, countries: ["Egypt", "France"], topics: ["Religion", "Politics"],
-    values: null, limit: null, statedVariants: [0], actionVariants: [5], statedMaxTokens: 16, actionMaxTokens: 16, via,
+    model: "tiny",
+    protocol: "letters",
+    tasks: ["stated", "action"],
+    repeats,
+    seed: 0,
+    countries: ["Egypt", "France"],
+    topics: ["Religion", "Politics"],
+    values: null,
+    limit: null,
+    statedVariants: [0],
+    actionVariants: [5],
+    statedMaxTokens: 16,
+    actionMaxTokens: 16,
+    via,
   } as RunConfig;
   const dataset = await loadVia(via);
   const run = async (n: number, batching?: LlamaBatching): Promise<RunRecord[]> => {
     const work = mkdtempSync(path.join(tmpdir(), "vl-lanes-bench-"));
     const r = await runBenchmark({
-      config, dataset, out: path.join(work, "run"), resume: false, cacheDir: path.join(work, "cache"), progress: "quiet",
-      openBackend: () => LlamaCppBackend.load({ name: "tiny", modelPath, contextSize: 1024, gpuLayers: 0, threads: 2, batchSize, sequences: n, batching, flashAttention: false, gpu: false }),
+      config,
+      dataset,
+      out: path.join(work, "run"),
+      resume: false,
+      cacheDir: path.join(work, "cache"),
+      progress: "quiet",
+      openBackend: () =>
+        LlamaCppBackend.load({
+          name: "tiny",
+          modelPath,
+          contextSize: 1024,
+          gpuLayers: 0,
+          threads: 2,
+          batchSize,
+          sequences: n,
+          batching,
+          flashAttention: false,
+          gpu: false,
+        }),
     });
     return readRecords(path.join(r.out, "records.jsonl")).records;
   };
@@ -111,11 +161,14 @@ async function bound(via: string, sequences: number, batchSize: number, repeats:
     let worst = 0;
     for (let i = 0; i < one.length; i++) {
       let d = 0;
-      for (const [k, p] of Object.entries(one[i]!.optionProbs ?? {})) d = Math.max(d, Math.abs(p - many[i]!.optionProbs![k]!));
+      for (const [k, p] of Object.entries(one[i]!.optionProbs ?? {}))
+        d = Math.max(d, Math.abs(p - many[i]!.optionProbs![k]!));
       if (d > 0) differing++;
       worst = Math.max(worst, d);
     }
-    console.log(`bound ${batching}, ${sequences} sequences, batch size ${batchSize}: ${one.length} letter questions, ${differing} differ from one sequence, largest difference ${worst.toExponential(2)}`);
+    console.log(
+      `bound ${batching}, ${sequences} sequences, batch size ${batchSize}: ${one.length} letter questions, ${differing} differ from one sequence, largest difference ${worst.toExponential(2)}`,
+    );
   }
 }
 

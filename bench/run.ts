@@ -54,7 +54,9 @@ async function dataset(): Promise<{ ds: ViaDataset; label: string }> {
   for (const candidate of [args.via, process.env.VALUELENS_VIA, FETCHED_VIA, SHARED_VIA]) {
     if (candidate && existsSync(candidate)) return { ds: await loadVia(candidate), label: candidate };
   }
-  console.log("note: no full VIA CSV found (pass --via PATH); benchmarking on the shipped sample, which has few values");
+  console.log(
+    "note: no full VIA CSV found (pass --via PATH); benchmarking on the shipped sample, which has few values",
+  );
   return { ds: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
 }
 
@@ -99,7 +101,12 @@ interface Measured {
   rows: RunRecord[];
 }
 
-async function measure(shared: SharedBackend, ds: ViaDataset, label: string, config: Partial<RunConfig>): Promise<Measured> {
+async function measure(
+  shared: SharedBackend,
+  ds: ViaDataset,
+  label: string,
+  config: Partial<RunConfig>,
+): Promise<Measured> {
   const dir = mkdtempSync(path.join(tmpdir(), "vl-bench-"));
   const before = { ...shared.counters };
   shared.scored = [];
@@ -175,8 +182,15 @@ function againstMinimum(runs: Measured[]): { minimum: number; evaluated: number;
  * Raw node-llama-cpp: evaluate exactly the token batches the runner evaluated (same segments,
  * same reuse of the KV cache), reading the same probability map, with nothing else around it.
  */
-async function rawReplay(backend: LlamaCppBackend, prompts: PreparedPrompt[]): Promise<{ seconds: number; tokens: number }> {
-  const seq = (backend as unknown as { lanes: { sequence: import("node-llama-cpp").LlamaContextSequence; evaluatedEnds: number[] }[] }).lanes[0]!;
+async function rawReplay(
+  backend: LlamaCppBackend,
+  prompts: PreparedPrompt[],
+): Promise<{ seconds: number; tokens: number }> {
+  const seq = (
+    backend as unknown as {
+      lanes: { sequence: import("node-llama-cpp").LlamaContextSequence; evaluatedEnds: number[] }[];
+    }
+  ).lanes[0]!;
   await seq.sequence.clearHistory();
   seq.evaluatedEnds = [];
   let previous: PreparedPrompt | undefined;
@@ -193,13 +207,16 @@ async function rawReplay(backend: LlamaCppBackend, prompts: PreparedPrompt[]): P
         reuse = end;
       }
     }
-    if (seq.sequence.nextTokenIndex > reuse) await seq.sequence.eraseContextTokenRanges([{ start: reuse, end: seq.sequence.nextTokenIndex }]);
+    if (seq.sequence.nextTokenIndex > reuse)
+      await seq.sequence.eraseContextTokenRanges([{ start: reuse, end: seq.sequence.nextTokenIndex }]);
     let start = reuse;
     for (const end of p.segmentEnds) {
       if (end <= start) continue;
       const batch = p.tokens.slice(start, end) as Token[];
       const last = end === p.tokens.length;
-      const items = batch.map((t, i) => (last && i === batch.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t));
+      const items = batch.map((t, i) =>
+        last && i === batch.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t,
+      );
       await seq.sequence.controlledEvaluate(items as never);
       tokens += batch.length;
       start = end;
@@ -236,8 +253,12 @@ async function main() {
     });
   const backend = await load(1);
   const shared = new SharedBackend(backend);
-  const values = ds.actions.filter((a) => a.country === args.country && a.topic === args.topic && a.polarity === "positive").length;
-  console.log(`bench model ${path.relative(root, modelPath)}; slice ${args.country} x ${args.topic} x ${values} values; dataset ${label}`);
+  const values = ds.actions.filter(
+    (a) => a.country === args.country && a.topic === args.topic && a.polarity === "positive",
+  ).length;
+  console.log(
+    `bench model ${path.relative(root, modelPath)}; slice ${args.country} x ${args.topic} x ${values} values; dataset ${label}`,
+  );
   console.log(`threads ${String(backend.info.otherOptions.threads)}, batch 512, 1 sequence, CPU\n`);
 
   const log = (name: string, m: Measured, unit: string, per: number) =>
@@ -247,12 +268,24 @@ async function main() {
 
   const actionLetters = await measure(shared, ds, label, { protocol: "letters", tasks: ["action"], repeats });
   log("action, letters (5 repeats)", actionLetters, "answers", actionLetters.records);
-  const actionPaper = await measure(shared, ds, label, { protocol: "paper", tasks: ["action"], repeats: 1, actionVariants: [5], actionMaxTokens: 96 });
+  const actionPaper = await measure(shared, ds, label, {
+    protocol: "paper",
+    tasks: ["action"],
+    repeats: 1,
+    actionVariants: [5],
+    actionMaxTokens: 96,
+  });
   log("action, paper (variant 5, 96 tok)", actionPaper, "answers", actionPaper.records);
 
   const statedLetters = await measure(shared, ds, label, { protocol: "letters", tasks: ["stated"], repeats });
   log("stated, letters (5 repeats)", statedLetters, "judgments", statedLetters.records);
-  const statedPaper = await measure(shared, ds, label, { protocol: "paper", tasks: ["stated"], repeats: 1, statedVariants: [0], statedMaxTokens: 640 });
+  const statedPaper = await measure(shared, ds, label, {
+    protocol: "paper",
+    tasks: ["stated"],
+    repeats: 1,
+    statedVariants: [0],
+    statedMaxTokens: 640,
+  });
   // One paper prompt asks for all 56 values at once: count 56 judgments per prompt.
   log("stated, paper (1 prompt x 56, 640 tok)", statedPaper, "judgments", statedPaper.records * 56);
 
@@ -263,10 +296,12 @@ async function main() {
   const rawStated = await rawReplay(backend, statedLetters.scored);
   const rawTokens = rawAction.tokens + rawStated.tokens;
   const rawSeconds = rawAction.seconds + rawStated.seconds;
-  if (rawTokens !== lettersTokens) console.log(`warning: replay evaluated ${rawTokens} tokens, the runner ${lettersTokens}`);
+  if (rawTokens !== lettersTokens)
+    console.log(`warning: replay evaluated ${rawTokens} tokens, the runner ${lettersTokens}`);
 
   const actionRatio = actionLetters.records / actionLetters.seconds / (actionPaper.records / actionPaper.seconds);
-  const statedRatio = statedLetters.records / statedLetters.seconds / ((statedPaper.records * 56) / statedPaper.seconds);
+  const statedRatio =
+    statedLetters.records / statedLetters.seconds / ((statedPaper.records * 56) / statedPaper.seconds);
   const overhead = lettersTokens / lettersSeconds / (rawTokens / rawSeconds);
   const promptTokens = actionLetters.promptTokensAnswered + statedLetters.promptTokensAnswered;
   const evaluatedShare = lettersTokens / promptTokens;
@@ -274,8 +309,30 @@ async function main() {
 
   // Lanes: the same letters runs with 4 sequences, isolated and shared batches.
   const oneRows = [...actionLetters.rows, ...statedLetters.rows];
-  const lanes: { label: string; sequences: number; batching: LlamaBatching; questions: number; seconds: number; perSecond: number; speedup: number; maxProbDifference: number; minimum: number; evaluatedTokens: number; minimumRatio: number }[] = [];
-  lanes.push({ label: "1 sequence", sequences: 1, batching: "isolated", questions: oneRows.length, seconds: lettersSeconds, perSecond: oneRows.length / lettersSeconds, speedup: 1, maxProbDifference: 0, ...renameMinimum(minimum) });
+  const lanes: {
+    label: string;
+    sequences: number;
+    batching: LlamaBatching;
+    questions: number;
+    seconds: number;
+    perSecond: number;
+    speedup: number;
+    maxProbDifference: number;
+    minimum: number;
+    evaluatedTokens: number;
+    minimumRatio: number;
+  }[] = [];
+  lanes.push({
+    label: "1 sequence",
+    sequences: 1,
+    batching: "isolated",
+    questions: oneRows.length,
+    seconds: lettersSeconds,
+    perSecond: oneRows.length / lettersSeconds,
+    speedup: 1,
+    maxProbDifference: 0,
+    ...renameMinimum(minimum),
+  });
   for (const batching of ["isolated", "shared"] as const) {
     const several = await load(LANES, batching);
     const sharedSeveral = new SharedBackend(several);
@@ -299,11 +356,21 @@ async function main() {
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
   console.log("");
-  console.log(`action: letters / paper answers per second     ${actionRatio.toFixed(1)}x   (bar >= 10x) ${actionRatio >= 10 ? "ok" : "BELOW BAR"}`);
-  console.log(`stated: letters / paper judgments per second   ${statedRatio.toFixed(1)}x   (bar >= 2x) ${statedRatio >= 2 ? "ok" : "BELOW BAR"}`);
-  console.log(`letters tokens/s: runner / raw node-llama-cpp  ${overhead.toFixed(3)}   (bar >= 0.9) ${overhead >= 0.9 ? "ok" : "BELOW BAR"}   runner ${(lettersTokens / lettersSeconds).toFixed(0)} tok/s, raw ${(rawTokens / rawSeconds).toFixed(0)} tok/s`);
-  console.log(`prompt tokens evaluated (prefix reuse)         ${pct(evaluatedShare)} of ${promptTokens} scored prompt tokens`);
-  console.log(`prompt tokens: minimum / evaluated               ${minimum.ratio.toFixed(3)}   (goal >= 0.95) ${minimum.ratio >= 0.95 ? "ok" : "BELOW GOAL"}   minimum ${minimum.minimum} (each distinct segment prefix once), evaluated ${minimum.evaluated}`);
+  console.log(
+    `action: letters / paper answers per second     ${actionRatio.toFixed(1)}x   (bar >= 10x) ${actionRatio >= 10 ? "ok" : "BELOW BAR"}`,
+  );
+  console.log(
+    `stated: letters / paper judgments per second   ${statedRatio.toFixed(1)}x   (bar >= 2x) ${statedRatio >= 2 ? "ok" : "BELOW BAR"}`,
+  );
+  console.log(
+    `letters tokens/s: runner / raw node-llama-cpp  ${overhead.toFixed(3)}   (bar >= 0.9) ${overhead >= 0.9 ? "ok" : "BELOW BAR"}   runner ${(lettersTokens / lettersSeconds).toFixed(0)} tok/s, raw ${(rawTokens / rawSeconds).toFixed(0)} tok/s`,
+  );
+  console.log(
+    `prompt tokens evaluated (prefix reuse)         ${pct(evaluatedShare)} of ${promptTokens} scored prompt tokens`,
+  );
+  console.log(
+    `prompt tokens: minimum / evaluated               ${minimum.ratio.toFixed(3)}   (goal >= 0.95) ${minimum.ratio >= 0.95 ? "ok" : "BELOW GOAL"}   minimum ${minimum.minimum} (each distinct segment prefix once), evaluated ${minimum.evaluated}`,
+  );
   console.log(`\nletters (action + stated, ${repeats} repeats), lanes:`);
   for (const l of lanes) {
     console.log(
@@ -319,18 +386,44 @@ async function main() {
     model: { path: path.relative(root, modelPath), sha256: backend.info.model.sha256, params: "134M", type: "F16" },
     slice: { country: args.country, topic: args.topic, values, dataset: label, repeats },
     action: {
-      letters: { answers: actionLetters.records, seconds: actionLetters.seconds, perSecond: actionLetters.records / actionLetters.seconds, evaluations: actionLetters.evaluations },
-      paper: { answers: actionPaper.records, seconds: actionPaper.seconds, perSecond: actionPaper.records / actionPaper.seconds, generatedTokens: actionPaper.generatedTokens },
+      letters: {
+        answers: actionLetters.records,
+        seconds: actionLetters.seconds,
+        perSecond: actionLetters.records / actionLetters.seconds,
+        evaluations: actionLetters.evaluations,
+      },
+      paper: {
+        answers: actionPaper.records,
+        seconds: actionPaper.seconds,
+        perSecond: actionPaper.records / actionPaper.seconds,
+        generatedTokens: actionPaper.generatedTokens,
+      },
       ratio: actionRatio,
       bar: 10,
     },
     stated: {
-      letters: { judgments: statedLetters.records, seconds: statedLetters.seconds, perSecond: statedLetters.records / statedLetters.seconds, evaluations: statedLetters.evaluations },
-      paper: { judgments: statedPaper.records * 56, prompts: statedPaper.records, seconds: statedPaper.seconds, perSecond: (statedPaper.records * 56) / statedPaper.seconds, generatedTokens: statedPaper.generatedTokens },
+      letters: {
+        judgments: statedLetters.records,
+        seconds: statedLetters.seconds,
+        perSecond: statedLetters.records / statedLetters.seconds,
+        evaluations: statedLetters.evaluations,
+      },
+      paper: {
+        judgments: statedPaper.records * 56,
+        prompts: statedPaper.records,
+        seconds: statedPaper.seconds,
+        perSecond: (statedPaper.records * 56) / statedPaper.seconds,
+        generatedTokens: statedPaper.generatedTokens,
+      },
       ratio: statedRatio,
       bar: 2,
     },
-    overhead: { runnerTokensPerSecond: lettersTokens / lettersSeconds, rawTokensPerSecond: rawTokens / rawSeconds, ratio: overhead, bar: 0.9 },
+    overhead: {
+      runnerTokensPerSecond: lettersTokens / lettersSeconds,
+      rawTokensPerSecond: rawTokens / rawSeconds,
+      ratio: overhead,
+      bar: 0.9,
+    },
     prefixReuse: { promptTokens, evaluatedTokens: lettersTokens, evaluatedShare },
     minimumTokens: { minimum: minimum.minimum, evaluated: minimum.evaluated, ratio: minimum.ratio, goal: 0.95 },
     lanes,

@@ -4,7 +4,11 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AnswerCache, cacheKey } from "../src/cache/answerCache.js";
 
-const parts = (text: string) => ({ backend: { engine: "x", modelSha256: "m" }, prompt: { text, segmentEnds: [3] }, answer: { mode: "letters", letters: ["A", "B"] } });
+const parts = (text: string) => ({
+  backend: { engine: "x", modelSha256: "m" },
+  prompt: { text, segmentEnds: [3] },
+  answer: { mode: "letters", letters: ["A", "B"] },
+});
 
 describe("answer cache", () => {
   it("keys cover every part that changes an answer", () => {

@@ -17,7 +17,13 @@ import {
   type PromptMode,
 } from "../src/backends/backend.js";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/datasets/via.js";
-import { buildRunQuestions, EXIT_UNAVAILABLE, runBenchmark, RunUnavailableError, unavailableMessage } from "../src/runner/run.js";
+import {
+  buildRunQuestions,
+  EXIT_UNAVAILABLE,
+  runBenchmark,
+  RunUnavailableError,
+  unavailableMessage,
+} from "../src/runner/run.js";
 import { readManifest, type RunConfig } from "../src/runs/manifest.js";
 import { deterministicPart, readRecords, type RunRecord } from "../src/runs/records.js";
 import { sha256 } from "../src/util/hash.js";
@@ -54,14 +60,21 @@ class FakeBackend implements Backend {
   constructor(
     readonly laneCount = 1,
     readonly failFrom = Infinity,
-    readonly error: () => Error = () => new BackendUnavailableError(`${ENDPOINT}: connection refused after 3 retries`, ENDPOINT),
+    readonly error: () => Error = () =>
+      new BackendUnavailableError(`${ENDPOINT}: connection refused after 3 retries`, ENDPOINT),
   ) {}
 
   prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
     const text = segments.join(SEP);
     let end = 0;
     const segmentEnds = segments.map((s) => (end += s.length));
-    return { text, tokens: [...text].map((c) => c.charCodeAt(0)), segmentEnds, userMessage: segments.join(""), mode: opts.mode };
+    return {
+      text,
+      tokens: [...text].map((c) => c.charCodeAt(0)),
+      segmentEnds,
+      userMessage: segments.join(""),
+      mode: opts.mode,
+    };
   }
 
   private async call(prompt: PreparedPrompt): Promise<void> {
@@ -87,12 +100,25 @@ class FakeBackend implements Backend {
       const p = (raw[i]! / total) * mass;
       return { letter, p, spellings: { [letter]: p } };
     });
-    return { probs, mass, perLetter, topToken: { text: letters[0]!, p: 0.1 }, method: "fake", evaluatedTokens: prompt.tokens.length, reusedTokens: 0 };
+    return {
+      probs,
+      mass,
+      perLetter,
+      topToken: { text: letters[0]!, p: 0.1 },
+      method: "fake",
+      evaluatedTokens: prompt.tokens.length,
+      reusedTokens: 0,
+    };
   }
 
   async generate(prompt: PreparedPrompt, _opts: GenerateOptions): Promise<Generation> {
     await this.call(prompt);
-    return { text: `Option ${1 + (parseInt(sha256(prompt.text).slice(0, 2), 16) % 2)}`, generatedTokens: 2, finishReason: "stop", evaluatedTokens: prompt.tokens.length };
+    return {
+      text: `Option ${1 + (parseInt(sha256(prompt.text).slice(0, 2), 16) % 2)}`,
+      generatedTokens: 2,
+      finishReason: "stop",
+      evaluatedTokens: prompt.tokens.length,
+    };
   }
 
   async close(): Promise<void> {
@@ -108,7 +134,16 @@ async function sample(): Promise<ViaDataset> {
 }
 
 async function run(fake: FakeBackend, dir: string, cacheDir: string, resume = false) {
-  return runBenchmark({ config, dataset: await sample(), out: dir, resume, cacheDir, progress: "quiet", log: () => {}, openBackend: async () => fake });
+  return runBenchmark({
+    config,
+    dataset: await sample(),
+    out: dir,
+    resume,
+    cacheDir,
+    progress: "quiet",
+    log: () => {},
+    openBackend: async () => fake,
+  });
 }
 
 function recordsOf(dir: string): RunRecord[] {
@@ -119,67 +154,75 @@ function recordsOf(dir: string): RunRecord[] {
 async function promptIds(): Promise<Map<string, string>> {
   const fake = new FakeBackend();
   const map = new Map<string, string>();
-  for (const q of buildRunQuestions(config, await sample())) map.set(fake.prepare(q.segments, { mode: "letters" }).text, q.id);
+  for (const q of buildRunQuestions(config, await sample()))
+    map.set(fake.prepare(q.segments, { mode: "letters" }).text, q.id);
   return map;
 }
 
 describe("a backend that becomes unavailable mid-run", () => {
-  it.each([1, 3])("stops cleanly (%i lanes), records exactly the answered questions, and --resume completes without asking any twice", async (lanes) => {
-    const work = mkdtempSync(path.join(tmpdir(), `vl-unavail-${lanes}-`));
-    const ids = await promptIds();
-    const total = ids.size;
+  it.each([1, 3])(
+    "stops cleanly (%i lanes), records exactly the answered questions, and --resume completes without asking any twice",
+    async (lanes) => {
+      const work = mkdtempSync(path.join(tmpdir(), `vl-unavail-${lanes}-`));
+      const ids = await promptIds();
+      const total = ids.size;
 
-    // The reference: one uninterrupted run.
-    const reference = path.join(work, "reference");
-    const healthy = new FakeBackend(lanes);
-    const ref = await run(healthy, reference, path.join(work, "cache-ref"));
-    expect(ref.manifest.status).toBe("complete");
-    expect(healthy.calls).toBe(total);
+      // The reference: one uninterrupted run.
+      const reference = path.join(work, "reference");
+      const healthy = new FakeBackend(lanes);
+      const ref = await run(healthy, reference, path.join(work, "cache-ref"));
+      expect(ref.manifest.status).toBe("complete");
+      expect(healthy.calls).toBe(total);
 
-    // The server goes down on call 20.
-    const dir = path.join(work, "run");
-    const cacheDir = path.join(work, "cache");
-    const failing = new FakeBackend(lanes, 20);
-    const stopped = await run(failing, dir, cacheDir);
-    expect(stopped.interrupted).toBe(true);
-    expect(stopped.stopped).toEqual({ endpoint: ENDPOINT, reason: "connection refused after 3 retries" });
-    expect(stopped.total).toBe(total);
-    expect(failing.closed).toBe(true);
-    // No lane takes a new question once the server is gone: at most the calls already in flight follow.
-    expect(failing.calls).toBeLessThanOrEqual(20 + lanes - 1);
+      // The server goes down on call 20.
+      const dir = path.join(work, "run");
+      const cacheDir = path.join(work, "cache");
+      const failing = new FakeBackend(lanes, 20);
+      const stopped = await run(failing, dir, cacheDir);
+      expect(stopped.interrupted).toBe(true);
+      expect(stopped.stopped).toEqual({ endpoint: ENDPOINT, reason: "connection refused after 3 retries" });
+      expect(stopped.total).toBe(total);
+      expect(failing.closed).toBe(true);
+      // No lane takes a new question once the server is gone: at most the calls already in flight follow.
+      expect(failing.calls).toBeLessThanOrEqual(20 + lanes - 1);
 
-    const partial = recordsOf(dir);
-    const answeredIds = failing.answered.map((text) => ids.get(text)!);
-    expect(partial.map((r) => r.id).sort()).toEqual([...answeredIds].sort());
-    expect(partial.length).toBe(stopped.recorded);
-    expect(partial.length).toBeGreaterThanOrEqual(19 - (lanes - 1));
-    expect(partial.length).toBeLessThan(total);
-    // The records written are intact: each equals the reference's record of the same id.
-    const refById = new Map(recordsOf(reference).map((r) => [r.id, deterministicPart(r)]));
-    for (const r of partial) expect(deterministicPart(r)).toEqual(refById.get(r.id));
+      const partial = recordsOf(dir);
+      const answeredIds = failing.answered.map((text) => ids.get(text)!);
+      expect(partial.map((r) => r.id).sort()).toEqual([...answeredIds].sort());
+      expect(partial.length).toBe(stopped.recorded);
+      expect(partial.length).toBeGreaterThanOrEqual(19 - (lanes - 1));
+      expect(partial.length).toBeLessThan(total);
+      // The records written are intact: each equals the reference's record of the same id.
+      const refById = new Map(recordsOf(reference).map((r) => [r.id, deterministicPart(r)]));
+      for (const r of partial) expect(deterministicPart(r)).toEqual(refById.get(r.id));
 
-    const manifest = readManifest(dir)!;
-    expect(manifest.status).toBe("interrupted");
-    expect(manifest.lastError).toMatchObject({ kind: "backend-unavailable", endpoint: ENDPOINT, message: "connection refused after 3 retries" });
-    expect(manifest.finishedAt).toBeNull();
+      const manifest = readManifest(dir)!;
+      expect(manifest.status).toBe("interrupted");
+      expect(manifest.lastError).toMatchObject({
+        kind: "backend-unavailable",
+        endpoint: ENDPOINT,
+        message: "connection refused after 3 retries",
+      });
+      expect(manifest.finishedAt).toBeNull();
 
-    // A plain re-run is refused; --resume with the server back asks only the missing questions.
-    await expect(run(new FakeBackend(lanes), dir, cacheDir)).rejects.toThrow(/--resume/);
-    const back = new FakeBackend(lanes);
-    const resumed = await run(back, dir, cacheDir, true);
-    expect(resumed.interrupted).toBe(false);
-    expect(resumed.stopped).toBeUndefined();
-    expect(back.calls).toBe(total - partial.length);
-    const askedAgain = back.answered.map((text) => ids.get(text)!);
-    expect(askedAgain.filter((id) => answeredIds.includes(id))).toEqual([]);
-    expect(new Set([...answeredIds, ...askedAgain]).size).toBe(total);
+      // A plain re-run is refused; --resume with the server back asks only the missing questions.
+      await expect(run(new FakeBackend(lanes), dir, cacheDir)).rejects.toThrow(/--resume/);
+      const back = new FakeBackend(lanes);
+      const resumed = await run(back, dir, cacheDir, true);
+      expect(resumed.interrupted).toBe(false);
+      expect(resumed.stopped).toBeUndefined();
+      expect(back.calls).toBe(total - partial.length);
+      const askedAgain = back.answered.map((text) => ids.get(text)!);
+      expect(askedAgain.filter((id) => answeredIds.includes(id))).toEqual([]);
+      expect(new Set([...answeredIds, ...askedAgain]).size).toBe(total);
 
-    const final = readManifest(dir)!;
-    expect(final.status).toBe("complete");
-    expect(final.lastError).toBeUndefined();
-    expect(final.sessions).toHaveLength(2);
-    expect(recordsOf(dir).map(deterministicPart)).toEqual(recordsOf(reference).map(deterministicPart));
-  });
+      const final = readManifest(dir)!;
+      expect(final.status).toBe("complete");
+      expect(final.lastError).toBeUndefined();
+      expect(final.sessions).toHaveLength(2);
+      expect(recordsOf(dir).map(deterministicPart)).toEqual(recordsOf(reference).map(deterministicPart));
+    },
+  );
 
   it("a server that is down from the first call leaves an empty, resumable run", async () => {
     const work = mkdtempSync(path.join(tmpdir(), "vl-unavail-first-"));
@@ -210,7 +253,9 @@ describe("a backend that becomes unavailable mid-run", () => {
     expect(err).toBeInstanceOf(RunUnavailableError);
     const e = err as RunUnavailableError;
     expect(e.exitCode).toBe(EXIT_UNAVAILABLE);
-    expect(e.message).toBe(`${ENDPOINT} is unavailable (no answer after 5 retries); 0 of ${e.total} questions are recorded`);
+    expect(e.message).toBe(
+      `${ENDPOINT} is unavailable (no answer after 5 retries); 0 of ${e.total} questions are recorded`,
+    );
   });
 
   it("another error fails the run (status failed, the error in lastError) and keeps the records", async () => {
@@ -225,15 +270,36 @@ describe("a backend that becomes unavailable mid-run", () => {
   });
 
   it("the one-line message names the endpoint, the reason and the counts", () => {
-    expect(unavailableMessage("http://a:11434", "connection refused", 12, 40)).toBe("http://a:11434 is unavailable (connection refused); 12 of 40 questions are recorded");
-    expect(unavailableMessage(null, "timeout", 0, 3)).toBe("the backend is unavailable (timeout); 0 of 3 questions are recorded");
+    expect(unavailableMessage("http://a:11434", "connection refused", 12, 40)).toBe(
+      "http://a:11434 is unavailable (connection refused); 12 of 40 questions are recorded",
+    );
+    expect(unavailableMessage(null, "timeout", 0, 3)).toBe(
+      "the backend is unavailable (timeout); 0 of 3 questions are recorded",
+    );
   });
 
   it("CLI: a server that goes away mid-run exits 75 with one line (endpoint, counts, the resume command); the resume completes", async () => {
     const work = mkdtempSync(path.join(tmpdir(), "vl-unavail-cli-"));
     const models = path.join(work, "models.yaml");
     const out = path.join(work, "run");
-    const args = ["--model", "srv", "--models", models, "--via", "sample", "--countries", "Nigeria", "--repeats", "1", "--progress", "quiet", "--bootstrap", "0", "--cache-dir", path.join(work, "cache")];
+    const args = [
+      "--model",
+      "srv",
+      "--models",
+      models,
+      "--via",
+      "sample",
+      "--countries",
+      "Nigeria",
+      "--repeats",
+      "1",
+      "--progress",
+      "quiet",
+      "--bootstrap",
+      "0",
+      "--cache-dir",
+      path.join(work, "cache"),
+    ];
     const spawnRun = (extra: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = valuelensSpawn(["run", ...args, ...extra]);
@@ -245,19 +311,38 @@ describe("a backend that becomes unavailable mid-run", () => {
       });
 
     const down = await startFakeOpenAI({ failFrom: 6, failWith: "500" });
-    writeModelsYaml(models, "srv", { backend: "openai-compatible", baseUrl: `${down.url}/v1`, model: "fake-model", concurrency: 1, retries: 1, retryBackoffMs: 0 });
+    writeModelsYaml(models, "srv", {
+      backend: "openai-compatible",
+      baseUrl: `${down.url}/v1`,
+      model: "fake-model",
+      concurrency: 1,
+      retries: 1,
+      retryBackoffMs: 0,
+    });
     const stopped = await spawnRun(["--out", out]);
     await down.close();
     const lines = stopped.stderr.split("\n").filter((l) => l.trim() !== "");
     expect(lines, stopped.stderr).toHaveLength(1);
     expect(stopped.code).toBe(EXIT_UNAVAILABLE);
     const total = readManifest(out)!.questions.total;
-    expect(lines[0]).toMatch(new RegExp(`^valuelens: ${down.url.replace(/[.:/]/g, "\\$&")}/v1 is unavailable \\(.+\\); 5 of ${total} questions are recorded; resume with: valuelens run --out \\S+ --resume --models \\S+ --cache-dir \\S+$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^valuelens: ${down.url.replace(/[.:/]/g, "\\$&")}/v1 is unavailable \\(.+\\); 5 of ${total} questions are recorded; resume with: valuelens run --out \\S+ --resume --models \\S+ --cache-dir \\S+$`,
+      ),
+    );
     expect(recordsOf(out)).toHaveLength(5);
     expect(readManifest(out)!.status).toBe("interrupted");
 
     const up = await startFakeOpenAI();
-    writeModelsYaml(models, "srv", { backend: "openai-compatible", baseUrl: `${down.url}/v1`, model: "fake-model", endpoints: [`${up.url}/v1`], concurrency: 1, retries: 1, retryBackoffMs: 0 });
+    writeModelsYaml(models, "srv", {
+      backend: "openai-compatible",
+      baseUrl: `${down.url}/v1`,
+      model: "fake-model",
+      endpoints: [`${up.url}/v1`],
+      concurrency: 1,
+      retries: 1,
+      retryBackoffMs: 0,
+    });
     const resumed = await spawnRun(["--out", out, "--resume"]);
     await up.close();
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -23,7 +23,10 @@ const HEATMAP: Heatmap = {
 
 describe("heatmaps", () => {
   it("spec: one labelled cell per number (missing cells left blank), rows and columns in the given order", () => {
-    const spec = heatmapSpec(HEATMAP) as { data: { values: { row: string; column: string; label: string }[] }; encoding: { x: { sort: string[] }; y: { sort: string[] } } };
+    const spec = heatmapSpec(HEATMAP) as {
+      data: { values: { row: string; column: string; label: string }[] };
+      encoding: { x: { sort: string[] }; y: { sort: string[] } };
+    };
     expect(spec.data.values.map((v) => [v.row, v.column, v.label])).toEqual([
       ["Protecting the Environment", "baseline (none)", "0.13"],
       ["Protecting the Environment", "max", "0.50"],
@@ -38,6 +41,14 @@ describe("heatmaps", () => {
     const b = await renderHeatmapSvg(HEATMAP);
     expect(a).toBe(b);
     expect(a.startsWith("<svg")).toBe(true);
-    for (const text of ["Alignment distance by value and persona kind", "Protecting the Environment", "baseline (none)", "0.13", "0.50", "0.75"]) expect(a).toContain(text);
+    for (const text of [
+      "Alignment distance by value and persona kind",
+      "Protecting the Environment",
+      "baseline (none)",
+      "0.13",
+      "0.50",
+      "0.75",
+    ])
+      expect(a).toContain(text);
   });
 });

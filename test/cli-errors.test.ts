@@ -12,7 +12,20 @@ import { tinyModelPath } from "./helpers/models.js";
 const work = mkdtempSync(path.join(tmpdir(), "vl-errors-"));
 const cacheDir = path.join(work, "cache");
 /** The smallest real run: one letters action question on one repeat. */
-const SMALL = ["--countries", "Nigeria", "--tasks", "action", "--limit", "1", "--repeats", "1", "--progress", "quiet", "--cache-dir", cacheDir];
+const SMALL = [
+  "--countries",
+  "Nigeria",
+  "--tasks",
+  "action",
+  "--limit",
+  "1",
+  "--repeats",
+  "1",
+  "--progress",
+  "quiet",
+  "--cache-dir",
+  cacheDir,
+];
 
 /** Exit 1, exactly one stderr line, no stack trace, and every `needle` in that line. */
 function expectOneLineError(r: CliResult, ...needles: (string | RegExp)[]): string {
@@ -51,19 +64,30 @@ describe("valuelens run --model: missing and corrupt model files", () => {
 
   const corrupt: [string, () => Buffer, RegExp][] = [
     ['"GGUF" followed by garbage', () => Buffer.concat([Buffer.from("GGUF"), randomBytes(4096)]), /GGUF version/],
-    ["random bytes", () => Buffer.concat([Buffer.from([0x00, 0x01, 0x02, 0x03]), randomBytes(4096)]), /not a GGUF file/],
+    [
+      "random bytes",
+      () => Buffer.concat([Buffer.from([0x00, 0x01, 0x02, 0x03]), randomBytes(4096)]),
+      /not a GGUF file/,
+    ],
     ["an empty file", () => Buffer.alloc(0), /too short/],
-    ["a GGUF v3 header followed by garbage", () => Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), randomBytes(4096)]), /corrupt or incomplete/],
+    [
+      "a GGUF v3 header followed by garbage",
+      () => Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), randomBytes(4096)]),
+      /corrupt or incomplete/,
+    ],
   ];
-  it.each(corrupt)("a corrupt GGUF (%s) is refused in one line, and the run directory stays usable", (label, bytes, why) => {
-    const file = write(`bad-${label.replace(/\W+/g, "-")}.gguf`, bytes());
-    const out = path.join(work, `run-bad-${label.replace(/\W+/g, "-")}`);
-    const r = valuelens(["run", "--model", file, ...SMALL, "--out", out]);
-    expectOneLineError(r, file, why, "re-download or rebuild");
-    // Nothing half-written: no manifest or records a later run would trip over.
-    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
-    expect(existsSync(path.join(out, "records.jsonl"))).toBe(false);
-  });
+  it.each(corrupt)(
+    "a corrupt GGUF (%s) is refused in one line, and the run directory stays usable",
+    (label, bytes, why) => {
+      const file = write(`bad-${label.replace(/\W+/g, "-")}.gguf`, bytes());
+      const out = path.join(work, `run-bad-${label.replace(/\W+/g, "-")}`);
+      const r = valuelens(["run", "--model", file, ...SMALL, "--out", out]);
+      expectOneLineError(r, file, why, "re-download or rebuild");
+      // Nothing half-written: no manifest or records a later run would trip over.
+      expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+      expect(existsSync(path.join(out, "records.jsonl"))).toBe(false);
+    },
+  );
 
   it("a truncated real model reports llama.cpp's reason in the same one line", () => {
     const whole = readFileSync(tiny);
@@ -83,12 +107,32 @@ describe("valuelens run --model: missing and corrupt model files", () => {
 describe("valuelens run --models: a bad models.yaml", () => {
   const entry = (extra: string) => `models:\n  m1:\n${extra}`;
   const cases: [string, string, (string | RegExp)[]][] = [
-    ["a wrong type", entry('    backend: llama.cpp\n    source: builtin:tiny\n    contextSize: "big"\n'), ['field "contextSize"', '"big"', "expected number"]],
-    ["an unknown field", entry("    backend: llama.cpp\n    source: builtin:tiny\n    colour: red\n"), ['"colour"', "unknown field", "remove it or fix its spelling"]],
-    ["a missing source", entry("    backend: llama.cpp\n    contextSize: 512\n"), ['field "source"', "missing", "add it"]],
-    ["an unknown backend", entry("    backend: tgi\n    source: builtin:tiny\n"), ['field "backend"', '"tgi"', "llama.cpp", "ollama", "openai-compatible"]],
+    [
+      "a wrong type",
+      entry('    backend: llama.cpp\n    source: builtin:tiny\n    contextSize: "big"\n'),
+      ['field "contextSize"', '"big"', "expected number"],
+    ],
+    [
+      "an unknown field",
+      entry("    backend: llama.cpp\n    source: builtin:tiny\n    colour: red\n"),
+      ['"colour"', "unknown field", "remove it or fix its spelling"],
+    ],
+    [
+      "a missing source",
+      entry("    backend: llama.cpp\n    contextSize: 512\n"),
+      ['field "source"', "missing", "add it"],
+    ],
+    [
+      "an unknown backend",
+      entry("    backend: tgi\n    source: builtin:tiny\n"),
+      ['field "backend"', '"tgi"', "llama.cpp", "ollama", "openai-compatible"],
+    ],
     ["a missing backend", entry("    source: builtin:tiny\n"), ['field "backend"', "missing", "backend: llama.cpp"]],
-    ["a bad union value", entry("    backend: llama.cpp\n    source: builtin:tiny\n    gpuLayers: lots\n"), ['field "gpuLayers"', '"lots"', /"auto" or "max" or number/]],
+    [
+      "a bad union value",
+      entry("    backend: llama.cpp\n    source: builtin:tiny\n    gpuLayers: lots\n"),
+      ['field "gpuLayers"', '"lots"', /"auto" or "max" or number/],
+    ],
   ];
   it.each(cases)("%s: names the file, the entry and the field", (label, yaml, needles) => {
     const file = write(`models-${label.replace(/\W+/g, "-")}.yaml`, yaml);
@@ -98,7 +142,10 @@ describe("valuelens run --models: a bad models.yaml", () => {
   });
 
   it("a context that cannot be created names the entry and the field to lower", () => {
-    const file = write("models-huge-context.yaml", entry("    backend: llama.cpp\n    source: builtin:tiny\n    contextSize: 100000000\n"));
+    const file = write(
+      "models-huge-context.yaml",
+      entry("    backend: llama.cpp\n    source: builtin:tiny\n    contextSize: 100000000\n"),
+    );
     const out = path.join(work, "run-huge-context");
     const r = valuelens(["run", "--model", "m1", "--models", file, ...SMALL, "--out", out]);
     expectOneLineError(r, 'model "m1"', "100000000", "lower contextSize");
@@ -124,13 +171,19 @@ describe("valuelens run --models: a bad models.yaml", () => {
 
   it("an unknown model name lists the entries of the models file", () => {
     const file = write("models-ok.yaml", entry("    backend: llama.cpp\n    source: builtin:tiny\n"));
-    expectOneLineError(valuelens(["run", "--model", "m2", "--models", file, ...SMALL]), 'unknown model "m2"', "m1", ".gguf");
+    expectOneLineError(
+      valuelens(["run", "--model", "m2", "--models", file, ...SMALL]),
+      'unknown model "m2"',
+      "m1",
+      ".gguf",
+    );
   });
 });
 
 describe("a malformed VIA dataset row", () => {
   const HEADER = ",Unnamed: 0,country,topic,value,polarity,generation_prompt";
-  const gen = (action: string) => `"{\n  ""Human Action"": ""${action}"",\n  ""Feature Attributions"": [],\n  ""Natural Language Explanation"": ""x""\n}"`;
+  const gen = (action: string) =>
+    `"{\n  ""Human Action"": ""${action}"",\n  ""Feature Attributions"": [],\n  ""Natural Language Explanation"": ""x""\n}"`;
   // The first data row spans lines 2-6 (a quoted multi-line answer), so the bad row is on line 7.
   const csv = (country: string, polarity: string) =>
     [
@@ -144,15 +197,31 @@ describe("a malformed VIA dataset row", () => {
     ["an unknown country", "Narnia", "negative", "country", ['"Narnia"']],
     ["a misspelt country", "Nigera", "negative", "country", ['did you mean "Nigeria"']],
   ];
-  it.each(cases)("%s: datasets info and run name the file, line 7 and the field", (label, country, polarity, field, needles) => {
-    const file = write(`via-${label.replace(/\W+/g, "-")}.csv`, csv(country, polarity));
-    const before = readFileSync(file);
-    expectOneLineError(valuelens(["datasets", "info", "via", "--via", file]), file, "line 7", `field "${field}"`, "fix or remove the row", ...needles);
-    const out = path.join(work, `run-via-${label.replace(/\W+/g, "-")}`);
-    expectOneLineError(valuelens(["run", "--model", "tiny", "--via", file, ...SMALL, "--out", out]), file, "line 7", `field "${field}"`, ...needles);
-    expect(existsSync(out)).toBe(false);
-    expect(readFileSync(file)).toEqual(before);
-  });
+  it.each(cases)(
+    "%s: datasets info and run name the file, line 7 and the field",
+    (label, country, polarity, field, needles) => {
+      const file = write(`via-${label.replace(/\W+/g, "-")}.csv`, csv(country, polarity));
+      const before = readFileSync(file);
+      expectOneLineError(
+        valuelens(["datasets", "info", "via", "--via", file]),
+        file,
+        "line 7",
+        `field "${field}"`,
+        "fix or remove the row",
+        ...needles,
+      );
+      const out = path.join(work, `run-via-${label.replace(/\W+/g, "-")}`);
+      expectOneLineError(
+        valuelens(["run", "--model", "tiny", "--via", file, ...SMALL, "--out", out]),
+        file,
+        "line 7",
+        `field "${field}"`,
+        ...needles,
+      );
+      expect(existsSync(out)).toBe(false);
+      expect(readFileSync(file)).toEqual(before);
+    },
+  );
 
   it("a missing --via file says how to get one", () => {
     const file = path.join(work, "no-such.csv");
@@ -162,20 +231,45 @@ describe("a malformed VIA dataset row", () => {
 
 describe("unknown names in flags", () => {
   it("--countries Narnia lists the countries; a near miss suggests the close match", () => {
-    expectOneLineError(valuelens(["run", "--model", "tiny", "--countries", "Narnia", ...SMALL.slice(2)]), '"Narnia"', "Nigeria", "Germany");
-    expectOneLineError(valuelens(["run", "--model", "tiny", "--countries", "Nigeria,Germny", ...SMALL.slice(2)]), '"Germny"', 'did you mean "Germany"');
+    expectOneLineError(
+      valuelens(["run", "--model", "tiny", "--countries", "Narnia", ...SMALL.slice(2)]),
+      '"Narnia"',
+      "Nigeria",
+      "Germany",
+    );
+    expectOneLineError(
+      valuelens(["run", "--model", "tiny", "--countries", "Nigeria,Germny", ...SMALL.slice(2)]),
+      '"Germny"',
+      'did you mean "Germany"',
+    );
   });
 
   it("--tasks foo names the task and the valid ones", () => {
-    expectOneLineError(valuelens(["run", "--model", "tiny", "--tasks", "stated,foo", "--progress", "quiet"]), "--tasks", '"foo"', "stated", "action");
+    expectOneLineError(
+      valuelens(["run", "--model", "tiny", "--tasks", "stated,foo", "--progress", "quiet"]),
+      "--tasks",
+      '"foo"',
+      "stated",
+      "action",
+    );
   });
 
   it("--protocol nope names the allowed choices", () => {
-    expectOneLineError(valuelens(["run", "--model", "tiny", "--protocol", "nope"]), "--protocol", "nope", "letters", "paper");
+    expectOneLineError(
+      valuelens(["run", "--model", "tiny", "--protocol", "nope"]),
+      "--protocol",
+      "nope",
+      "letters",
+      "paper",
+    );
   });
 
   it("--variants out of range says the allowed range", () => {
-    expectOneLineError(valuelens(["run", "--model", "tiny", "--protocol", "paper", "--variants", "9"]), "--variants", "0-7");
+    expectOneLineError(
+      valuelens(["run", "--model", "tiny", "--protocol", "paper", "--variants", "9"]),
+      "--variants",
+      "0-7",
+    );
   });
 });
 
@@ -196,7 +290,12 @@ describe("valuelens report on something that is not a run", () => {
     const file = path.join(dir, "manifest.json");
     writeFileSync(file, "{not json");
     expectOneLineError(valuelens(["report", dir]), file, "not valid JSON", "restore it");
-    expectOneLineError(valuelens(["run", "--model", "tiny", ...SMALL, "--out", dir]), file, "not valid JSON", "restore it");
+    expectOneLineError(
+      valuelens(["run", "--model", "tiny", ...SMALL, "--out", dir]),
+      file,
+      "not valid JSON",
+      "restore it",
+    );
     writeFileSync(file, JSON.stringify({ tool: 1 }));
     expectOneLineError(valuelens(["report", dir]), file, "field tool", "restore it");
     expect(readFileSync(file, "utf8")).toBe(JSON.stringify({ tool: 1 }));

@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { compareCommand } from "../src/cli/compare.js";
-import { alignDistributions, cohenKappa, flipShare, jensenShannon, meanAbsDiff, topOption } from "../src/compare/agreement.js";
+import {
+  alignDistributions,
+  cohenKappa,
+  flipShare,
+  jensenShannon,
+  meanAbsDiff,
+  topOption,
+} from "../src/compare/agreement.js";
 import { compareRuns, type CompareResult } from "../src/compare/compare.js";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { compareTables, renderCompareMarkdown } from "../src/report/compareReport.js";
@@ -109,7 +116,18 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
       [f32, B, "Nigeria,Germany"],
       [f16, N, "Nigeria"], // answered from the cache A filled
     ] as const) {
-      const r = valuelens(["run", "--model", model, "--countries", countries, ...SLICE, "--out", out, "--cache-dir", cache]);
+      const r = valuelens([
+        "run",
+        "--model",
+        model,
+        "--countries",
+        countries,
+        ...SLICE,
+        "--out",
+        out,
+        "--cache-dir",
+        cache,
+      ]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
     }
@@ -127,7 +145,8 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     for (const [i, dir] of [A, B].entries()) {
       const metrics = JSON.parse(readFileSync(path.join(dir, "metrics.json"), "utf8"));
       const rate = r.alignmentRate[i]!;
-      for (const c of r.countries) expect(rate.byCountry[c]!.estimate).toBeCloseTo(metrics.alignmentRate.byCountry[c], 12);
+      for (const c of r.countries)
+        expect(rate.byCountry[c]!.estimate).toBeCloseTo(metrics.alignmentRate.byCountry[c], 12);
       expect(rate.overall.estimate).toBeCloseTo(metrics.alignmentRate.overall, 12);
       expect(r.alignmentDistance[i]!.overall.estimate).toBeCloseTo(metrics.alignmentDistance.overallMean, 12);
     }
@@ -142,7 +161,10 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     expect(r.pairs).toHaveLength(1);
     expect(Object.keys(pair.difference.byCountry).sort()).toEqual(["Germany", "Nigeria"]);
     for (const c of r.countries) {
-      expect(pair.difference.byCountry[c]!.estimate).toBeCloseTo(r.alignmentRate[1]!.byCountry[c]!.estimate! - r.alignmentRate[0]!.byCountry[c]!.estimate!, 12);
+      expect(pair.difference.byCountry[c]!.estimate).toBeCloseTo(
+        r.alignmentRate[1]!.byCountry[c]!.estimate! - r.alignmentRate[0]!.byCountry[c]!.estimate!,
+        12,
+      );
     }
     for (const d of pair.decisions) {
       expect(d.n).toBeGreaterThan(0);
@@ -177,7 +199,8 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     for (const [i, dir] of [A, B].entries()) {
       const metrics = JSON.parse(readFileSync(path.join(dir, "metrics.json"), "utf8"));
       // metrics.json carries intervals when the run wrote them with the default --bootstrap 1000.
-      if (metrics.intervals?.bootstrap?.samples !== r.bootstrap.samples || metrics.intervals?.bootstrap?.seed !== 5) continue;
+      if (metrics.intervals?.bootstrap?.samples !== r.bootstrap.samples || metrics.intervals?.bootstrap?.seed !== 5)
+        continue;
       expect(r.alignmentRate[i]!.byCountry).toEqual(metrics.intervals.alignmentRate.byCountry);
       expect(r.alignmentRate[i]!.overall).toEqual(metrics.intervals.alignmentRate.overall);
       expect(r.alignmentDistance[i]!.overall).toEqual(metrics.intervals.alignmentDistance.overallMean);
@@ -216,7 +239,9 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     const pair = r.pairs[0]!;
     expect(pair.difference.byCountry.Germany).toMatchObject({ estimate: 0, low: 0, high: 0 });
     expect(pair.difference.byCountry.Nigeria!.estimate).not.toBe(0);
-    expect(pair.difference.byCountry.Nigeria!.high! - pair.difference.byCountry.Nigeria!.low!).toBeGreaterThanOrEqual(0);
+    expect(pair.difference.byCountry.Nigeria!.high! - pair.difference.byCountry.Nigeria!.low!).toBeGreaterThanOrEqual(
+      0,
+    );
     const action = pair.answers.find((a) => a.task === "action")!;
     const stated = pair.answers.find((a) => a.task === "stated")!;
     expect(stated.flips.share).toBe(0);
@@ -260,15 +285,38 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     mkdirSync(empty, { recursive: true });
     const err = thrown(() => compareRuns([A, empty]));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`${empty} is not a run directory (no manifest.json); pass the --out directory of a valuelens run`);
+    expect(err.message).toBe(
+      `${empty} is not a run directory (no manifest.json); pass the --out directory of a valuelens run`,
+    );
     expect(() => compareRuns([A, path.join(work, "missing")])).toThrow(/missing: no such directory/);
     expect(() => compareRuns([A])).toThrow(UserError);
 
     // A real paper-protocol run (a copy of A relabelled "paper" holds records its config does not ask: refused as such).
     const paper = path.join(work, "A-paper");
-    const p = valuelens(["run", "--model", "tiny", "--protocol", "paper", "--tasks", "action", "--countries", "Nigeria", "--limit", "2", "--action-max-tokens", "8", ...SLICE, "--out", paper, "--cache-dir", cache]);
+    const p = valuelens([
+      "run",
+      "--model",
+      "tiny",
+      "--protocol",
+      "paper",
+      "--tasks",
+      "action",
+      "--countries",
+      "Nigeria",
+      "--limit",
+      "2",
+      "--action-max-tokens",
+      "8",
+      ...SLICE,
+      "--out",
+      paper,
+      "--cache-dir",
+      cache,
+    ]);
     expect(p.code, p.stderr).toBe(0);
-    expect(() => compareRuns([A, paper], { allowPartial: true })).toThrow(/uses the letters protocol and .* the paper protocol/);
+    expect(() => compareRuns([A, paper], { allowPartial: true })).toThrow(
+      /uses the letters protocol and .* the paper protocol/,
+    );
   });
 
   it("the same seed gives the same intervals, whatever the runs are compared with", () => {
@@ -296,13 +344,26 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
       "runs",
     ]);
     const rate = tables[0]!;
-    expect(rate.columns).toEqual(["model", "GER", "GER low", "GER high", "NGA", "NGA low", "NGA high", "overall", "overall low", "overall high"]);
+    expect(rate.columns).toEqual([
+      "model",
+      "GER",
+      "GER low",
+      "GER high",
+      "NGA",
+      "NGA low",
+      "NGA high",
+      "overall",
+      "overall low",
+      "overall high",
+    ]);
     expect(renderTable(rate, "csv").split("\n")[0]).toBe(rate.columns.join(","));
 
     const out = path.join(work, "cmp-inproc");
     const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
-      await compareCommand().exitOverride().parseAsync([A, B, "--out", out, "--format", "json", "--bootstrap", "50", "--seed", "3"], { from: "user" });
+      await compareCommand()
+        .exitOverride()
+        .parseAsync([A, B, "--out", out, "--format", "json", "--bootstrap", "50", "--seed", "3"], { from: "user" });
     } finally {
       write.mockRestore();
     }
@@ -313,7 +374,11 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     for (const t of tables) expect(existsSync(path.join(out, "tables", `${t.name}.json`))).toBe(true);
     const rows = JSON.parse(readFileSync(path.join(out, "tables", "answer-agreement.json"), "utf8"));
     expect(rows).toHaveLength(3);
-    expect(rows[2]).toMatchObject({ task: "all", "run a": "valuelens-tiny-f16-seed1", "run b": "valuelens-tiny-f32-seed1" });
+    expect(rows[2]).toMatchObject({
+      task: "all",
+      "run a": "valuelens-tiny-f16-seed1",
+      "run b": "valuelens-tiny-f32-seed1",
+    });
   });
 
   // CLI through src/cli/main.ts.
@@ -326,7 +391,9 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("| model | GER | NGA | overall |");
     }
-    expect(readFileSync(path.join(out2, "compare.json"), "utf8")).toBe(readFileSync(path.join(out1, "compare.json"), "utf8"));
+    expect(readFileSync(path.join(out2, "compare.json"), "utf8")).toBe(
+      readFileSync(path.join(out1, "compare.json"), "utf8"),
+    );
     expect(readFileSync(path.join(out1, "tables", "alignment-rate-by-country.csv"), "utf8").split("\n")[0]).toBe(
       "model,GER,GER low,GER high,NGA,NGA low,NGA high,overall,overall low,overall high",
     );

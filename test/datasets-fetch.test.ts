@@ -50,14 +50,21 @@ function makeZip(files: { name: string; data: Buffer; method: 0 | 8 }[]): Buffer
   return Buffer.concat([...locals, cd, eocd]);
 }
 
-const CSV = Buffer.from(",Unnamed: 0,country,topic,value,polarity,generation_prompt\n" + "0,0,Nigeria,Politics,Equality,positive,x\n".repeat(200));
+const CSV = Buffer.from(
+  ",Unnamed: 0,country,topic,value,polarity,generation_prompt\n" +
+    "0,0,Nigeria,Politics,Equality,positive,x\n".repeat(200),
+);
 const CSV_SHA = createHash("sha256").update(CSV).digest("hex");
 
 function fakeFetch(body: Buffer | Error, calls: string[] = []) {
   return async (url: string) => {
     calls.push(url);
     if (body instanceof Error) throw body;
-    return { ok: true, status: 200, arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer };
+    return {
+      ok: true,
+      status: 200,
+      arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+    };
   };
 }
 
@@ -104,7 +111,9 @@ describe("zip reading", () => {
 
   it("rejects a file that is not a zip, or a zip without exactly one CSV", () => {
     expect(() => extractCsvFromZip(Buffer.from("hello, this is not a zip file at all"))).toThrow(/not a zip/);
-    expect(() => extractCsvFromZip(makeZip([{ name: "readme.txt", data: Buffer.from("x"), method: 8 }]))).toThrow(/one CSV/);
+    expect(() => extractCsvFromZip(makeZip([{ name: "readme.txt", data: Buffer.from("x"), method: 8 }]))).toThrow(
+      /one CSV/,
+    );
   });
 });
 
@@ -131,15 +140,21 @@ describe("fetchVia", () => {
     const zip = makeZip([{ name: VIA_CSV_NAME, data: CSV, method: 8 }]);
     const p = fetchVia({ cacheDir, fetchImpl: fakeFetch(zip) });
     await expect(p).rejects.toBeInstanceOf(UserError);
-    await expect(fetchVia({ cacheDir, fetchImpl: fakeFetch(zip) })).rejects.toThrow(/has sha256 [0-9a-f]{64}, expected 892e5258.*--via PATH/);
+    await expect(fetchVia({ cacheDir, fetchImpl: fakeFetch(zip) })).rejects.toThrow(
+      /has sha256 [0-9a-f]{64}, expected 892e5258.*--via PATH/,
+    );
     expect(existsSync(join(cacheDir, VIA_CSV_NAME))).toBe(false);
   });
 
   it("gives a one-line error saying how to get the file by hand when offline", async () => {
     const offline = new TypeError("fetch failed", { cause: new Error("getaddrinfo ENOTFOUND github.com") });
-    const err = (await fetchVia({ cacheDir: join(dir, "offline"), fetchImpl: fakeFetch(offline) }).catch((e: unknown) => e)) as Error;
+    const err = (await fetchVia({ cacheDir: join(dir, "offline"), fetchImpl: fakeFetch(offline) }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toMatch(/^could not download the VIA dataset \(getaddrinfo ENOTFOUND github.com\); download https:\/\/github.com\/.*\.zip by hand, unzip it, and pass --via PATH\/value_action_gap_full_data_generation.csv$/);
+    expect(err.message).toMatch(
+      /^could not download the VIA dataset \(getaddrinfo ENOTFOUND github.com\); download https:\/\/github.com\/.*\.zip by hand, unzip it, and pass --via PATH\/value_action_gap_full_data_generation.csv$/,
+    );
     expect(err.message).not.toContain("\n");
     const http = async () => ({ ok: false, status: 404, arrayBuffer: async () => new ArrayBuffer(0) });
     await expect(fetchVia({ cacheDir: join(dir, "404"), fetchImpl: http })).rejects.toThrow(/HTTP 404/);

@@ -20,30 +20,47 @@ if (!haveVia) console.warn(`[datasets.test] ${VIA_CSV} not found: skipping the c
 
 describe("extractHumanAction", () => {
   it("reads JSON, fenced JSON and answers with a preamble", () => {
-    const j = '{\n  "Human Action": " I plant trees. ",\n  "Feature Attributions": ["plant"],\n  "Natural Language Explanation": "x"\n}';
+    const j =
+      '{\n  "Human Action": " I plant trees. ",\n  "Feature Attributions": ["plant"],\n  "Natural Language Explanation": "x"\n}';
     expect(extractHumanAction(j)).toEqual({ ok: true, action: "I plant trees.", method: "json" });
     expect(extractHumanAction("```json\n" + j + "\n```")).toMatchObject({ ok: true, action: "I plant trees." });
-    expect(extractHumanAction("Here is the answer:\n\n```\n" + j + "\n```\nHope it helps.")).toMatchObject({ ok: true, action: "I plant trees." });
+    expect(extractHumanAction("Here is the answer:\n\n```\n" + j + "\n```\nHope it helps.")).toMatchObject({
+      ok: true,
+      action: "I plant trees.",
+    });
   });
 
   it("keeps unescaped apostrophes in Python-style dicts", () => {
-    const py = "{\n  'Human Action': 'I ignore my family's advice and skip the clinic.',\n  'Feature Attributions': ['ignore', 'family\\'s advice'],\n  'Natural Language Explanation': 'It's careless.'\n}";
-    expect(extractHumanAction(py)).toEqual({ ok: true, action: "I ignore my family's advice and skip the clinic.", method: "field" });
-    const escaped = "{'Human Action': 'I don\\'t vote.', 'Feature Attributions': [], 'Natural Language Explanation': 'x'}";
+    const py =
+      "{\n  'Human Action': 'I ignore my family's advice and skip the clinic.',\n  'Feature Attributions': ['ignore', 'family\\'s advice'],\n  'Natural Language Explanation': 'It's careless.'\n}";
+    expect(extractHumanAction(py)).toEqual({
+      ok: true,
+      action: "I ignore my family's advice and skip the clinic.",
+      method: "field",
+    });
+    const escaped =
+      "{'Human Action': 'I don\\'t vote.', 'Feature Attributions': [], 'Natural Language Explanation': 'x'}";
     expect(extractHumanAction(escaped)).toMatchObject({ ok: true, action: "I don't vote." });
     const mixed = `{\n  'Human Action': "I put my goals over my family's wishes.",\n  'Feature Attributions': ['x'],\n  'Natural Language Explanation': 'y'\n}`;
     expect(extractHumanAction(mixed)).toMatchObject({ ok: true, action: "I put my goals over my family's wishes." });
   });
 
   it("reports refusals, garbled answers and empty actions", () => {
-    expect(extractHumanAction("I'm sorry, but I can't assist with that request.")).toMatchObject({ ok: false, reason: "refusal" });
+    expect(extractHumanAction("I'm sorry, but I can't assist with that request.")).toMatchObject({
+      ok: false,
+      reason: "refusal",
+    });
     expect(extractHumanAction("Unfortunately, I cannot help.")).toMatchObject({ ok: false, reason: "refusal" });
     expect(extractHumanAction("Here is an action: I plant trees.")).toMatchObject({ ok: false, reason: "unparseable" });
-    expect(extractHumanAction('```json\n{\n  "Human Action": "I check in with friends.[`check in`]", \n \u201creallist ].')).toMatchObject({
+    expect(
+      extractHumanAction('```json\n{\n  "Human Action": "I check in with friends.[`check in`]", \n \u201creallist ].'),
+    ).toMatchObject({
       ok: false,
       reason: "unparseable",
     });
-    expect(extractHumanAction('{"Human Action": "  ", "Feature Attributions": [], "Natural Language Explanation": ""}')).toMatchObject({
+    expect(
+      extractHumanAction('{"Human Action": "  ", "Feature Attributions": [], "Natural Language Explanation": ""}'),
+    ).toMatchObject({
       ok: false,
       reason: "empty-action",
     });
@@ -59,7 +76,12 @@ describe("the bundled sample (datasets/via-sample.csv)", () => {
 
   it("is found from the package root and loads", () => {
     expect(SAMPLE_VIA_PATH).toBe(resolve(packageRoot(), "datasets/via-sample.csv"));
-    expect(viaInfo(ds)).toEqual({ rows: 48, usableActions: 47, excluded: { refusal: 1, unparseable: 0, "empty-action": 0 }, completePairs: 23 });
+    expect(viaInfo(ds)).toEqual({
+      rows: 48,
+      usableActions: 47,
+      excluded: { refusal: 1, unparseable: 0, "empty-action": 0 },
+      completePairs: 23,
+    });
     expect(ds.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -74,7 +96,14 @@ describe("the bundled sample (datasets/via-sample.csv)", () => {
       "I vote against expanding public health coverage because I don't think people who can't afford insurance should get the same treatment I pay for.",
     );
     expect(ds.excluded).toEqual([
-      expect.objectContaining({ row: 41, country: "Germany", topic: "Environment", value: "Equality", polarity: "negative", reason: "refusal" }),
+      expect.objectContaining({
+        row: 41,
+        country: "Germany",
+        topic: "Environment",
+        value: "Equality",
+        polarity: "negative",
+        reason: "refusal",
+      }),
     ]);
   });
 
@@ -87,7 +116,9 @@ describe("the bundled sample (datasets/via-sample.csv)", () => {
       expect([p.positive.country, p.positive.topic, p.positive.value]).toEqual([p.country, p.topic, p.value]);
       expect([p.negative.country, p.negative.topic, p.negative.value]).toEqual([p.country, p.topic, p.value]);
     }
-    expect(pairs.some((p) => p.country === "Germany" && p.topic === "Environment" && p.value === "Equality")).toBe(false);
+    expect(pairs.some((p) => p.country === "Germany" && p.topic === "Environment" && p.value === "Equality")).toBe(
+      false,
+    );
     expect(new Set(pairs.map((p) => p.country))).toEqual(new Set(["Nigeria", "United States", "Germany"]));
   });
 });
@@ -97,8 +128,10 @@ describe("malformed input", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const HEADER = ",Unnamed: 0,country,topic,value,polarity,generation_prompt\n";
-  const GOOD0 = '0,0,Nigeria,Politics,Equality,positive,"{\n  ""Human Action"": ""I vote."",\n  ""Feature Attributions"": [],\n  ""Natural Language Explanation"": ""x""\n}"\n';
-  const GOOD1 = "1,1,Nigeria,Politics,Equality,negative,\"{'Human Action': 'I don't vote.', 'Feature Attributions': [], 'Natural Language Explanation': 'y'}\"\n";
+  const GOOD0 =
+    '0,0,Nigeria,Politics,Equality,positive,"{\n  ""Human Action"": ""I vote."",\n  ""Feature Attributions"": [],\n  ""Natural Language Explanation"": ""x""\n}"\n';
+  const GOOD1 =
+    "1,1,Nigeria,Politics,Equality,negative,\"{'Human Action': 'I don't vote.', 'Feature Attributions': [], 'Natural Language Explanation': 'y'}\"\n";
 
   async function loadError(name: string, content: string): Promise<Error> {
     const path = join(dir, name);
@@ -126,30 +159,51 @@ describe("malformed input", () => {
   it("names file, line and field for an unknown polarity", async () => {
     // GOOD0 spans lines 2-6, so the bad row is on line 7.
     const err = await loadError("polarity.csv", HEADER + GOOD0 + "1,1,Nigeria,Politics,Equality,neutral,x\n");
-    expect(err.message).toMatch(/line 7, field "polarity": "neutral" is not valid \(expected "positive" or "negative"\); fix or remove the row/);
-  });
-
-  it("names the field for unknown countries, topics and values, with close matches", async () => {
-    expect((await loadError("country.csv", HEADER + "0,0,Nigerai,Politics,Equality,positive,x\n")).message).toMatch(/line 2, field "country": "Nigerai".*"Nigeria"/);
-    expect((await loadError("topic.csv", HEADER + "0,0,Nigeria,Politcs,Equality,positive,x\n")).message).toMatch(/line 2, field "topic": "Politcs".*"Politics"/);
-    expect((await loadError("value.csv", HEADER + GOOD0 + GOOD1 + "2,2,Nigeria,Politics,Welth,positive,x\n")).message).toMatch(/line 8, field "value": "Welth".*"Wealth"/);
-  });
-
-  it("names the missing field of a short row and a missing header column", async () => {
-    expect((await loadError("short.csv", HEADER + "0,0,Nigeria,Politics,Equality\n")).message).toMatch(/line 2, field "polarity": missing/);
-    expect((await loadError("header.csv", ",Unnamed: 0,country,topic,value,generation_prompt\n0,0,Nigeria,Politics,Equality,x\n")).message).toMatch(
-      /line 1: the header lacks the column "polarity"/,
+    expect(err.message).toMatch(
+      /line 7, field "polarity": "neutral" is not valid \(expected "positive" or "negative"\); fix or remove the row/,
     );
   });
 
+  it("names the field for unknown countries, topics and values, with close matches", async () => {
+    expect((await loadError("country.csv", HEADER + "0,0,Nigerai,Politics,Equality,positive,x\n")).message).toMatch(
+      /line 2, field "country": "Nigerai".*"Nigeria"/,
+    );
+    expect((await loadError("topic.csv", HEADER + "0,0,Nigeria,Politcs,Equality,positive,x\n")).message).toMatch(
+      /line 2, field "topic": "Politcs".*"Politics"/,
+    );
+    expect(
+      (await loadError("value.csv", HEADER + GOOD0 + GOOD1 + "2,2,Nigeria,Politics,Welth,positive,x\n")).message,
+    ).toMatch(/line 8, field "value": "Welth".*"Wealth"/);
+  });
+
+  it("names the missing field of a short row and a missing header column", async () => {
+    expect((await loadError("short.csv", HEADER + "0,0,Nigeria,Politics,Equality\n")).message).toMatch(
+      /line 2, field "polarity": missing/,
+    );
+    expect(
+      (
+        await loadError(
+          "header.csv",
+          ",Unnamed: 0,country,topic,value,generation_prompt\n0,0,Nigeria,Politics,Equality,x\n",
+        )
+      ).message,
+    ).toMatch(/line 1: the header lacks the column "polarity"/);
+  });
+
   it("rejects duplicate rows and broken CSV quoting", async () => {
-    expect((await loadError("dup.csv", HEADER + GOOD0 + GOOD0.replace(/^0,0/, "1,1"))).message).toMatch(/line 7.*duplicate positive row.*first at line 2/);
-    expect((await loadError("quote.csv", HEADER + '0,0,Nigeria,Politics,Equality,positive,"unterminated\n')).message).toMatch(/not valid CSV/);
+    expect((await loadError("dup.csv", HEADER + GOOD0 + GOOD0.replace(/^0,0/, "1,1"))).message).toMatch(
+      /line 7.*duplicate positive row.*first at line 2/,
+    );
+    expect(
+      (await loadError("quote.csv", HEADER + '0,0,Nigeria,Politics,Equality,positive,"unterminated\n')).message,
+    ).toMatch(/not valid CSV/);
   });
 
   it("says clearly when the file is missing", async () => {
     const path = join(dir, "nope.csv");
-    await expect(loadVia(path)).rejects.toThrow(new RegExp(`^VIA dataset not found: ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}; pass --via PATH`));
+    await expect(loadVia(path)).rejects.toThrow(
+      new RegExp(`^VIA dataset not found: ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}; pass --via PATH`),
+    );
   });
 });
 
@@ -161,7 +215,12 @@ describe.skipIf(!haveVia)("the released VIA CSV (../shared/datasets/via)", () =>
 
   it("has the released checksum and recovers every non-refusal action but one garbled row", () => {
     expect(ds.sha256).toBe(VIA_CSV_SHA256);
-    expect(viaInfo(ds)).toEqual({ rows: 14784, usableActions: 14722, excluded: { refusal: 61, unparseable: 1, "empty-action": 0 }, completePairs: 7330 });
+    expect(viaInfo(ds)).toEqual({
+      rows: 14784,
+      usableActions: 14722,
+      excluded: { refusal: 61, unparseable: 1, "empty-action": 0 },
+      completePairs: 7330,
+    });
   });
 
   it("excludes the refusals (all negative, one per cell) and the garbled row 7768", () => {
@@ -178,7 +237,9 @@ describe.skipIf(!haveVia)("the released VIA CSV (../shared/datasets/via)", () =>
 
   it("recovers actions with unescaped apostrophes exactly", () => {
     const byRow = new Map(ds.actions.map((a) => [a.row, a.action]));
-    expect(byRow.get(1467)).toBe("I emphasize careful reflection and responsibility over bold decision-making when discussing Germany's past and its identity.");
+    expect(byRow.get(1467)).toBe(
+      "I emphasize careful reflection and responsibility over bold decision-making when discussing Germany's past and its identity.",
+    );
     expect(byRow.get(13889)).toBe(
       "I avoid participating in family discussions about changing gender roles and show little interest in understanding others\u2019 perspectives on this topic.",
     );

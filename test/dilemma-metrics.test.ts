@@ -3,7 +3,19 @@ import { describe, expect, it } from "vitest";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { alignmentDistance, alignmentRate, dilemmaMetrics, dilemmaUnits } from "../src/metrics/dilemmas.js";
 import type { RunRecord } from "../src/runs/records.js";
-import { at, baselineAndMaxUnits, countryPersona, dist, LABELS, MAX_A, MAX_B, NONE, question, sixpointRecord, unit } from "./helpers/dilemmaRecords.js";
+import {
+  at,
+  baselineAndMaxUnits,
+  countryPersona,
+  dist,
+  LABELS,
+  MAX_A,
+  MAX_B,
+  NONE,
+  question,
+  sixpointRecord,
+  unit,
+} from "./helpers/dilemmaRecords.js";
 
 const oneHot = (pos: number) => Array.from({ length: 6 }, (_, i) => (i === pos - 1 ? 1 : 0));
 
@@ -90,7 +102,11 @@ describe("units from records", () => {
       ...question({ ...d, dilemma: "nothing", task: "stated", repeats: [null] }),
       ...question({ ...d, dilemma: "nothing", task: "action", repeats: [null] }),
       // a VIA record mixed in
-      { ...sixpointRecord({ ...d, task: "stated", repeat: 0, order: LABELS.stated, probs: at("stated", 1) }), id: "via", protocol: "letters" as const },
+      {
+        ...sixpointRecord({ ...d, task: "stated", repeat: 0, order: LABELS.stated, probs: at("stated", 1) }),
+        id: "via",
+        protocol: "letters" as const,
+      },
     ];
     const { units, inputs } = dilemmaUnits(records);
     expect(units.map((u) => u.dilemma)).toEqual(["ok"]);
@@ -189,10 +205,24 @@ describe("dilemmaMetrics: bootstrap intervals over dilemmas", () => {
       // peaked answers (peak weight 0.45 .. 0.89) at positions that vary by dilemma and persona
       const mix = (task: "stated" | "action", pos: number) => {
         const w = 0.45 + 0.04 * i;
-        return dist(task, Array.from({ length: 6 }, (_, j) => (j === pos - 1 ? w : (1 - w) / 5)));
+        return dist(
+          task,
+          Array.from({ length: 6 }, (_, j) => (j === pos - 1 ? w : (1 - w) / 5)),
+        );
       };
-      out.push(...unit(NONE, `d${i}`, "Equality", "Politics", mix("stated", (i % 6) + 1), mix("action", ((i * 5) % 6) + 1)));
-      out.push(...unit(nga, `d${i}`, "Equality", "Politics", mix("stated", ((i * 2) % 6) + 1), mix("action", ((i * 7) % 6) + 1)));
+      out.push(
+        ...unit(NONE, `d${i}`, "Equality", "Politics", mix("stated", (i % 6) + 1), mix("action", ((i * 5) % 6) + 1)),
+      );
+      out.push(
+        ...unit(
+          nga,
+          `d${i}`,
+          "Equality",
+          "Politics",
+          mix("stated", ((i * 2) % 6) + 1),
+          mix("action", ((i * 7) % 6) + 1),
+        ),
+      );
     }
     return out;
   }
@@ -222,7 +252,10 @@ describe("dilemmaMetrics: bootstrap intervals over dilemmas", () => {
     }
     const m3 = dilemmaMetrics(records, { bootstrap: { samples: 300, seed: 12 } });
     expect(m3.overall.alignmentRate.estimate).toBe(m1.overall.alignmentRate.estimate);
-    expect([m3.overall.alignmentRate.low, m3.overall.alignmentRate.high]).not.toEqual([m1.overall.alignmentRate.low, m1.overall.alignmentRate.high]);
+    expect([m3.overall.alignmentRate.low, m3.overall.alignmentRate.high]).not.toEqual([
+      m1.overall.alignmentRate.low,
+      m1.overall.alignmentRate.high,
+    ]);
   });
 
   it("samples 0: estimates without interval ends, recorded as disabled", () => {
@@ -241,7 +274,13 @@ describe("dilemmaMetrics: answer choices and position bias", () => {
   it("mean probability and argmax share per option, ties to the option first in scale order", () => {
     const records = [
       sixpointRecord({ ...d, task: "stated", repeat: 0, order: S, probs: { [S[0]!]: 0.6, [S[1]!]: 0.4 } }),
-      sixpointRecord({ ...d, task: "stated", repeat: 1, order: S, probs: { [S[0]!]: 0.3, [S[1]!]: 0.3, [S[2]!]: 0.4 } }),
+      sixpointRecord({
+        ...d,
+        task: "stated",
+        repeat: 1,
+        order: S,
+        probs: { [S[0]!]: 0.3, [S[1]!]: 0.3, [S[2]!]: 0.4 },
+      }),
       sixpointRecord({ ...d, task: "stated", repeat: 2, order: S, probs: { [S[0]!]: 0.5, [S[5]!]: 0.5 } }), // tie -> Strongly agree
       sixpointRecord({ ...d, task: "stated", repeat: 3, order: S, probs: null }), // no mass: not an answer
       ...question({ ...d, dilemma: "e", task: "action", repeats: [at("action", 3)] }),
@@ -254,14 +293,27 @@ describe("dilemmaMetrics: answer choices and position bias", () => {
     expect(c.meanProbability["Mildly agree"]).toBeCloseTo(0.4 / 3, 15);
     expect(c.meanProbability["Strongly disagree"]).toBeCloseTo(0.5 / 3, 15);
     expect(Object.keys(c.meanProbability)).toEqual([...S]);
-    expect(c.topShare).toEqual({ "Strongly agree": 2 / 3, Agree: 0, "Mildly agree": 1 / 3, "Mildly disagree": 0, Disagree: 0, "Strongly disagree": 0 });
+    expect(c.topShare).toEqual({
+      "Strongly agree": 2 / 3,
+      Agree: 0,
+      "Mildly agree": 1 / 3,
+      "Mildly disagree": 0,
+      Disagree: 0,
+      "Strongly disagree": 0,
+    });
     expect(m.choices.action.none!.topShare["mildly aligning"]).toBe(1);
   });
 
   it("mean probability per shown position against 1/6", () => {
     const records = [
       sixpointRecord({ ...d, task: "stated", repeat: 0, order: S, probs: at("stated", 1) }), // Strongly agree shown at A
-      sixpointRecord({ ...d, task: "stated", repeat: 1, order: [...S].reverse(), probs: { [S[0]!]: 0.5, [S[5]!]: 0.5 } }), // SA at F, SD at A
+      sixpointRecord({
+        ...d,
+        task: "stated",
+        repeat: 1,
+        order: [...S].reverse(),
+        probs: { [S[0]!]: 0.5, [S[5]!]: 0.5 },
+      }), // SA at F, SD at A
     ];
     const m = dilemmaMetrics(records);
     const p = m.positionBias.stated!;

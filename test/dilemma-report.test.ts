@@ -13,7 +13,17 @@ import { dilemmaReportTables, renderDilemmaReport } from "../src/report/dilemmaR
 import { renderTable } from "../src/report/table.js";
 import type { RunRecord } from "../src/runs/records.js";
 import { UserError } from "../src/util/errors.js";
-import { at, baselineAndMaxUnits, dist, MAX_A, MAX_B, NONE, question, sixpointManifest, writeSixpointRunDir } from "./helpers/dilemmaRecords.js";
+import {
+  at,
+  baselineAndMaxUnits,
+  dist,
+  MAX_A,
+  MAX_B,
+  NONE,
+  question,
+  sixpointManifest,
+  writeSixpointRunDir,
+} from "./helpers/dilemmaRecords.js";
 import { thrown } from "./helpers/errors.js";
 import { lettersRun, writeRunDir } from "./helpers/handcrafted.js";
 
@@ -22,7 +32,14 @@ function records(): RunRecord[] {
   return [
     ...baselineAndMaxUnits(),
     // a unit whose action question got no letter mass (dropped)
-    ...question({ task: "stated", persona: NONE, dilemma: "d3", value: "Wealth", topic: "Politics", repeats: [at("stated", 1)] }),
+    ...question({
+      task: "stated",
+      persona: NONE,
+      dilemma: "d3",
+      value: "Wealth",
+      topic: "Politics",
+      repeats: [at("stated", 1)],
+    }),
     ...question({ task: "action", persona: NONE, dilemma: "d3", value: "Wealth", topic: "Politics", repeats: [null] }),
   ];
 }
@@ -47,23 +64,33 @@ describe("report.md of a dilemma-suite run", () => {
       "## Notes",
       "## Operational definitions (ours)",
     ]);
-    expect(md).toContain("| persona kind | personas | units | alignment rate | Δ rate vs baseline | alignment distance | Δ distance vs baseline |");
+    expect(md).toContain(
+      "| persona kind | personas | units | alignment rate | Δ rate vs baseline | alignment distance | Δ distance vs baseline |",
+    );
     const maxRow = md.split("\n").find((l) => l.startsWith("| max |"))!;
     // max: rate 0.75, +0.25 vs baseline; distance 0.25, -0.25 vs baseline (d1 0.5 - 0, d2 0 - 1)
-    expect(maxRow).toMatch(/^\| max \| 2 \| 4 \| 0\.75 \[[0-9.]+, [0-9.]+\] \| \+0\.25 \[[-+0-9.]+, [-+0-9.]+\] \| 0\.250 \[[0-9.]+, [0-9.]+\] \| -0\.250 /);
+    expect(maxRow).toMatch(
+      /^\| max \| 2 \| 4 \| 0\.75 \[[0-9.]+, [0-9.]+\] \| \+0\.25 \[[-+0-9.]+, [-+0-9.]+\] \| 0\.250 \[[0-9.]+, [0-9.]+\] \| -0\.250 /,
+    );
     expect(md).toMatch(/\| baseline \(none\) \| 1 \| 2 \| 0\.50 \[/);
     expect(md).toContain("| max traditional-survival | max | traditional-survival | 2 | 1.00 [1.00, 1.00] | +0.50");
     // heatmap rows in the paper's analysis order, columns per kind
     expect(md).toContain("| value | baseline (none) | max |");
     expect(md.indexOf("| Equality | 1.00 | 0.50 |")).toBeLessThan(md.indexOf("| Honest | 0.00 | 1.00 |"));
     expect(md).toContain("**Alignment distance by value and persona kind**");
-    expect(md).toContain("| persona kind | answers | Strongly agree | Agree | Mildly agree | Mildly disagree | Disagree | Strongly disagree |");
+    expect(md).toContain(
+      "| persona kind | answers | Strongly agree | Agree | Mildly agree | Mildly disagree | Disagree | Strongly disagree |",
+    );
     expect(md).toContain("| baseline (none) | 3 | 1.00 (100%) | 0.00 (0%) |"); // three scored value answers, all strongly agree
     expect(md).toContain("| question | answers | A | B | C | D | E | F | uniform |");
     expect(md).toContain("| personas asked | none, max |");
     expect(md).toContain("- Handcrafted dilemma run.");
-    expect(md).toContain("- Records: 14 recorded, 12 used (dropped: no letter mass: 1, unpaired question (the other question of the unit has no scored answer): 1).");
-    expect(md).toContain("- Units (persona x dilemma): 7 asked, 6 with both questions scored (dropped: no scored action answer: 1).");
+    expect(md).toContain(
+      "- Records: 14 recorded, 12 used (dropped: no letter mass: 1, unpaired question (the other question of the unit has no scored answer): 1).",
+    );
+    expect(md).toContain(
+      "- Units (persona x dilemma): 7 asked, 6 with both questions scored (dropped: no scored action answer: 1).",
+    );
     expect(md).toContain("Alignment rate: the probability that the stated value and the action are on the same side");
     expect(md).toContain("50 resamples, seed 4");
   });
@@ -93,14 +120,33 @@ describe("report.md of a dilemma-suite run", () => {
     }
     const kinds = JSON.parse(renderTable(tables[0]!, "json")) as Record<string, unknown>[];
     expect(kinds.map((r) => r.persona_kind)).toEqual(["none", "max", "all"]);
-    expect(kinds[1]).toMatchObject({ personas: 2, units: 4, dilemmas: 2, alignment_rate: 0.75, alignment_distance: 0.25, baseline_dilemmas: 2, rate_vs_baseline: 0.25, distance_vs_baseline: -0.25 });
+    expect(kinds[1]).toMatchObject({
+      personas: 2,
+      units: 4,
+      dilemmas: 2,
+      alignment_rate: 0.75,
+      alignment_distance: 0.25,
+      baseline_dilemmas: 2,
+      rate_vs_baseline: 0.25,
+      distance_vs_baseline: -0.25,
+    });
     expect(kinds[0]!.rate_vs_baseline).toBeNull();
     const csv = renderTable(tables[2]!, "csv").trim().split("\n");
-    expect(csv[0]).toBe("value,persona_kind,units,dilemmas,alignment_rate,alignment_rate_ci_low,alignment_rate_ci_high,alignment_distance,alignment_distance_ci_low,alignment_distance_ci_high");
+    expect(csv[0]).toBe(
+      "value,persona_kind,units,dilemmas,alignment_rate,alignment_rate_ci_low,alignment_rate_ci_high,alignment_distance,alignment_distance_ci_low,alignment_distance_ci_high",
+    );
     expect(csv[1]!.startsWith("Equality,none,1,1,1,1,1,0,0,0")).toBe(true);
     const choices = JSON.parse(renderTable(tables[5]!, "json")) as Record<string, unknown>[];
     expect(choices).toHaveLength(2 * 2 * 6); // two questions x two kinds x six options
-    expect(choices[0]).toEqual({ question: "value", persona_kind: "none", option: "Strongly agree", scale_position: 1, answers: 3, mean_probability: 1, top_share: 1 });
+    expect(choices[0]).toEqual({
+      question: "value",
+      persona_kind: "none",
+      option: "Strongly agree",
+      scale_position: 1,
+      answers: 3,
+      mean_probability: 1,
+      top_share: 1,
+    });
     const inputs = JSON.parse(renderTable(tables[8]!, "json")) as Record<string, unknown>[];
     expect(inputs).toContainEqual({ level: "units", count: "dropped", reason: "no scored action answer", n: 1 });
   });
@@ -125,7 +171,10 @@ function runRecords(shift = 0, personas = [NONE, MAX_A, MAX_B]): RunRecord[] {
     for (const [j, persona] of personas.entries()) {
       const grade = Math.min(6, ((i + j) % 3) + 1 + (persona.kind === "max" && i < 2 ? shift : 0));
       const stated = dist("stated", [0.5, 0.3, 0.1, 0.05, 0.03, 0.02]);
-      const action = dist("action", Array.from({ length: 6 }, (_, k) => (k === grade - 1 ? 0.75 : 0.05)));
+      const action = dist(
+        "action",
+        Array.from({ length: 6 }, (_, k) => (k === grade - 1 ? 0.75 : 0.05)),
+      );
       out.push(...question({ ...d, persona, task: "stated", repeats: Array(6).fill(stated) }));
       out.push(...question({ ...d, persona, task: "action", repeats: Array(6).fill(action) }));
     }
@@ -137,12 +186,21 @@ describe("valuelens compare of dilemma-suite runs", () => {
   const work = mkdtempSync(path.join(tmpdir(), "vl-dilemma-compare-"));
   const A = writeSixpointRunDir(path.join(work, "A"), runRecords(0), { repeats: 6, seed: 2, model: "alpha" });
   const B = writeSixpointRunDir(path.join(work, "B"), runRecords(3), { repeats: 6, seed: 2, model: "beta" });
-  const BASE = writeSixpointRunDir(path.join(work, "base"), runRecords(0, [NONE]), { repeats: 6, seed: 2, model: "gamma", personas: ["none"] });
-  const VIA = writeRunDir(path.join(work, "via"), lettersRun({ countries: ["Nigeria"], topics: ["Politics"], values: ["Equality"], repeats: 2, seed: 1 }), {
-    protocol: "letters",
-    repeats: 2,
-    seed: 1,
+  const BASE = writeSixpointRunDir(path.join(work, "base"), runRecords(0, [NONE]), {
+    repeats: 6,
+    seed: 2,
+    model: "gamma",
+    personas: ["none"],
   });
+  const VIA = writeRunDir(
+    path.join(work, "via"),
+    lettersRun({ countries: ["Nigeria"], topics: ["Politics"], values: ["Equality"], repeats: 2, seed: 1 }),
+    {
+      protocol: "letters",
+      repeats: 2,
+      seed: 1,
+    },
+  );
   const BOOT = { bootstrap: 200, seed: 2 };
 
   it("per run and persona kind: the runs' own figures and intervals (the report's)", () => {
@@ -181,8 +239,14 @@ describe("valuelens compare of dilemma-suite runs", () => {
     const max = r.differences.find((d) => d.kind === "max")!;
     const rateOf = (run: number, kind: string) => r.alignment.find((x) => x.run === run && x.kind === kind)!.figure;
     expect(max.units).toBe(8);
-    expect(max.alignmentRate.estimate).toBeCloseTo(rateOf(1, "max").alignmentRate.estimate! - rateOf(0, "max").alignmentRate.estimate!, 12);
-    expect(max.alignmentDistance.estimate).toBeCloseTo(rateOf(1, "max").alignmentDistance.estimate! - rateOf(0, "max").alignmentDistance.estimate!, 12);
+    expect(max.alignmentRate.estimate).toBeCloseTo(
+      rateOf(1, "max").alignmentRate.estimate! - rateOf(0, "max").alignmentRate.estimate!,
+      12,
+    );
+    expect(max.alignmentDistance.estimate).toBeCloseTo(
+      rateOf(1, "max").alignmentDistance.estimate! - rateOf(0, "max").alignmentDistance.estimate!,
+      12,
+    );
     expect(max.alignmentDistance.estimate!).toBeGreaterThan(0); // actions shifted towards opposing
     expect(max.alignmentRate.low!).toBeLessThanOrEqual(max.alignmentRate.estimate!);
     expect(max.alignmentRate.high!).toBeGreaterThanOrEqual(max.alignmentRate.estimate!);
@@ -211,7 +275,9 @@ describe("valuelens compare of dilemma-suite runs", () => {
     const out = path.join(work, "cmp");
     const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
-      await compareCommand().exitOverride().parseAsync([A, B, "--out", out, "--format", "csv", "--bootstrap", "50", "--seed", "3"], { from: "user" });
+      await compareCommand()
+        .exitOverride()
+        .parseAsync([A, B, "--out", out, "--format", "csv", "--bootstrap", "50", "--seed", "3"], { from: "user" });
     } finally {
       write.mockRestore();
     }
@@ -223,21 +289,35 @@ describe("valuelens compare of dilemma-suite runs", () => {
     const json = JSON.parse(readFileSync(path.join(out, "compare.json"), "utf8"));
     expect(json.schema).toBe("valuelens.compare-dilemmas/1");
     expect(json.bootstrap).toMatchObject({ samples: 50, seed: 3, units: "dilemmas" });
-    for (const name of ["alignment-by-run-and-kind", "alignment-differences", "runs"]) expect(existsSync(path.join(out, "tables", `${name}.csv`))).toBe(true);
+    for (const name of ["alignment-by-run-and-kind", "alignment-differences", "runs"])
+      expect(existsSync(path.join(out, "tables", `${name}.csv`))).toBe(true);
     expect(readFileSync(path.join(out, "tables", "alignment-differences.csv"), "utf8").split("\n")[0]).toBe(
       "run a,run b,persona kind,paired units,dilemmas,rate difference,rate low,rate high,distance difference,distance low,distance high",
     );
 
     // VIA runs still take the VIA path.
-    const VIA2 = writeRunDir(path.join(work, "via2"), lettersRun({ countries: ["Nigeria"], topics: ["Politics"], values: ["Equality"], repeats: 2, seed: 1, firstBias: 0.2 }), {
-      protocol: "letters",
-      repeats: 2,
-      seed: 1,
-    });
+    const VIA2 = writeRunDir(
+      path.join(work, "via2"),
+      lettersRun({
+        countries: ["Nigeria"],
+        topics: ["Politics"],
+        values: ["Equality"],
+        repeats: 2,
+        seed: 1,
+        firstBias: 0.2,
+      }),
+      {
+        protocol: "letters",
+        repeats: 2,
+        seed: 1,
+      },
+    );
     const viaOut = path.join(work, "cmp-via");
     const quiet = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
-      await compareCommand().exitOverride().parseAsync([VIA, VIA2, "--out", viaOut, "--bootstrap", "20"], { from: "user" });
+      await compareCommand()
+        .exitOverride()
+        .parseAsync([VIA, VIA2, "--out", viaOut, "--bootstrap", "20"], { from: "user" });
     } finally {
       quiet.mockRestore();
     }
@@ -257,7 +337,9 @@ describe("valuelens compare of dilemma-suite runs", () => {
         );
       expect(err).toBeInstanceOf(UserError);
       expect(err!.message.split("\n")).toHaveLength(1);
-      expect(err!.message).toMatch(/is a dilemma-suite run \(sixpoint protocol\) and .* a VIA run \(letters protocol\); compare runs of one suite only/);
+      expect(err!.message).toMatch(
+        /is a dilemma-suite run \(sixpoint protocol\) and .* a VIA run \(letters protocol\); compare runs of one suite only/,
+      );
     }
   });
 });

@@ -48,7 +48,9 @@ describe("6-point prompts", () => {
     );
     expect(v.letters).toEqual(["A", "B", "C", "D", "E", "F"]);
     const a = actionQuestionPrompt(DILEMMA, [2, 3, 0, 1, 5, 4]);
-    expect(a.segments[1]).toBe("Which of the following actions would you choose? Answer with the letter of your choice (A, B, C, D, E or F) only.\n");
+    expect(a.segments[1]).toBe(
+      "Which of the following actions would you choose? Answer with the letter of your choice (A, B, C, D, E or F) only.\n",
+    );
     expect(a.segments[2]).toBe("A. m+\nB. m-\nC. S+\nD. M+\nE. S-\nF. M-");
     // The dilemma segment is shared by both questions (one prefix in the KV cache).
     expect(a.segments[0]).toBe(v.segments[0]);
@@ -58,7 +60,13 @@ describe("6-point prompts", () => {
 
 describe("dilemma questions", () => {
   const personas = dilemmaPersonas({ personas: ["none", "max"], quadrants: ["secular-survival"], countries: null });
-  const questions = buildDilemmaQuestions(sample(), { tasks: ["stated", "action"], repeats: 12, seed: 7, personas, limit: 3 });
+  const questions = buildDilemmaQuestions(sample(), {
+    tasks: ["stated", "action"],
+    repeats: 12,
+    seed: 7,
+    personas,
+    limit: 3,
+  });
 
   it("ask each dilemma's value and action question per persona and repeat, with unique ids", () => {
     expect(personas.map((p) => p.ref.id)).toEqual(["none", "max-secular-survival"]);
@@ -73,7 +81,9 @@ describe("dilemma questions", () => {
   it("balance the six options over every cycle of six repeats, the same orders for every persona", () => {
     for (const task of ["stated", "action"] as const) {
       const keys: readonly string[] = task === "stated" ? VALUE_SCALE : ACTION_GRADES;
-      const base = questions.filter((x) => x.task === task && x.persona!.id === "none" && x.dilemma === "equality-work-orientation-1");
+      const base = questions.filter(
+        (x) => x.task === task && x.persona!.id === "none" && x.dilemma === "equality-work-orientation-1",
+      );
       expect(base).toHaveLength(12);
       for (const cycle of [base.slice(0, 6), base.slice(6, 12)]) {
         for (let position = 0; position < 6; position++) {
@@ -82,13 +92,21 @@ describe("dilemma questions", () => {
         for (const x of cycle) expect([...x.order].sort()).toEqual([...keys].sort());
       }
       expect(new Set(base.map((x) => x.order.join("|"))).size).toBeGreaterThan(6); // fresh orders in the second cycle
-      const other = questions.filter((x) => x.task === task && x.persona!.id !== "none" && x.dilemma === "equality-work-orientation-1");
+      const other = questions.filter(
+        (x) => x.task === task && x.persona!.id !== "none" && x.dilemma === "equality-work-orientation-1",
+      );
       expect(other.map((x) => x.order)).toEqual(base.map((x) => x.order));
     }
   });
 
   it("keep only dilemmas of the topic/value filter", () => {
-    const politics = buildDilemmaQuestions(sample(), { tasks: ["stated"], repeats: 1, seed: 0, personas: [BASELINE], topics: ["Politics"] });
+    const politics = buildDilemmaQuestions(sample(), {
+      tasks: ["stated"],
+      repeats: 1,
+      seed: 0,
+      personas: [BASELINE],
+      topics: ["Politics"],
+    });
     expect(politics.length).toBeGreaterThan(0);
     expect(politics.every((q) => q.topic === "Politics")).toBe(true);
   });
@@ -96,7 +114,11 @@ describe("dilemma questions", () => {
 
 describe("run personas", () => {
   it("expand kinds into one persona per quadrant or country; files are pinned by sha256", () => {
-    const all = dilemmaPersonas({ personas: ["none", "moderate", "max", "incongruous"], quadrants: null, countries: null });
+    const all = dilemmaPersonas({
+      personas: ["none", "moderate", "max", "incongruous"],
+      quadrants: null,
+      countries: null,
+    });
     expect(all).toHaveLength(13);
     expect(new Set(all.map((p) => p.ref.id)).size).toBe(13);
     const countries = dilemmaPersonas({ personas: ["country"], quadrants: null, countries: ["Nigeria", "Germany"] });
@@ -104,14 +126,27 @@ describe("run personas", () => {
     expect(countries[0]!.ref.country).toBe("Nigeria");
 
     const file = path.join(work, "persona.json");
-    writeFileSync(file, JSON.stringify({ name: "My Persona", attributes: [{ attribute: "religiosity", measures: "importance of God", level: "very important" }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "My Persona",
+        attributes: [{ attribute: "religiosity", measures: "importance of God", level: "very important" }],
+      }),
+    );
     const entries = personaEntries([file, "none", file]);
     expect(entries).toHaveLength(2);
     const [fromFile] = dilemmaPersonas({ personas: entries, quadrants: null, countries: null });
     expect(fromFile!.ref).toMatchObject({ id: "file-my-persona", kind: "file" });
-    expect(fromFile!.system).toBe("You hold the following values and beliefs:\n- religiosity: importance of God -> very important");
-    writeFileSync(file, JSON.stringify({ name: "Changed", attributes: [{ attribute: "a", measures: "b", level: "c" }] }));
-    expect(() => dilemmaPersonas({ personas: entries, quadrants: null, countries: null })).toThrow(/changed since the run started/);
+    expect(fromFile!.system).toBe(
+      "You hold the following values and beliefs:\n- religiosity: importance of God -> very important",
+    );
+    writeFileSync(
+      file,
+      JSON.stringify({ name: "Changed", attributes: [{ attribute: "a", measures: "b", level: "c" }] }),
+    );
+    expect(() => dilemmaPersonas({ personas: entries, quadrants: null, countries: null })).toThrow(
+      /changed since the run started/,
+    );
   });
 
   it("VIA: each country's scenarios get that country's persona as the system message", async () => {
@@ -126,7 +161,9 @@ describe("run personas", () => {
     expect(viaPersonaFor({ personas: null })("Nigeria")).toBeNull();
     expect(() => viaPersonaFor({ personas: ["max", "moderate"] })).toThrow(/one persona per run/);
     // A run without persona keeps the config digest it had before personas existed.
-    expect(configDigest(testConfig())).toBe(configDigest(testConfig({ personas: null, dilemmas: null, quadrants: null })));
+    expect(configDigest(testConfig())).toBe(
+      configDigest(testConfig({ personas: null, dilemmas: null, quadrants: null })),
+    );
     expect(configDigest(testConfig())).not.toBe(configDigest(config));
   });
 });
@@ -134,7 +171,23 @@ describe("run personas", () => {
 describe("valuelens run --suite dilemmas (tiny model)", () => {
   const out = path.join(work, "run");
   const cache = path.join(work, "cache");
-  const ARGS = ["run", "--model", "tiny", "--suite", "dilemmas", "--persona", "none,max", "--quadrants", "secular-self-expression", "--limit", "2", "--seed", "3", "--progress", "quiet"];
+  const ARGS = [
+    "run",
+    "--model",
+    "tiny",
+    "--suite",
+    "dilemmas",
+    "--persona",
+    "none,max",
+    "--quadrants",
+    "secular-self-expression",
+    "--limit",
+    "2",
+    "--seed",
+    "3",
+    "--progress",
+    "quiet",
+  ];
 
   beforeAll(async () => {
     await tinyModelPath();
@@ -146,13 +199,21 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
   it("records every persona x dilemma x question x repeat with a 6-point answer distribution", () => {
     const manifest = readManifest(out)!;
     expect(manifest.status).toBe("complete");
-    expect(manifest.config).toMatchObject({ protocol: "sixpoint", repeats: 6, dilemmas: "sample", personas: ["none", "max"], quadrants: ["secular-self-expression"] });
+    expect(manifest.config).toMatchObject({
+      protocol: "sixpoint",
+      repeats: 6,
+      dilemmas: "sample",
+      personas: ["none", "max"],
+      quadrants: ["secular-self-expression"],
+    });
     expect(manifest.dataset.sha256).toBe(loadDilemmas(SAMPLE_DILEMMAS_PATH).sha256);
     const records = readRecords(path.join(out, "records.jsonl")).records;
     expect(records).toHaveLength(2 * 2 * 2 * 6);
     for (const r of records) {
       expect(r.protocol).toBe("sixpoint");
-      expect(Object.keys(r.optionProbs!).sort()).toEqual([...(r.task === "stated" ? VALUE_SCALE : ACTION_GRADES)].sort());
+      expect(Object.keys(r.optionProbs!).sort()).toEqual(
+        [...(r.task === "stated" ? VALUE_SCALE : ACTION_GRADES)].sort(),
+      );
       expect(Object.values(r.optionProbs!).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
       // score = expected scale position / 5
       const scale: readonly string[] = r.task === "stated" ? VALUE_SCALE : ACTION_GRADES;
@@ -162,7 +223,9 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
     }
     // The persona is in the prompt: the same question and order under another persona is another answer.
     const none = records.find((r) => r.id === "sixpoint/stated/none/equality-work-orientation-1/r0")!;
-    const max = records.find((r) => r.id === "sixpoint/stated/max-secular-self-expression/equality-work-orientation-1/r0")!;
+    const max = records.find(
+      (r) => r.id === "sixpoint/stated/max-secular-self-expression/equality-work-orientation-1/r0",
+    )!;
     expect(max.order).toEqual(none.order);
     expect(max.cacheKey).not.toBe(none.cacheKey);
     expect(max.letters!.probs).not.toEqual(none.letters!.probs);
@@ -207,24 +270,59 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
     expect(m.code).toBe(0);
     const whole = readRecords(path.join(out, "records.jsonl")).records.map(deterministicPart);
     expect(readRecords(path.join(merged, "records.jsonl")).records.map(deterministicPart)).toEqual(whole);
-    expect(JSON.parse(readFileSync(path.join(merged, "metrics.json"), "utf8"))).toEqual(JSON.parse(readFileSync(path.join(out, "metrics.json"), "utf8")));
+    expect(JSON.parse(readFileSync(path.join(merged, "metrics.json"), "utf8"))).toEqual(
+      JSON.parse(readFileSync(path.join(out, "metrics.json"), "utf8")),
+    );
 
     const report = valuelens(["report", out, "--format", "csv"]);
     expect(report.code).toBe(0);
     const kinds = readFileSync(path.join(out, "tables", "alignment-by-persona-kind.csv"), "utf8").split("\n");
     expect(kinds[0]).toMatch(/^persona_kind,/);
-    expect(kinds.slice(1).filter(Boolean).map((l) => l.split(",")[0])).toEqual(["none", "max", "all"]);
+    expect(
+      kinds
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.split(",")[0]),
+    ).toEqual(["none", "max", "all"]);
   }, 120_000);
 
   it("rejects options of the other suite and more than one persona on VIA, in one line", () => {
-    const viaWithDilemmas = valuelens(["run", "--model", "tiny", "--suite", "dilemmas", "--via", "sample", "--out", path.join(work, "x1")]);
+    const viaWithDilemmas = valuelens([
+      "run",
+      "--model",
+      "tiny",
+      "--suite",
+      "dilemmas",
+      "--via",
+      "sample",
+      "--out",
+      path.join(work, "x1"),
+    ]);
     expect(viaWithDilemmas.code).not.toBe(0);
     expect(viaWithDilemmas.stderr.trim()).toMatch(/^valuelens: --via belongs to the VIA suite/);
-    const twoPersonas = valuelens(["run", "--model", "tiny", "--persona", "max,moderate", "--out", path.join(work, "x2")]);
+    const twoPersonas = valuelens([
+      "run",
+      "--model",
+      "tiny",
+      "--persona",
+      "max,moderate",
+      "--out",
+      path.join(work, "x2"),
+    ]);
     expect(twoPersonas.code).not.toBe(0);
     expect(twoPersonas.stderr.trim().split("\n")).toHaveLength(1);
     expect(twoPersonas.stderr).toMatch(/one persona per run/);
-    const countries = valuelens(["run", "--model", "tiny", "--suite", "dilemmas", "--countries", "Nigeria", "--out", path.join(work, "x4")]);
+    const countries = valuelens([
+      "run",
+      "--model",
+      "tiny",
+      "--suite",
+      "dilemmas",
+      "--countries",
+      "Nigeria",
+      "--out",
+      path.join(work, "x4"),
+    ]);
     expect(countries.code).not.toBe(0);
     expect(countries.stderr.trim()).toMatch(/^valuelens: --countries: dilemmas have no country/);
     const badFile = path.join(work, "bad.jsonl");
@@ -236,11 +334,45 @@ describe("valuelens run --suite dilemmas (tiny model)", () => {
 
   it("runs a dilemma file that `generate dilemmas` wrote with the tiny model", () => {
     const generated = path.join(work, "generated.jsonl");
-    const gen = valuelens(["generate", "dilemmas", "--model", "tiny", "--values", "Equality,Honest", "--topics", "Politics", "--out", generated, "--cache-dir", cache, "--max-chars", "60", "--quiet"]);
+    const gen = valuelens([
+      "generate",
+      "dilemmas",
+      "--model",
+      "tiny",
+      "--values",
+      "Equality,Honest",
+      "--topics",
+      "Politics",
+      "--out",
+      generated,
+      "--cache-dir",
+      cache,
+      "--max-chars",
+      "60",
+      "--quiet",
+    ]);
     expect(gen.code).toBe(0);
     expect(loadDilemmas(generated).dilemmas).toHaveLength(2);
     const dir = path.join(work, "generated-run");
-    const run = valuelens(["run", "--model", "tiny", "--dilemmas", generated, "--persona", "none,incongruous", "--quadrants", "traditional-survival", "--repeats", "6", "--out", dir, "--cache-dir", cache, "--progress", "quiet"]);
+    const run = valuelens([
+      "run",
+      "--model",
+      "tiny",
+      "--dilemmas",
+      generated,
+      "--persona",
+      "none,incongruous",
+      "--quadrants",
+      "traditional-survival",
+      "--repeats",
+      "6",
+      "--out",
+      dir,
+      "--cache-dir",
+      cache,
+      "--progress",
+      "quiet",
+    ]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const records = readRecords(path.join(dir, "records.jsonl")).records;

@@ -19,7 +19,15 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-const config = testConfig({ protocol: "sixpoint", repeats: 6, limit: 1, via: "none", dilemmas: "sample", personas: ["none", "max"], quadrants: ["secular-survival"] });
+const config = testConfig({
+  protocol: "sixpoint",
+  repeats: 6,
+  limit: 1,
+  via: "none",
+  dilemmas: "sample",
+  personas: ["none", "max"],
+  quadrants: ["secular-survival"],
+});
 const fast = { retries: 2, retryBackoffMs: 1, timeoutMs: 2000, concurrency: 2 };
 
 interface Sent {
@@ -31,20 +39,43 @@ async function runOn(entry: Record<string, unknown>, name: string) {
   const model: ResolvedModel = { name: "fake", entry: ModelEntrySchema.parse(entry), baseDir: process.cwd() };
   const out = path.join(work, name);
   const cacheDir = path.join(work, `${name}-cache`);
-  await runBenchmark({ config, dataset, out, resume: false, cacheDir, progress: "quiet", log: () => {}, outputs: { bootstrap: 0 }, openBackend: () => openBackend(model, { modelsDir: cacheDir, cacheDir }) });
-  return { records: readRecords(path.join(out, "records.jsonl")).records, questions: buildRunQuestions(config, dataset) };
+  await runBenchmark({
+    config,
+    dataset,
+    out,
+    resume: false,
+    cacheDir,
+    progress: "quiet",
+    log: () => {},
+    outputs: { bootstrap: 0 },
+    openBackend: () => openBackend(model, { modelsDir: cacheDir, cacheDir }),
+  });
+  return {
+    records: readRecords(path.join(out, "records.jsonl")).records,
+    questions: buildRunQuestions(config, dataset),
+  };
 }
 
 const system = renderPersona(personaFor({ kind: "max", quadrant: "secular-survival" }));
 
 describe.each([
-  ["ollama", (onRequest: (p: string, b: Sent) => void) => startFakeOllama({ onRequest }), (url: string) => ({ backend: "ollama", tag: "fake", host: url, ...fast })],
-  ["openai-compatible", (onRequest: (p: string, b: Sent) => void) => startFakeOpenAI({ onRequest }), (url: string) => ({ backend: "openai-compatible", baseUrl: `${url}/v1`, model: "fake-model", ...fast })],
+  [
+    "ollama",
+    (onRequest: (p: string, b: Sent) => void) => startFakeOllama({ onRequest }),
+    (url: string) => ({ backend: "ollama", tag: "fake", host: url, ...fast }),
+  ],
+  [
+    "openai-compatible",
+    (onRequest: (p: string, b: Sent) => void) => startFakeOpenAI({ onRequest }),
+    (url: string) => ({ backend: "openai-compatible", baseUrl: `${url}/v1`, model: "fake-model", ...fast }),
+  ],
 ] as const)("dilemma suite on %s", (name, start, entryFor) => {
   it("records the server's letter probabilities and sends the persona as the system message", async () => {
     const sent: Sent[] = [];
     // Ollama first probes whether the server returns logprobs; that request is not a question.
-    const server = await start((_p, body) => body.messages.at(-1)!.content.startsWith("Answer with one letter, A or B.") || sent.push(body));
+    const server = await start(
+      (_p, body) => body.messages.at(-1)!.content.startsWith("Answer with one letter, A or B.") || sent.push(body),
+    );
     servers.push(server);
     const { records, questions } = await runOn(entryFor(server.url), name);
     expect(records).toHaveLength(2 * 2 * 6);

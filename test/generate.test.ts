@@ -57,7 +57,22 @@ describe("generate on the tiny model", () => {
     const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
       await generateCommand().parseAsync(
-        ["dilemmas", "--model", "tiny", "--values", "Equality,Wealth", "--topics", "Politics", "--out", out, "--cache-dir", path.join(dir, "cli-cache"), "--max-chars", "60", "--quiet"],
+        [
+          "dilemmas",
+          "--model",
+          "tiny",
+          "--values",
+          "Equality,Wealth",
+          "--topics",
+          "Politics",
+          "--out",
+          out,
+          "--cache-dir",
+          path.join(dir, "cli-cache"),
+          "--max-chars",
+          "60",
+          "--quiet",
+        ],
         { from: "user" },
       );
     } finally {
@@ -72,7 +87,12 @@ describe("generate on the tiny model", () => {
   it("dilemmas: validated, resumable from the output file, and cached", async () => {
     const out = path.join(dir, "dilemmas.jsonl");
     const cache = AnswerCache.open(path.join(dir, "cache"));
-    const first = await generateDilemmas(backend, cache, { values: ["Equality", "Wealth"], topics: ["Politics"], out, settings: SMALL });
+    const first = await generateDilemmas(backend, cache, {
+      values: ["Equality", "Wealth"],
+      topics: ["Politics"],
+      out,
+      settings: SMALL,
+    });
     expect(first.failures).toEqual([]);
     expect(first.counts).toMatchObject({ written: 2, skipped: 0, failed: 0 });
     const items = readJsonl(out);
@@ -81,14 +101,24 @@ describe("generate on the tiny model", () => {
 
     // Rerun with the same --out: nothing is asked again.
     const evaluations = backend.counters.evaluations;
-    const again = await generateDilemmas(backend, cache, { values: ["Equality", "Wealth"], topics: ["Politics"], out, settings: SMALL });
+    const again = await generateDilemmas(backend, cache, {
+      values: ["Equality", "Wealth"],
+      topics: ["Politics"],
+      out,
+      settings: SMALL,
+    });
     expect(again.counts).toMatchObject({ asked: 0, skipped: 2, written: 0, generations: 0 });
     expect(backend.counters.evaluations).toBe(evaluations);
     expect(readJsonl(out)).toHaveLength(2);
 
     // A fresh output file with the same cache: answered from the cache, byte-identical.
     const out2 = path.join(dir, "dilemmas-2.jsonl");
-    const cached = await generateDilemmas(backend, AnswerCache.open(path.join(dir, "cache")), { values: ["Equality", "Wealth"], topics: ["Politics"], out: out2, settings: SMALL });
+    const cached = await generateDilemmas(backend, AnswerCache.open(path.join(dir, "cache")), {
+      values: ["Equality", "Wealth"],
+      topics: ["Politics"],
+      out: out2,
+      settings: SMALL,
+    });
     expect(cached.counts.generations).toBe(0);
     expect(cached.counts.cacheHits).toBeGreaterThanOrEqual(2);
     expect(backend.counters.evaluations).toBe(evaluations);
@@ -98,7 +128,13 @@ describe("generate on the tiny model", () => {
   it("actions: a VIA CSV (both polarities) that loadVia accepts", async () => {
     const out = path.join(dir, "via.csv");
     const cache = AnswerCache.open(path.join(dir, "cache"));
-    const res = await generateActions(backend, cache, { countries: ["Nigeria"], topics: ["Politics"], values: ["Equality"], out, settings: SMALL });
+    const res = await generateActions(backend, cache, {
+      countries: ["Nigeria"],
+      topics: ["Politics"],
+      values: ["Equality"],
+      out,
+      settings: SMALL,
+    });
     expect(res.failures).toEqual([]);
     expect(res.counts.written).toBe(2);
     const ds = await loadVia(out);
@@ -113,7 +149,13 @@ describe("generate on the tiny model", () => {
     expect(readJsonl(partialPath(out))).toHaveLength(2);
 
     const evaluations = backend.counters.evaluations;
-    const again = await generateActions(backend, cache, { countries: ["Nigeria"], topics: ["Politics"], values: ["Equality"], out, settings: SMALL });
+    const again = await generateActions(backend, cache, {
+      countries: ["Nigeria"],
+      topics: ["Politics"],
+      values: ["Equality"],
+      out,
+      settings: SMALL,
+    });
     expect(again.counts).toMatchObject({ asked: 0, skipped: 2 });
     expect(backend.counters.evaluations).toBe(evaluations);
     expect((await loadVia(out)).rows).toBe(2);
@@ -125,12 +167,27 @@ function scripted(answers: string[]): Backend & { calls: GenerateOptions[] } {
   const calls: GenerateOptions[] = [];
   return {
     calls,
-    info: { engine: "scripted", engineVersion: "1", model: { name: "s", sha256: "s" }, outputOptions: {}, otherOptions: {}, chatWrapper: "none", reasoning: "none", hardware: {} },
+    info: {
+      engine: "scripted",
+      engineVersion: "1",
+      model: { name: "s", sha256: "s" },
+      outputOptions: {},
+      otherOptions: {},
+      chatWrapper: "none",
+      reasoning: "none",
+      hardware: {},
+    },
     counters: newCounters(),
     laneCount: 1,
     reusesPrefixes: false,
     prepare(segments: string[]): PreparedPrompt {
-      return { text: segments.join(""), tokens: [], segmentEnds: [0], userMessage: segments.join(""), mode: "generate" };
+      return {
+        text: segments.join(""),
+        tokens: [],
+        segmentEnds: [0],
+        userMessage: segments.join(""),
+        mode: "generate",
+      };
     },
     scoreLetters: () => Promise.reject(new Error("not used")),
     async generate(_p: PreparedPrompt, opts: GenerateOptions): Promise<Generation> {
@@ -142,25 +199,72 @@ function scripted(answers: string[]): Backend & { calls: GenerateOptions[] } {
   };
 }
 
-const GOOD_VIA = JSON.stringify({ "Human Action": "I vote.", "Feature Attributions": ["civic duty"], "Natural Language Explanation": "Voting expresses it." });
+const GOOD_VIA = JSON.stringify({
+  "Human Action": "I vote.",
+  "Feature Attributions": ["civic duty"],
+  "Natural Language Explanation": "Voting expresses it.",
+});
 
 describe("validation and retries", () => {
   it("rejects whitespace-only texts, refusals and cut-off JSON", () => {
-    const actions = Object.fromEntries(["strongly aligning", "moderately aligning", "mildly aligning", "mildly opposing", "moderately opposing", "strongly opposing"].map((g) => [g, "act"]));
+    const actions = Object.fromEntries(
+      [
+        "strongly aligning",
+        "moderately aligning",
+        "mildly aligning",
+        "mildly opposing",
+        "moderately opposing",
+        "strongly opposing",
+      ].map((g) => [g, "act"]),
+    );
     expect(checkDilemma({ role: "a judge", scenario: "You ...", actions }, "Equality", "Politics").ok).toBe(true);
-    expect(checkDilemma({ role: "   ", scenario: "You ...", actions }, "Equality", "Politics")).toMatchObject({ ok: false, reason: "invalid" });
-    expect(checkDilemma({ role: "a judge", scenario: "I'm sorry, I cannot help with that.", actions }, "Equality", "Politics")).toMatchObject({ ok: false, reason: "refusal" });
-    expect(checkViaGeneration({ "Human Action": "I can't do that.", "Feature Attributions": ["x"], "Natural Language Explanation": "y" })).toMatchObject({ ok: false, reason: "refusal" });
-    expect(checkViaGeneration({ "Human Action": "I vote.", "Feature Attributions": [], "Natural Language Explanation": "y" })).toMatchObject({ ok: false, reason: "invalid" });
+    expect(checkDilemma({ role: "   ", scenario: "You ...", actions }, "Equality", "Politics")).toMatchObject({
+      ok: false,
+      reason: "invalid",
+    });
+    expect(
+      checkDilemma(
+        { role: "a judge", scenario: "I'm sorry, I cannot help with that.", actions },
+        "Equality",
+        "Politics",
+      ),
+    ).toMatchObject({ ok: false, reason: "refusal" });
+    expect(
+      checkViaGeneration({
+        "Human Action": "I can't do that.",
+        "Feature Attributions": ["x"],
+        "Natural Language Explanation": "y",
+      }),
+    ).toMatchObject({ ok: false, reason: "refusal" });
+    expect(
+      checkViaGeneration({
+        "Human Action": "I vote.",
+        "Feature Attributions": [],
+        "Natural Language Explanation": "y",
+      }),
+    ).toMatchObject({ ok: false, reason: "invalid" });
     expect(parseJsonAnswer('{"Human Action": "I vo', "maxTokens")).toMatchObject({ ok: false, reason: "truncated" });
     expect(parseJsonAnswer("I'm sorry, but I can't.", "stop")).toMatchObject({ ok: false, reason: "refusal" });
   });
 
   it("retries an invalid item with the next seed, then reports it without writing it", async () => {
     const out = path.join(dir, "retry.csv");
-    const backend = scripted(["I'm sorry, I can't help with that.", "```json\n" + GOOD_VIA + "\n```", "   ", "{}", '{"Human Action": " "}', "nope"]);
+    const backend = scripted([
+      "I'm sorry, I can't help with that.",
+      "```json\n" + GOOD_VIA + "\n```",
+      "   ",
+      "{}",
+      '{"Human Action": " "}',
+      "nope",
+    ]);
     const cache = AnswerCache.open(path.join(dir, "retry-cache"));
-    const res = await generateActions(backend, cache, { countries: ["Nigeria"], topics: ["Politics"], values: ["Equality"], out, settings: { retries: 3, seed: 7 } });
+    const res = await generateActions(backend, cache, {
+      countries: ["Nigeria"],
+      topics: ["Politics"],
+      values: ["Equality"],
+      out,
+      settings: { retries: 3, seed: 7 },
+    });
     // positive: refusal, then valid on attempt 2; negative: four invalid attempts -> failed.
     expect(res.counts).toMatchObject({ written: 1, failed: 1, retries: 4, generations: 6 });
     expect(backend.calls.map((c) => c.seed)).toEqual([7, 8, 7, 8, 9, 10]);
@@ -168,7 +272,12 @@ describe("validation and retries", () => {
     expect(backend.calls[1]!.temperature).toBeGreaterThan(0);
     expect(res.failures).toHaveLength(1);
     expect(res.failures[0]!.id).toBe("Nigeria/Politics/Equality/negative");
-    expect(res.failures[0]!.failures.map((f) => f.reason)).toEqual(["invalid-json", "invalid", "invalid", "invalid-json"]);
+    expect(res.failures[0]!.failures.map((f) => f.reason)).toEqual([
+      "invalid-json",
+      "invalid",
+      "invalid",
+      "invalid-json",
+    ]);
     const ds = await loadVia(out);
     expect(ds.rows).toBe(1);
     expect(ds.actions[0]).toMatchObject({ polarity: "positive", action: "I vote." });

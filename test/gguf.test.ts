@@ -53,7 +53,10 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const sha256 = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 
 /** Evaluates `tokens` from scratch and returns the next-token probability map. */
 async function nextTokenProbabilities(model: LlamaModel, tokens: Token[]): Promise<Map<Token, number>> {
@@ -136,8 +139,18 @@ describe("GGUF writer", () => {
     const md = info.metadata as unknown as Record<string, Record<string, unknown>>;
     expect(md.general).toMatchObject({ architecture: "llama", alignment: 32 });
     expect(md.test).toMatchObject({
-      u8: 200, i8: -5, u16: 60000, i16: -300, u32: 4_000_000_000, i32: -70000,
-      f32: 0.5, f64: 0.1, bool: true, strings: ["a", "▁b", "<0x0A>", "😀"], f32s: [1.5, -2], i32s: [1, -2, 3],
+      u8: 200,
+      i8: -5,
+      u16: 60000,
+      i16: -300,
+      u32: 4_000_000_000,
+      i32: -70000,
+      f32: 0.5,
+      f64: 0.1,
+      bool: true,
+      strings: ["a", "▁b", "<0x0A>", "😀"],
+      f32s: [1.5, -2],
+      i32s: [1, -2, 3],
     });
     expect(BigInt(md.test!.u64 as bigint | number)).toBe(2n ** 40n);
     expect(BigInt(md.test!.i64 as bigint | number)).toBe(-(2n ** 40n));
@@ -153,7 +166,10 @@ describe("GGUF writer", () => {
   it("rejects a tensor whose data has the wrong length and leaves no file behind", async () => {
     const path = join(dir, "bad.gguf");
     await expect(
-      writeGguf(path, { metadata: [], tensors: [{ name: "x", dims: [4], type: "f32", data: () => [new Float32Array(3)] }] }),
+      writeGguf(path, {
+        metadata: [],
+        tensors: [{ name: "x", dims: [4], type: "f32", data: () => [new Float32Array(3)] }],
+      }),
     ).rejects.toThrow(/3 values, expected 4/);
     await expect(stat(path)).rejects.toThrow();
   });
@@ -196,7 +212,9 @@ describe("tiny test model", () => {
     const b = await writeTestModel({ shape: "tiny", out: join(dir, "b.gguf"), seed: 7 });
     const c = await writeTestModel({ shape: "tiny", out: join(dir, "c.gguf"), seed: 8 });
     const f32 = await writeTestModel({ shape: "tiny", out: join(dir, "f32.gguf"), seed: 7, type: "f32" });
-    console.log(`tiny F16 built in ${buildMs.toFixed(0)} ms: ${a.bytes} bytes, ${a.params} params; F32 ${f32.bytes} bytes`);
+    console.log(
+      `tiny F16 built in ${buildMs.toFixed(0)} ms: ${a.bytes} bytes, ${a.params} params; F32 ${f32.bytes} bytes`,
+    );
     expect(a.bytes).toBeLessThan(2 * 1024 * 1024);
     expect(f32.bytes).toBeLessThan(2 * 1024 * 1024);
     expect(a.nVocab).toBe(SHAPES.tiny.nVocab);
@@ -262,7 +280,10 @@ describe("tiny test model", () => {
       // The emoji is not a piece: it falls back to its four UTF-8 bytes.
       expect(pieces(model.tokenize("😀"))).toEqual(["<0xF0>", "<0x9F>", "<0x98>", "<0x80>"]);
       // Control tokens are recognised only when special tokens are enabled.
-      expect(pieces(model.tokenize("<|im_start|>user", true))).toEqual(["<|im_start|>", ...pieces(model.tokenize("user"))]);
+      expect(pieces(model.tokenize("<|im_start|>user", true))).toEqual([
+        "<|im_start|>",
+        ...pieces(model.tokenize("user")),
+      ]);
       expect(model.tokenize("<|im_start|>", false).length).toBeGreaterThan(1);
       expect(model.tokenize("<s>", true)).toEqual([1]);
     });
@@ -275,10 +296,16 @@ describe("tiny test model", () => {
         { type: "user" as const, text: "Pick A or B." },
         { type: "model" as const, response: [] },
       ];
-      const expected = [1, ...model.tokenize(renderChatML([
-        { role: "system", content: "Be brief." },
-        { role: "user", content: "Pick A or B." },
-      ]), true)];
+      const expected = [
+        1,
+        ...model.tokenize(
+          renderChatML([
+            { role: "system", content: "Be brief." },
+            { role: "user", content: "Pick A or B." },
+          ]),
+          true,
+        ),
+      ];
       const jinja = new JinjaTemplateChatWrapper({ template: CHATML_TEMPLATE, tokenizer: model.tokenizer });
       for (const w of [wrapper, jinja]) {
         expect(w.generateContextState({ chatHistory }).contextText.tokenize(model.tokenizer)).toEqual(expected);

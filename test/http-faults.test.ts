@@ -25,7 +25,13 @@ function client(endpoints: string[], opts: { retries?: number; timeoutMs?: numbe
     endpoints,
     concurrency: 1,
     timeoutMs: opts.timeoutMs ?? 300,
-    retry: { retries: opts.retries ?? 3, baseMs: 100, capMs: 1000, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) },
+    retry: {
+      retries: opts.retries ?? 3,
+      baseMs: 100,
+      capMs: 1000,
+      random: () => 0.5,
+      sleep: async (ms) => void sleeps.push(ms),
+    },
   });
   return { c, sleeps };
 }
@@ -35,7 +41,12 @@ async function faultyServer(faults: Record<number, Fault>, extra: Parameters<typ
   servers.push(s);
   return s;
 }
-const ask = (c: ServerClient) => c.postJson("/v1/completions", { model: "fake-model", prompt: "A or B?", max_tokens: 1, logprobs: 5 }, z.object({ choices: z.array(z.object({ text: z.string() })).min(1) }));
+const ask = (c: ServerClient) =>
+  c.postJson(
+    "/v1/completions",
+    { model: "fake-model", prompt: "A or B?", max_tokens: 1, logprobs: 5 },
+    z.object({ choices: z.array(z.object({ text: z.string() })).min(1) }),
+  );
 
 describe("request layer", () => {
   for (const fault of ["refuse", "reset", "slow", "500", "429", "truncated", "badshape"] as const) {
@@ -62,7 +73,9 @@ describe("request layer", () => {
   it("does not retry a 4xx other than 429: it is our request's fault", async () => {
     const s = await faultyServer({});
     const { c } = client([s.url]);
-    const err = await c.postJson("/v1/completions", { model: "other", prompt: "x" }, z.unknown()).catch((e: unknown) => e);
+    const err = await c
+      .postJson("/v1/completions", { model: "other", prompt: "x" }, z.unknown())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RequestRejectedError);
     expect((err as Error).message).toMatch(/rejected the request: HTTP 404 .*does not exist/);
     expect(c.stats.requests).toBe(1);
@@ -74,7 +87,9 @@ describe("request layer", () => {
     const err = await c.getJson("/v1/models", Models).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
     expect((err as BackendUnavailableError).endpoint).toBe(url);
-    expect((err as Error).message).toBe(`${url}: no valid answer after 3 tries; last error: ${url}/v1/models: connection refused (is the server running?)`);
+    expect((err as Error).message).toBe(
+      `${url}: no valid answer after 3 tries; last error: ${url}/v1/models: connection refused (is the server running?)`,
+    );
     expect(sleeps.length).toBe(2);
   });
 
@@ -131,7 +146,14 @@ describe("request layer", () => {
 
 describe("letters from top logprobs", () => {
   it("counts every spelling of a letter and says which letters were not found", () => {
-    expect(["A", " A", "A)", "A.", "A:", "\nA"].map((t) => letterOfToken(t, ["A", "B"]))).toEqual(["A", "A", "A", "A", "A", "A"]);
+    expect(["A", " A", "A)", "A.", "A:", "\nA"].map((t) => letterOfToken(t, ["A", "B"]))).toEqual([
+      "A",
+      "A",
+      "A",
+      "A",
+      "A",
+      "A",
+    ]);
     expect(letterOfToken("An", ["A"])).toBeUndefined();
     expect(letterOfToken(firstWord("**B**, because"), ["A", "B"])).toBe("B");
     expect(letterOfToken(firstWord("(A) it is"), ["A", "B"])).toBe("A");
@@ -158,8 +180,20 @@ describe("letters from top logprobs", () => {
 describe("models.yaml server entries and --model shorthands", () => {
   it("parses ollama and openai-compatible entries with defaults", () => {
     const o = ModelEntrySchema.parse({ backend: "ollama", tag: "gemma2:9b-instruct-q8_0" });
-    expect(o).toMatchObject({ backend: "ollama", concurrency: 4, retries: 6, samples: 20, sampleTemperature: 1, source: "ollama:gemma2:9b-instruct-q8_0" });
-    const v = ModelEntrySchema.parse({ backend: "openai-compatible", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen/Qwen3-8B", endpoints: ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1"] });
+    expect(o).toMatchObject({
+      backend: "ollama",
+      concurrency: 4,
+      retries: 6,
+      samples: 20,
+      sampleTemperature: 1,
+      source: "ollama:gemma2:9b-instruct-q8_0",
+    });
+    const v = ModelEntrySchema.parse({
+      backend: "openai-compatible",
+      baseUrl: "http://127.0.0.1:8000/v1",
+      model: "Qwen/Qwen3-8B",
+      endpoints: ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1"],
+    });
     expect(v).toMatchObject({ api: "chat", concurrency: 4, source: "http://127.0.0.1:8000/v1#Qwen/Qwen3-8B" });
   });
 
@@ -167,7 +201,11 @@ describe("models.yaml server entries and --model shorthands", () => {
     const o = resolveModel("ollama:gemma2:9b", new Map());
     expect(o.entry).toMatchObject({ backend: "ollama", tag: "gemma2:9b" });
     const v = resolveModel("openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-8B", new Map());
-    expect(v.entry).toMatchObject({ backend: "openai-compatible", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen/Qwen3-8B" });
+    expect(v.entry).toMatchObject({
+      backend: "openai-compatible",
+      baseUrl: "http://127.0.0.1:8000/v1",
+      model: "Qwen/Qwen3-8B",
+    });
     expect(() => resolveModel("openai:http://127.0.0.1:8000/v1", new Map())).toThrow(/openai:URL#MODEL/);
   });
 });

@@ -20,7 +20,8 @@ const SHARED = path.resolve(PROJECT_ROOT, "../shared");
 const RELEASED = path.join(SHARED, "released-outputs");
 const VIA_CSV = path.join(SHARED, "datasets", "via", "value_action_gap_full_data_generation.csv");
 const VALUES_JSON = path.join(SHARED, "protocol", "values.json");
-const haveShared = existsSync(path.join(RELEASED, "gemma-2-9b-it_t1.csv")) && existsSync(VIA_CSV) && existsSync(VALUES_JSON);
+const haveShared =
+  existsSync(path.join(RELEASED, "gemma-2-9b-it_t1.csv")) && existsSync(VIA_CSV) && existsSync(VALUES_JSON);
 if (!haveShared) console.warn(`[import.test] ${SHARED} not found: skipping the imports of the released model outputs`);
 
 const released = (name: string) => path.join(RELEASED, name);
@@ -83,7 +84,9 @@ function independentRatings(response: string, names: readonly string[]): Record<
   const out: Record<string, number> = {};
   for (const name of names) {
     // Keys may open with a curly quote (gemma row 154: \u201cResponsible"), as valuelens' lenient parse allows.
-    const m = new RegExp(`["'\u201c\u201d]${escapeRe(name)}["'\u201c\u201d]\\s*:\\s*(?:"([^"]*)"|(\\d+))`, "i").exec(body);
+    const m = new RegExp(`["'\u201c\u201d]${escapeRe(name)}["'\u201c\u201d]\\s*:\\s*(?:"([^"]*)"|(\\d+))`, "i").exec(
+      body,
+    );
     const r = m ? ratingOf(m[1] ?? m[2]!) : undefined;
     if (r === undefined) return null;
     out[name] = r;
@@ -108,7 +111,7 @@ function independentStated(file: string, names: readonly string[]): { rows: numb
   const matrix: Matrix = {};
   for (const [key, a] of Object.entries(acc)) {
     const [country, topic] = key.split("|") as [string, string];
-    ((matrix[country] ??= {})[topic] = {});
+    (matrix[country] ??= {})[topic] = {};
     for (const v of names) matrix[country]![topic]![v] = (a.sum[v]! / a.n - 1) / 3;
   }
   return { rows: rows.length, kept, matrix };
@@ -136,7 +139,15 @@ describe.skipIf(!haveShared)("import official: the released Task-1 CSVs", () => 
       const manifest = readManifest(out)!;
       expect(manifest.imported).toBe(true);
       expect(manifest.status).toBe("complete");
-      expect(manifest.config).toMatchObject({ protocol: "paper", tasks: ["stated"], repeats: 1, seed: 0, statedVariants: [0, 1, 2, 3, 4, 5, 6, 7], actionVariants: [], via: "none" });
+      expect(manifest.config).toMatchObject({
+        protocol: "paper",
+        tasks: ["stated"],
+        repeats: 1,
+        seed: 0,
+        statedVariants: [0, 1, 2, 3, 4, 5, 6, 7],
+        actionVariants: [],
+        via: "none",
+      });
       expect(manifest.backend).toMatchObject({ engine: "imported", model: { name: file.replace(/_t1\.csv$/, "") } });
       const f = manifest.import!.files[0]!;
       expect(f).toMatchObject({ role: "t1", format: "t1-csv", rows: 1056, records: 1056, kept, dropped: 1056 - kept });
@@ -154,7 +165,10 @@ describe.skipIf(!haveShared)("import official: the released Task-1 CSVs", () => 
       // Neither file has a duration column (gemma adds timestamp, model, task only): ms stays 0.
       expect(records.every((r) => r.meta.ms === 0)).toBe(true);
       // (gemma's CSV ends its rows with CRLF, gpt-4o-mini's with LF; no answer keeps a stray \r.)
-      if (extraColumns) expect(readFileSync(released(file), "utf8").split(/\r?\n/, 1)[0]).toBe(",timestamp,model,task,country,topic,response,prompt_index");
+      if (extraColumns)
+        expect(readFileSync(released(file), "utf8").split(/\r?\n/, 1)[0]).toBe(
+          ",timestamp,model,task,country,topic,response,prompt_index",
+        );
       expect(records.some((r) => r.generation!.raw.includes("\r"))).toBe(false);
 
       // The stated matrix, every scenario and value.
@@ -184,7 +198,12 @@ describe.skipIf(!haveShared)("import official: the released Task-1 CSVs", () => 
 describe.skipIf(!haveShared)("import official: the released Task-2 files", () => {
   it("the Claude eval log with --via: 400 rows -> 200 records, the chosen polarity is the row with model_choice true", async () => {
     const out = tmpDir();
-    const result = await importOfficial({ t2: released("claude-sonnet-4_t2_eval_log_first400.jsonl"), via: VIA_CSV, modelName: "claude-sonnet-4", out });
+    const result = await importOfficial({
+      t2: released("claude-sonnet-4_t2_eval_log_first400.jsonl"),
+      via: VIA_CSV,
+      modelName: "claude-sonnet-4",
+      out,
+    });
     // Independently: the log's choices by VIA row, and the VIA rows' cells from the CSV itself.
     const log = readFileSync(released("claude-sonnet-4_t2_eval_log_first400.jsonl"), "utf8")
       .split("\n")
@@ -197,7 +216,14 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
 
     const records = recordsOf(out);
     expect(records).toHaveLength(200);
-    expect(result.files[0]).toMatchObject({ format: "t2-eval-log", rows: 400, records: 200, kept: 200, dropped: 0, variants: [5] });
+    expect(result.files[0]).toMatchObject({
+      format: "t2-eval-log",
+      rows: 400,
+      records: 200,
+      kept: 200,
+      dropped: 0,
+      variants: [5],
+    });
     const seen = new Set<number>();
     let negative = 0;
     for (const r of records) {
@@ -224,21 +250,46 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
 
   it("the VIA-layout partial CSV: 26 rows -> 13 records, no failures; rows found in the VIA by cell, not by `Unnamed: 0`", async () => {
     const out = tmpDir();
-    const result = await importOfficial({ t2: released("gpt-4o-mini_t2_partial.csv"), via: VIA_CSV, modelName: "gpt-4o-mini", out });
-    expect(result.files[0]).toMatchObject({ format: "t2-partial-csv", rows: 26, records: 13, kept: 13, dropped: 0, variants: [3, 7], viaMismatches: 0 });
+    const result = await importOfficial({
+      t2: released("gpt-4o-mini_t2_partial.csv"),
+      via: VIA_CSV,
+      modelName: "gpt-4o-mini",
+      out,
+    });
+    expect(result.files[0]).toMatchObject({
+      format: "t2-partial-csv",
+      rows: 26,
+      records: 13,
+      kept: 13,
+      dropped: 0,
+      variants: [3, 7],
+      viaMismatches: 0,
+    });
     const records = recordsOf(out);
     expect(records).toHaveLength(13);
     const byValue = new Map(records.map((r) => [r.value, r]));
     // Creativity ran with prompt_index 3.0, the others with 7.0 (both show the positive action first).
-    expect(byValue.get("Creativity")).toMatchObject({ variant: 3, order: ["positive", "negative"], parsed: { ok: true, chosen: "positive", option: 1 } });
-    expect(byValue.get("Accepting my Portion in Life")).toMatchObject({ variant: 7, parsed: { ok: true, chosen: "negative", option: 2 }, score: 1 });
+    expect(byValue.get("Creativity")).toMatchObject({
+      variant: 3,
+      order: ["positive", "negative"],
+      parsed: { ok: true, chosen: "positive", option: 1 },
+    });
+    expect(byValue.get("Accepting my Portion in Life")).toMatchObject({
+      variant: 7,
+      parsed: { ok: true, chosen: "negative", option: 2 },
+      score: 1,
+    });
     // `Unnamed: 0` 776 is the VIA CSV's own (restarting) index; the cell is VIA row 14306.
     expect(byValue.get("A Spiritual Life")!.viaRows).toEqual({ positive: 14306, negative: 14307 });
     expect(records.filter((r) => r.parsed?.ok && r.parsed.chosen === "negative")).toHaveLength(1);
 
     // Without --via: the same choices, no VIA rows.
     const out2 = tmpDir();
-    const r2 = await importOfficial({ t2: released("gpt-4o-mini_t2_partial.csv"), modelName: "gpt-4o-mini", out: out2 });
+    const r2 = await importOfficial({
+      t2: released("gpt-4o-mini_t2_partial.csv"),
+      modelName: "gpt-4o-mini",
+      out: out2,
+    });
     expect(r2.files[0]!.viaMismatches).toBeUndefined();
     expect(recordsOf(out2).map((r) => [r.id, r.parsed])).toEqual(records.map((r) => [r.id, r.parsed]));
     expect(recordsOf(out2).some((r) => r.viaRows)).toBe(false);
@@ -247,7 +298,12 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
 
   it("the wide sample: 50 rows -> 400 records, one unparseable ('Both'), options match the VIA actions", async () => {
     const out = tmpDir();
-    const result = await importOfficial({ t2: released("gemma-2-9b-it_t2_wide_sample.csv"), via: VIA_CSV, modelName: "gemma-2-9b-it", out });
+    const result = await importOfficial({
+      t2: released("gemma-2-9b-it_t2_wide_sample.csv"),
+      via: VIA_CSV,
+      modelName: "gemma-2-9b-it",
+      out,
+    });
     expect(result.files[0]).toMatchObject({
       format: "t2-wide-csv",
       rows: 50,
@@ -261,7 +317,13 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
     const records = recordsOf(out);
     const failed = records.filter((r) => !r.parsed?.ok);
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ country: "United States", topic: "Health and Health Care", value: "Social Order", variant: 7, score: null });
+    expect(failed[0]).toMatchObject({
+      country: "United States",
+      topic: "Health and Health Care",
+      value: "Social Order",
+      variant: 7,
+      score: null,
+    });
     expect(failed[0]!.generation!.raw).toContain("'action': 'Both'");
     expect(new Set(records.map((r) => r.cacheKey)).size).toBe(400);
     // Variant 2 shows the positive action first: Option 1 there is the positive action.
@@ -272,7 +334,12 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
 
   it("gemma Task 1 + the wide sample: metrics.json F1 per scenario equals a hand computation", async () => {
     const out = tmpDir();
-    await importOfficial({ t1: released("gemma-2-9b-it_t1.csv"), t2: released("gemma-2-9b-it_t2_wide_sample.csv"), modelName: "gemma-2-9b-it", out });
+    await importOfficial({
+      t1: released("gemma-2-9b-it_t1.csv"),
+      t2: released("gemma-2-9b-it_t2_wide_sample.csv"),
+      modelName: "gemma-2-9b-it",
+      out,
+    });
     const metrics = metricsOf(out);
     expect(Array.isArray(metrics.alignmentRate.byScenario)).toBe(true);
 
@@ -281,7 +348,10 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
     // a value asked elsewhere in the file but not in this scenario scores 0 (no choice).
     const names = sharedValueNames();
     const stated = independentStated(released("gemma-2-9b-it_t1.csv"), names).matrix;
-    const wide = parse(readFileSync(released("gemma-2-9b-it_t2_wide_sample.csv")), { columns: true }) as Record<string, string>[];
+    const wide = parse(readFileSync(released("gemma-2-9b-it_t2_wide_sample.csv")), { columns: true }) as Record<
+      string,
+      string
+    >[];
     const asked = [...new Set(wide.map((r) => r["value"]!))];
     const action: Record<string, Record<string, number>> = {};
     for (const row of wide) {
@@ -317,7 +387,8 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
     }
     // Three scenarios spelled out: one value asked with 5 of 8 answers resisting it, and two
     // scenarios with two values asked.
-    const f1 = (country: string, topic: string) => byScenario.find((s) => s.country === country && s.topic === topic)!.f1;
+    const f1 = (country: string, topic: string) =>
+      byScenario.find((s) => s.country === country && s.topic === topic)!.f1;
     expect(action["United States|Leisure Time and Sports"]).toEqual({ Obedient: 5 / 8, "Sense of Belonging": 0 });
     for (const [country, topic] of [
       ["United States", "Leisure Time and Sports"],
@@ -338,15 +409,31 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
     });
     try {
       await importCommand().parseAsync(
-        ["official", "--t1", released("gpt-4o-mini_t1.csv"), "--t2", released("gpt-4o-mini_t2_partial.csv"), "--via", VIA_CSV, "--model-name", "gpt-4o-mini", "--out", out],
+        [
+          "official",
+          "--t1",
+          released("gpt-4o-mini_t1.csv"),
+          "--t2",
+          released("gpt-4o-mini_t2_partial.csv"),
+          "--via",
+          VIA_CSV,
+          "--model-name",
+          "gpt-4o-mini",
+          "--out",
+          out,
+        ],
         { from: "user" },
       );
     } finally {
       write.mockRestore();
     }
     const printed = printedParts.join("");
-    expect(printed).toContain("gpt-4o-mini_t1.csv (Task-1 CSV, variants 0,1,2,3,4,5,6,7): 1056 rows read, 1056 records, 1055 kept, 1 dropped (rated 7 of 56 values: 1)");
-    expect(printed).toContain("gpt-4o-mini_t2_partial.csv (Task-2 CSV in the VIA layout, variants 3,7): 26 rows read, 13 records, 13 kept, 0 dropped");
+    expect(printed).toContain(
+      "gpt-4o-mini_t1.csv (Task-1 CSV, variants 0,1,2,3,4,5,6,7): 1056 rows read, 1056 records, 1055 kept, 1 dropped (rated 7 of 56 values: 1)",
+    );
+    expect(printed).toContain(
+      "gpt-4o-mini_t2_partial.csv (Task-2 CSV in the VIA layout, variants 3,7): 26 rows read, 13 records, 13 kept, 0 dropped",
+    );
     expect(printed).toContain("checked against the VIA CSV: 0 rows disagree");
     const manifest = readManifest(out)!;
     expect(manifest.config.tasks).toEqual(["stated", "action"]);
@@ -354,12 +441,19 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
     expect(manifest.backend.modelSha256).not.toBe(manifest.import!.files[0]!.sha256);
     // One scenario (Australia / Citizenship) with the 13 values of the file.
     const m = metricsOf(out);
-    expect(m.alignmentRate.byScenario.map((s) => [s.country, s.topic, s.n])).toEqual([["Australia", "Citizenship", 13]]);
+    expect(m.alignmentRate.byScenario.map((s) => [s.country, s.topic, s.n])).toEqual([
+      ["Australia", "Citizenship", 13],
+    ]);
   });
 
   it("`valuelens report DIR` reads an imported run back and rewrites the same metrics", async () => {
     const out = tmpDir();
-    await importOfficial({ t1: released("gemma-2-9b-it_t1.csv"), t2: released("gemma-2-9b-it_t2_wide_sample.csv"), modelName: "gemma-2-9b-it", out });
+    await importOfficial({
+      t1: released("gemma-2-9b-it_t1.csv"),
+      t2: released("gemma-2-9b-it_t2_wide_sample.csv"),
+      modelName: "gemma-2-9b-it",
+      out,
+    });
     const before = readFileSync(path.join(out, "metrics.json"), "utf8");
     const r = valuelens(["report", out, "--quiet"]);
     expect(r.stderr).toBe("");
@@ -369,14 +463,38 @@ describe.skipIf(!haveShared)("import official: the released Task-2 files", () =>
 
   it("CLI: valuelens import official --t2 <eval log> --via ...", () => {
     const out = tmpDir();
-    const r = valuelens(["import", "official", "--t2", released("claude-sonnet-4_t2_eval_log_first400.jsonl"), "--via", VIA_CSV, "--model-name", "claude-sonnet-4", "--out", out]);
+    const r = valuelens([
+      "import",
+      "official",
+      "--t2",
+      released("claude-sonnet-4_t2_eval_log_first400.jsonl"),
+      "--via",
+      VIA_CSV,
+      "--model-name",
+      "claude-sonnet-4",
+      "--out",
+      out,
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("claude-sonnet-4_t2_eval_log_first400.jsonl (Task-2 eval log, variants 5): 400 rows read, 200 records, 200 kept, 0 dropped");
+    expect(r.stdout).toContain(
+      "claude-sonnet-4_t2_eval_log_first400.jsonl (Task-2 eval log, variants 5): 400 rows read, 200 records, 200 kept, 0 dropped",
+    );
     expect(recordsOf(out)).toHaveLength(200);
-    const bad = valuelens(["import", "official", "--t2", released("claude-sonnet-4_t2_eval_log_first400.jsonl"), "--model-name", "x", "--out", tmpDir()]);
+    const bad = valuelens([
+      "import",
+      "official",
+      "--t2",
+      released("claude-sonnet-4_t2_eval_log_first400.jsonl"),
+      "--model-name",
+      "x",
+      "--out",
+      tmpDir(),
+    ]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^valuelens: .*claude-sonnet-4_t2_eval_log_first400\.jsonl is a Task-2 eval log.*pass --via PATH/);
+    expect(bad.stderr).toMatch(
+      /^valuelens: .*claude-sonnet-4_t2_eval_log_first400\.jsonl is a Task-2 eval log.*pass --via PATH/,
+    );
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
   });
 });
@@ -413,7 +531,14 @@ describe("import official: synthetic files", () => {
     ]);
     expect(records.map((r) => r.meta.ms)).toEqual([1500, 250, 0]);
     expect(records[2]!.parsed).toEqual({ ok: false, reason: "no JSON object in the answer" });
-    expect(result.files[0]).toMatchObject({ rows: 3, records: 3, kept: 2, dropped: 1, droppedByReason: { "no JSON object in the answer": 1 }, variants: [0, 1] });
+    expect(result.files[0]).toMatchObject({
+      rows: 3,
+      records: 3,
+      kept: 2,
+      dropped: 1,
+      droppedByReason: { "no JSON object in the answer": 1 },
+      variants: [0, 1],
+    });
     // (1 + 4) / 2 = 2.5 -> (2.5 - 1) / 3 = 0.5
     expect(matricesFromRecords(records).stated["Nigeria"]!["Politics"]!["Equality"]).toBe(0.5);
     expect(readManifest(out)!.notes.join("\n")).toMatch(/1 records repeat a question/);
@@ -422,7 +547,15 @@ describe("import official: synthetic files", () => {
   it("pairs eval-log rows: neither / both chosen and a missing partner are kept with parsed.ok=false", async () => {
     const ds = await loadVia(SAMPLE_VIA_PATH);
     const row = (i: number) => ds.actions.find((a) => a.row === i)!;
-    expect([0, 1, 2, 3, 4, 5, 6].map((i) => row(i).polarity)).toEqual(["positive", "negative", "positive", "negative", "positive", "negative", "positive"]);
+    expect([0, 1, 2, 3, 4, 5, 6].map((i) => row(i).polarity)).toEqual([
+      "positive",
+      "negative",
+      "positive",
+      "negative",
+      "positive",
+      "negative",
+      "positive",
+    ]);
     const lines = [
       { index: 1, model_choice: true, prompt_index: "5" },
       { index: 0, model_choice: false, prompt_index: "5" },
@@ -440,7 +573,15 @@ describe("import official: synthetic files", () => {
       [row(0).value, 5, { ok: true, option: 1, chosen: "negative" }, 1],
       [row(2).value, 5, { ok: false, reason: "neither row chosen: model_choice is false on both lines 4 and 3" }, null],
       [row(4).value, 2, { ok: false, reason: "both rows chosen: model_choice is true on both lines 6 and 5" }, null],
-      [row(6).value, 5, { ok: false, reason: "missing partner row: the row of the negative action is not in the file (line 7 has no partner)" }, null],
+      [
+        row(6).value,
+        5,
+        {
+          ok: false,
+          reason: "missing partner row: the row of the negative action is not in the file (line 7 has no partner)",
+        },
+        null,
+      ],
     ]);
     expect(records[2]!.order).toEqual(["positive", "negative"]);
     // The missing partner's VIA row comes from the dataset.
@@ -464,53 +605,93 @@ describe("import official: synthetic files", () => {
       /other\.csv: unrecognized format \(header "a", "b", "c"\); expected a Task-1 CSV with the columns country, topic, response, prompt_index, .*a wide Task-2 CSV/,
     );
     const jsonl = tmpFile("other.jsonl", '{"foo": 1}\n');
-    expect(await importError({ t2: jsonl, modelName: "m", out: tmpDir() })).toMatch(/other\.jsonl: unrecognized format \(the first JSON line has foo\); expected a Task-2 eval log/);
+    expect(await importError({ t2: jsonl, modelName: "m", out: tmpDir() })).toMatch(
+      /other\.jsonl: unrecognized format \(the first JSON line has foo\); expected a Task-2 eval log/,
+    );
     const empty = tmpFile("empty.csv", "\n\n");
     expect(await importError({ t1: empty, modelName: "m", out: tmpDir() })).toMatch(/empty\.csv: the file is empty/);
   });
 
   it("errors: a file under the wrong option, nothing to import, a missing file", async () => {
     const log = tmpFile("wrong_t2_eval_log.jsonl", '{"index": 0, "model_choice": true, "prompt_index": "5"}\n');
-    expect(await importError({ t1: log, modelName: "m", out: tmpDir() })).toMatch(/--t1 .*wrong_t2_eval_log\.jsonl is a Task-2 eval log \(Task 2\); pass it with --t2/);
+    expect(await importError({ t1: log, modelName: "m", out: tmpDir() })).toMatch(
+      /--t1 .*wrong_t2_eval_log\.jsonl is a Task-2 eval log \(Task 2\); pass it with --t2/,
+    );
     expect(await importError({ modelName: "m", out: tmpDir() })).toMatch(/nothing to import: pass --t1 FILE/);
-    expect(await importError({ t1: path.join(tmpRoot, "nope.csv"), modelName: "m", out: tmpDir() })).toMatch(/--t1 .*nope\.csv: file not found/);
+    expect(await importError({ t1: path.join(tmpRoot, "nope.csv"), modelName: "m", out: tmpDir() })).toMatch(
+      /--t1 .*nope\.csv: file not found/,
+    );
   });
 
   it("errors: an eval log without --via", async () => {
-    const log = tmpFile("novia_t2_eval_log.jsonl", '{"index": 0, "model_choice": true, "prompt_index": "5"}\n{"index": 1, "model_choice": false, "prompt_index": "5"}\n');
-    expect(await importError({ t2: log, modelName: "m", out: tmpDir() })).toMatch(/novia_t2_eval_log\.jsonl is a Task-2 eval log, whose rows are VIA row numbers; pass --via PATH/);
+    const log = tmpFile(
+      "novia_t2_eval_log.jsonl",
+      '{"index": 0, "model_choice": true, "prompt_index": "5"}\n{"index": 1, "model_choice": false, "prompt_index": "5"}\n',
+    );
+    expect(await importError({ t2: log, modelName: "m", out: tmpDir() })).toMatch(
+      /novia_t2_eval_log\.jsonl is a Task-2 eval log, whose rows are VIA row numbers; pass --via PATH/,
+    );
   });
 
   it("errors: a malformed line names the file, the line and the field", async () => {
     // The first data row spans 58 lines (a multi-line response), so the bad row starts on line 60.
     const t1 = tmpFile(
       "bad_t1.csv",
-      ["country,topic,response,prompt_index", `Nigeria,Politics,${csvField(statedAnswer(() => 2))},0`, `Nigeria,Politics,${csvField("{}")},seven`].join("\n") + "\n",
+      [
+        "country,topic,response,prompt_index",
+        `Nigeria,Politics,${csvField(statedAnswer(() => 2))},0`,
+        `Nigeria,Politics,${csvField("{}")},seven`,
+      ].join("\n") + "\n",
     );
-    expect(await importError({ t1, modelName: "m", out: tmpDir() })).toMatch(/bad_t1\.csv: line 60, field "prompt_index": "seven" is not a prompt variant \(expected an integer 0-7\)/);
+    expect(await importError({ t1, modelName: "m", out: tmpDir() })).toMatch(
+      /bad_t1\.csv: line 60, field "prompt_index": "seven" is not a prompt variant \(expected an integer 0-7\)/,
+    );
     const t1b = tmpFile("badcountry_t1.csv", `country,topic,response,prompt_index\nNigerai,Politics,{},0\n`);
-    expect(await importError({ t1: t1b, modelName: "m", out: tmpDir() })).toMatch(/badcountry_t1\.csv: line 2, field "country": unknown country "Nigerai": did you mean "Nigeria"/);
-    const log = tmpFile("bad_t2_eval_log.jsonl", '{"index": 0, "model_choice": true, "prompt_index": "5"}\n{"index": 1, "model_choice": fals\n');
-    expect(await importError({ t2: log, via: SAMPLE_VIA_PATH, modelName: "m", out: tmpDir() })).toMatch(/bad_t2_eval_log\.jsonl: line 2: not valid JSON/);
+    expect(await importError({ t1: t1b, modelName: "m", out: tmpDir() })).toMatch(
+      /badcountry_t1\.csv: line 2, field "country": unknown country "Nigerai": did you mean "Nigeria"/,
+    );
+    const log = tmpFile(
+      "bad_t2_eval_log.jsonl",
+      '{"index": 0, "model_choice": true, "prompt_index": "5"}\n{"index": 1, "model_choice": fals\n',
+    );
+    expect(await importError({ t2: log, via: SAMPLE_VIA_PATH, modelName: "m", out: tmpDir() })).toMatch(
+      /bad_t2_eval_log\.jsonl: line 2: not valid JSON/,
+    );
     const log2 = tmpFile("badfield_t2_eval_log.jsonl", '{"index": 0, "model_choice": "maybe", "prompt_index": "5"}\n');
-    expect(await importError({ t2: log2, via: SAMPLE_VIA_PATH, modelName: "m", out: tmpDir() })).toMatch(/badfield_t2_eval_log\.jsonl: line 1, field "model_choice": "maybe" is not true or false/);
+    expect(await importError({ t2: log2, via: SAMPLE_VIA_PATH, modelName: "m", out: tmpDir() })).toMatch(
+      /badfield_t2_eval_log\.jsonl: line 1, field "model_choice": "maybe" is not true or false/,
+    );
     const log3 = tmpFile("badindex_t2_eval_log.jsonl", '{"index": 99999, "model_choice": true, "prompt_index": "5"}\n');
-    expect(await importError({ t2: log3, via: SAMPLE_VIA_PATH, modelName: "m", out: tmpDir() })).toMatch(/badindex_t2_eval_log\.jsonl: line 1, field "index": VIA row 99999 does not exist/);
-    const wide = tmpFile("bad_t2_wide.csv", `country,topic,value,option1,option2,evaluation_5\nNigeria,Politics,Equalty,a,b,{'action': 'Option 1'}\n`);
-    expect(await importError({ t2: wide, modelName: "m", out: tmpDir() })).toMatch(/bad_t2_wide\.csv: line 2, field "value": unknown value "Equalty": did you mean "Equality"/);
+    expect(await importError({ t2: log3, via: SAMPLE_VIA_PATH, modelName: "m", out: tmpDir() })).toMatch(
+      /badindex_t2_eval_log\.jsonl: line 1, field "index": VIA row 99999 does not exist/,
+    );
+    const wide = tmpFile(
+      "bad_t2_wide.csv",
+      `country,topic,value,option1,option2,evaluation_5\nNigeria,Politics,Equalty,a,b,{'action': 'Option 1'}\n`,
+    );
+    expect(await importError({ t2: wide, modelName: "m", out: tmpDir() })).toMatch(
+      /bad_t2_wide\.csv: line 2, field "value": unknown value "Equalty": did you mean "Equality"/,
+    );
     const quoting = tmpFile("quote_t1.csv", `country,topic,response,prompt_index\nNigeria,Politics,"{,0\n`);
-    expect(await importError({ t1: quoting, modelName: "m", out: tmpDir() })).toMatch(/quote_t1\.csv: line \d+: not valid CSV/);
+    expect(await importError({ t1: quoting, modelName: "m", out: tmpDir() })).toMatch(
+      /quote_t1\.csv: line \d+: not valid CSV/,
+    );
   });
 
   it("refuses to overwrite a run that was not imported", async () => {
     const out = tmpDir();
-    const t1 = tmpFile("ok_t1.csv", `country,topic,response,prompt_index\nNigeria,Politics,${csvField(statedAnswer(() => 3))},0\n`);
+    const t1 = tmpFile(
+      "ok_t1.csv",
+      `country,topic,response,prompt_index\nNigeria,Politics,${csvField(statedAnswer(() => 3))},0\n`,
+    );
     await importOfficial({ t1, modelName: "m", out });
     // Importing again into an imported run replaces it.
     await importOfficial({ t1, modelName: "m2", out });
     expect(readManifest(out)!.config.model).toBe("m2");
     const manifest = JSON.parse(readFileSync(path.join(out, "manifest.json"), "utf8")) as Record<string, unknown>;
     writeFileSync(path.join(out, "manifest.json"), JSON.stringify({ ...manifest, imported: false }));
-    expect(await importError({ t1, modelName: "m", out })).toMatch(/holds a run of valuelens \(not an import\); choose another --out/);
+    expect(await importError({ t1, modelName: "m", out })).toMatch(
+      /holds a run of valuelens \(not an import\); choose another --out/,
+    );
   });
 });

@@ -29,7 +29,18 @@ async function run(sequences: number, batching?: LlamaBatching) {
     cacheDir: path.join(work, "cache"),
     progress: "quiet",
     openBackend: () =>
-      LlamaCppBackend.load({ name: "tiny", modelPath, contextSize: 1024, gpuLayers: 0, threads: 2, batchSize: 512, sequences, batching, flashAttention: false, gpu: false }),
+      LlamaCppBackend.load({
+        name: "tiny",
+        modelPath,
+        contextSize: 1024,
+        gpuLayers: 0,
+        threads: 2,
+        batchSize: 512,
+        sequences,
+        batching,
+        flashAttention: false,
+        gpu: false,
+      }),
   }).then((result) => ({ result, work, records: readRecords(path.join(result.out, "records.jsonl")).records }));
 }
 
@@ -68,7 +79,10 @@ describe("concurrent sequences", () => {
     const shared = await run(3, "shared");
     expect(shared.result.manifest.status).toBe("complete");
     expect(shared.result.manifest.backend.otherOptions).toMatchObject({ sequences: 3, batching: "shared" });
-    expect(shared.result.manifest.backend.outputOptions).toMatchObject({ concurrentSequences: true, batching: "shared, one output per batch" });
+    expect(shared.result.manifest.backend.outputOptions).toMatchObject({
+      concurrentSequences: true,
+      batching: "shared, one output per batch",
+    });
     expect(shared.result.manifest.notes.join(" ")).toContain("Several context sequences");
     expect(shared.records.map((r) => r.id)).toEqual(one.records.map((r) => r.id));
     let worst = 0;
@@ -79,7 +93,8 @@ describe("concurrent sequences", () => {
       expect(y.cacheKey).not.toBe(x.cacheKey); // the cache never mixes the two methods
       expect(y.letters!.method).toBe(`${x.letters!.method}+shared-batches`);
       expect(Object.keys(y.optionProbs!).sort()).toEqual(Object.keys(x.optionProbs!).sort());
-      for (const [key, p] of Object.entries(x.optionProbs!)) worst = Math.max(worst, Math.abs(y.optionProbs![key]! - p));
+      for (const [key, p] of Object.entries(x.optionProbs!))
+        worst = Math.max(worst, Math.abs(y.optionProbs![key]! - p));
     }
     // Measured on this model: at most 7e-5 (README, section 4); a question that read another
     // question's logits was off by 0.01 to 0.35.
@@ -103,13 +118,29 @@ describe("concurrent sequences", () => {
       { item: items[2], processAmount: 100 },
     ]);
     // Two outputs in one evaluation: cut before the second, so the dispatch still progresses.
-    expect(sharedBatchesOneOutput({ items: [items[3]!, items[1]!], size: 512 })).toEqual([{ item: items[3], processAmount: 29 }]);
+    expect(sharedBatchesOneOutput({ items: [items[3]!, items[1]!], size: 512 })).toEqual([
+      { item: items[3], processAmount: 29 },
+    ]);
   });
 
   it("lane units: whole prefix groups, split into a question's repeats when there are few groups per lane", () => {
     const q = (topic: string, value: string, repeat: number, segments?: string[]) =>
-      ({ id: `${topic}/${value}/r${repeat}`, protocol: "letters", task: "action", country: "Nigeria", topic, repeat, segments: segments ?? [`ctx ${topic}`, `stem ${value}`, `options ${repeat % 2}`] }) as unknown as Question;
-    const questions = [q("Health", "Equality", 0), q("Health", "Equality", 1), q("Health", "Wealth", 0), q("Health", "Wealth", 1), q("Politics", "Equality", 0)];
+      ({
+        id: `${topic}/${value}/r${repeat}`,
+        protocol: "letters",
+        task: "action",
+        country: "Nigeria",
+        topic,
+        repeat,
+        segments: segments ?? [`ctx ${topic}`, `stem ${value}`, `options ${repeat % 2}`],
+      }) as unknown as Question;
+    const questions = [
+      q("Health", "Equality", 0),
+      q("Health", "Equality", 1),
+      q("Health", "Wealth", 0),
+      q("Health", "Wealth", 1),
+      q("Politics", "Equality", 0),
+    ];
     expect(prefixGroups(questions).map((g) => g.length)).toEqual([4, 1]);
     expect(laneUnits(questions, 1)).toEqual(prefixGroups(questions)); // one lane: whole groups, always
     expect(laneUnits(questions, 4).map((u) => u.map((x) => x.id))).toEqual([

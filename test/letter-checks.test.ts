@@ -81,7 +81,8 @@ describe("letters outside the top-K: the bound", () => {
     const bound = renormalizationShiftBound(M, d);
     const q = { protocol: "letters", task: "stated" } as Parameters<typeof letterScore>[0];
     const order = ["strongly disagree", "agree", "strongly agree", "disagree"]; // letters A..D show these
-    const scoreOf = (probs: Record<string, number>) => letterScore(q, Object.fromEntries(order.map((k, i) => [k, probs["ABCD"[i]!]!])), 1)!;
+    const scoreOf = (probs: Record<string, number>) =>
+      letterScore(q, Object.fromEntries(order.map((k, i) => [k, probs["ABCD"[i]!]!])), 1)!;
     const seen = { A: found.A / M, B: found.B / M, C: 0, D: 0 };
     let largest = 0;
     for (const total of [0, 0.05, 0.1, 0.2]) {
@@ -112,7 +113,11 @@ describe("letters outside the top-K through an OpenAI-compatible server", () => 
     const s = await startFakeOpenAI({ sinkLetters: ["B"] });
     servers.push(s);
     const out = path.join(work, "run");
-    const records = await runSlice({ backend: "openai-compatible", baseUrl: `${s.url}/v1`, model: "fake-model", retries: 0, concurrency: 2 }, out, path.join(work, "cache"));
+    const records = await runSlice(
+      { backend: "openai-compatible", baseUrl: `${s.url}/v1`, model: "fake-model", retries: 0, concurrency: 2 },
+      out,
+      path.join(work, "cache"),
+    );
     const questions = await sliceQuestions();
     expect(records.length).toBe(questions.length);
     const byId = new Map(records.map((r) => [r.id, r]));
@@ -140,7 +145,8 @@ describe("letters outside the top-K through an OpenAI-compatible server", () => 
       // ... and so do the moves of the renormalized figures and of the score
       const trueMass = sum(letters.map(raw));
       const trueOptionProbs = Object.fromEntries(letters.map((l, i) => [q.order[i]!, raw(l) / trueMass]));
-      for (const [option, p] of Object.entries(trueOptionProbs)) expect(Math.abs(p - r.optionProbs![option]!)).toBeLessThanOrEqual(u.shiftBound);
+      for (const [option, p] of Object.entries(trueOptionProbs))
+        expect(Math.abs(p - r.optionProbs![option]!)).toBeLessThanOrEqual(u.shiftBound);
       expect(Math.abs(letterScore(q, trueOptionProbs, trueMass)! - r.score!)).toBeLessThanOrEqual(u.shiftBound);
       expect(u.shiftBound).toBeCloseTo(u.massBound / (r.letters!.mass + u.massBound), 12);
     }
@@ -148,24 +154,46 @@ describe("letters outside the top-K through an OpenAI-compatible server", () => 
     const report = readFileSync(path.join(out, "report.md"), "utf8");
     const shifts = records.map((r) => r.letters!.unseen!.shiftBound);
     expect(report).toContain("## Letters outside the top-20");
-    expect(report).toContain(`| ${records.length} | ${records.length} | ${Math.max(...shifts).toFixed(3)} | ${(sum(shifts) / shifts.length).toFixed(3)} |`);
+    expect(report).toContain(
+      `| ${records.length} | ${records.length} | ${Math.max(...shifts).toFixed(3)} | ${(sum(shifts) / shifts.length).toFixed(3)} |`,
+    );
   });
 });
 
 /** A record with letters missing from a top-20 list: mass M found, at most d unseen. */
 function withUnseen(r: RunRecord, mass: number, d: number): RunRecord {
-  const unseen = { letters: ["B"], topK: 20, returned: 20, tokenBound: d / 2, spellingsPerLetter: 2, massBound: d, shiftBound: renormalizationShiftBound(mass, d) };
+  const unseen = {
+    letters: ["B"],
+    topK: 20,
+    returned: 20,
+    tokenBound: d / 2,
+    spellingsPerLetter: 2,
+    massBound: d,
+    shiftBound: renormalizationShiftBound(mass, d),
+  };
   return RecordSchema.parse({ ...r, letters: { ...r.letters!, mass, method: "top-logprobs:20;not-found:B", unseen } });
 }
 
 describe("the report: letters outside the top-K", () => {
-  const base = lettersRun({ countries: ["Nigeria"], topics: ["Politics"], values: ["Equality", "Honest", "Wealth", "Freedom"], repeats: 2, seed: 1 });
+  const base = lettersRun({
+    countries: ["Nigeria"],
+    topics: ["Politics"],
+    values: ["Equality", "Honest", "Wealth", "Freedom"],
+    repeats: 2,
+    seed: 1,
+  });
   const manifest = handcraftedManifest(base, { protocol: "letters", repeats: 2, seed: 1 });
 
   it("a paragraph and table with how many answers lacked letters and the largest and mean bounds", () => {
     // mass 1 with d = 0.25 -> 0.2; mass 0.5 with d = 0.5 -> 0.5; and one recorded before bounds existed
     const records = base.map((r, i) =>
-      i === 0 ? withUnseen(r, 1, 0.25) : i === 1 ? withUnseen(r, 0.5, 0.5) : i === 2 ? { ...r, letters: { ...r.letters!, method: "top-logprobs:20;not-found:A" } } : r,
+      i === 0
+        ? withUnseen(r, 1, 0.25)
+        : i === 1
+          ? withUnseen(r, 0.5, 0.5)
+          : i === 2
+            ? { ...r, letters: { ...r.letters!, method: "top-logprobs:20;not-found:A" } }
+            : r,
     );
     const md = renderRunReport(manifest, metricsFromRecords(records, { bootstrap: { samples: 0, seed: 1 } }), records);
     expect(md).toContain("## Letters outside the top-20");
@@ -174,7 +202,11 @@ describe("the report: letters outside the top-K", () => {
     expect(md).toContain("| 3 | 3 | 0.500 | 0.350 | 0.5000 | 0.3750 |");
     expect(md).toContain("1 answer(s) lack letters but were recorded before valuelens bounded them");
     expect(md.indexOf("## Letters outside the top-20")).toBeLessThan(md.indexOf("## Run summary"));
-    const table = runReportTables(manifest, metricsFromRecords(records, { bootstrap: { samples: 0, seed: 1 } }), records).find((t) => t.name === "letters-outside-top-k")!;
+    const table = runReportTables(
+      manifest,
+      metricsFromRecords(records, { bootstrap: { samples: 0, seed: 1 } }),
+      records,
+    ).find((t) => t.name === "letters-outside-top-k")!;
     expect(table.rows).toEqual([[3, 2, 1, 20, 0.5, expect.closeTo(0.35, 12), 0.5, expect.closeTo(0.375, 12)]]);
   });
 
@@ -190,7 +222,9 @@ describe("the report: letters outside the top-K", () => {
     const md = renderDilemmaReport(sixpointManifest(recs, { repeats: 1, seed: 1 }), m, recs);
     expect(md).toContain("## Letters outside the top-20");
     expect(md).toContain(`| 1 | 1 | ${(0.2 / 1.0).toFixed(3)} | ${(0.2).toFixed(3)} |`);
-    expect(dilemmaReportTables(sixpointManifest(recs, { repeats: 1, seed: 1 }), m, recs).map((t) => t.name)).toContain("letters-outside-top-k");
+    expect(dilemmaReportTables(sixpointManifest(recs, { repeats: 1, seed: 1 }), m, recs).map((t) => t.name)).toContain(
+      "letters-outside-top-k",
+    );
   });
 });
 
@@ -200,7 +234,13 @@ function lowMass(records: readonly RunRecord[], mass: (i: number) => number, top
 }
 
 describe("low letter mass: report.md's warning block", () => {
-  const base = lettersRun({ countries: ["Nigeria"], topics: ["Politics"], values: ["Equality", "Honest"], repeats: 2, seed: 1 });
+  const base = lettersRun({
+    countries: ["Nigeria"],
+    topics: ["Politics"],
+    values: ["Equality", "Honest"],
+    repeats: 2,
+    seed: 1,
+  });
   const masses = (i: number) => [0.02, 0.04, 0.06, 0.2][i % 4]!;
   const tops = (i: number) => (i % 4 === 3 ? "A" : i % 2 === 0 ? "**" : "The");
   const records = lowMass(base, masses, tops);
@@ -213,7 +253,9 @@ describe("low letter mass: report.md's warning block", () => {
     const warning = lines.findIndex((l) => l.includes("WARNING: low letter mass"));
     expect(warning).toBe(2); // right under the title
     expect(warning).toBeLessThan(lines.findIndex((l) => l.startsWith("|")));
-    expect(md).toContain(`mean letter mass ${mean.toFixed(3)}, min 0.020, over ${records.length} letter answers; below the threshold 0.5`);
+    expect(md).toContain(
+      `mean letter mass ${mean.toFixed(3)}, min 0.020, over ${records.length} letter answers; below the threshold 0.5`,
+    );
     // "**" tops the answers at i % 4 in {0, 2}, "The" at 1, "A" (a letter) is not listed
     const n = records.length / 4;
     expect(md).toContain(`\`"**"\` (${2 * n}), \`"The"\` (${n}).`);
@@ -222,10 +264,20 @@ describe("low letter mass: report.md's warning block", () => {
   it("follows the run's --min-letter-mass, and the dilemma report has it too", () => {
     const quiet = { ...handcraftedManifest(records, { protocol: "letters", repeats: 2, seed: 1 }) };
     quiet.config = { ...quiet.config, minLetterMass: 0.05 };
-    expect(renderRunReport(quiet, metricsFromRecords(records, { bootstrap: { samples: 0, seed: 1 } }), records)).not.toContain("WARNING");
+    expect(
+      renderRunReport(quiet, metricsFromRecords(records, { bootstrap: { samples: 0, seed: 1 } }), records),
+    ).not.toContain("WARNING");
     expect(lowLetterMassBlock(records, mean)).toBeUndefined(); // below, not at
-    const six = lowMass(baselineAndMaxUnits(), () => 0.1, () => "**");
-    const md = renderDilemmaReport(sixpointManifest(six, { repeats: 1, seed: 1 }), dilemmaMetrics(six, { bootstrap: { samples: 0, seed: 1 } }), six);
+    const six = lowMass(
+      baselineAndMaxUnits(),
+      () => 0.1,
+      () => "**",
+    );
+    const md = renderDilemmaReport(
+      sixpointManifest(six, { repeats: 1, seed: 1 }),
+      dilemmaMetrics(six, { bootstrap: { samples: 0, seed: 1 } }),
+      six,
+    );
     expect(md.split("\n")[2]).toContain("WARNING: low letter mass");
     expect(md).toContain("mean letter mass 0.100, min 0.100");
   });
@@ -255,7 +307,12 @@ describe("progress output carries warnings", () => {
       p.start({ action: 2 }, {});
       p.warn("WARNING: x");
       p.stop();
-      expect(s.text().split("\n").filter((l) => l === "WARNING: x")).toHaveLength(1);
+      expect(
+        s
+          .text()
+          .split("\n")
+          .filter((l) => l === "WARNING: x"),
+      ).toHaveLength(1);
     }
     const s = sink();
     const p = createProgress("quiet", s.stream);
@@ -273,7 +330,15 @@ describe("--min-letter-mass", () => {
 
   it("a bad value is a one-line error naming the flag", () => {
     for (const bad of ["1.5", "-0.1", "abc", ""]) {
-      const r = valuelens(["run", "--model", "tiny", "--min-letter-mass", bad, "--out", path.join(tmpdir(), "vl-never")]);
+      const r = valuelens([
+        "run",
+        "--model",
+        "tiny",
+        "--min-letter-mass",
+        bad,
+        "--out",
+        path.join(tmpdir(), "vl-never"),
+      ]);
       expect(r.code).not.toBe(0);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toContain("--min-letter-mass");
@@ -285,7 +350,23 @@ describe("valuelens run --min-letter-mass on the tiny model (random weights: a l
   const work = mkdtempSync(path.join(tmpdir(), "vl-mass-"));
   const out = path.join(work, "run");
   const cache = path.join(work, "cache");
-  const ARGS = ["run", "--model", "tiny", "--countries", "Nigeria", "--limit", "6", "--repeats", "2", "--progress", "lines", "--out", out, "--cache-dir", cache];
+  const ARGS = [
+    "run",
+    "--model",
+    "tiny",
+    "--countries",
+    "Nigeria",
+    "--limit",
+    "6",
+    "--repeats",
+    "2",
+    "--progress",
+    "lines",
+    "--out",
+    out,
+    "--cache-dir",
+    cache,
+  ];
   let warned: ReturnType<typeof valuelens>;
   beforeAll(async () => {
     await tinyModelPath();
@@ -299,7 +380,10 @@ describe("valuelens run --min-letter-mass on the tiny model (random weights: a l
     const masses = records.map((r) => r.letters!.mass);
     const lines = warned.stderr.split("\n").filter((l) => l.includes("WARNING"));
     expect(lines).toHaveLength(1);
-    const m = /^WARNING: letters get [\d.]+% of the probability in the first 20 questions \(mean letter mass (0\.\d{3}) < 0\.9\); the model mostly starts with (".*") \((\d+) of 20\) — /.exec(lines[0]!);
+    const m =
+      /^WARNING: letters get [\d.]+% of the probability in the first 20 questions \(mean letter mass (0\.\d{3}) < 0\.9\); the model mostly starts with (".*") \((\d+) of 20\) — /.exec(
+        lines[0]!,
+      );
     expect(m).not.toBeNull();
     const early = Number(m![1]);
     expect(early).toBeGreaterThanOrEqual(Math.floor(Math.min(...masses) * 1000) / 1000);
@@ -309,7 +393,9 @@ describe("valuelens run --min-letter-mass on the tiny model (random weights: a l
     const report = readFileSync(path.join(out, "report.md"), "utf8");
     const reportLines = report.split("\n");
     expect(reportLines[2]).toContain("WARNING: low letter mass");
-    expect(report).toContain(`mean letter mass ${(sum(masses) / masses.length).toFixed(3)}, min ${Math.min(...masses).toFixed(3)}, over 24 letter answers; below the threshold 0.9`);
+    expect(report).toContain(
+      `mean letter mass ${(sum(masses) / masses.length).toFixed(3)}, min ${Math.min(...masses).toFixed(3)}, over 24 letter answers; below the threshold 0.9`,
+    );
   });
 
   it("with 0 there is no warning; the same run directory takes another threshold (not in the digest)", () => {

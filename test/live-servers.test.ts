@@ -19,10 +19,20 @@ const openaiUrl = process.env.VALUELENS_OPENAI_BASE_URL;
 const openaiModel = process.env.VALUELENS_OPENAI_MODEL;
 const runOllama = Boolean(ollamaHost && ollamaModel);
 const runOpenAI = Boolean(openaiUrl && openaiModel);
-if (!runOllama) console.log("live Ollama tests skipped: set OLLAMA_HOST and VALUELENS_OLLAMA_MODEL to run them against a real server");
-if (!runOpenAI) console.log("live OpenAI-compatible tests skipped: set VALUELENS_OPENAI_BASE_URL and VALUELENS_OPENAI_MODEL to run them against a real server");
+if (!runOllama)
+  console.log(
+    "live Ollama tests skipped: set OLLAMA_HOST and VALUELENS_OLLAMA_MODEL to run them against a real server",
+  );
+if (!runOpenAI)
+  console.log(
+    "live OpenAI-compatible tests skipped: set VALUELENS_OPENAI_BASE_URL and VALUELENS_OPENAI_MODEL to run them against a real server",
+  );
 
-const QUESTION = ["You are answering a survey.\n", "Which letter comes first in the alphabet?\n", "A) B\nB) A\nAnswer with the letter only."];
+const QUESTION = [
+  "You are answering a survey.\n",
+  "Which letter comes first in the alphabet?\n",
+  "A) B\nB) A\nAnswer with the letter only.",
+];
 
 async function checkLetters(b: Backend) {
   const p = b.prepare(QUESTION, { mode: "letters" });
@@ -41,14 +51,32 @@ async function checkLetters(b: Backend) {
 
 /** Constrained generation (Ollama `format`, OpenAI-compatible `response_format`): the reply parses and fits the schema. */
 async function checkJson(b: Backend & { generateJson: JsonSchemaGenerator["generateJson"] }) {
-  const schema = { type: "object", properties: { answer: { type: "string", enum: ["yes", "no"] } }, required: ["answer"], additionalProperties: false };
-  const g = await b.generateJson(b.prepare(["Is the sky blue on a clear day? Reply in JSON."], { mode: "generate" }), schema, { maxTokens: 32, temperature: 0 });
+  const schema = {
+    type: "object",
+    properties: { answer: { type: "string", enum: ["yes", "no"] } },
+    required: ["answer"],
+    additionalProperties: false,
+  };
+  const g = await b.generateJson(
+    b.prepare(["Is the sky blue on a clear day? Reply in JSON."], { mode: "generate" }),
+    schema,
+    { maxTokens: 32, temperature: 0 },
+  );
   expect(["yes", "no"]).toContain((JSON.parse(g.text) as { answer: string }).answer);
 }
 
 describe.skipIf(!runOllama)("live Ollama server", () => {
   it("scores letters, generates, and generates JSON to a schema", async () => {
-    const b = await OllamaBackend.open({ name: "live", tag: ollamaModel!, endpoints: [normalizeOllamaHost(ollamaHost!)], concurrency: 1, timeoutMs: 300_000, retries: 2, samples: 20, sampleTemperature: 1 });
+    const b = await OllamaBackend.open({
+      name: "live",
+      tag: ollamaModel!,
+      endpoints: [normalizeOllamaHost(ollamaHost!)],
+      concurrency: 1,
+      timeoutMs: 300_000,
+      retries: 2,
+      samples: 20,
+      sampleTemperature: 1,
+    });
     expect(b.info.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     await checkLetters(b);
     await checkJson(b);
@@ -58,7 +86,17 @@ describe.skipIf(!runOllama)("live Ollama server", () => {
 describe.skipIf(!runOpenAI)("live OpenAI-compatible server", () => {
   it("scores letters, generates, and generates JSON to a schema", async () => {
     const api = process.env.VALUELENS_OPENAI_API === "completions" ? "completions" : "chat";
-    const b = await OpenAICompatibleBackend.open({ name: "live", baseUrl: openaiUrl!, model: openaiModel!, endpoints: [openaiUrl!], api, apiKey: process.env.VALUELENS_OPENAI_API_KEY, concurrency: 1, timeoutMs: 300_000, retries: 2 });
+    const b = await OpenAICompatibleBackend.open({
+      name: "live",
+      baseUrl: openaiUrl!,
+      model: openaiModel!,
+      endpoints: [openaiUrl!],
+      api,
+      apiKey: process.env.VALUELENS_OPENAI_API_KEY,
+      concurrency: 1,
+      timeoutMs: 300_000,
+      retries: 2,
+    });
     await checkLetters(b);
     await checkJson(b);
   }, 600_000);
@@ -81,10 +119,28 @@ describe.skipIf(!localServer)("OpenAI-compatible backend against a real llama-se
 
   for (const api of ["chat", "completions"] as const) {
     it(`/v1/${api === "chat" ? "chat/completions" : "completions"}: scores letters, generates, and generates JSON to a schema`, async () => {
-      const b = await OpenAICompatibleBackend.open({ name: "local", baseUrl: `${server.url}/v1`, model: "valuelens-tiny", endpoints: [`${server.url}/v1`], api, concurrency: 1, timeoutMs: 120_000, retries: 1 }).catch(async () => {
+      const b = await OpenAICompatibleBackend.open({
+        name: "local",
+        baseUrl: `${server.url}/v1`,
+        model: "valuelens-tiny",
+        endpoints: [`${server.url}/v1`],
+        api,
+        concurrency: 1,
+        timeoutMs: 120_000,
+        retries: 1,
+      }).catch(async () => {
         // llama-server serves the model under its path; ask /v1/models for the id.
         const id = ((await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] }).data[0]!.id;
-        return OpenAICompatibleBackend.open({ name: "local", baseUrl: `${server.url}/v1`, model: id, endpoints: [`${server.url}/v1`], api, concurrency: 1, timeoutMs: 120_000, retries: 1 });
+        return OpenAICompatibleBackend.open({
+          name: "local",
+          baseUrl: `${server.url}/v1`,
+          model: id,
+          endpoints: [`${server.url}/v1`],
+          api,
+          concurrency: 1,
+          timeoutMs: 120_000,
+          retries: 1,
+        });
       });
       await checkLetters(b);
       await checkJson(b);

@@ -8,7 +8,11 @@ const SEGMENTS = [
   'how strongly do you agree or disagree with the value "Equality: equal opportunity for all"? Answer with the letter of your choice (A, B, C or D) only.\n',
   "A. agree\nB. strongly disagree\nC. strongly agree\nD. disagree",
 ];
-const OTHER_VALUE = [SEGMENTS[0]!, 'how strongly do you agree or disagree with the value "Wealth: material possessions, money"? Answer with the letter of your choice (A, B, C or D) only.\n', SEGMENTS[2]!];
+const OTHER_VALUE = [
+  SEGMENTS[0]!,
+  'how strongly do you agree or disagree with the value "Wealth: material possessions, money"? Answer with the letter of your choice (A, B, C or D) only.\n',
+  SEGMENTS[2]!,
+];
 const LETTERS = ["A", "B", "C", "D"];
 
 async function load(sequences = 1) {
@@ -53,17 +57,29 @@ describe("llama.cpp backend", () => {
     // the whole vocabulary's probability map, and letter spellings found by tokenizing.
     const other = await load();
     try {
-      const internals = other as unknown as { lanes: { sequence: import("node-llama-cpp").LlamaContextSequence }[]; model: import("node-llama-cpp").LlamaModel };
+      const internals = other as unknown as {
+        lanes: { sequence: import("node-llama-cpp").LlamaContextSequence }[];
+        model: import("node-llama-cpp").LlamaModel;
+      };
       const seq = internals.lanes[0]!.sequence;
       const model = internals.model;
       const last = p.tokens.length - 1;
-      const items = p.tokens.map((t, i) => (i === last ? ([t, { generateNext: { probabilities: true } }] as const) : t));
+      const items = p.tokens.map((t, i) =>
+        i === last ? ([t, { generateNext: { probabilities: true } }] as const) : t,
+      );
       const out = await seq.controlledEvaluate(items as never);
       const map = out[last]!.next.probabilities!;
       // A full softmax: every token of the vocabulary, summing to 1 (no top-k cut).
       expect(map.size).toBe([...model.iterateAllTokens()].length);
       expect([...map.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-      const spelled = (letter: string) => [...new Set([letter, " " + letter].map((text) => model.tokenize(text, false)).filter((t) => t.length === 1).map((t) => t[0]!))];
+      const spelled = (letter: string) => [
+        ...new Set(
+          [letter, " " + letter]
+            .map((text) => model.tokenize(text, false))
+            .filter((t) => t.length === 1)
+            .map((t) => t[0]!),
+        ),
+      ];
       const raw = LETTERS.map((letter) => {
         const tokens = spelled(letter);
         expect(tokens.length).toBe(2); // "A" and "▁A" are single tokens in this vocabulary

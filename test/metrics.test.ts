@@ -85,7 +85,9 @@ describe("binarize and F1", () => {
   });
 
   it("is symmetric in swapping stated and action", () => {
-    expect(alignmentRate(action, stated).byScenario.map((s) => s.f1)).toEqual(alignmentRate(stated, action).byScenario.map((s) => s.f1));
+    expect(alignmentRate(action, stated).byScenario.map((s) => s.f1)).toEqual(
+      alignmentRate(stated, action).byScenario.map((s) => s.f1),
+    );
   });
 });
 
@@ -224,7 +226,12 @@ describe("paper builders", () => {
   });
 
   it("action: positive 0, negative 1, no choice 0 (the released quirk), averaged over variants", () => {
-    const ch = (value: string, variant: number, chosen: PaperActionChoice["chosen"], topic = "T1"): PaperActionChoice => ({
+    const ch = (
+      value: string,
+      variant: number,
+      chosen: PaperActionChoice["chosen"],
+      topic = "T1",
+    ): PaperActionChoice => ({
       country: US,
       topic,
       value,
@@ -278,7 +285,9 @@ describe("paper builders", () => {
     const a = actionMatrixFromExpected([{ country: US, topic: "T2", value: "A", score01: 0.25 }]);
     expect(a).toEqual({ [US]: { T2: { A: 0.25 } } });
     expect(() => actionMatrixFromExpected([{ country: US, topic: "T", value: "A", score01: 1.5 }])).toThrow(RangeError);
-    expect(() => statedMatrixFromExpected([{ country: US, topic: "T", value: "A", score01: Number.NaN }])).toThrow(RangeError);
+    expect(() => statedMatrixFromExpected([{ country: US, topic: "T", value: "A", score01: Number.NaN }])).toThrow(
+      RangeError,
+    );
   });
 });
 

@@ -22,7 +22,11 @@ describe("minimum prompt tokens", () => {
       p(context, stemB, [7, 8]), // + 2 + 2
       p([9], stemA, [7, 8]), // another context: + 1 + 3 + 2
     ];
-    expect(minimumPromptTokens(prompts)).toEqual({ minimum: 9 + 2 + 4 + 6, total: 9 + 9 + 9 + 8 + 6, nodes: 3 + 1 + 2 + 3 });
+    expect(minimumPromptTokens(prompts)).toEqual({
+      minimum: 9 + 2 + 4 + 6,
+      total: 9 + 9 + 9 + 8 + 6,
+      nodes: 3 + 1 + 2 + 3,
+    });
   });
 
   it("shares a node only when the cuts before it are the same too", () => {
@@ -33,8 +37,18 @@ describe("minimum prompt tokens", () => {
   });
 
   it("skips empty segments and treats a prompt without cuts as one segment", () => {
-    expect(minimumPromptTokens([{ tokens: [1, 2, 3], segmentEnds: [0, 2, 2, 3] }, { tokens: [1, 2, 4], segmentEnds: [2, 3] }])).toEqual({ minimum: 4, total: 6, nodes: 3 });
-    expect(minimumPromptTokens([{ tokens: [5, 6], segmentEnds: [] }, { tokens: [5, 6], segmentEnds: [2] }]).minimum).toBe(2);
+    expect(
+      minimumPromptTokens([
+        { tokens: [1, 2, 3], segmentEnds: [0, 2, 2, 3] },
+        { tokens: [1, 2, 4], segmentEnds: [2, 3] },
+      ]),
+    ).toEqual({ minimum: 4, total: 6, nodes: 3 });
+    expect(
+      minimumPromptTokens([
+        { tokens: [5, 6], segmentEnds: [] },
+        { tokens: [5, 6], segmentEnds: [2] },
+      ]).minimum,
+    ).toBe(2);
     expect(minimumPromptTokens([])).toEqual({ minimum: 0, total: 0, nodes: 0 });
   });
 });

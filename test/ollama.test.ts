@@ -50,7 +50,13 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 const fast = { retries: 4, retryBackoffMs: 1, timeoutMs: 400, concurrency: 2 };
-const entry = (host: string, extra: Record<string, unknown> = {}) => ({ backend: "ollama", tag: "fake", host, ...fast, ...extra });
+const entry = (host: string, extra: Record<string, unknown> = {}) => ({
+  backend: "ollama",
+  tag: "fake",
+  host,
+  ...fast,
+  ...extra,
+});
 let n = 0;
 const dirs = () => ({ out: path.join(work, `run-${++n}`), cache: path.join(work, `cache-${n}`) });
 
@@ -79,7 +85,20 @@ describe("Ollama backend", () => {
 
   it("ends with exactly the same records when faults are injected on a fixed schedule", async () => {
     const clean = await fake();
-    const faulty = await fake({ faults: { 2: "refuse", 3: "reset", 5: "slow", 7: "500", 8: "429", 10: "truncated", 12: "badshape", 13: "500", 14: "500" }, slowMs: 1500 });
+    const faulty = await fake({
+      faults: {
+        2: "refuse",
+        3: "reset",
+        5: "slow",
+        7: "500",
+        8: "429",
+        10: "truncated",
+        12: "badshape",
+        13: "500",
+        14: "500",
+      },
+      slowMs: 1500,
+    });
     const a = dirs();
     const b = dirs();
     const want = await runSlice(entry(clean.url), a.out, a.cache);
@@ -110,7 +129,11 @@ describe("Ollama backend", () => {
       for (const l of q.letters!) expect(r.letters!.probs[l]).toBeCloseTo(hits ? (counts[l] ?? 0) / hits : 0, 12);
     }
     const manifest = readManifest(d.out)!;
-    expect(manifest.backend.outputOptions).toMatchObject({ letterMethod: "sampled", samples: 8, sampleTemperature: 0.7 });
+    expect(manifest.backend.outputOptions).toMatchObject({
+      letterMethod: "sampled",
+      samples: 8,
+      sampleTemperature: 0.7,
+    });
     // The manifest and the report say plainly that the distributions were sampled.
     expect(manifest.backend.letterMethod).toBe("sampled");
     expect(manifest.notes.join(" ")).toContain("SAMPLED");
@@ -119,7 +142,16 @@ describe("Ollama backend", () => {
 
   it("samples too when the model's replies carry no logprobs (probed at start)", async () => {
     const s = await fake({ logprobs: false });
-    const b = await OllamaBackend.open({ name: "x", tag: "fake", endpoints: [s.url], concurrency: 1, timeoutMs: 500, retries: 0, samples: 4, sampleTemperature: 1 });
+    const b = await OllamaBackend.open({
+      name: "x",
+      tag: "fake",
+      endpoints: [s.url],
+      concurrency: 1,
+      timeoutMs: 500,
+      retries: 0,
+      samples: 4,
+      sampleTemperature: 1,
+    });
     expect(b.info.letterMethod).toBe("sampled");
     const scores = await b.scoreLetters(b.prepare(["Pick A or B."], { mode: "letters" }), ["A", "B"]);
     expect(scores.method).toBe("sampled:4@1");
@@ -141,34 +173,83 @@ describe("Ollama backend", () => {
   it("refuses endpoints that hold different model files", async () => {
     const a = await fake();
     const b = await fake({ digest: "b".repeat(64) });
-    await expect(OllamaBackend.open({ name: "x", tag: "fake", endpoints: [a.url, b.url], concurrency: 1, timeoutMs: 500, retries: 0, samples: 4, sampleTemperature: 1 })).rejects.toThrow(
-      /differs between/,
-    );
+    await expect(
+      OllamaBackend.open({
+        name: "x",
+        tag: "fake",
+        endpoints: [a.url, b.url],
+        concurrency: 1,
+        timeoutMs: 500,
+        retries: 0,
+        samples: 4,
+        sampleTemperature: 1,
+      }),
+    ).rejects.toThrow(/differs between/);
   });
 
   it("throws BackendUnavailableError naming the endpoint when the server never recovers", async () => {
     const s = await fake({ failFrom: 2, failWith: "500" });
-    const b = await OllamaBackend.open({ name: "x", tag: "fake", endpoints: [s.url], concurrency: 1, timeoutMs: 500, retries: 2, retryBackoffMs: 1, samples: 4, sampleTemperature: 1 });
-    const err = await b.scoreLetters(b.prepare(["Pick A or B."], { mode: "letters" }), ["A", "B"]).catch((e: unknown) => e);
+    const b = await OllamaBackend.open({
+      name: "x",
+      tag: "fake",
+      endpoints: [s.url],
+      concurrency: 1,
+      timeoutMs: 500,
+      retries: 2,
+      retryBackoffMs: 1,
+      samples: 4,
+      sampleTemperature: 1,
+    });
+    const err = await b
+      .scoreLetters(b.prepare(["Pick A or B."], { mode: "letters" }), ["A", "B"])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
     expect((err as BackendUnavailableError).endpoint).toBe(s.url);
     expect((err as Error).message).toMatch(/no valid answer after 3 tries; last error: .*HTTP 500/);
     const refused = await closedPortUrl();
-    const open = OllamaBackend.open({ name: "x", tag: "fake", endpoints: [refused], concurrency: 1, timeoutMs: 500, retries: 1, retryBackoffMs: 1, samples: 4, sampleTemperature: 1 });
+    const open = OllamaBackend.open({
+      name: "x",
+      tag: "fake",
+      endpoints: [refused],
+      concurrency: 1,
+      timeoutMs: 500,
+      retries: 1,
+      retryBackoffMs: 1,
+      samples: 4,
+      sampleTemperature: 1,
+    });
     await expect(open).rejects.toThrow(/connection refused/);
     await expect(open).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 
   it("names a tag that is not pulled", async () => {
     const s = await fake();
-    await expect(OllamaBackend.open({ name: "x", tag: "other:7b", endpoints: [s.url], concurrency: 1, timeoutMs: 500, retries: 0, samples: 4, sampleTemperature: 1 })).rejects.toThrow(
-      /ollama pull other:7b/,
-    );
+    await expect(
+      OllamaBackend.open({
+        name: "x",
+        tag: "other:7b",
+        endpoints: [s.url],
+        concurrency: 1,
+        timeoutMs: 500,
+        retries: 0,
+        samples: 4,
+        sampleTemperature: 1,
+      }),
+    ).rejects.toThrow(/ollama pull other:7b/);
   });
 
   it("generates greedily for the paper protocol", async () => {
     const s = await fake();
-    const b = await OllamaBackend.open({ name: "x", tag: "fake", endpoints: [s.url], concurrency: 1, timeoutMs: 500, retries: 0, samples: 4, sampleTemperature: 1 });
+    const b = await OllamaBackend.open({
+      name: "x",
+      tag: "fake",
+      endpoints: [s.url],
+      concurrency: 1,
+      timeoutMs: 500,
+      retries: 0,
+      samples: 4,
+      sampleTemperature: 1,
+    });
     const g = await b.generate(b.prepare(["Which option?"], { mode: "generate" }), { maxTokens: 16, temperature: 0 });
     expect(g.text).toMatch(/^Option [12]$/);
     expect(g.finishReason).toBe("stop");
@@ -191,7 +272,25 @@ describe("valuelens run --model <ollama entry> (CLI)", () => {
     const models = path.join(work, "models.yaml");
     writeModelsYaml(models, "fake-ollama", entry(s.url));
     const out = path.join(work, "cli-run");
-    const r = await valuelens(["run", "--model", "fake-ollama", "--models", models, "--via", "sample", "--countries", "Nigeria", "--repeats", "2", "--progress", "quiet", "--out", out, "--cache-dir", path.join(work, "cli-cache")]);
+    const r = await valuelens([
+      "run",
+      "--model",
+      "fake-ollama",
+      "--models",
+      models,
+      "--via",
+      "sample",
+      "--countries",
+      "Nigeria",
+      "--repeats",
+      "2",
+      "--progress",
+      "quiet",
+      "--out",
+      out,
+      "--cache-dir",
+      path.join(work, "cli-cache"),
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(readManifest(out)!.status).toBe("complete");
@@ -203,7 +302,25 @@ describe("valuelens run --model <ollama entry> (CLI)", () => {
     const models = path.join(work, "models-dying.yaml");
     writeModelsYaml(models, "dying", entry(s.url, { retries: 1, concurrency: 1 }));
     const out = path.join(work, "cli-dying");
-    const r = await valuelens(["run", "--model", "dying", "--models", models, "--via", "sample", "--countries", "Nigeria", "--repeats", "2", "--progress", "quiet", "--out", out, "--cache-dir", path.join(work, "cli-cache-2")]);
+    const r = await valuelens([
+      "run",
+      "--model",
+      "dying",
+      "--models",
+      models,
+      "--via",
+      "sample",
+      "--countries",
+      "Nigeria",
+      "--repeats",
+      "2",
+      "--progress",
+      "quiet",
+      "--out",
+      out,
+      "--cache-dir",
+      path.join(work, "cli-cache-2"),
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull();
     const lines = r.stderr.trim().split("\n").filter(Boolean);

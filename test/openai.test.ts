@@ -21,17 +21,37 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 const fast = { retries: 4, retryBackoffMs: 1, timeoutMs: 400, concurrency: 2 };
-const entry = (url: string, extra: Record<string, unknown> = {}) => ({ backend: "openai-compatible", baseUrl: `${url}/v1`, model: "fake-model", ...fast, ...extra });
+const entry = (url: string, extra: Record<string, unknown> = {}) => ({
+  backend: "openai-compatible",
+  baseUrl: `${url}/v1`,
+  model: "fake-model",
+  ...fast,
+  ...extra,
+});
 let n = 0;
 const dirs = () => ({ out: path.join(work, `run-${++n}`), cache: path.join(work, `cache-${n}`) });
 const open = (url: string, extra: Partial<OpenAICompatibleOptions> = {}) =>
-  OpenAICompatibleBackend.open({ name: "x", baseUrl: `${url}/v1`, model: "fake-model", endpoints: [`${url}/v1`], api: "chat", concurrency: 1, timeoutMs: 500, retries: 0, ...extra });
+  OpenAICompatibleBackend.open({
+    name: "x",
+    baseUrl: `${url}/v1`,
+    model: "fake-model",
+    endpoints: [`${url}/v1`],
+    api: "chat",
+    concurrency: 1,
+    timeoutMs: 500,
+    retries: 0,
+    ...extra,
+  });
 
 describe("OpenAI-compatible backend", () => {
   it("chat, vLLM completions and llama-server completions shapes all give the server's letter probabilities", async () => {
     const questions = await sliceQuestions();
     const runs = [];
-    for (const [api, shape] of [["chat", "vllm"], ["completions", "vllm"], ["completions", "content"]] as const) {
+    for (const [api, shape] of [
+      ["chat", "vllm"],
+      ["completions", "vllm"],
+      ["completions", "content"],
+    ] as const) {
       const s = await fake({ completionsShape: shape });
       const d = dirs();
       runs.push(await runSlice(entry(s.url, { api }), d.out, d.cache));
@@ -51,7 +71,10 @@ describe("OpenAI-compatible backend", () => {
 
   it("ends with the same records when faults are injected", async () => {
     const clean = await fake();
-    const faulty = await fake({ faults: { 1: "500", 2: "refuse", 4: "429", 6: "truncated", 9: "slow", 11: "badshape", 12: "reset" }, slowMs: 1500 });
+    const faulty = await fake({
+      faults: { 1: "500", 2: "refuse", 4: "429", 6: "truncated", 9: "slow", 11: "badshape", 12: "reset" },
+      slowMs: 1500,
+    });
     const a = dirs();
     const b = dirs();
     // The two servers differ in baseUrl, which is part of the model's identity: pin it.
@@ -70,7 +93,9 @@ describe("OpenAI-compatible backend", () => {
     expect(b.info.model.sha256).toBe(a.info.model.sha256);
     const pinned = await open(s.url, { digest: "C".repeat(64) });
     expect(pinned.info.model.sha256).toBe("c".repeat(64));
-    await expect(open(s.url, { model: "nope" })).rejects.toThrow(/does not serve model "nope" \(it serves: fake-model\)/);
+    await expect(open(s.url, { model: "nope" })).rejects.toThrow(
+      /does not serve model "nope" \(it serves: fake-model\)/,
+    );
   });
 
   it("an unexpected reply shape is an error naming the field, never a NaN", async () => {
@@ -81,12 +106,20 @@ describe("OpenAI-compatible backend", () => {
     const b = await open(s.url, { fetch: fetchStub });
     const err = await b.scoreLetters(b.prepare(["A or B?"], { mode: "letters" }), ["A", "B"]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect((err as Error).message).toContain(`reply from ${s.url}/v1/chat/completions: choices.0.logprobs.content: expected array`);
-    const nan = JSON.stringify({ choices: [{ index: 0, text: "A", logprobs: { tokens: ["A"], token_logprobs: [null], top_logprobs: [{ A: "x" }] } }] });
+    expect((err as Error).message).toContain(
+      `reply from ${s.url}/v1/chat/completions: choices.0.logprobs.content: expected array`,
+    );
+    const nan = JSON.stringify({
+      choices: [
+        { index: 0, text: "A", logprobs: { tokens: ["A"], token_logprobs: [null], top_logprobs: [{ A: "x" }] } },
+      ],
+    });
     const stub2 = (async (input: string | URL | Request, init?: RequestInit) =>
       String(input).endsWith("/models") ? fetch(input, init) : new Response(nan, { status: 200 })) as typeof fetch;
     const c = await open(s.url, { fetch: stub2, api: "completions" });
-    await expect(c.scoreLetters(c.prepare(["A or B?"], { mode: "letters" }), ["A", "B"])).rejects.toThrow(/choices\.0\.logprobs\.top_logprobs\.0\.A: expected number/);
+    await expect(c.scoreLetters(c.prepare(["A or B?"], { mode: "letters" }), ["A", "B"])).rejects.toThrow(
+      /choices\.0\.logprobs\.top_logprobs\.0\.A: expected number/,
+    );
   });
 
   it("generates greedily through chat and completions", async () => {

@@ -31,7 +31,11 @@ describe("balanced option orders", () => {
   });
 
   it("a repeat beyond one cycle starts a new seeded square", () => {
-    const cycles = new Set(Array.from({ length: 12 }, (_, c) => Array.from({ length: 4 }, (_, r) => optionOrder(4, c * 4 + r, 3, "q").join("")).join("|")));
+    const cycles = new Set(
+      Array.from({ length: 12 }, (_, c) =>
+        Array.from({ length: 4 }, (_, r) => optionOrder(4, c * 4 + r, 3, "q").join("")).join("|"),
+      ),
+    );
     expect(cycles.size).toBeGreaterThan(1);
   });
 });

@@ -28,10 +28,31 @@ describe("valuelens run --protocol paper on the tiny random model", () => {
   beforeAll(async () => {
     await tinyModelPath();
     const r = valuelens([
-      "run", "--model", "tiny", "--protocol", "paper", "--tasks", "stated,action",
-      "--countries", COUNTRY, "--topics", TOPIC, "--stated-variants", "0", "--action-variants", "5",
-      "--stated-max-tokens", "24", "--action-max-tokens", "16",
-      "--out", out, "--cache-dir", cacheDir, "--progress", "quiet",
+      "run",
+      "--model",
+      "tiny",
+      "--protocol",
+      "paper",
+      "--tasks",
+      "stated,action",
+      "--countries",
+      COUNTRY,
+      "--topics",
+      TOPIC,
+      "--stated-variants",
+      "0",
+      "--action-variants",
+      "5",
+      "--stated-max-tokens",
+      "24",
+      "--action-max-tokens",
+      "16",
+      "--out",
+      out,
+      "--cache-dir",
+      cacheDir,
+      "--progress",
+      "quiet",
     ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -120,7 +141,16 @@ function actionQuestion(value: string, variant: number): Question {
     value,
     variant,
     repeat: 0,
-    segments: [renderActionPrompt({ country: COUNTRY, topic: TOPIC, value, option1: "I resist.", option2: "I express it.", variant })],
+    segments: [
+      renderActionPrompt({
+        country: COUNTRY,
+        topic: TOPIC,
+        value,
+        option1: "I resist.",
+        option2: "I express it.",
+        variant,
+      }),
+    ],
     order: reversed ? ["positive", "negative"] : ["negative", "positive"],
     viaRows: { positive: 0, negative: 1 },
     maxTokens: 256,
@@ -147,7 +177,10 @@ describe("makeRecord on handcrafted paper answers", () => {
     expect(r.parsed).toEqual({ ok: true, option: 1, chosen: "negative" });
     expect(r.score).toBe(1);
     expect(r.generation).toEqual({ raw: '{"action": "Option 1"}', finishReason: "stop", generatedTokens: 10 });
-    expect(action("Equality", 5, '{"action": "Option 2"}')).toMatchObject({ parsed: { ok: true, option: 2, chosen: "positive" }, score: 0 });
+    expect(action("Equality", 5, '{"action": "Option 2"}')).toMatchObject({
+      parsed: { ok: true, option: 2, chosen: "positive" },
+      score: 0,
+    });
   });
 
   it("a Python-style dict with an explanation parses too", () => {

@@ -101,14 +101,19 @@ describe("personas", () => {
       if (a.axis === "traditional-secular") expect(a.levelIndex!).toBeLessThan((a.levelCount! - 1) / 2);
       else expect(a.levelIndex!).toBeGreaterThan((a.levelCount! - 1) / 2);
     }
-    expect(renderPersona(mod)).not.toBe(renderPersona(personaFor({ kind: "max", quadrant: "traditional-self-expression" })));
+    expect(renderPersona(mod)).not.toBe(
+      renderPersona(personaFor({ kind: "max", quadrant: "traditional-self-expression" })),
+    );
   });
 
   it("is deterministic", () => {
     for (const kind of GENERATED) {
       for (const quadrant of QUADRANTS) expect(personaFor({ kind, quadrant })).toEqual(personaFor({ kind, quadrant }));
     }
-    for (const c of COUNTRIES) expect(renderPersona(personaFor({ kind: "country", country: c }))).toBe(renderPersona(personaFor({ kind: "country", country: c })));
+    for (const c of COUNTRIES)
+      expect(renderPersona(personaFor({ kind: "country", country: c }))).toBe(
+        renderPersona(personaFor({ kind: "country", country: c })),
+      );
     expect(personaAt({ x: 0.3, y: -0.7 })).toEqual(personaAt({ x: 0.3, y: -0.7 }));
   });
 
@@ -122,8 +127,12 @@ describe("personas", () => {
     }
     expect(texts.size).toBeGreaterThan(4);
     expect(personaFor({ kind: "country", country: "NGA" }).country).toBe("Nigeria");
-    const ger = personaFor({ kind: "country", country: "Germany" }).attributes.find((a) => a.attribute === "religiosity")!;
-    const pak = personaFor({ kind: "country", country: "Pakistan" }).attributes.find((a) => a.attribute === "religiosity")!;
+    const ger = personaFor({ kind: "country", country: "Germany" }).attributes.find(
+      (a) => a.attribute === "religiosity",
+    )!;
+    const pak = personaFor({ kind: "country", country: "Pakistan" }).attributes.find(
+      (a) => a.attribute === "religiosity",
+    )!;
     expect(pak.levelIndex!).toBeLessThan(ger.levelIndex!);
   });
 
@@ -158,9 +167,19 @@ describe("personas", () => {
 describe("persona files and the --persona option", () => {
   it("reads a persona file and renders it", () => {
     const p = join(dir, "p.json");
-    writeFileSync(p, JSON.stringify({ name: "mine", attributes: [{ attribute: "social trust", measures: "interpersonal trust", level: "most people can be trusted" }] }));
+    writeFileSync(
+      p,
+      JSON.stringify({
+        name: "mine",
+        attributes: [
+          { attribute: "social trust", measures: "interpersonal trust", level: "most people can be trusted" },
+        ],
+      }),
+    );
     const persona = personaFromFile(p);
-    expect(renderPersona(persona)).toBe("You hold the following values and beliefs:\n- social trust: interpersonal trust -> most people can be trusted");
+    expect(renderPersona(persona)).toBe(
+      "You hold the following values and beliefs:\n- social trust: interpersonal trust -> most people can be trusted",
+    );
     const opt = parsePersonaOption(p);
     expect(personaForCountry(opt, "India")).toEqual(persona);
   });
@@ -186,7 +205,9 @@ describe("persona files and the --persona option", () => {
     expect(selectPersonas({ kind: "max" })).toHaveLength(4);
     expect(selectPersonas({ country: "UK" }).map((p) => p.name)).toEqual(["country United Kingdom"]);
     expect(selectPersonas({ position: "0.5,-0.5" })[0]!.kind).toBe("position");
-    expect(selectPersonas({ kind: "incongruous", position: "-0.1,0.4" })[0]!.name).toBe("incongruous traditional-self-expression");
+    expect(selectPersonas({ kind: "incongruous", position: "-0.1,0.4" })[0]!.name).toBe(
+      "incongruous traditional-self-expression",
+    );
     expect(() => selectPersonas({ position: "1,2" })).toThrow(UserError);
     expect(() => selectPersonas({ kind: "huge" })).toThrow(/unknown persona kind/);
   });

@@ -5,11 +5,24 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { matricesFromRecords, metricsFromRecords } from "../src/metrics/fromRecords.js";
-import { balancedScores, isBalancedCycle, positionBias, type LettersTaskBias, type PaperTaskBias } from "../src/metrics/positionBias.js";
+import {
+  balancedScores,
+  isBalancedCycle,
+  positionBias,
+  type LettersTaskBias,
+  type PaperTaskBias,
+} from "../src/metrics/positionBias.js";
 import { STATED_SCALE } from "../src/questions/questions.js";
 import { renderRunReport } from "../src/report/runReport.js";
 import type { RunRecord } from "../src/runs/records.js";
-import { handcraftedManifest, lettersRecord, lettersRun, paperActionRecord, shownOrder, writeRunDir } from "./helpers/handcrafted.js";
+import {
+  handcraftedManifest,
+  lettersRecord,
+  lettersRun,
+  paperActionRecord,
+  shownOrder,
+  writeRunDir,
+} from "./helpers/handcrafted.js";
 import { valuelens } from "./helpers/cli.js";
 
 const C = "Nigeria";
@@ -52,7 +65,17 @@ describe("position bias (letters)", () => {
     const recs: RunRecord[] = [];
     for (let repeat = 0; repeat < 4; repeat++) {
       const order = shownOrder("action", C, T, "Equality", repeat, 4);
-      recs.push(lettersRecord({ task: "action", country: C, topic: T, value: "Equality", repeat, order, byPosition: order.map((k) => (k === "negative" ? 0.8 : 0.2)) }));
+      recs.push(
+        lettersRecord({
+          task: "action",
+          country: C,
+          topic: T,
+          value: "Equality",
+          repeat,
+          order,
+          byPosition: order.map((k) => (k === "negative" ? 0.8 : 0.2)),
+        }),
+      );
     }
     const a = positionBias(recs).tasks.action as LettersTaskBias;
     expect(a.topAnswerChanges).toEqual({ eligible: 1, changed: 0, share: 0 });
@@ -63,7 +86,17 @@ describe("position bias (letters)", () => {
     const recs: RunRecord[] = [];
     for (let repeat = 0; repeat < 4; repeat++) {
       const order = shownOrder("stated", C, T, "Wealth", repeat, 4);
-      recs.push(lettersRecord({ task: "stated", country: C, topic: T, value: "Wealth", repeat, order, byPosition: [0.4, 0.2, 0.2, 0.2] }));
+      recs.push(
+        lettersRecord({
+          task: "stated",
+          country: C,
+          topic: T,
+          value: "Wealth",
+          repeat,
+          order,
+          byPosition: [0.4, 0.2, 0.2, 0.2],
+        }),
+      );
     }
     const s = positionBias(recs).tasks.stated as LettersTaskBias;
     expect(s.uniform).toBe(0.25);
@@ -81,7 +114,15 @@ describe("order-balanced scores", () => {
     const recs = scores.map((p, repeat) => {
       const order = shownOrder("action", C, T, "Equality", repeat, 2);
       // probability of "negative" = p in every repeat, whatever the order
-      return lettersRecord({ task: "action", country: C, topic: T, value: "Equality", repeat, order, byPosition: order.map((k) => (k === "negative" ? p : 1 - p)) });
+      return lettersRecord({
+        task: "action",
+        country: C,
+        topic: T,
+        value: "Equality",
+        repeat,
+        order,
+        byPosition: order.map((k) => (k === "negative" ? p : 1 - p)),
+      });
     });
     const [b] = balancedScores(recs);
     expect(b!.repeatsUsed).toEqual([0, 1, 2, 3]);
@@ -101,7 +142,15 @@ describe("order-balanced scores", () => {
 
   it("fewer repeats than options: all repeats, flagged unbalanced", () => {
     const recs = [0, 1, 2].map((repeat) =>
-      lettersRecord({ task: "stated", country: C, topic: T, value: "Wealth", repeat, order: shownOrder("stated", C, T, "Wealth", repeat, 1), byPosition: [0.7, 0.1, 0.1, 0.1] }),
+      lettersRecord({
+        task: "stated",
+        country: C,
+        topic: T,
+        value: "Wealth",
+        repeat,
+        order: shownOrder("stated", C, T, "Wealth", repeat, 1),
+        byPosition: [0.7, 0.1, 0.1, 0.1],
+      }),
     );
     const [b] = balancedScores(recs);
     expect(b!.balanced).toBe(false);
@@ -112,11 +161,29 @@ describe("order-balanced scores", () => {
 
   it("a cycle whose orders do not form a Latin square is not balanced (checked from `order`)", () => {
     const same = [0, 1].map((repeat) =>
-      lettersRecord({ task: "action", country: C, topic: T, value: "Wealth", repeat, order: ["negative", "positive"], byPosition: [0.6, 0.4] }),
+      lettersRecord({
+        task: "action",
+        country: C,
+        topic: T,
+        value: "Wealth",
+        repeat,
+        order: ["negative", "positive"],
+        byPosition: [0.6, 0.4],
+      }),
     );
     expect(balancedScores(same)[0]!.balanced).toBe(false);
-    expect(isBalancedCycle([["a", "b"], ["b", "a"]])).toBe(true);
-    expect(isBalancedCycle([["a", "b"], ["a", "b"]])).toBe(false);
+    expect(
+      isBalancedCycle([
+        ["a", "b"],
+        ["b", "a"],
+      ]),
+    ).toBe(true);
+    expect(
+      isBalancedCycle([
+        ["a", "b"],
+        ["a", "b"],
+      ]),
+    ).toBe(false);
     expect(isBalancedCycle([[...STATED_SCALE], [...STATED_SCALE].reverse()])).toBe(false);
   });
 
@@ -126,17 +193,30 @@ describe("order-balanced scores", () => {
     const raw = matricesFromRecords(recs, { average: "all-repeats" }).action[C]![T]!;
     expect(balanced).not.toEqual(raw);
     // and the raw per-order scores are still in the records
-    expect(recs.filter((r) => r.task === "action").every((r) => r.score !== null && r.optionProbs !== undefined)).toBe(true);
+    expect(recs.filter((r) => r.task === "action").every((r) => r.score !== null && r.optionProbs !== undefined)).toBe(
+      true,
+    );
   });
 });
 
 describe("paper-protocol Task 2, variant 5 only: position bias confounded with values", () => {
-  const recs = VALUES.map((value, i) => paperActionRecord({ country: C, topic: T, value, variant: 5, order: ["negative", "positive"], option: i === 0 ? 2 : 1 }));
+  const recs = VALUES.map((value, i) =>
+    paperActionRecord({
+      country: C,
+      topic: T,
+      value,
+      variant: 5,
+      order: ["negative", "positive"],
+      option: i === 0 ? 2 : 1,
+    }),
+  );
 
   it("is detected from the records' order and stated plainly in metrics.json and the report", () => {
     const m = metricsFromRecords(recs, { actionVariants: [5] });
     expect(m.positionBias.actionOrder).toMatchObject({ resistingFirst: true, answers: 3, resistingFirstCount: 3 });
-    expect(m.positionBias.actionOrder!.statement).toContain("All 3 Task-2 answers (prompt variant 5) saw the resisting action first");
+    expect(m.positionBias.actionOrder!.statement).toContain(
+      "All 3 Task-2 answers (prompt variant 5) saw the resisting action first",
+    );
     expect(m.positionBias.actionOrder!.statement).toContain("confounded");
     expect(m.warnings).toEqual([m.positionBias.actionOrder!.statement]);
     const p = m.positionBias.tasks.action as PaperTaskBias;
@@ -151,14 +231,33 @@ describe("paper-protocol Task 2, variant 5 only: position bias confounded with v
   });
 
   it("is not claimed when some answers saw the positive action first (variant 2)", () => {
-    const mixed = [...recs, paperActionRecord({ country: C, topic: T, value: "Equality", variant: 2, order: ["positive", "negative"], option: 1 })];
+    const mixed = [
+      ...recs,
+      paperActionRecord({
+        country: C,
+        topic: T,
+        value: "Equality",
+        variant: 2,
+        order: ["positive", "negative"],
+        option: 1,
+      }),
+    ];
     const m = metricsFromRecords(mixed, { actionVariants: [2, 5] });
-    expect(m.positionBias.actionOrder).toMatchObject({ resistingFirst: false, answers: 4, resistingFirstCount: 3, statement: null });
+    expect(m.positionBias.actionOrder).toMatchObject({
+      resistingFirst: false,
+      answers: 4,
+      resistingFirstCount: 3,
+      statement: null,
+    });
     expect(m.warnings).toEqual([]);
   });
 
   it("`valuelens report` writes it into metrics.json", () => {
-    const dir = writeRunDir(path.join(mkdtempSync(path.join(tmpdir(), "vl-pb-")), "run"), recs, { protocol: "paper", repeats: 1, seed: 0 });
+    const dir = writeRunDir(path.join(mkdtempSync(path.join(tmpdir(), "vl-pb-")), "run"), recs, {
+      protocol: "paper",
+      repeats: 1,
+      seed: 0,
+    });
     const r = valuelens(["report", dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("saw the resisting action first");

@@ -63,7 +63,9 @@ describe("LineProgress", () => {
     const p = new LineProgress(s.stream, 0);
     p.start({ action: 3000 }, { action: 2999 });
     p.stop();
-    expect(s.lines()).toEqual(["progress: 2999/3000 (99.9%), 0.0 q/s, ETA -- | action 2999/3000 (0.0 q/s, 0 tok/s, cache 0, ETA --)"]);
+    expect(s.lines()).toEqual([
+      "progress: 2999/3000 (99.9%), 0.0 q/s, ETA -- | action 2999/3000 (0.0 q/s, 0 tok/s, cache 0, ETA --)",
+    ]);
   });
 
   it("createProgress('lines') prints the same line; quiet prints nothing", () => {

@@ -12,8 +12,12 @@ const VECTORS = path.join(SHARED, "protocol", "prompt-vectors.json");
 const VIA_CSV = path.join(SHARED, "datasets", "via", "value_action_gap_full_data_generation.csv");
 const haveVectors = existsSync(VECTORS);
 const haveVia = existsSync(VIA_CSV);
-if (!haveVectors) console.warn(`[prompts-cli.test] ${VECTORS} not found: skipping the golden-prompt checks of \`valuelens prompts\``);
-if (haveVectors && !haveVia) console.warn(`[prompts-cli.test] ${VIA_CSV} not found: skipping the Task-2 golden-prompt checks of \`valuelens prompts\``);
+if (!haveVectors)
+  console.warn(`[prompts-cli.test] ${VECTORS} not found: skipping the golden-prompt checks of \`valuelens prompts\``);
+if (haveVectors && !haveVia)
+  console.warn(
+    `[prompts-cli.test] ${VIA_CSV} not found: skipping the Task-2 golden-prompt checks of \`valuelens prompts\``,
+  );
 
 interface Task1Vector {
   country: string;
@@ -57,7 +61,18 @@ describe.skipIf(!haveVectors)("valuelens prompts --protocol paper (golden vector
   it("Task 1, United States / Politics, variants 0-7: 8 lines, byte for byte", () => {
     const golden = vectors().task1.filter((v) => v.country === "United States" && v.topic === "Politics");
     expect(golden).toHaveLength(8);
-    const lines = promptLines(["--protocol", "paper", "--task", "stated", "--country", "United States", "--topic", "Politics", "--variant", "0-7"]);
+    const lines = promptLines([
+      "--protocol",
+      "paper",
+      "--task",
+      "stated",
+      "--country",
+      "United States",
+      "--topic",
+      "Politics",
+      "--variant",
+      "0-7",
+    ]);
     expect(lines).toHaveLength(8);
     for (const g of golden) {
       expect(lines[g.promptIndex]!.id).toBe(`paper/stated/United States/Politics/variant${g.promptIndex}/r0`);
@@ -69,8 +84,21 @@ describe.skipIf(!haveVectors)("valuelens prompts --protocol paper (golden vector
   it("Task 1, every golden scenario (the stated prompt does not depend on the dataset)", () => {
     for (const group of scenarios(vectors().task1, (v) => `${v.country}/${v.topic}`)) {
       const { country, topic } = group[0]!;
-      const lines = promptLines(["--protocol", "paper", "--task", "stated", "--country", country, "--topic", topic, "--variant", "0-7"]);
-      expect(lines.map((l) => l.prompt)).toEqual([...group].sort((a, b) => a.promptIndex - b.promptIndex).map((g) => g.prompt));
+      const lines = promptLines([
+        "--protocol",
+        "paper",
+        "--task",
+        "stated",
+        "--country",
+        country,
+        "--topic",
+        topic,
+        "--variant",
+        "0-7",
+      ]);
+      expect(lines.map((l) => l.prompt)).toEqual(
+        [...group].sort((a, b) => a.promptIndex - b.promptIndex).map((g) => g.prompt),
+      );
     }
   });
 
@@ -79,7 +107,22 @@ describe.skipIf(!haveVectors)("valuelens prompts --protocol paper (golden vector
     expect(groups.length).toBeGreaterThan(0);
     for (const group of groups) {
       const { country, topic, value } = group[0]!;
-      const lines = promptLines(["--protocol", "paper", "--task", "action", "--country", country, "--topic", topic, "--value", value, "--variant", "0-7", "--via", VIA_CSV]);
+      const lines = promptLines([
+        "--protocol",
+        "paper",
+        "--task",
+        "action",
+        "--country",
+        country,
+        "--topic",
+        topic,
+        "--value",
+        value,
+        "--variant",
+        "0-7",
+        "--via",
+        VIA_CSV,
+      ]);
       expect(lines).toHaveLength(8);
       for (const g of group) {
         const line = lines[g.promptIndex]!;
@@ -95,13 +138,28 @@ describe.skipIf(!haveVectors)("valuelens prompts --protocol paper (golden vector
 describe("valuelens prompts --protocol letters", () => {
   let pair: ViaPair;
   beforeAll(async () => {
-    const found = viaPairs(await loadVia(SAMPLE_VIA_PATH)).find((p) => p.country === "Nigeria" && p.topic === "Health and Health Care" && p.value === "Equality");
+    const found = viaPairs(await loadVia(SAMPLE_VIA_PATH)).find(
+      (p) => p.country === "Nigeria" && p.topic === "Health and Health Care" && p.value === "Equality",
+    );
     expect(found, "the sample dataset has Nigeria / Health and Health Care / Equality").toBeDefined();
     pair = found!;
   });
 
   it("Task 2 with --repeats 2: two lines with the two orders, letters A and B, both actions in the prompt", () => {
-    const lines = promptLines(["--protocol", "letters", "--task", "action", "--country", "Nigeria", "--topic", "Health and Health Care", "--value", "Equality", "--repeats", "2"]);
+    const lines = promptLines([
+      "--protocol",
+      "letters",
+      "--task",
+      "action",
+      "--country",
+      "Nigeria",
+      "--topic",
+      "Health and Health Care",
+      "--value",
+      "Equality",
+      "--repeats",
+      "2",
+    ]);
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.id)).toEqual([
       "letters/action/Nigeria/Health and Health Care/Equality/r0",
@@ -122,7 +180,17 @@ describe("valuelens prompts --protocol letters", () => {
   });
 
   it("a scenario the dataset lacks is a one-line error that says how to get it", () => {
-    const r = valuelens(["prompts", "--protocol", "letters", "--task", "action", "--country", "Egypt", "--topic", "Politics"]);
+    const r = valuelens([
+      "prompts",
+      "--protocol",
+      "letters",
+      "--task",
+      "action",
+      "--country",
+      "Egypt",
+      "--topic",
+      "Politics",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain("--via");

@@ -8,7 +8,8 @@ import { packageRoot } from "../src/util/paths.js";
 
 const RELEASED = resolve(packageRoot(), "../shared/released-outputs");
 const haveReleased = existsSync(resolve(RELEASED, "gemma-2-9b-it_t1.csv"));
-if (!haveReleased) console.warn(`[protocol-parsers.test] ${RELEASED} not found: skipping the checks on released model outputs`);
+if (!haveReleased)
+  console.warn(`[protocol-parsers.test] ${RELEASED} not found: skipping the checks on released model outputs`);
 
 function answer(rating: (name: string, i: number) => string | number): string {
   return JSON.stringify(Object.fromEntries(VALUE_NAMES.map((n, i) => [n, rating(n, i)])), null, 2);
@@ -16,7 +17,9 @@ function answer(rating: (name: string, i: number) => string | number): string {
 
 describe("parseStatedAnswer", () => {
   it("parses a fenced JSON answer with string options", () => {
-    const r = parseStatedAnswer("Sure!\n```json\n" + answer((_, i) => String((i % 4) + 1)) + "\n```\nNote: generalizations.");
+    const r = parseStatedAnswer(
+      "Sure!\n```json\n" + answer((_, i) => String((i % 4) + 1)) + "\n```\nNote: generalizations.",
+    );
     expect(r.ok).toBe(true);
     if (r.ok) {
       expect(Object.keys(r.ratings)).toHaveLength(56);
@@ -37,13 +40,15 @@ describe("parseStatedAnswer", () => {
     expect(statedRating("strongly agree")).toBeUndefined();
     const phrases = ["very much like me", "like me", "not like me", "Not like me at all"];
     const r = parseStatedAnswer(answer((_, i) => phrases[i % 4]!));
-    expect(r.ok && [r.ratings["Equality"], r.ratings["Inner Harmony"], r.ratings["Social Power"], r.ratings["Pleasure"]]).toEqual([1, 2, 3, 4]);
+    expect(
+      r.ok && [r.ratings["Equality"], r.ratings["Inner Harmony"], r.ratings["Social Power"], r.ratings["Pleasure"]],
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it("is lenient with broken JSON (trailing comma, missing comma, curly quote, no braces)", () => {
     const good = answer(() => "2");
     expect(parseStatedAnswer(good.replace(/"\n}$/, '",\n}')).ok).toBe(true);
-    expect(parseStatedAnswer(good.replace('"Clean"', "\u201cClean\"")).ok).toBe(true);
+    expect(parseStatedAnswer(good.replace('"Clean"', '\u201cClean"')).ok).toBe(true);
     expect(parseStatedAnswer(good.replace('"2",\n  "Clean"', '"2"\n  "Clean"')).ok).toBe(true);
     expect(parseStatedAnswer("```json\n" + good.slice(1, -1) + "\n```").ok).toBe(true);
     expect(parseStatedAnswer(good.toLowerCase()).ok).toBe(true);
@@ -67,10 +72,18 @@ describe("parseStatedAnswer", () => {
 describe("parseActionAnswer", () => {
   it("parses JSON and Python-style answers", () => {
     expect(parseActionAnswer('{"action": "Option 1"}')).toEqual({ ok: true, option: 1 });
-    expect(parseActionAnswer("```json\n{\n  \"explanation\": \"...\",\n  \"action\": \"Option 2\"\n}\n```")).toEqual({ ok: true, option: 2 });
+    expect(parseActionAnswer('```json\n{\n  "explanation": "...",\n  "action": "Option 2"\n}\n```')).toEqual({
+      ok: true,
+      option: 2,
+    });
     expect(parseActionAnswer("{'action': 'Option 1'}")).toEqual({ ok: true, option: 1 });
-    expect(parseActionAnswer(`{'explanation': "As an Australian, there's a strong tradition.", 'action': 'Option 2'}`)).toEqual({ ok: true, option: 2 });
-    expect(parseActionAnswer(`{'explanation': 'I don't have values, it's hard', 'action': 'Option 1'}`)).toEqual({ ok: true, option: 1 });
+    expect(
+      parseActionAnswer(`{'explanation': "As an Australian, there's a strong tradition.", 'action': 'Option 2'}`),
+    ).toEqual({ ok: true, option: 2 });
+    expect(parseActionAnswer(`{'explanation': 'I don't have values, it's hard', 'action': 'Option 1'}`)).toEqual({
+      ok: true,
+      option: 1,
+    });
     expect(parseActionAnswer('{"action": 2}')).toEqual({ ok: true, option: 2 });
     expect(parseActionAnswer("Option 2")).toEqual({ ok: true, option: 2 });
   });
@@ -78,7 +91,10 @@ describe("parseActionAnswer", () => {
   it("is not ok for other answers", () => {
     const both = parseActionAnswer("{'explanation': 'x', 'action': 'Both'}");
     expect(both).toEqual({ ok: false, reason: '"action" is "Both", not Option 1 or Option 2' });
-    expect(parseActionAnswer("I would rather not choose.")).toEqual({ ok: false, reason: 'no "action" field in the answer' });
+    expect(parseActionAnswer("I would rather not choose.")).toEqual({
+      ok: false,
+      reason: 'no "action" field in the answer',
+    });
   });
 });
 
@@ -100,7 +116,9 @@ describe.skipIf(!haveReleased)("parsers on the released model outputs (../shared
   });
 
   it("parses the gemma-2-9b-it Task-2 wide sample (400 answers, one 'Both')", () => {
-    const rows = parse(readFileSync(resolve(RELEASED, "gemma-2-9b-it_t2_wide_sample.csv")), { columns: true }) as Record<string, string>[];
+    const rows = parse(readFileSync(resolve(RELEASED, "gemma-2-9b-it_t2_wide_sample.csv")), {
+      columns: true,
+    }) as Record<string, string>[];
     const counts: Record<string, number> = {};
     for (const r of rows) {
       for (let i = 0; i < 8; i++) {

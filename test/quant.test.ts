@@ -10,7 +10,14 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type ControlledEvaluateInputItem,
+  type Llama,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   defaultStandinModelPath,
@@ -43,7 +50,10 @@ import { PROJECT_ROOT } from "./helpers/models.js";
 import { quantTestVectors } from "./helpers/quantVectors.js";
 
 const hasGit = spawnSync("git", ["--version"]).status === 0;
-if (!hasGit) console.warn("SKIPPED parts of test/quant.test.ts: stand-in models need git (to read node-llama-cpp's llama.cpp source bundle)");
+if (!hasGit)
+  console.warn(
+    "SKIPPED parts of test/quant.test.ts: stand-in models need git (to read node-llama-cpp's llama.cpp source bundle)",
+  );
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -77,7 +87,9 @@ function checkQuantizedModelsRun(): Promise<string | undefined> {
     );
     const r = spawnSync(process.execPath, [script], { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 300_000 });
     if (r.status === 0 && r.stdout.includes("ok")) return undefined;
-    const how = r.signal ? `was killed by ${r.signal}` : `exited with ${r.status}: ${r.stderr.trim().split("\n").at(-1)}`;
+    const how = r.signal
+      ? `was killed by ${r.signal}`
+      : `exited with ${r.status}: ${r.stderr.trim().split("\n").at(-1)}`;
     return (
       `node-llama-cpp ${how} evaluating a Q8_0 model on this machine${r.signal === "SIGILL" ? " (an instruction the CPU cannot run: a local build of llama.cpp with AMX kernels on a CPU or VM that lists AMX but cannot run it? node_modules/node-llama-cpp/llama/localBuilds)" : ""}; ` +
       "quantized models cannot be evaluated here"
@@ -103,10 +115,16 @@ afterAll(async () => {
 });
 
 /** Evaluates `tokens` from scratch; the next-token probability map after each position in `at`. */
-async function probabilitiesAt(model: LlamaModel, tokens: Token[], at: number[] = [tokens.length - 1]): Promise<Array<Map<Token, number>>> {
+async function probabilitiesAt(
+  model: LlamaModel,
+  tokens: Token[],
+  at: number[] = [tokens.length - 1],
+): Promise<Array<Map<Token, number>>> {
   const context = await model.createContext({ threads: 2, contextSize: 256 });
   try {
-    const items: ControlledEvaluateInputItem[] = tokens.map((t, i) => (at.includes(i) ? [t, { generateNext: { probabilities: true } }] : t));
+    const items: ControlledEvaluateInputItem[] = tokens.map((t, i) =>
+      at.includes(i) ? [t, { generateNext: { probabilities: true } }] : t,
+    );
     const out = await context.getSequence().controlledEvaluate(items);
     return at.map((i) => {
       const p = out[i]?.next.probabilities;
@@ -154,27 +172,30 @@ describe("quantizers", () => {
     expect(sha256(bytesOf(x))).toBe("fa1d3de15077b4a1209fd356cc089d69fa25aebdfa8d3a7fee8b7adb8e856865");
   });
 
-  it.each(["q8_0", "q4_0", "q6_k"] as const)("%s: bit-exact with llama.cpp's reference quantizer and dequantizer", (type) => {
-    const q = quantize(type, x);
-    expect(sha256(q)).toBe(LLAMA_CPP_HASHES[type].quantized);
-    const d = dequantize(type, q, x.length);
-    expect(sha256(bytesOf(d))).toBe(LLAMA_CPP_HASHES[type].dequantized);
-    // And the values are close to the originals: within a step of the block's scale (where the
-    // F16 scale is a normal number, and not near its top).
-    const rel = { q8_0: 1 / 127, q4_0: 1 / 7, q6_k: 1 / 24 }[type];
-    const block = type === "q6_k" ? 256 : 32;
-    let checked = 0;
-    for (let b = 0; b < x.length; b += block) {
-      let amax = 0;
-      for (let i = b; i < b + block; i++) amax = Math.max(amax, Math.abs(x[i]!));
-      if (amax < 0.5 || amax > 1e5) continue;
-      checked++;
-      let worst = 0;
-      for (let i = b; i < b + block; i++) worst = Math.max(worst, Math.abs(d[i]! - x[i]!));
-      if (worst > amax * rel * 1.01) expect.fail(`${type} block at ${b}: error ${worst}, largest value ${amax}`);
-    }
-    expect(checked).toBeGreaterThan(100);
-  });
+  it.each(["q8_0", "q4_0", "q6_k"] as const)(
+    "%s: bit-exact with llama.cpp's reference quantizer and dequantizer",
+    (type) => {
+      const q = quantize(type, x);
+      expect(sha256(q)).toBe(LLAMA_CPP_HASHES[type].quantized);
+      const d = dequantize(type, q, x.length);
+      expect(sha256(bytesOf(d))).toBe(LLAMA_CPP_HASHES[type].dequantized);
+      // And the values are close to the originals: within a step of the block's scale (where the
+      // F16 scale is a normal number, and not near its top).
+      const rel = { q8_0: 1 / 127, q4_0: 1 / 7, q6_k: 1 / 24 }[type];
+      const block = type === "q6_k" ? 256 : 32;
+      let checked = 0;
+      for (let b = 0; b < x.length; b += block) {
+        let amax = 0;
+        for (let i = b; i < b + block; i++) amax = Math.max(amax, Math.abs(x[i]!));
+        if (amax < 0.5 || amax > 1e5) continue;
+        checked++;
+        let worst = 0;
+        for (let i = b; i < b + block; i++) worst = Math.max(worst, Math.abs(d[i]! - x[i]!));
+        if (worst > amax * rel * 1.01) expect.fail(`${type} block at ${b}: error ${worst}, largest value ${amax}`);
+      }
+      expect(checked).toBeGreaterThan(100);
+    },
+  );
 
   it("rejects values that are not whole blocks", () => {
     expect(() => quantize("q4_0", new Float32Array(33))).toThrow(/whole number of 32-value blocks/);
@@ -196,19 +217,31 @@ describe("GGUF writer, quantized tensors", () => {
     };
     const file = (chunks: () => Iterable<Float32Array>): GgufFile => ({
       metadata: [],
-      tensors: (["q8_0", "q4_0", "q6_k", "f16", "f32"] as const).map((type) => ({ name: `t.${type}`, dims: [512, 20], type, data: chunks })),
+      tensors: (["q8_0", "q4_0", "q6_k", "f16", "f32"] as const).map((type) => ({
+        name: `t.${type}`,
+        dims: [512, 20],
+        type,
+        data: chunks,
+      })),
     });
     const a = await writeGguf(join(dir, "chunked.gguf"), file(chunked));
-    const b = await writeGguf(join(dir, "whole.gguf"), file(() => [values]));
+    const b = await writeGguf(
+      join(dir, "whole.gguf"),
+      file(() => [values]),
+    );
     expect(a.sha256).toBe(b.sha256);
     const plan = ggufPlan(file(chunked));
     expect(plan.totalBytes).toBe(a.bytes);
     const header = await readGgufHeader(a.path);
-    expect(header.tensors.map((t) => [t.name, t.type, t.fileOffset, t.bytes])).toEqual(plan.tensors.map((t) => [t.name, t.type, t.fileOffset, t.bytes]));
+    expect(header.tensors.map((t) => [t.name, t.type, t.fileOffset, t.bytes])).toEqual(
+      plan.tensors.map((t) => [t.name, t.type, t.fileOffset, t.bytes]),
+    );
     for (const type of ["q8_0", "q4_0", "q6_k"] as const) {
       const t = await readGgufTensor(a.path, `t.${type}`);
       expect(t.info.dims).toEqual([512, 20]);
-      expect(t.info.bytes).toBe((values.length / (type === "q6_k" ? 256 : 32)) * (type === "q8_0" ? 34 : type === "q4_0" ? 18 : 210));
+      expect(t.info.bytes).toBe(
+        (values.length / (type === "q6_k" ? 256 : 32)) * (type === "q8_0" ? 34 : type === "q4_0" ? 18 : 210),
+      );
       const q = quantize(type, values);
       expect(sha256(t.raw)).toBe(sha256(q));
       expect(sha256(bytesOf(t.values))).toBe(sha256(bytesOf(dequantize(type, q, values.length))));
@@ -219,7 +252,9 @@ describe("GGUF writer, quantized tensors", () => {
   it("rejects a block type whose rows are not whole blocks, and leaves no file behind", async () => {
     const path = join(dir, "bad-rows.gguf");
     const tensor = { name: "w", dims: [48, 2], type: "q4_0" as const, data: () => [new Float32Array(96)] };
-    await expect(writeGguf(path, { metadata: [], tensors: [tensor] })).rejects.toThrow(/tensor w: q4_0 needs rows \(dims\[0\] = 48\) to be a multiple of 32/);
+    await expect(writeGguf(path, { metadata: [], tensors: [tensor] })).rejects.toThrow(
+      /tensor w: q4_0 needs rows \(dims\[0\] = 48\) to be a multiple of 32/,
+    );
     await expect(stat(path)).rejects.toThrow();
     expect(() => ggufPlan({ metadata: [], tensors: [{ ...tensor, dims: [256, 1], type: "q6_k" }] })).not.toThrow();
   });
@@ -240,7 +275,8 @@ describe("which tensors are quantized (llama-quantize's choices)", () => {
 });
 
 const tensorTypes = async (path: string) => new Map((await readGgufHeader(path)).tensors.map((t) => [t.name, t.type]));
-const metaValue = async (path: string, key: string) => (await readGgufMetadata(path)).metadata.find(([k]) => k === key)?.[1];
+const metaValue = async (path: string, key: string) =>
+  (await readGgufMetadata(path)).metadata.find(([k]) => k === key)?.[1];
 
 describe.each([
   ["q8_0", 7],
@@ -274,10 +310,13 @@ describe.each([
   it("evaluates a prompt to a finite distribution close to the F32 model's", async () => {
     await requireQuantizedModelsRun();
     const model = await llama.loadModel({ modelPath: path });
-    const f32 = await llama.loadModel({ modelPath: await ensureTestModel("tiny", { root: PROJECT_ROOT, type: "f32" }) });
+    const f32 = await llama.loadModel({
+      modelPath: await ensureTestModel("tiny", { root: PROJECT_ROOT, type: "f32" }),
+    });
     try {
       expect(model.fileInfo.metadata.general.file_type).toBe(ftype);
-      const prompt = (m: LlamaModel) => m.tokenize(`<s>${renderChatML([{ role: "user", content: "Is honesty important? Answer A or B." }])}`, true);
+      const prompt = (m: LlamaModel) =>
+        m.tokenize(`<s>${renderChatML([{ role: "user", content: "Is honesty important? Answer A or B." }])}`, true);
       expect(prompt(model)).toEqual(prompt(f32));
       const [p] = await probabilitiesAt(model, prompt(model));
       const [ref] = await probabilitiesAt(f32, prompt(f32));
@@ -295,18 +334,36 @@ describe.each([
 });
 
 /** A llama network where n_embd is a multiple of 256, so Q4_0's output matrix is Q6_K. */
-const SMALL256: ModelShape = { nVocab: 2000, nEmbd: 256, nLayer: 1, nHead: 4, nHeadKv: 2, nFf: 512, nCtx: 4096, rmsEps: 1e-5 };
+const SMALL256: ModelShape = {
+  nVocab: 2000,
+  nEmbd: 256,
+  nLayer: 1,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 512,
+  nCtx: 4096,
+  rmsEps: 1e-5,
+};
 
 describe("Q4_0 with a Q6_K output matrix (n_embd 256)", () => {
   beforeAll(requireQuantizedModelsRun);
   it("has the types llama-quantize gives it, loads and evaluates to a finite distribution", async () => {
-    const w = await writeLlamaModel({ shape: SMALL256, seed: 3, type: "q4_0", name: "small256-q4_0", out: join(dir, "small256-q4_0.gguf") });
+    const w = await writeLlamaModel({
+      shape: SMALL256,
+      seed: 3,
+      type: "q4_0",
+      name: "small256-q4_0",
+      out: join(dir, "small256-q4_0.gguf"),
+    });
     const types = await tensorTypes(w.path);
     expect(types.get("output.weight")).toBe("q6_k");
     expect(types.get("token_embd.weight")).toBe("q4_0");
     const model = await llama.loadModel({ modelPath: w.path });
     try {
-      const [p] = await probabilitiesAt(model, model.tokenize(`<s>${renderChatML([{ role: "user", content: "Which answer, A or B?" }])}`, true));
+      const [p] = await probabilitiesAt(
+        model,
+        model.tokenize(`<s>${renderChatML([{ role: "user", content: "Which answer, A or B?" }])}`, true),
+      );
       expectDistribution(p!, SMALL256.nVocab);
     } finally {
       await model.dispose();
@@ -330,7 +387,8 @@ describe("llama.cpp's dequantization of the blocks equals the reader's", () => {
       ...file,
       tensors: file.tensors.map((t) => {
         if (t.name === "token_embd.weight") return { ...t, type };
-        if (t.name.endsWith("attn_output.weight") || t.name.endsWith("ffn_down.weight")) return { ...t, data: zeros(t.dims[0]! * t.dims[1]!) };
+        if (t.name.endsWith("attn_output.weight") || t.name.endsWith("ffn_down.weight"))
+          return { ...t, data: zeros(t.dims[0]! * t.dims[1]!) };
         if (t.name === "output.weight") {
           return {
             ...t,
@@ -361,7 +419,8 @@ describe("llama.cpp's dequantization of the blocks equals the reader's", () => {
         const p = maps[k]!;
         const zero = Math.log(p.get(n as Token)!);
         let maxErr = 0;
-        for (let j = 0; j < n; j++) maxErr = Math.max(maxErr, Math.abs(Math.log(p.get(j as Token)!) - zero - row[j]! * s));
+        for (let j = 0; j < n; j++)
+          maxErr = Math.max(maxErr, Math.abs(Math.log(p.get(j as Token)!) - zero - row[j]! * s));
         // Measured about 4e-7 (float32 log-probabilities); one quantization level off would be 1e-2 or more.
         expect(maxErr).toBeLessThan(3e-6);
       });
@@ -374,10 +433,19 @@ describe("llama.cpp's dequantization of the blocks equals the reader's", () => {
 describe.skipIf(!hasGit)("quantized stand-ins", () => {
   beforeAll(requireQuantizedModelsRun);
   it("llama3 in Q4_0: named for its type, tied embeddings in Q8_0 (n_embd 32), loads and evaluates", async () => {
-    const path = await ensureStandinModel("llama3", { root: PROJECT_ROOT, type: "q4_0", out: join(dir, "standin-llama3-q4_0.gguf") });
-    expect(defaultStandinModelPath("llama3", { root: PROJECT_ROOT, type: "q4_0" })).toMatch(/valuelens-standin-llama3-q4_0-seed1\.gguf$/);
+    const path = await ensureStandinModel("llama3", {
+      root: PROJECT_ROOT,
+      type: "q4_0",
+      out: join(dir, "standin-llama3-q4_0.gguf"),
+    });
+    expect(defaultStandinModelPath("llama3", { root: PROJECT_ROOT, type: "q4_0" })).toMatch(
+      /valuelens-standin-llama3-q4_0-seed1\.gguf$/,
+    );
     expect(defaultStandinModelPath("llama3", { root: PROJECT_ROOT })).toMatch(/valuelens-standin-llama3-seed1\.gguf$/);
-    expect(await metaValue(path, "general.name")).toEqual({ type: "string", value: "valuelens-standin-llama3-q4_0-seed1" });
+    expect(await metaValue(path, "general.name")).toEqual({
+      type: "string",
+      value: "valuelens-standin-llama3-q4_0-seed1",
+    });
     expect(await metaValue(path, "general.file_type")).toEqual({ type: "u32", value: 2 });
     const types = await tensorTypes(path);
     expect(types.get("token_embd.weight")).toBe("q8_0");
@@ -385,7 +453,10 @@ describe.skipIf(!hasGit)("quantized stand-ins", () => {
     expect(types.has("output.weight")).toBe(false);
     const model = await llama.loadModel({ modelPath: path });
     try {
-      const [p] = await probabilitiesAt(model, model.tokenize("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nA or B?<|eot_id|>", true));
+      const [p] = await probabilitiesAt(
+        model,
+        model.tokenize("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nA or B?<|eot_id|>", true),
+      );
       expectDistribution(p!, 128256);
     } finally {
       await model.dispose();
@@ -397,12 +468,13 @@ describe.skipIf(!hasGit)("quantized stand-ins", () => {
     await ensureStandinModel("llama3", { root: PROJECT_ROOT, type: "q8_0", out: path });
     expect(await metaValue(path, "general.file_type")).toEqual({ type: "u32", value: 7 });
   });
-
 });
 
 describe.skipIf(!hasGit)("llama3-8b stand-in (planned, not written)", () => {
   it("is only for the llama3 family", async () => {
-    await expect(standinModelFile("qwen3", { root: PROJECT_ROOT, shape: "llama3-8b" })).rejects.toThrow(/llama3-8b shape is for the llama3 stand-in, not qwen3/);
+    await expect(standinModelFile("qwen3", { root: PROJECT_ROOT, shape: "llama3-8b" })).rejects.toThrow(
+      /llama3-8b shape is for the llama3 stand-in, not qwen3/,
+    );
   });
 
   it("has Llama-3-8B's exact shape and vocabulary; Q4_0 is 4.66 GB, Q8_0 8.5 GB", async () => {
@@ -411,8 +483,16 @@ describe.skipIf(!hasGit)("llama3-8b stand-in (planned, not written)", () => {
     expect(plan.params).toBe(8_030_261_248); // Meta-Llama-3-8B's parameter count
     expect(plan.tensors).toHaveLength(1 + 32 * 9 + 2);
     const t = new Map(plan.tensors.map((x) => [x.name, x]));
-    expect(t.get("token_embd.weight")).toMatchObject({ dims: [4096, 128256], type: "q4_0", bytes: (4096 * 128256 / 32) * 18 });
-    expect(t.get("output.weight")).toMatchObject({ dims: [4096, 128256], type: "q6_k", bytes: (4096 * 128256 / 256) * 210 });
+    expect(t.get("token_embd.weight")).toMatchObject({
+      dims: [4096, 128256],
+      type: "q4_0",
+      bytes: ((4096 * 128256) / 32) * 18,
+    });
+    expect(t.get("output.weight")).toMatchObject({
+      dims: [4096, 128256],
+      type: "q6_k",
+      bytes: ((4096 * 128256) / 256) * 210,
+    });
     expect(t.get("blk.31.attn_k.weight")).toMatchObject({ dims: [4096, 1024], type: "q4_0" });
     expect(t.get("blk.31.ffn_down.weight")).toMatchObject({ dims: [14336, 4096], type: "q4_0" });
     expect(t.get("blk.0.ffn_norm.weight")).toMatchObject({ dims: [4096], type: "f32" });
@@ -452,7 +532,16 @@ describe.skipIf(!hasGit)("llama3-8b stand-in (planned, not written)", () => {
     expect(md.get("llama.context_length")).toEqual({ type: "u32", value: 8192 });
     expect(md.get("llama.attention.layer_norm_rms_epsilon")).toEqual({ type: "f32", value: 1e-5 });
     // The tokenizer and template are the small llama3 stand-in's, key for key.
-    const tok = (f: GgufFile) => JSON.stringify(f.metadata.filter(([k]) => k.startsWith("tokenizer.")).map(([k, v]) => [k, v.type, "value" in v && ArrayBuffer.isView(v.value) ? Array.from(v.value as Float32Array) : v.value]));
+    const tok = (f: GgufFile) =>
+      JSON.stringify(
+        f.metadata
+          .filter(([k]) => k.startsWith("tokenizer."))
+          .map(([k, v]) => [
+            k,
+            v.type,
+            "value" in v && ArrayBuffer.isView(v.value) ? Array.from(v.value as Float32Array) : v.value,
+          ]),
+      );
     expect(tok(file)).toBe(tok(small));
   });
 
@@ -460,7 +549,9 @@ describe.skipIf(!hasGit)("llama3-8b stand-in (planned, not written)", () => {
     const r = valuelens(["models", "make-test-model", "--shape", "llama3-8b", "--dry-run"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("valuelens-standin-llama3-8b-q4_0-seed1: stand-in llama3 (shape llama3-8b), q4_0 (dry run: nothing written)");
+    expect(r.stdout).toContain(
+      "valuelens-standin-llama3-8b-q4_0-seed1: stand-in llama3 (shape llama3-8b), q4_0 (dry run: nothing written)",
+    );
     expect(r.stdout).toMatch(/output\.weight +4096 x 128256 +q6_k +430,940,160 bytes/);
     expect(r.stdout).toContain("291 tensors (q4_0 225, f32 65, q6_k 1), 8,030,261,248 parameters;");
     expect(r.stdout).toContain("file 4,661,216,160 bytes (4.66 GB)");
@@ -474,7 +565,9 @@ describe("valuelens models make-test-model --type", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("tiny q4_0");
-    expect(sha256(await readFile(out))).toBe(sha256(await readFile(await ensureTestModel("tiny", { root: PROJECT_ROOT, type: "q4_0" }))));
+    expect(sha256(await readFile(out))).toBe(
+      sha256(await readFile(await ensureTestModel("tiny", { root: PROJECT_ROOT, type: "q4_0" }))),
+    );
   });
 
   it("needs --out unless --dry-run; rejects unknown types", () => {

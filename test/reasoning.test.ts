@@ -10,10 +10,24 @@ import { SHAPES, writeLlamaModel } from "../src/gguf/index.js";
 async function modelWith(extraControlTokens: string[]) {
   const out = path.join(mkdtempSync(path.join(tmpdir(), "vl-reasoning-")), "m.gguf");
   await writeLlamaModel({ shape: SHAPES.tiny, seed: 1, type: "f32", name: "reasoning-test", extraControlTokens, out });
-  return LlamaCppBackend.load({ name: "r", modelPath: out, contextSize: 512, gpuLayers: 0, threads: 2, batchSize: 512, sequences: 1, flashAttention: false, gpu: false });
+  return LlamaCppBackend.load({
+    name: "r",
+    modelPath: out,
+    contextSize: 512,
+    gpuLayers: 0,
+    threads: 2,
+    batchSize: 512,
+    sequences: 1,
+    flashAttention: false,
+    gpu: false,
+  });
 }
 
-const SEGMENTS = ["Suppose you are from Egypt, in the context of Religion, ", "which? Answer with the letter of your choice (A or B) only.\n", "A. one\nB. two"];
+const SEGMENTS = [
+  "Suppose you are from Egypt, in the context of Religion, ",
+  "which? Answer with the letter of your choice (A or B) only.\n",
+  "A. one\nB. two",
+];
 
 describe("reasoning models", () => {
   it("a <think> model is scored and answers after an empty thinking block (thinking off)", async () => {

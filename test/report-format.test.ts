@@ -72,7 +72,14 @@ describe("beyond the paper (hand-computed)", () => {
 });
 
 describe("report layout", () => {
-  const records = lettersRun({ countries: ["Nigeria", "Germany"], topics: TOPICS.slice(0, 3) as string[], values: VALUE_NAMES.slice(0, 12) as string[], repeats: 4, seed: 3, firstBias: 0.2 });
+  const records = lettersRun({
+    countries: ["Nigeria", "Germany"],
+    topics: TOPICS.slice(0, 3) as string[],
+    values: VALUE_NAMES.slice(0, 12) as string[],
+    repeats: 4,
+    seed: 3,
+    firstBias: 0.2,
+  });
   const manifest = handcraftedManifest(records, { protocol: "letters", repeats: 4, seed: 3 });
   const metrics = metricsFromRecords(records, { bootstrap: { samples: 200, seed: 3 } });
   const md = renderRunReport(manifest, metrics, records);
@@ -80,7 +87,9 @@ describe("report layout", () => {
   it("leads with the country table, with intervals, then the other tables in the paper's order", () => {
     const lines = md.split("\n");
     const firstTable = lines.findIndex((l) => l.startsWith("|"));
-    expect(lines[firstTable]).toBe("| model | US | CA | GER | UK | FR | AUS | IND | PAK | PHIL | NGA | EG | UG | overall |");
+    expect(lines[firstTable]).toBe(
+      "| model | US | CA | GER | UK | FR | AUS | IND | PAK | PHIL | NGA | EG | UG | overall |",
+    );
     const row = lines[firstTable + 2]!;
     const rate = metrics.alignmentRate;
     const iv = metrics.intervals!.alignmentRate;
@@ -107,7 +116,14 @@ describe("report layout", () => {
   });
 
   it("renderCountryTable takes intervals", () => {
-    const t = renderCountryTable([{ label: "x", byCountry: { Nigeria: 0.456 }, overall: 0.5, intervals: { byCountry: { Nigeria: { low: 0.41, high: 0.523 } }, overall: { low: null, high: null } } }]);
+    const t = renderCountryTable([
+      {
+        label: "x",
+        byCountry: { Nigeria: 0.456 },
+        overall: 0.5,
+        intervals: { byCountry: { Nigeria: { low: 0.41, high: 0.523 } }, overall: { low: null, high: null } },
+      },
+    ]);
     expect(t.split("\n")[2]).toBe("| x | – | – | – | – | – | – | – | – | – | 0.46 [0.41, 0.52] | – | – | 0.50 |");
   });
 
@@ -129,7 +145,15 @@ describe("report layout", () => {
     ]);
     for (const t of tables) expect(t.name).toMatch(/^[a-z0-9-]+$/);
     const byCountry = tables[0]!;
-    expect(byCountry.columns).toEqual(["model", "country", "abbrev", "alignment_rate", "ci_low", "ci_high", "scenarios"]);
+    expect(byCountry.columns).toEqual([
+      "model",
+      "country",
+      "abbrev",
+      "alignment_rate",
+      "ci_low",
+      "ci_high",
+      "scenarios",
+    ]);
     const ng = byCountry.rows.find((r) => r[1] === "Nigeria")!;
     expect(ng[3]).toBe(metrics.alignmentRate.byCountry.Nigeria);
     expect(ng[4]).toBe(metrics.intervals!.alignmentRate.byCountry.Nigeria!.low);
@@ -143,7 +167,13 @@ describe("report layout", () => {
 describe("valuelens report --format csv|json", () => {
   const dir = writeRunDir(
     path.join(mkdtempSync(path.join(tmpdir(), "vl-format-")), "run"),
-    lettersRun({ countries: ["Nigeria", "Egypt"], topics: TOPICS.slice(0, 2) as string[], values: VALUE_NAMES.slice(0, 8) as string[], repeats: 2, seed: 5 }),
+    lettersRun({
+      countries: ["Nigeria", "Egypt"],
+      topics: TOPICS.slice(0, 2) as string[],
+      values: VALUE_NAMES.slice(0, 8) as string[],
+      repeats: 2,
+      seed: 5,
+    }),
     { protocol: "letters", repeats: 2, seed: 5 },
   );
 
@@ -151,12 +181,16 @@ describe("valuelens report --format csv|json", () => {
     const r = valuelens(["report", dir, "--format", "csv", "--bootstrap", "100"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const files = readdirSync(path.join(dir, "tables")).filter((f) => f.endsWith(".csv")).sort();
+    const files = readdirSync(path.join(dir, "tables"))
+      .filter((f) => f.endsWith(".csv"))
+      .sort();
     expect(files).toContain("alignment-rate-by-country.csv");
     expect(files).toContain("beyond-paper.csv");
     expect(files).toContain("position-bias.csv");
     for (const f of files) expect(r.stdout).toContain(path.join("tables", f));
-    const csv = readFileSync(path.join(dir, "tables", "alignment-rate-by-country.csv"), "utf8").trim().split("\n");
+    const csv = readFileSync(path.join(dir, "tables", "alignment-rate-by-country.csv"), "utf8")
+      .trim()
+      .split("\n");
     expect(csv[0]).toBe("model,country,abbrev,alignment_rate,ci_low,ci_high,scenarios");
     const metrics = JSON.parse(readFileSync(path.join(dir, "metrics.json"), "utf8"));
     const egypt = csv.find((l) => l.startsWith("handcrafted,Egypt,EG,"))!.split(",");

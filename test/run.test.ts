@@ -8,7 +8,18 @@ import { deterministicPart, readRecords } from "../src/runs/records.js";
 import { valuelens, valuelensSpawn } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
 
-const SLICE = ["--model", "tiny", "--countries", "Nigeria,Germany", "--repeats", "3", "--seed", "11", "--progress", "quiet"];
+const SLICE = [
+  "--model",
+  "tiny",
+  "--countries",
+  "Nigeria,Germany",
+  "--repeats",
+  "3",
+  "--seed",
+  "11",
+  "--progress",
+  "quiet",
+];
 
 function records(dir: string) {
   return readRecords(path.join(dir, "records.jsonl")).records;
@@ -48,7 +59,11 @@ describe("valuelens run (tiny model, sample data)", () => {
     // Each repeat shows its own order; the action task cycles through both orders.
     const action = recs.filter((r) => r.task === "action");
     const byQuestion = new Map<string, string[]>();
-    for (const r of action) byQuestion.set(r.id.replace(/\/r\d+$/, ""), [...(byQuestion.get(r.id.replace(/\/r\d+$/, "")) ?? []), r.order.join(",")]);
+    for (const r of action)
+      byQuestion.set(r.id.replace(/\/r\d+$/, ""), [
+        ...(byQuestion.get(r.id.replace(/\/r\d+$/, "")) ?? []),
+        r.order.join(","),
+      ]);
     for (const orders of byQuestion.values()) expect(new Set(orders.slice(0, 2)).size).toBe(2);
 
     const metrics = JSON.parse(readFileSync(path.join(first, "metrics.json"), "utf8"));
@@ -64,7 +79,9 @@ describe("valuelens run (tiny model, sample data)", () => {
     // The country x topic heatmap, linked from the report.
     const svg = readFileSync(path.join(first, "charts", "alignment-rate-by-country-and-topic.svg"), "utf8");
     for (const label of ["NGA", "GER", "Alignment rate (F1) by country and topic"]) expect(svg).toContain(label);
-    expect(report).toContain("![Alignment rate (F1) by country and topic](charts/alignment-rate-by-country-and-topic.svg)");
+    expect(report).toContain(
+      "![Alignment rate (F1) by country and topic](charts/alignment-rate-by-country-and-topic.svg)",
+    );
   });
 
   it("re-running a finished run evaluates nothing and rewrites the report", () => {

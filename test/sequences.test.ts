@@ -20,7 +20,9 @@ const gpu = (freeGiB: number, over: Partial<SequencesProbe> = {}): SequencesProb
 
 describe("sequences: auto", () => {
   it("chooses one sequence on the CPU, and on a GPU without offloaded layers", () => {
-    expect(chooseSequences("auto", { gpu: false, gpuLayers: 0, freeVramBytes: 0, contextVramBytes: () => 0 })).toMatchObject({ sequences: 1, auto: true });
+    expect(
+      chooseSequences("auto", { gpu: false, gpuLayers: 0, freeVramBytes: 0, contextVramBytes: () => 0 }),
+    ).toMatchObject({ sequences: 1, auto: true });
     expect(chooseSequences("auto", gpu(80, { gpuLayers: 0 }))).toMatchObject({ sequences: 1, auto: true });
   });
 
@@ -40,24 +42,43 @@ describe("sequences: auto", () => {
   it("keeps explicit numbers as they are, wherever it runs", () => {
     expect(chooseSequences(3, gpu(1000))).toEqual({ sequences: 3, auto: false, reason: "set in models.yaml" });
     expect(chooseSequences(1, gpu(1000)).sequences).toBe(1);
-    expect(chooseSequences(40, { gpu: false, gpuLayers: 0, freeVramBytes: 0, contextVramBytes: () => 0 }).sequences).toBe(40);
+    expect(
+      chooseSequences(40, { gpu: false, gpuLayers: 0, freeVramBytes: 0, contextVramBytes: () => 0 }).sequences,
+    ).toBe(40);
   });
 
   it("models.yaml accepts auto, numbers, and refuses anything else naming the field", () => {
-    expect(ModelEntrySchema.parse({ backend: "llama.cpp", source: "m.gguf", sequences: "auto" })).toMatchObject({ sequences: "auto" });
+    expect(ModelEntrySchema.parse({ backend: "llama.cpp", source: "m.gguf", sequences: "auto" })).toMatchObject({
+      sequences: "auto",
+    });
     const plain = ModelEntrySchema.parse({ backend: "llama.cpp", source: "m.gguf" });
     expect(plain).toMatchObject({ sequences: 1 });
     expect((plain as { batching?: string }).batching).toBeUndefined(); // unset: isolated, or shared under auto
-    expect(ModelEntrySchema.parse({ backend: "llama.cpp", source: "m.gguf", sequences: "auto", batching: "isolated" })).toMatchObject({ batching: "isolated" });
+    expect(
+      ModelEntrySchema.parse({ backend: "llama.cpp", source: "m.gguf", sequences: "auto", batching: "isolated" }),
+    ).toMatchObject({ batching: "isolated" });
     const dir = mkdtempSync(path.join(tmpdir(), "vl-seq-"));
     const file = path.join(dir, "models.yaml");
     writeFileSync(file, "models:\n  m:\n    backend: llama.cpp\n    source: m.gguf\n    sequences: many\n");
-    expect(() => readModels(file)).toThrow(/model "m": field "sequences": "many" is not valid \(expected number or "auto"\)/);
+    expect(() => readModels(file)).toThrow(
+      /model "m": field "sequences": "many" is not valid \(expected number or "auto"\)/,
+    );
   });
 
   it("the CPU backend with sequences: auto runs one sequence, says so once, and the manifest's options hold it", async () => {
     const lines: string[] = [];
-    const backend = await LlamaCppBackend.load({ name: "tiny", modelPath: await tinyModelPath(), contextSize: 512, gpuLayers: 0, threads: 2, batchSize: 512, sequences: "auto", flashAttention: false, gpu: false, log: (l) => lines.push(l) });
+    const backend = await LlamaCppBackend.load({
+      name: "tiny",
+      modelPath: await tinyModelPath(),
+      contextSize: 512,
+      gpuLayers: 0,
+      threads: 2,
+      batchSize: 512,
+      sequences: "auto",
+      flashAttention: false,
+      gpu: false,
+      log: (l) => lines.push(l),
+    });
     try {
       expect(backend.laneCount).toBe(1);
       expect(lines).toEqual([expect.stringMatching(/^sequences: auto -> 1, batching isolated \(CPU/)]);

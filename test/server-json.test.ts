@@ -16,7 +16,13 @@ import { loadDilemmas } from "../src/dilemmas/load.js";
 import { ACTION_GRADES } from "../src/dilemmas/schema.js";
 import { canGenerateJson, generateDilemmas } from "../src/generate/generate.js";
 import { dilemmaId, dilemmaJsonSchema, viaJsonSchema } from "../src/generate/schemas.js";
-import { startFakeOllama, startFakeOpenAI, writeModelsYaml, type AnswerOverride, type FakeServer } from "./helpers/fakeServers.js";
+import {
+  startFakeOllama,
+  startFakeOpenAI,
+  writeModelsYaml,
+  type AnswerOverride,
+  type FakeServer,
+} from "./helpers/fakeServers.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-server-json-"));
 const servers: FakeServer[] = [];
@@ -46,13 +52,18 @@ async function recording<S extends FakeServer>(
  * properties, arrays with minItems, strings with min/maxLength), the texts made from `seed`.
  */
 function fill(schema: any, seed: string): unknown {
-  if (schema.type === "object") return Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, fill(s, `${seed} ${k}`)]));
-  if (schema.type === "array") return Array.from({ length: schema.minItems ?? 1 }, (_, i) => fill(schema.items, `${seed} ${i + 1}`));
+  if (schema.type === "object")
+    return Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, fill(s, `${seed} ${k}`)]));
+  if (schema.type === "array")
+    return Array.from({ length: schema.minItems ?? 1 }, (_, i) => fill(schema.items, `${seed} ${i + 1}`));
   if (schema.type === "string") return `You ${seed}`.slice(0, schema.maxLength ?? Infinity);
   throw new Error(`fill: unsupported schema ${JSON.stringify(schema)}`);
 }
 
-const OLD_OLLAMA_400 = { status: 400, json: { error: "json: cannot unmarshal object into Go struct field ChatRequest.format of type string" } };
+const OLD_OLLAMA_400 = {
+  status: 400,
+  json: { error: "json: cannot unmarshal object into Go struct field ChatRequest.format of type string" },
+};
 
 const ollamaOpts = (url: string, extra: Partial<OllamaOptions> = {}): OllamaOptions => ({
   name: "x",
@@ -80,11 +91,17 @@ const openaiOpts = (url: string, extra: Partial<OpenAICompatibleOptions> = {}): 
 describe("Ollama: generateJson sends the schema as `format`", () => {
   it("carries the schema, the greedy options and returns the reply text", async () => {
     const schema = viaJsonSchema(80);
-    const { server, bodies } = await recording(startFakeOllama, (b) => (b.format ? { content: JSON.stringify(fill(b.format, "act")) } : undefined));
+    const { server, bodies } = await recording(startFakeOllama, (b) =>
+      b.format ? { content: JSON.stringify(fill(b.format, "act")) } : undefined,
+    );
     const b = await OllamaBackend.open(ollamaOpts(server.url, { numCtx: 4096 }));
     expect(canGenerateJson(b)).toBe(true);
     const before = b.counters.evaluations;
-    const g = await b.generateJson(b.prepare(["Describe an action."], { mode: "generate" }), schema, { maxTokens: 300, temperature: 0, seed: 7 });
+    const g = await b.generateJson(b.prepare(["Describe an action."], { mode: "generate" }), schema, {
+      maxTokens: 300,
+      temperature: 0,
+      seed: 7,
+    });
     expect(bodies).toHaveLength(1);
     expect(bodies[0].format).toEqual(schema);
     expect(bodies[0].stream).toBe(false);
@@ -102,7 +119,9 @@ describe("Ollama: generateJson sends the schema as `format`", () => {
   });
 
   it('falls back to `format: "json"` once on a server that rejects a schema (400 naming format), with a warning', async () => {
-    const { server, bodies } = await recording(startFakeOllama, (b) => (typeof b.format === "object" ? OLD_OLLAMA_400 : { content: '{"role": "a nurse"}' }));
+    const { server, bodies } = await recording(startFakeOllama, (b) =>
+      typeof b.format === "object" ? OLD_OLLAMA_400 : { content: '{"role": "a nurse"}' },
+    );
     const seen: string[] = [];
     const b = await OllamaBackend.open(ollamaOpts(server.url, { onWarning: (m) => seen.push(m) }));
     const prompt = b.prepare(["Write a dilemma."], { mode: "generate" });
@@ -120,9 +139,14 @@ describe("Ollama: generateJson sends the schema as `format`", () => {
   });
 
   it("does not fall back on other rejections", async () => {
-    const { server, bodies } = await recording(startFakeOllama, () => ({ status: 400, json: { error: "num_ctx too large" } }));
+    const { server, bodies } = await recording(startFakeOllama, () => ({
+      status: 400,
+      json: { error: "num_ctx too large" },
+    }));
     const b = await OllamaBackend.open(ollamaOpts(server.url, { onWarning: () => {} }));
-    const err = await b.generateJson(b.prepare(["x"], { mode: "generate" }), dilemmaJsonSchema(), { maxTokens: 8, temperature: 0 }).catch((e: unknown) => e);
+    const err = await b
+      .generateJson(b.prepare(["x"], { mode: "generate" }), dilemmaJsonSchema(), { maxTokens: 8, temperature: 0 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RequestRejectedError);
     expect(bodies).toHaveLength(1);
     expect(b.warnings).toEqual([]);
@@ -154,7 +178,12 @@ describe("Ollama: generateJson sends the schema as `format`", () => {
       expect(Object.keys(d.actions)).toEqual([...ACTION_GRADES]);
     }
     // The same items into a new file come from the cache, not the server.
-    const again = await generateDilemmas(b, cache, { values, topics, out: path.join(work, "dilemmas-2.jsonl"), settings: { maxChars: 80 } });
+    const again = await generateDilemmas(b, cache, {
+      values,
+      topics,
+      out: path.join(work, "dilemmas-2.jsonl"),
+      settings: { maxChars: 80 },
+    });
     expect(again.counts).toMatchObject({ written: 4, generations: 0, cacheHits: 4 });
     expect(bodies).toHaveLength(4);
     expect(readFileSync(path.join(work, "dilemmas-2.jsonl"), "utf8")).toBe(readFileSync(out, "utf8"));
@@ -162,7 +191,9 @@ describe("Ollama: generateJson sends the schema as `format`", () => {
 
   it("`valuelens generate dilemmas` on an old Ollama entry says so on stderr and still writes valid dilemmas", async () => {
     const { server } = await recording(startFakeOllama, (b) =>
-      typeof b.format === "object" ? OLD_OLLAMA_400 : { content: JSON.stringify(fill(dilemmaJsonSchema(60), "keep a promise")) },
+      typeof b.format === "object"
+        ? OLD_OLLAMA_400
+        : { content: JSON.stringify(fill(dilemmaJsonSchema(60), "keep a promise")) },
     );
     const models = path.join(work, "models.yaml");
     writeModelsYaml(models, "old-ollama", { backend: "ollama", tag: "fake", host: server.url, retries: 0 });
@@ -173,7 +204,24 @@ describe("Ollama: generateJson sends the schema as `format`", () => {
     const w2 = vi.spyOn(process.stderr, "write").mockImplementation((s) => (stderr.push(String(s)), true));
     try {
       await generateCommand().parseAsync(
-        ["dilemmas", "--model", "old-ollama", "--models", models, "--values", "Equality", "--topics", "Politics,Work Orientation", "--out", out, "--cache-dir", path.join(work, "cli-cache"), "--max-chars", "60", "--quiet"],
+        [
+          "dilemmas",
+          "--model",
+          "old-ollama",
+          "--models",
+          models,
+          "--values",
+          "Equality",
+          "--topics",
+          "Politics,Work Orientation",
+          "--out",
+          out,
+          "--cache-dir",
+          path.join(work, "cli-cache"),
+          "--max-chars",
+          "60",
+          "--quiet",
+        ],
         { from: "user" },
       );
     } finally {
@@ -190,13 +238,22 @@ describe("Ollama: generateJson sends the schema as `format`", () => {
 describe("OpenAI-compatible: generateJson sends the schema as `response_format`", () => {
   it("chat and completions carry a strict json_schema response_format and return the reply text", async () => {
     const schema = viaJsonSchema(80);
-    const { server, bodies } = await recording(startFakeOpenAI, (b) => (b.response_format ? { content: JSON.stringify(fill(b.response_format.json_schema.schema, "act")) } : undefined));
+    const { server, bodies } = await recording(startFakeOpenAI, (b) =>
+      b.response_format ? { content: JSON.stringify(fill(b.response_format.json_schema.schema, "act")) } : undefined,
+    );
     for (const api of ["chat", "completions"] as const) {
       const b = await OpenAICompatibleBackend.open(openaiOpts(server.url, { api }));
       expect(canGenerateJson(b)).toBe(true);
-      const g = await b.generateJson(b.prepare(["Describe an action."], { mode: "generate" }), schema, { maxTokens: 300, temperature: 0, seed: 3 });
+      const g = await b.generateJson(b.prepare(["Describe an action."], { mode: "generate" }), schema, {
+        maxTokens: 300,
+        temperature: 0,
+        seed: 3,
+      });
       const body = bodies.at(-1);
-      expect(body.response_format).toEqual({ type: "json_schema", json_schema: { name: "item", schema, strict: true } });
+      expect(body.response_format).toEqual({
+        type: "json_schema",
+        json_schema: { name: "item", schema, strict: true },
+      });
       expect(body).toMatchObject({ model: "fake-model", max_tokens: 300, temperature: 0, seed: 3 });
       expect(body).not.toHaveProperty("logprobs");
       expect(JSON.parse(g.text)).toEqual(fill(schema, "act"));
@@ -207,10 +264,19 @@ describe("OpenAI-compatible: generateJson sends the schema as `response_format`"
     }
   });
 
-  it("falls back to `{type: \"json_object\"}` once on a 400 naming response_format, with a warning", async () => {
+  it('falls back to `{type: "json_object"}` once on a 400 naming response_format, with a warning', async () => {
     const { server, bodies } = await recording(startFakeOpenAI, (b) =>
       b.response_format?.type === "json_schema"
-        ? { status: 400, json: { error: { code: 400, message: 'response_format type must be one of "text" or "json_object", but got: json_schema', type: "invalid_request_error" } } }
+        ? {
+            status: 400,
+            json: {
+              error: {
+                code: 400,
+                message: 'response_format type must be one of "text" or "json_object", but got: json_schema',
+                type: "invalid_request_error",
+              },
+            },
+          }
         : { content: '{"Human Action": "I vote."}' },
     );
     const seen: string[] = [];
@@ -222,6 +288,8 @@ describe("OpenAI-compatible: generateJson sends the schema as `response_format`"
     expect(bodies.map((x) => x.response_format.type)).toEqual(["json_schema", "json_object", "json_object"]);
     expect(b.warnings).toHaveLength(1);
     expect(seen).toEqual(b.warnings);
-    expect(b.warnings[0]).toContain(`${server.url}/v1/chat/completions (HTTP 400) rejected a JSON schema as \`response_format\``);
+    expect(b.warnings[0]).toContain(
+      `${server.url}/v1/chat/completions (HTTP 400) rejected a JSON schema as \`response_format\``,
+    );
   });
 });

@@ -13,7 +13,20 @@ import { valuelens, type CliResult } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
 import { testConfig } from "./helpers/config.js";
 
-const SLICE = ["--model", "tiny", "--via", "sample", "--countries", "Nigeria,Germany", "--repeats", "2", "--progress", "quiet", "--bootstrap", "50"];
+const SLICE = [
+  "--model",
+  "tiny",
+  "--via",
+  "sample",
+  "--countries",
+  "Nigeria,Germany",
+  "--repeats",
+  "2",
+  "--progress",
+  "quiet",
+  "--bootstrap",
+  "50",
+];
 
 function records(dir: string) {
   return readRecords(path.join(dir, "records.jsonl")).records;
@@ -35,8 +48,10 @@ describe("shards", () => {
     const ids: string[] = [];
     for (const task of ["stated", "action"]) {
       for (let c = 0; c < 12; c++) {
-        for (let v = 0; v < 56; v++) for (let r = 0; r < 5; r++) ids.push(`letters/${task}/country${c}/Health/value${v}/r${r}`);
-        for (let variant = 0; variant < 8; variant++) ids.push(`paper/${task}/country${c}/Politics/variant${variant}/r0`);
+        for (let v = 0; v < 56; v++)
+          for (let r = 0; r < 5; r++) ids.push(`letters/${task}/country${c}/Health/value${v}/r${r}`);
+        for (let variant = 0; variant < 8; variant++)
+          ids.push(`paper/${task}/country${c}/Politics/variant${variant}/r0`);
       }
     }
     for (const count of [1, 2, 3, 4, 7, 16]) {
@@ -54,13 +69,17 @@ describe("shards", () => {
         expect(s).toBeLessThan((2 * ids.length) / count);
       }
     }
-    expect(baseOfId("letters/action/Nigeria/Health and Health Care/Equality/r12")).toBe("letters/action/Nigeria/Health and Health Care/Equality");
+    expect(baseOfId("letters/action/Nigeria/Health and Health Care/Equality/r12")).toBe(
+      "letters/action/Nigeria/Health and Health Care/Equality",
+    );
     expect(baseOfId("paper/stated/Nigeria/Politics/variant3/r0")).toBe("paper/stated/Nigeria/Politics/variant3");
   });
 
   it("split the sample's real question list without overlap", async () => {
     const questions = buildRunQuestions(baseConfig, await loadVia(SAMPLE_VIA_PATH));
-    const parts = [1, 2, 3].map((index) => questions.filter((q) => inShard(q.id, { index, count: 3 })).map((q) => q.id));
+    const parts = [1, 2, 3].map((index) =>
+      questions.filter((q) => inShard(q.id, { index, count: 3 })).map((q) => q.id),
+    );
     expect(parts.flat().sort()).toEqual(questions.map((q) => q.id).sort());
     for (const p of parts) expect(p.length).toBeGreaterThan(0);
   });
@@ -68,7 +87,8 @@ describe("shards", () => {
   it("parse I/N and refuse anything else", () => {
     expect(parseShard("2/5")).toEqual({ index: 2, count: 5 });
     expect(parseShard("1/1")).toEqual({ index: 1, count: 1 });
-    for (const bad of ["3/2", "0/2", "1/0", "2", "a/b", "-1/2", "1/2/3"]) expect(() => parseShard(bad)).toThrow(/--shard/);
+    for (const bad of ["3/2", "0/2", "1/0", "2", "a/b", "-1/2", "1/2/3"])
+      expect(() => parseShard(bad)).toThrow(/--shard/);
   });
 
   it("leave the config digest of an unsharded run as it was", () => {
@@ -77,7 +97,9 @@ describe("shards", () => {
     expect(configDigest(baseConfig)).toBe(before);
     expect(configDigest({ ...baseConfig, shard: null })).toBe(before);
     expect(configDigest({ ...baseConfig, shard: { index: 1, count: 2 } })).not.toBe(before);
-    expect(configDigest({ ...baseConfig, shard: { index: 2, count: 2 } })).not.toBe(configDigest({ ...baseConfig, shard: { index: 1, count: 2 } }));
+    expect(configDigest({ ...baseConfig, shard: { index: 2, count: 2 } })).not.toBe(
+      configDigest({ ...baseConfig, shard: { index: 1, count: 2 } }),
+    );
   });
 });
 
@@ -131,7 +153,11 @@ describe("valuelens run --shard and valuelens merge (tiny model, sample data)", 
     expect(m.configDigest).toBe(w.configDigest);
     expect(m.questions).toEqual(w.questions);
     expect(m.merged!.from).toEqual([shardDir(3), shardDir(1), shardDir(2)]);
-    expect(m.merged!.shards.map((s) => s.shard)).toEqual([{ index: 3, count: 3 }, { index: 1, count: 3 }, { index: 2, count: 3 }]);
+    expect(m.merged!.shards.map((s) => s.shard)).toEqual([
+      { index: 3, count: 3 },
+      { index: 1, count: 3 },
+      { index: 2, count: 3 },
+    ]);
     expect(m.merged!.missing).toBe(0);
     expect(m.sessions).toHaveLength(3);
     // metrics and report as an unsharded run writes them (same records, same bootstrap).
@@ -185,7 +211,15 @@ describe("valuelens run --shard and valuelens merge (tiny model, sample data)", 
     expect(m.merged!.missing).toBe(missing);
     expect(records(partial)).toHaveLength(total - missing);
     // The unsharded command resumes the merged directory and asks exactly the missing questions.
-    const resumed = valuelens(["run", ...SLICE, "--out", partial, "--cache-dir", path.join(work, "cache-fill"), "--resume"]);
+    const resumed = valuelens([
+      "run",
+      ...SLICE,
+      "--out",
+      partial,
+      "--cache-dir",
+      path.join(work, "cache-fill"),
+      "--resume",
+    ]);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(`${missing} answered`);
     expect(readManifest(partial)!.status).toBe("complete");

@@ -8,7 +8,14 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type ControlledEvaluateInputItem,
+  type Llama,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   defaultStandinModelPath,
@@ -31,9 +38,15 @@ import { thrown } from "./helpers/errors.js";
 import { PROJECT_ROOT } from "./helpers/models.js";
 
 const hasGit = spawnSync("git", ["--version"]).status === 0;
-if (!hasGit) console.warn("SKIPPED test/standin.test.ts: stand-in models need git (to read node-llama-cpp's llama.cpp source bundle)");
+if (!hasGit)
+  console.warn(
+    "SKIPPED test/standin.test.ts: stand-in models need git (to read node-llama-cpp's llama.cpp source bundle)",
+  );
 
-const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const sha256 = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 
 interface SpecialToken {
   text: string;
@@ -44,7 +57,10 @@ interface SpecialToken {
 }
 
 /** What each stand-in must look like to llama.cpp (ids as in the real models, except GPT-OSS's). */
-const EXPECTED: Record<StandinFamily, { nVocab: number; bos: number; eos: number; addBos: boolean; specials: SpecialToken[] }> = {
+const EXPECTED: Record<
+  StandinFamily,
+  { nVocab: number; bos: number; eos: number; addBos: boolean; specials: SpecialToken[] }
+> = {
   llama3: {
     nVocab: 128256,
     bos: 128000,
@@ -130,13 +146,18 @@ async function tokenizerTests(vocab: string): Promise<Array<{ text: string; ids:
   const lines = (await readFile(await llamaCppSourceFile(`${vocab}.out`, { root: PROJECT_ROOT }), "utf8")).split("\n");
   if (lines.at(-1) === "") lines.pop();
   expect(lines).toHaveLength(inputs.length);
-  return inputs.map((text, i) => ({ text, ids: lines[i]!.trim() === "" ? [] : lines[i]!.trim().split(/\s+/).map(Number) }));
+  return inputs.map((text, i) => ({
+    text,
+    ids: lines[i]!.trim() === "" ? [] : lines[i]!.trim().split(/\s+/).map(Number),
+  }));
 }
 
 async function nextTokenProbabilities(model: LlamaModel, tokens: Token[]): Promise<Map<Token, number>> {
   const context = await model.createContext({ threads: 2, contextSize: 256 });
   try {
-    const items: ControlledEvaluateInputItem[] = tokens.map((t, i) => (i === tokens.length - 1 ? [t, { generateNext: { probabilities: true } }] : t));
+    const items: ControlledEvaluateInputItem[] = tokens.map((t, i) =>
+      i === tokens.length - 1 ? [t, { generateNext: { probabilities: true } }] : t,
+    );
     const probabilities = (await context.getSequence().controlledEvaluate(items)).at(-1)?.next.probabilities;
     if (!probabilities) throw new Error("no probabilities returned");
     return probabilities;
@@ -150,7 +171,7 @@ const valueOf = (md: Array<[string, GgufValue]>, key: string) => md.find(([k]) =
 /** Same type and same elements (both absent counts as the same); a loop, as deep equality of 500k-element arrays is slow. */
 function sameArray(a: GgufValue | undefined, b: GgufValue | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  if (a.type !== b.type || !Array.isArray(a.value) && !ArrayBuffer.isView(a.value)) return false;
+  if (a.type !== b.type || (!Array.isArray(a.value) && !ArrayBuffer.isView(a.value))) return false;
   const x = a.value as ArrayLike<unknown>;
   const y = b.value as ArrayLike<unknown>;
   if (x.length !== y.length) return false;
@@ -191,7 +212,9 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
     expect(model.tokens.bos).toBe(expected.bos);
     expect(model.tokens.eos).toBe(expected.eos);
     expect(model.tokens.shouldPrependBosToken).toBe(expected.addBos);
-    expect(model.fileInfo.metadata.tokenizer.chat_template).toBe(await llamaCppSourceText(template, { root: PROJECT_ROOT }));
+    expect(model.fileInfo.metadata.tokenizer.chat_template).toBe(
+      await llamaCppSourceText(template, { root: PROJECT_ROOT }),
+    );
     const md = model.fileInfo.metadata as unknown as { valuelens: { family: string; generator_version: number } };
     expect(md.valuelens.family).toBe(family);
     expect(model.fileInfo.tensorInfo?.some((t) => t.name === "output.weight")).toBe(false); // tied to token_embd
@@ -200,7 +223,8 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
   it("copies every tokenizer key of the vocabulary file with its GGUF type; only the family's tokens differ", async () => {
     const base = (await readGgufMetadata(await llamaCppSourceFile(vocab, { root: PROJECT_ROOT }))).metadata;
     const ours = (await readGgufMetadata(path)).metadata; // reads the whole file: fine at these sizes
-    const keys = (md: Array<[string, GgufValue]>) => md.map(([k]) => k).filter((k) => k.startsWith("tokenizer.") && k !== "tokenizer.chat_template");
+    const keys = (md: Array<[string, GgufValue]>) =>
+      md.map(([k]) => k).filter((k) => k.startsWith("tokenizer.") && k !== "tokenizer.chat_template");
     for (const k of keys(base)) {
       expect(valueOf(ours, k)?.type, k).toBe(valueOf(base, k)!.type);
     }
@@ -213,7 +237,8 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
     expect(tokens).toHaveLength(expected.nVocab);
     expect(types).toHaveLength(expected.nVocab);
     const scores = valueOf(ours, "tokenizer.ggml.scores");
-    if (valueOf(base, "tokenizer.ggml.scores")) expect(scores?.type === "f32[]" && scores.value.length).toBe(expected.nVocab);
+    if (valueOf(base, "tokenizer.ggml.scores"))
+      expect(scores?.type === "f32[]" && scores.value.length).toBe(expected.nVocab);
     const changed = changedIds(family);
     const differing: number[] = [];
     for (let id = 0; id < baseTokens.length; id++) {
@@ -229,14 +254,20 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
       const ids = model.tokenize(s.text, true);
       expect([s.text, [...ids]]).toEqual([s.text, [s.id]]);
       const attributes = model.getTokenAttributes(ids[0]!);
-      expect([s.text, attributes.control, attributes.userDefined]).toEqual([s.text, s.kind === "control", s.kind === "userDefined"]);
+      expect([s.text, attributes.control, attributes.userDefined]).toEqual([
+        s.text,
+        s.kind === "control",
+        s.kind === "userDefined",
+      ]);
       if (s.eog) expect([s.text, model.isEogToken(ids[0]!)]).toEqual([s.text, true]);
     }
   });
 
   it("each answer letter A-F has a single-token spelling", () => {
     for (const letter of "ABCDEF") {
-      const spellings = [letter, ` ${letter}`].map((text) => [...model.tokenize(text, false)]).filter((ids) => ids.length === 1);
+      const spellings = [letter, ` ${letter}`]
+        .map((text) => [...model.tokenize(text, false)])
+        .filter((ids) => ids.length === 1);
       const ok = spellings.filter(([id]) => !model.isSpecialToken(id) && model.detokenize([id!]).trim() === letter);
       expect([letter, ok.length > 0]).toEqual([letter, true]);
     }
@@ -245,7 +276,10 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
   it("tokenizes llama.cpp's tokenizer tests for its vocabulary exactly (same ids as the vocabulary file itself)", async () => {
     const tests = await tokenizerTests(vocab);
     expect(tests.length).toBeGreaterThan(20);
-    const reference = await llama.loadModel({ modelPath: await llamaCppSourceFile(vocab, { root: PROJECT_ROOT }), vocabOnly: true });
+    const reference = await llama.loadModel({
+      modelPath: await llamaCppSourceFile(vocab, { root: PROJECT_ROOT }),
+      vocabOnly: true,
+    });
     try {
       for (const t of tests) {
         expect([t.text, [...model.tokenize(t.text, false)]]).toEqual([t.text, t.ids]);
@@ -255,7 +289,12 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
       await reference.dispose();
     }
     expect([...model.tokenize("Hello world, this is a test.")]).toEqual(
-      { llama3: [9906, 1917, 11, 420, 374, 264, 1296, 13], gptoss: [9906, 1917, 11, 420, 374, 264, 1296, 13], qwen3: [9707, 1879, 11, 419, 374, 264, 1273, 13], gemma2: [9259, 1902, 236764, 672, 563, 496, 1594, 236761] }[family],
+      {
+        llama3: [9906, 1917, 11, 420, 374, 264, 1296, 13],
+        gptoss: [9906, 1917, 11, 420, 374, 264, 1296, 13],
+        qwen3: [9707, 1879, 11, 419, 374, 264, 1273, 13],
+        gemma2: [9259, 1902, 236764, 672, 563, 496, 1594, 236761],
+      }[family],
     );
   });
 
@@ -313,14 +352,21 @@ describe.skipIf(!hasGit)("ensureStandinModel", () => {
   });
 
   it("fails with one line when git or the bundle is missing", async () => {
-    const noGit = await ensureStandinModel("llama3", { root: dir, source: { git: join(dir, "no-such-git") } }).catch((e: unknown) => e);
+    const noGit = await ensureStandinModel("llama3", { root: dir, source: { git: join(dir, "no-such-git") } }).catch(
+      (e: unknown) => e,
+    );
     expect(noGit).toBeInstanceOf(UserError);
     expect((noGit as Error).message).toMatch(/git is needed/);
     expect((noGit as Error).message).not.toContain("\n");
-    const noBundle = await llamaCppSourceFile("models/ggml-vocab-qwen2.gguf", { root: dir, bundle: join(dir, "missing.bundle") }).catch((e: unknown) => e);
+    const noBundle = await llamaCppSourceFile("models/ggml-vocab-qwen2.gguf", {
+      root: dir,
+      bundle: join(dir, "missing.bundle"),
+    }).catch((e: unknown) => e);
     expect(noBundle).toBeInstanceOf(UserError);
     expect((noBundle as Error).message).toMatch(/bundle not found/);
-    const noFile = await llamaCppSourceFile("models/no-such-file.gguf", { root: PROJECT_ROOT }).catch((e: unknown) => e);
+    const noFile = await llamaCppSourceFile("models/no-such-file.gguf", { root: PROJECT_ROOT }).catch(
+      (e: unknown) => e,
+    );
     expect(noFile).toBeInstanceOf(UserError);
     expect((noFile as Error).message).toMatch(/has no file models\/no-such-file\.gguf/);
   });
@@ -338,7 +384,11 @@ describe("--model standin:FAMILY", () => {
 
   it.skipIf(!hasGit)("opens as the cached stand-in file, in the models directory", async () => {
     const m = resolveModel("standin:qwen3", new Map());
-    const file = await modelFile(m, { modelsDir: join(PROJECT_ROOT, ".cache", "models"), cacheDir: join(dir, "cache"), llamaCppDir: join(PROJECT_ROOT, ".cache", "llama.cpp") });
+    const file = await modelFile(m, {
+      modelsDir: join(PROJECT_ROOT, ".cache", "models"),
+      cacheDir: join(dir, "cache"),
+      llamaCppDir: join(PROJECT_ROOT, ".cache", "llama.cpp"),
+    });
     expect(file).toBe(defaultStandinModelPath("qwen3", { root: PROJECT_ROOT }));
   });
 });
@@ -354,7 +404,16 @@ describe("valuelens models make-test-model --family", () => {
   });
 
   it("rejects --family with --shape, and unknown families", () => {
-    const both = valuelens(["models", "make-test-model", "--family", "qwen3", "--shape", "bench", "--out", join(dir, "x.gguf")]);
+    const both = valuelens([
+      "models",
+      "make-test-model",
+      "--family",
+      "qwen3",
+      "--shape",
+      "bench",
+      "--out",
+      join(dir, "x.gguf"),
+    ]);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/--family .* cannot be used with option '--shape/);
     const unknown = valuelens(["models", "make-test-model", "--family", "mistral", "--out", join(dir, "x.gguf")]);

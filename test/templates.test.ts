@@ -21,10 +21,19 @@ const TEMPLATES = {
 
 async function template(family: keyof typeof TEMPLATES): Promise<ChatTemplate> {
   const t = TEMPLATES[family];
-  return new ChatTemplate(await llamaCppSourceText(`models/templates/${t.file}`, { root: PROJECT_ROOT }), t.bos, t.eos, "gguf");
+  return new ChatTemplate(
+    await llamaCppSourceText(`models/templates/${t.file}`, { root: PROJECT_ROOT }),
+    t.bos,
+    t.eos,
+    "gguf",
+  );
 }
 
-const SEGMENTS = ["Suppose you are from Egypt, in the context of Religion, ", "how strongly do you agree? Answer with the letter only.\n", "A. agree\nB. disagree"];
+const SEGMENTS = [
+  "Suppose you are from Egypt, in the context of Religion, ",
+  "how strongly do you agree? Answer with the letter only.\n",
+  "A. agree\nB. disagree",
+];
 const PERSONA = "You are a person from Egypt.";
 
 afterEach(() => vi.useRealTimers());
@@ -39,40 +48,52 @@ describe("pinned template variables", () => {
   it.skipIf(!hasGit)("each family's template reads the variables it should, and the record says which", async () => {
     expect(pinnedVariablesUsed((await template("llama3")).source)).toEqual({ date_string: "26 Jul 2024" });
     expect(pinnedVariablesUsed((await template("qwen3")).source)).toEqual({ enable_thinking: false });
-    expect(pinnedVariablesUsed((await template("gptoss")).source)).toEqual({ reasoning_effort: "medium", strftime_now: "2024-07-26" });
+    expect(pinnedVariablesUsed((await template("gptoss")).source)).toEqual({
+      reasoning_effort: "medium",
+      strftime_now: "2024-07-26",
+    });
     expect(pinnedVariablesUsed((await template("gemma2")).source)).toEqual({});
   });
 
-  it.skipIf(!hasGit)("no prompt changes with the calendar date (Llama 3.x's date_string, GPT-OSS's strftime_now)", async () => {
-    for (const family of Object.keys(TEMPLATES) as (keyof typeof TEMPLATES)[]) {
-      const t = await template(family);
-      const render = () => renderQuestion(t, SEGMENTS, { system: PERSONA, handling: "none", addBos: true }).text;
-      vi.useFakeTimers();
-      vi.setSystemTime(new Date("2026-11-29T23:59:59Z"));
-      const before = render();
-      vi.setSystemTime(new Date("2031-03-01T00:00:01Z"));
-      expect(render(), family).toBe(before);
-      vi.useRealTimers();
-      expect(before).not.toMatch(/2026|2031/);
-    }
-    const llama = renderQuestion(await template("llama3"), SEGMENTS, { handling: "none", addBos: true }).text;
-    expect(llama).toContain("Today Date: 26 Jul 2024");
-    const oss = renderQuestion(await template("gptoss"), SEGMENTS, { handling: "final-channel", addBos: false }).text;
-    expect(oss).toContain("Current date: 2024-07-26");
-    expect(oss).toContain("Reasoning: medium");
-  });
+  it.skipIf(!hasGit)(
+    "no prompt changes with the calendar date (Llama 3.x's date_string, GPT-OSS's strftime_now)",
+    async () => {
+      for (const family of Object.keys(TEMPLATES) as (keyof typeof TEMPLATES)[]) {
+        const t = await template(family);
+        const render = () => renderQuestion(t, SEGMENTS, { system: PERSONA, handling: "none", addBos: true }).text;
+        vi.useFakeTimers();
+        vi.setSystemTime(new Date("2026-11-29T23:59:59Z"));
+        const before = render();
+        vi.setSystemTime(new Date("2031-03-01T00:00:01Z"));
+        expect(render(), family).toBe(before);
+        vi.useRealTimers();
+        expect(before).not.toMatch(/2026|2031/);
+      }
+      const llama = renderQuestion(await template("llama3"), SEGMENTS, { handling: "none", addBos: true }).text;
+      expect(llama).toContain("Today Date: 26 Jul 2024");
+      const oss = renderQuestion(await template("gptoss"), SEGMENTS, { handling: "final-channel", addBos: false }).text;
+      expect(oss).toContain("Current date: 2024-07-26");
+      expect(oss).toContain("Reasoning: medium");
+    },
+  );
 });
 
 describe("system role", () => {
-  it.skipIf(!hasGit)("Gemma 2 has none: the persona is prepended to the user message with a blank line; the others keep it as a system message", async () => {
-    const gemma = await template("gemma2");
-    expect(gemma.info.systemRole).toBe("folded");
-    const q = renderQuestion(gemma, SEGMENTS, { system: PERSONA, handling: "none", addBos: true });
-    expect(q.messages).toEqual([{ role: "user", content: `${PERSONA}\n\n${SEGMENTS.join("")}` }]);
-    expect(q.text).toBe(`<start_of_turn>user\n${PERSONA}\n\n${SEGMENTS.join("")}<end_of_turn>\n<start_of_turn>model\n`);
-    expect(q.bosText).toBe("<bos>");
-    for (const f of ["llama3", "qwen3", "gptoss"] as const) expect((await template(f)).info.systemRole, f).toBe("native");
-  });
+  it.skipIf(!hasGit)(
+    "Gemma 2 has none: the persona is prepended to the user message with a blank line; the others keep it as a system message",
+    async () => {
+      const gemma = await template("gemma2");
+      expect(gemma.info.systemRole).toBe("folded");
+      const q = renderQuestion(gemma, SEGMENTS, { system: PERSONA, handling: "none", addBos: true });
+      expect(q.messages).toEqual([{ role: "user", content: `${PERSONA}\n\n${SEGMENTS.join("")}` }]);
+      expect(q.text).toBe(
+        `<start_of_turn>user\n${PERSONA}\n\n${SEGMENTS.join("")}<end_of_turn>\n<start_of_turn>model\n`,
+      );
+      expect(q.bosText).toBe("<bos>");
+      for (const f of ["llama3", "qwen3", "gptoss"] as const)
+        expect((await template(f)).info.systemRole, f).toBe("native");
+    },
+  );
 
   it.skipIf(!hasGit)("segment boundaries point into the user message, after a folded persona", async () => {
     for (const f of Object.keys(TEMPLATES) as (keyof typeof TEMPLATES)[]) {
@@ -85,12 +106,18 @@ describe("system role", () => {
 });
 
 describe("where the final answer begins", () => {
-  it.skipIf(!hasGit)("Qwen3 closes an empty thinking block itself with enable_thinking false; GPT-OSS answers in the final channel", async () => {
-    const qwen = renderQuestion(await template("qwen3"), SEGMENTS, { handling: "empty-thinking-block", addBos: false }).text;
-    expect(qwen.endsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n")).toBe(true);
-    const oss = renderQuestion(await template("gptoss"), SEGMENTS, { handling: "final-channel", addBos: false }).text;
-    expect(oss.endsWith("<|start|>assistant<|channel|>final<|message|>")).toBe(true);
-  });
+  it.skipIf(!hasGit)(
+    "Qwen3 closes an empty thinking block itself with enable_thinking false; GPT-OSS answers in the final channel",
+    async () => {
+      const qwen = renderQuestion(await template("qwen3"), SEGMENTS, {
+        handling: "empty-thinking-block",
+        addBos: false,
+      }).text;
+      expect(qwen.endsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n")).toBe(true);
+      const oss = renderQuestion(await template("gptoss"), SEGMENTS, { handling: "final-channel", addBos: false }).text;
+      expect(oss.endsWith("<|start|>assistant<|channel|>final<|message|>")).toBe(true);
+    },
+  );
 
   it("answer starts for templates that open, close or ignore a thinking block", () => {
     expect(answerStart("...assistant\n<think>\n\n</think>\n\n", "empty-thinking-block")).toBe("");
@@ -103,7 +130,12 @@ describe("where the final answer begins", () => {
   it("thoughts written anyway are split from the answer", () => {
     expect(splitThoughts("<think>hmm</think>\n\nA", "empty-thinking-block")).toEqual({ text: "A", thoughts: "hmm" });
     expect(splitThoughts("B", "empty-thinking-block")).toEqual({ text: "B" });
-    expect(splitThoughts("<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>final<|message|>C<|return|>", "final-channel")).toEqual({ text: "C", thoughts: "think" });
+    expect(
+      splitThoughts(
+        "<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>final<|message|>C<|return|>",
+        "final-channel",
+      ),
+    ).toEqual({ text: "C", thoughts: "think" });
     expect(splitThoughts("D", "final-channel")).toEqual({ text: "D" });
   });
 });

@@ -9,7 +9,13 @@ import { alignmentDistance, alignmentRate, computeMetrics } from "../src/metrics
 import { quantile, type Interval } from "../src/metrics/bootstrap.js";
 import { metricsFromRecords } from "../src/metrics/fromRecords.js";
 import type { ScoreMatrix } from "../src/metrics/matrices.js";
-import { alignmentIntervals, BOOTSTRAP_LABELS, repeatSpread, RESAMPLED, type Intervals } from "../src/metrics/uncertainty.js";
+import {
+  alignmentIntervals,
+  BOOTSTRAP_LABELS,
+  repeatSpread,
+  RESAMPLED,
+  type Intervals,
+} from "../src/metrics/uncertainty.js";
 import { TOPICS, VALUE_NAMES } from "../src/protocol/values.js";
 import { seededRandom } from "../src/util/random.js";
 import { hash01, lettersRecord, lettersRun, writeRunDir } from "./helpers/handcrafted.js";
@@ -108,7 +114,9 @@ describe("bootstrap intervals of the headline figures", () => {
   it("resample scenarios for the overall rate: the mean F1 over the drawn scenarios", () => {
     const iv = alignmentIntervals(stated, action, opts);
     const f1 = alignmentRate(stated, action).byScenario.map((s) => s.f1);
-    const stats = draws(f1.length, 300, 5, BOOTSTRAP_LABELS.rateOverall).map((u) => u.reduce((s, i) => s + f1[i]!, 0) / u.length);
+    const stats = draws(f1.length, 300, 5, BOOTSTRAP_LABELS.rateOverall).map(
+      (u) => u.reduce((s, i) => s + f1[i]!, 0) / u.length,
+    );
     const [low, high] = percentile(stats);
     expect(iv.alignmentRate.overall.low).toBeCloseTo(low!, 12);
     expect(iv.alignmentRate.overall.high).toBeCloseTo(high!, 12);
@@ -162,7 +170,9 @@ describe("bootstrap intervals of the headline figures", () => {
     const dist = alignmentDistance(stated, action);
     const c = "Egypt";
     const row = VALUES10.map((v) => dist.byCountry[c]![v]!);
-    const statsC = draws(VALUES10.length, 300, 5, BOOTSTRAP_LABELS.distanceCountry(c)).map((u) => u.reduce((s, i) => s + row[i]!, 0) / u.length);
+    const statsC = draws(VALUES10.length, 300, 5, BOOTSTRAP_LABELS.distanceCountry(c)).map(
+      (u) => u.reduce((s, i) => s + row[i]!, 0) / u.length,
+    );
     const [lc, hc] = percentile(statsC);
     expect(iv.alignmentDistance.meanByCountry[c]!.low).toBeCloseTo(lc!, 12);
     expect(iv.alignmentDistance.meanByCountry[c]!.high).toBeCloseTo(hc!, 12);
@@ -215,12 +225,34 @@ describe("spread over repeats (letters)", () => {
     const C = "Nigeria";
     const T = "Politics";
     const stated = (value: string, repeat: number, score: number) =>
-      lettersRecord({ task: "stated", country: C, topic: T, value, repeat, order: ["strongly agree", "agree", "disagree", "strongly disagree"], byPosition: [1 - score, 0, 0, score] });
+      lettersRecord({
+        task: "stated",
+        country: C,
+        topic: T,
+        value,
+        repeat,
+        order: ["strongly agree", "agree", "disagree", "strongly disagree"],
+        byPosition: [1 - score, 0, 0, score],
+      });
     const action = (value: string, repeat: number, pNeg: number) =>
-      lettersRecord({ task: "action", country: C, topic: T, value, repeat, order: repeat % 2 ? ["positive", "negative"] : ["negative", "positive"], byPosition: repeat % 2 ? [1 - pNeg, pNeg] : [pNeg, 1 - pNeg] });
+      lettersRecord({
+        task: "action",
+        country: C,
+        topic: T,
+        value,
+        repeat,
+        order: repeat % 2 ? ["positive", "negative"] : ["negative", "positive"],
+        byPosition: repeat % 2 ? [1 - pNeg, pNeg] : [pNeg, 1 - pNeg],
+      });
     const records = [
-      stated("Equality", 0, 0.9), stated("Wealth", 0, 0.1), stated("Equality", 1, 0.9), stated("Wealth", 1, 0.9),
-      action("Equality", 0, 0.8), action("Wealth", 0, 0.2), action("Equality", 1, 0.8), action("Wealth", 1, 0.2),
+      stated("Equality", 0, 0.9),
+      stated("Wealth", 0, 0.1),
+      stated("Equality", 1, 0.9),
+      stated("Wealth", 1, 0.9),
+      action("Equality", 0, 0.8),
+      action("Wealth", 0, 0.2),
+      action("Equality", 1, 0.8),
+      action("Wealth", 1, 0.2),
     ];
     const sp = repeatSpread(records)!;
     expect(sp.repeats).toEqual([0, 1]);
@@ -234,7 +266,13 @@ describe("spread over repeats (letters)", () => {
   });
 
   it("has no SD with a single repeat", () => {
-    const recs = lettersRun({ countries: ["Nigeria"], topics: [TOPICS[0]!], values: VALUE_NAMES.slice(0, 6) as string[], repeats: 1, seed: 3 });
+    const recs = lettersRun({
+      countries: ["Nigeria"],
+      topics: [TOPICS[0]!],
+      values: VALUE_NAMES.slice(0, 6) as string[],
+      repeats: 1,
+      seed: 3,
+    });
     const sp = repeatSpread(recs)!;
     expect(sp.repeats).toEqual([0]);
     expect(sp.overall.sd).toBeNull();
@@ -246,7 +284,14 @@ describe("valuelens report: reproducible intervals in metrics.json", () => {
   const work = mkdtempSync(path.join(tmpdir(), "vl-uncertainty-"));
   const dir = writeRunDir(
     path.join(work, "run"),
-    lettersRun({ countries: ["Nigeria", "Germany"], topics: TOPICS.slice(0, 3) as string[], values: VALUE_NAMES.slice(0, 10) as string[], repeats: 2, seed: 11, firstBias: 0.2 }),
+    lettersRun({
+      countries: ["Nigeria", "Germany"],
+      topics: TOPICS.slice(0, 3) as string[],
+      values: VALUE_NAMES.slice(0, 10) as string[],
+      repeats: 2,
+      seed: 11,
+      firstBias: 0.2,
+    }),
     { protocol: "letters", repeats: 2, seed: 11 },
   );
   const metrics = () => JSON.parse(readFileSync(path.join(dir, "metrics.json"), "utf8"));

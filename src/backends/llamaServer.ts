@@ -29,12 +29,28 @@
 import { z } from "zod";
 import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
-import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
+import type {
+  Backend,
+  BackendInfo,
+  EvaluationCounters,
+  GenerateOptions,
+  Generation,
+  LetterScores,
+  PreparedPrompt,
+  PromptMode,
+} from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { parseReply, ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
-import { commonPrefixLength, reasoningHandling, renderQuestion, segmentTokenEnds, splitThoughts, type ReasoningHandling } from "../templates/prompt.js";
+import {
+  commonPrefixLength,
+  reasoningHandling,
+  renderQuestion,
+  segmentTokenEnds,
+  splitThoughts,
+  type ReasoningHandling,
+} from "../templates/prompt.js";
 
 /** Top tokens asked for first; the whole vocabulary only when a letter spelling is not among them. */
 export const N_PROBS_FIRST = 256;
@@ -61,13 +77,26 @@ const ModelsReply = z.object({
     .array(
       z.object({
         id: z.string(),
-        meta: z.object({ n_vocab: z.number().int().positive(), n_params: z.number().nullish(), size: z.number().nullish(), n_embd: z.number().nullish(), ftype: z.string().nullish() }).passthrough(),
+        meta: z
+          .object({
+            n_vocab: z.number().int().positive(),
+            n_params: z.number().nullish(),
+            size: z.number().nullish(),
+            n_embd: z.number().nullish(),
+            ftype: z.string().nullish(),
+          })
+          .passthrough(),
       }),
     )
     .min(1),
 });
 const TokenizeReply = z.object({ tokens: z.array(z.number().int()) });
-const TopToken = z.object({ id: z.number().int(), token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullish() });
+const TopToken = z.object({
+  id: z.number().int(),
+  token: z.string(),
+  logprob: z.number(),
+  bytes: z.array(z.number().int()).nullish(),
+});
 const CompletionReply = z.object({
   content: z.string(),
   stop_type: z.string().nullish(),
@@ -133,22 +162,50 @@ export class LlamaServerBackend implements Backend {
     const first = props[0]!;
     const model = models[0]!.data[0]!;
     for (let i = 1; i < endpoints.length; i++) {
-      if (props[i]!.chat_template !== first.chat_template || models[i]!.data[0]!.meta.n_vocab !== model.meta.n_vocab || props[i]!.build_info !== first.build_info) {
-        throw new UserError(`${endpoints[i]} serves another model, template or build than ${endpoints[0]}; list only servers of one model in "endpoints" of "${opts.name}"`);
+      if (
+        props[i]!.chat_template !== first.chat_template ||
+        models[i]!.data[0]!.meta.n_vocab !== model.meta.n_vocab ||
+        props[i]!.build_info !== first.build_info
+      ) {
+        throw new UserError(
+          `${endpoints[i]} serves another model, template or build than ${endpoints[0]}; list only servers of one model in "endpoints" of "${opts.name}"`,
+        );
       }
     }
     let template: ChatTemplate;
     try {
       template = new ChatTemplate(first.chat_template, first.bos_token ?? "", first.eos_token ?? "", "server");
     } catch (err) {
-      throw new UserError(`${endpoints[0]}: the server's chat template cannot be rendered by valuelens (${String((err as Error).message).split("\n")[0]}); start the server with --chat-template-file`);
+      throw new UserError(
+        `${endpoints[0]}: the server's chat template cannot be rendered by valuelens (${String((err as Error).message).split("\n")[0]}); start the server with --chat-template-file`,
+      );
     }
     const tokenize = (content: string, parseSpecial = true) =>
-      http.retryOn(endpoints[0]!, () => postJson(http, endpoints[0]!, "/tokenize", { content, add_special: false, parse_special: parseSpecial }, TokenizeReply)).then((r) => r.tokens);
+      http
+        .retryOn(endpoints[0]!, () =>
+          postJson(
+            http,
+            endpoints[0]!,
+            "/tokenize",
+            { content, add_special: false, parse_special: parseSpecial },
+            TokenizeReply,
+          ),
+        )
+        .then((r) => r.tokens);
     // BOS: the vocabulary adds it when tokenizing with add_special.
-    const withSpecial = await http.retryOn(endpoints[0]!, () => postJson(http, endpoints[0]!, "/tokenize", { content: "a", add_special: true, parse_special: true }, TokenizeReply));
+    const withSpecial = await http.retryOn(endpoints[0]!, () =>
+      postJson(
+        http,
+        endpoints[0]!,
+        "/tokenize",
+        { content: "a", add_special: true, parse_special: true },
+        TokenizeReply,
+      ),
+    );
     const plain = await tokenize("a");
-    const addBos = withSpecial.tokens.length > plain.length && commonPrefixLength(withSpecial.tokens.slice(1), plain) === plain.length;
+    const addBos =
+      withSpecial.tokens.length > plain.length &&
+      commonPrefixLength(withSpecial.tokens.slice(1), plain) === plain.length;
     // A special token of the vocabulary: one token when special tokens are parsed. (llama.cpp
     // matches user-defined tokens, as Qwen3's <think> and harmony's <|channel|> are, even
     // without parsing, so the unparsed tokenization cannot tell them from ordinary pieces.)
@@ -158,7 +215,13 @@ export class LlamaServerBackend implements Backend {
       think: (await isSpecial("<think>")) && (await isSpecial("</think>")),
     });
     const nVocab = model.meta.n_vocab;
-    const { texts: vocab, bytes: vocabBytes } = await readVocabulary(http, endpoints[0]!, nVocab, withSpecial.tokens[0] ?? 0, plain[0] ?? 0);
+    const { texts: vocab, bytes: vocabBytes } = await readVocabulary(
+      http,
+      endpoints[0]!,
+      nVocab,
+      withSpecial.tokens[0] ?? 0,
+      plain[0] ?? 0,
+    );
     // End of generation: EOS and the end-of-turn tokens llama.cpp itself treats so, where they are special tokens.
     const eog = new Set<number>();
     for (const text of [first.eos_token ?? "", ...EOG_TEXTS]) {
@@ -167,7 +230,8 @@ export class LlamaServerBackend implements Backend {
     const lanes: Lane[] = [];
     for (const [i, endpoint] of endpoints.entries()) {
       const slots = Math.min(props[i]!.total_slots, opts.concurrency);
-      for (let slot = 0; slot < slots; slot++) lanes.push({ endpoint, slot, tokens: [], evaluatedEnds: [], busy: Promise.resolve() });
+      for (let slot = 0; slot < slots; slot++)
+        lanes.push({ endpoint, slot, tokens: [], evaluatedEnds: [], busy: Promise.resolve() });
     }
     const identity = {
       modelPath: first.model_path ?? model.id,
@@ -178,7 +242,11 @@ export class LlamaServerBackend implements Backend {
       template: template.info.sha256,
       build: first.build_info ?? null,
     };
-    const sha256 = opts.digest ? (/^[0-9a-f]{64}$/i.test(opts.digest) ? opts.digest.toLowerCase() : digestOf({ pinned: opts.digest })) : digestOf(identity);
+    const sha256 = opts.digest
+      ? /^[0-9a-f]{64}$/i.test(opts.digest)
+        ? opts.digest.toLowerCase()
+        : digestOf({ pinned: opts.digest })
+      : digestOf(identity);
     const info: BackendInfo = {
       engine: "llama-server",
       engineVersion: `llama-server ${first.build_info ?? "(build not reported)"}`,
@@ -187,7 +255,9 @@ export class LlamaServerBackend implements Backend {
         path: `${trimSlash(opts.baseUrl)} (${first.model_path ?? model.id})`,
         sha256,
         bytes: model.meta.size ?? undefined,
-        description: opts.digest ? "digest pinned in models.yaml" : "identified by the server's model path, size, shape, template and build",
+        description: opts.digest
+          ? "digest pinned in models.yaml"
+          : "identified by the server's model path, size, shape, template and build",
       },
       outputOptions: {
         template: template.info,
@@ -202,13 +272,36 @@ export class LlamaServerBackend implements Backend {
       letterMethod: "logprobs",
     };
     const nCtx = Math.min(...props.map((p) => p.default_generation_settings?.n_ctx ?? Infinity));
-    return new LlamaServerBackend(info, http, lanes, template, handling, addBos, vocab, vocabBytes, eog, plain[0] ?? 0, nCtx);
+    return new LlamaServerBackend(
+      info,
+      http,
+      lanes,
+      template,
+      handling,
+      addBos,
+      vocab,
+      vocabBytes,
+      eog,
+      plain[0] ?? 0,
+      nCtx,
+    );
   }
 
   /** The prompt text (rendered here, tokenized on the server when it is asked). */
   prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
-    const q = renderQuestion(this.template, segments, { system: opts.system, handling: this.handling, addBos: this.addBos });
-    const prepared: PreparedPrompt = { text: q.text, tokens: [], segmentEnds: [], userMessage: segments.join(""), system: opts.system, mode: opts.mode };
+    const q = renderQuestion(this.template, segments, {
+      system: opts.system,
+      handling: this.handling,
+      addBos: this.addBos,
+    });
+    const prepared: PreparedPrompt = {
+      text: q.text,
+      tokens: [],
+      segmentEnds: [],
+      userMessage: segments.join(""),
+      system: opts.system,
+      mode: opts.mode,
+    };
     this.pending.set(prepared, { text: q.text, charEnds: q.segmentCharEnds });
     return prepared;
   }
@@ -226,7 +319,15 @@ export class LlamaServerBackend implements Backend {
   private async tokenize(text: string, endpoint: string): Promise<number[]> {
     const hit = this.tokenCache.get(text);
     if (hit) return hit;
-    const r = await this.http.retryOn(endpoint, () => postJson(this.http, endpoint, "/tokenize", { content: text, add_special: true, parse_special: true }, TokenizeReply));
+    const r = await this.http.retryOn(endpoint, () =>
+      postJson(
+        this.http,
+        endpoint,
+        "/tokenize",
+        { content: text, add_special: true, parse_special: true },
+        TokenizeReply,
+      ),
+    );
     if (this.tokenCache.size >= PREFIX_CACHE_SIZE) this.tokenCache.delete(this.tokenCache.keys().next().value!);
     this.tokenCache.set(text, r.tokens);
     return r.tokens;
@@ -246,12 +347,20 @@ export class LlamaServerBackend implements Backend {
   private async scoreOnLane(lane: Lane, prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
     const { tokens, segmentEnds } = await this.tokensOf(prompt, lane.endpoint);
     if (tokens.length >= this.nCtx) {
-      throw new QuestionFailedError({ reason: `prompt of ${tokens.length} tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c (or fewer -np slots)`, status: null });
+      throw new QuestionFailedError({
+        reason: `prompt of ${tokens.length} tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c (or fewer -np slots)`,
+        status: null,
+      });
     }
     // Reuse whole segments this lane evaluated into its slot with the same tokens.
     let reuse = 0;
     for (const end of segmentEnds.slice(0, -1)) {
-      if (!lane.evaluatedEnds.includes(end) || end > lane.tokens.length || commonPrefixLength(lane.tokens, tokens, end) < end) break;
+      if (
+        !lane.evaluatedEnds.includes(end) ||
+        end > lane.tokens.length ||
+        commonPrefixLength(lane.tokens, tokens, end) < end
+      )
+        break;
       reuse = end;
     }
     lane.evaluatedEnds = lane.evaluatedEnds.filter((e) => e <= reuse);
@@ -285,10 +394,17 @@ export class LlamaServerBackend implements Backend {
   }
 
   /** The next-token probabilities after the whole prompt (top `nProbs`, by token id). */
-  private async lastTokenProbs(lane: Lane, tokens: number[], nProbs: number): Promise<Map<number, { p: number; text: string }>> {
+  private async lastTokenProbs(
+    lane: Lane,
+    tokens: number[],
+    nProbs: number,
+  ): Promise<Map<number, { p: number; text: string }>> {
     const r = await this.complete(lane, { prompt: tokens, n_predict: 1, n_probs: nProbs, temperature: 0 });
     const list = r.completion_probabilities?.[0]?.top_logprobs;
-    if (!list || list.length === 0) throw new UserError(`${lane.endpoint}/completion returned no token probabilities; is this llama-server build too old for n_probs?`);
+    if (!list || list.length === 0)
+      throw new UserError(
+        `${lane.endpoint}/completion returned no token probabilities; is this llama-server build too old for n_probs?`,
+      );
     return new Map(list.map((t) => [t.id, { p: Math.exp(t.logprob), text: t.token }]));
   }
 
@@ -301,7 +417,12 @@ export class LlamaServerBackend implements Backend {
     evaluatedTokens: number,
     reusedTokens: number,
   ): LetterScores {
-    const { probs, mass, perLetter } = scoreSpellings(letters, spellings, (id) => top.get(id)?.p ?? 0, (id) => this.vocab[id] ?? String(id));
+    const { probs, mass, perLetter } = scoreSpellings(
+      letters,
+      spellings,
+      (id) => top.get(id)?.p ?? 0,
+      (id) => this.vocab[id] ?? String(id),
+    );
     let topToken = { text: "", p: 0 };
     for (const [id, t] of top) if (t.p > topToken.p) topToken = { text: this.vocab[id] ?? t.text, p: t.p };
     return {
@@ -320,7 +441,10 @@ export class LlamaServerBackend implements Backend {
     const key = letters.join(",");
     const cached = this.spellingCache.get(key);
     if (cached) return cached;
-    const found = spellingsInVocabulary(letters, this.vocab.map((text, id) => [id, text] as const));
+    const found = spellingsInVocabulary(
+      letters,
+      this.vocab.map((text, id) => [id, text] as const),
+    );
     this.spellingCache.set(key, found);
     return found;
   }
@@ -335,27 +459,48 @@ export class LlamaServerBackend implements Backend {
   }
 
   /** Generation constrained by a JSON schema (the server's `json_schema` grammar). */
-  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
+  async generateJson(
+    prompt: PreparedPrompt,
+    schema: object,
+    opts: GenerateOptions,
+    laneIndex = 0,
+  ): Promise<Generation> {
     return this.generation(prompt, opts, laneIndex, schema);
   }
 
-  private async generation(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex: number, schema?: object): Promise<Generation> {
+  private async generation(
+    prompt: PreparedPrompt,
+    opts: GenerateOptions,
+    laneIndex: number,
+    schema?: object,
+  ): Promise<Generation> {
     const lane = this.lanes[laneIndex % this.lanes.length]!;
     return this.exclusive(lane, async () => {
       const { tokens } = await this.tokensOf(prompt, lane.endpoint);
       if (tokens.length + opts.maxTokens > this.nCtx) {
-        throw new QuestionFailedError({ reason: `prompt of ${tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c`, status: null });
+        throw new QuestionFailedError({
+          reason: `prompt of ${tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the server's context of ${this.nCtx} per slot; start llama-server with a larger -c`,
+          status: null,
+        });
       }
       // Evaluated afresh (the first request does not reuse the slot's cache), so the answer does not depend on what it held.
       lane.tokens = [];
       lane.evaluatedEnds = [];
       const greedy = opts.temperature === 0 && !schema;
-      const { raw, generatedTokens, hitCap } = greedy ? await this.greedySteps(lane, tokens, opts.maxTokens) : await this.sampled(lane, tokens, opts, schema);
+      const { raw, generatedTokens, hitCap } = greedy
+        ? await this.greedySteps(lane, tokens, opts.maxTokens)
+        : await this.sampled(lane, tokens, opts, schema);
       const { text, thoughts } = splitThoughts(raw, this.handling);
       this.counters.evaluations += 1;
       this.counters.evaluatedTokens += tokens.length;
       this.counters.generatedTokens += generatedTokens;
-      return { text, ...(thoughts ? { thoughts } : {}), generatedTokens, finishReason: hitCap ? "maxTokens" : "stop", evaluatedTokens: tokens.length };
+      return {
+        text,
+        ...(thoughts ? { thoughts } : {}),
+        generatedTokens,
+        finishReason: hitCap ? "maxTokens" : "stop",
+        evaluatedTokens: tokens.length,
+      };
     });
   }
 
@@ -367,12 +512,25 @@ export class LlamaServerBackend implements Backend {
    * rejects an answer that is not valid UTF-8, e.g. one cut inside a character) never sees the
    * model's answer. Stops at an end-of-generation token or `maxTokens`.
    */
-  private async greedySteps(lane: Lane, tokens: number[], maxTokens: number): Promise<{ raw: string; generatedTokens: number; hitCap: boolean }> {
+  private async greedySteps(
+    lane: Lane,
+    tokens: number[],
+    maxTokens: number,
+  ): Promise<{ raw: string; generatedTokens: number; hitCap: boolean }> {
     const out: number[] = [];
     for (let i = 0; i < maxTokens; i++) {
-      const r = await this.complete(lane, { prompt: [...tokens, ...out], n_predict: 1, n_probs: 1, temperature: 0, cache_prompt: i > 0 });
+      const r = await this.complete(lane, {
+        prompt: [...tokens, ...out],
+        n_predict: 1,
+        n_probs: 1,
+        temperature: 0,
+        cache_prompt: i > 0,
+      });
       const next = r.completion_probabilities?.[0]?.top_logprobs[0]?.id;
-      if (next === undefined) throw new UserError(`${lane.endpoint}/completion returned no token probabilities; is this llama-server build too old for n_probs?`);
+      if (next === undefined)
+        throw new UserError(
+          `${lane.endpoint}/completion returned no token probabilities; is this llama-server build too old for n_probs?`,
+        );
       if (this.eog.has(next)) return { raw: this.textOf(out), generatedTokens: out.length, hitCap: false };
       out.push(next);
     }
@@ -380,15 +538,24 @@ export class LlamaServerBackend implements Backend {
   }
 
   /** One request that samples the whole answer (a JSON schema's grammar keeps it valid text). */
-  private async sampled(lane: Lane, tokens: number[], opts: GenerateOptions, schema?: object): Promise<{ raw: string; generatedTokens: number; hitCap: boolean }> {
-    const r = await this.complete(lane, {
-      prompt: tokens,
-      n_predict: opts.maxTokens,
-      temperature: opts.temperature,
-      seed: opts.seed ?? 0,
-      cache_prompt: false,
-      ...(schema ? { json_schema: schema } : {}),
-    }, { pinSampled: false });
+  private async sampled(
+    lane: Lane,
+    tokens: number[],
+    opts: GenerateOptions,
+    schema?: object,
+  ): Promise<{ raw: string; generatedTokens: number; hitCap: boolean }> {
+    const r = await this.complete(
+      lane,
+      {
+        prompt: tokens,
+        n_predict: opts.maxTokens,
+        temperature: opts.temperature,
+        seed: opts.seed ?? 0,
+        cache_prompt: false,
+        ...(schema ? { json_schema: schema } : {}),
+      },
+      { pinSampled: false },
+    );
     return { raw: r.content, generatedTokens: r.tokens_predicted ?? 0, hitCap: r.stop_type === "limit" };
   }
 
@@ -403,38 +570,87 @@ export class LlamaServerBackend implements Backend {
    * ASCII token: valuelens reads probabilities, and the server's output parser fails on a token
    * that is not whole UTF-8 (HTTP 500), which a byte-fallback token can be.
    */
-  private complete(lane: Lane, body: Record<string, unknown>, opts: { pinSampled?: boolean } = {}): Promise<z.infer<typeof CompletionReply>> {
+  private complete(
+    lane: Lane,
+    body: Record<string, unknown>,
+    opts: { pinSampled?: boolean } = {},
+  ): Promise<z.infer<typeof CompletionReply>> {
     const pin = opts.pinSampled === false ? {} : { logit_bias: [[this.plainToken, PIN_BIAS]] };
     return this.http.retryOn(lane.endpoint, () =>
-      postJson(this.http, lane.endpoint, "/completion", { cache_prompt: true, id_slot: lane.slot, stream: false, ...pin, ...body }, CompletionReply),
+      postJson(
+        this.http,
+        lane.endpoint,
+        "/completion",
+        { cache_prompt: true, id_slot: lane.slot, stream: false, ...pin, ...body },
+        CompletionReply,
+      ),
     );
   }
 
   async close(): Promise<void> {}
 }
 
-async function postJson<S extends z.ZodType>(http: ServerClient, endpoint: string, path: string, body: unknown, schema: S): Promise<z.output<S>> {
+async function postJson<S extends z.ZodType>(
+  http: ServerClient,
+  endpoint: string,
+  path: string,
+  body: unknown,
+  schema: S,
+): Promise<z.output<S>> {
   const url = endpoint + path;
-  const res = await http.fetch(url, { method: "POST", headers: { "content-type": "application/json", ...http.opts.headers }, body: JSON.stringify(body) });
+  const res = await http.fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...http.opts.headers },
+    body: JSON.stringify(body),
+  });
   return parseReply(url, await res.text(), schema);
 }
 
 /** Texts llama.cpp treats as end of generation when they are special tokens (llama-vocab.cpp). */
-const EOG_TEXTS = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|return|>", "<|call|>", "<|eom_id|>", "<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>"];
+const EOG_TEXTS = [
+  "<|eot_id|>",
+  "<|im_end|>",
+  "<|end|>",
+  "<end_of_turn>",
+  "<|endoftext|>",
+  "<|return|>",
+  "<|call|>",
+  "<|eom_id|>",
+  "<EOT>",
+  "<｜end▁of▁sentence｜>",
+  "<end_of_utterance>",
+];
 
 /** Every token's text and bytes, from one full next-token distribution (n_probs = the vocabulary size). */
-async function readVocabulary(http: ServerClient, endpoint: string, nVocab: number, anyToken: number, plainToken: number): Promise<{ texts: string[]; bytes: Buffer[] }> {
+async function readVocabulary(
+  http: ServerClient,
+  endpoint: string,
+  nVocab: number,
+  anyToken: number,
+  plainToken: number,
+): Promise<{ texts: string[]; bytes: Buffer[] }> {
   const r = await http.retryOn(endpoint, () =>
     postJson(
       http,
       endpoint,
       "/completion",
-      { prompt: [anyToken], n_predict: 1, n_probs: nVocab, temperature: 0, cache_prompt: false, id_slot: 0, logit_bias: [[plainToken, PIN_BIAS]] },
+      {
+        prompt: [anyToken],
+        n_predict: 1,
+        n_probs: nVocab,
+        temperature: 0,
+        cache_prompt: false,
+        id_slot: 0,
+        logit_bias: [[plainToken, PIN_BIAS]],
+      },
       CompletionReply,
     ),
   );
   const list = r.completion_probabilities?.[0]?.top_logprobs ?? [];
-  if (list.length < nVocab) throw new UserError(`${endpoint}: the server returned ${list.length} of ${nVocab} token probabilities; valuelens needs a llama-server that honours n_probs up to the vocabulary size`);
+  if (list.length < nVocab)
+    throw new UserError(
+      `${endpoint}: the server returned ${list.length} of ${nVocab} token probabilities; valuelens needs a llama-server that honours n_probs up to the vocabulary size`,
+    );
   const texts = new Array<string>(nVocab).fill("");
   const bytes = new Array<Buffer>(nVocab).fill(Buffer.alloc(0));
   for (const t of list) {

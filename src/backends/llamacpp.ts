@@ -129,7 +129,10 @@ export class LlamaCppBackend implements Backend {
     let bytes: number;
     try {
       const st = statSync(opts.modelPath);
-      if (st.isDirectory()) throw new UserError(`model ${opts.modelPath} is a directory; pass the .gguf file inside it (or a models.yaml entry)`);
+      if (st.isDirectory())
+        throw new UserError(
+          `model ${opts.modelPath} is a directory; pass the .gguf file inside it (or a models.yaml entry)`,
+        );
       bytes = st.size;
     } catch (err) {
       if (err instanceof UserError) throw err;
@@ -164,7 +167,8 @@ export class LlamaCppBackend implements Backend {
       await llama.dispose().catch(() => {});
       const detail = loadFailureDetail(loadLogs) ?? oneLine(err);
       throw new UserError(
-        err instanceof InsufficientMemoryError || /out of memory|too large for the available|not enough (v?ram|memory)/i.test(detail)
+        err instanceof InsufficientMemoryError ||
+          /out of memory|too large for the available|not enough (v?ram|memory)/i.test(detail)
           ? `cannot load model ${opts.modelPath}: not enough memory (${detail}); lower gpuLayers in its models.yaml entry or use a smaller quantization`
           : `cannot load model ${opts.modelPath}: the file is corrupt or incomplete (${detail}); re-download or rebuild it`,
       );
@@ -173,7 +177,8 @@ export class LlamaCppBackend implements Backend {
     const sequences = choice.sequences;
     // One sequence: every batch holds one evaluation anyway (its numbers, and the cache key, are unchanged).
     // `auto` implies shared batches (the point of several sequences on a GPU) unless the entry says otherwise.
-    const batching: LlamaBatching = sequences > 1 ? (opts.batching ?? (choice.auto ? "shared" : "isolated")) : "isolated";
+    const batching: LlamaBatching =
+      sequences > 1 ? (opts.batching ?? (choice.auto ? "shared" : "isolated")) : "isolated";
     let context: LlamaContext;
     try {
       context = await model.createContext({
@@ -195,7 +200,10 @@ export class LlamaCppBackend implements Backend {
     loading = false;
     for (const line of loadLogs.splice(0)) process.stderr.write(`[node-llama-cpp] ${line}\n`);
     const lanes: Lane[] = [];
-    if (choice.auto) (opts.log ?? ((line: string) => process.stderr.write(line + "\n")))(`sequences: auto -> ${sequences}, batching ${batching} (${choice.reason})`);
+    if (choice.auto)
+      (opts.log ?? ((line: string) => process.stderr.write(line + "\n")))(
+        `sequences: auto -> ${sequences}, batching ${batching} (${choice.reason})`,
+      );
     for (let i = 0; i < sequences; i++) {
       lanes.push({ sequence: context.getSequence(), evaluatedEnds: [], busy: Promise.resolve() });
     }
@@ -224,10 +232,19 @@ export class LlamaCppBackend implements Backend {
         // answers); shared batches are another method, whose last digits depend on timing.
         concurrentSequences: batching === "shared",
         ...(batching === "shared" ? { batching: "shared, one output per batch" } : {}),
-        template: template ? template.info : { source: `node-llama-cpp ${chatWrapper.wrapperName} chat wrapper`, note: templateNote },
+        template: template
+          ? template.info
+          : { source: `node-llama-cpp ${chatWrapper.wrapperName} chat wrapper`, note: templateNote },
       },
-      otherOptions: { threads, sequences, ...(sequences > 1 ? { batching } : {}), ...(choice.auto ? { sequencesAuto: choice.reason } : {}) },
-      chatWrapper: template ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}` : `${chatWrapper.wrapperName} (node-llama-cpp; ${templateNote})`,
+      otherOptions: {
+        threads,
+        sequences,
+        ...(sequences > 1 ? { batching } : {}),
+        ...(choice.auto ? { sequencesAuto: choice.reason } : {}),
+      },
+      chatWrapper: template
+        ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}`
+        : `${chatWrapper.wrapperName} (node-llama-cpp; ${templateNote})`,
       reasoning: handling,
       hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
     };
@@ -251,7 +268,8 @@ export class LlamaCppBackend implements Backend {
 
   /** Tokens of a prompt text: BOS where the vocabulary asks for it, special tokens parsed (llama-server's tokenization). */
   tokensOf(text: string): Token[] {
-    const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos !== null ? [this.model.tokens.bos] : [];
+    const bos =
+      this.model.tokens.shouldPrependBosToken && this.model.tokens.bos !== null ? [this.model.tokens.bos] : [];
     return [...bos, ...this.model.tokenize(text, true)];
   }
 
@@ -311,7 +329,10 @@ export class LlamaCppBackend implements Backend {
     const { tokens, segmentEnds } = prompt;
     if (prompt.mode !== "letters") throw new Error("scoreLetters needs a prompt prepared in letters mode");
     if (tokens.length > this.context.contextSize) {
-      throw new QuestionFailedError({ reason: `prompt of ${tokens.length} tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`, status: null });
+      throw new QuestionFailedError({
+        reason: `prompt of ${tokens.length} tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`,
+        status: null,
+      });
     }
     // Reuse whole segments that this lane evaluated with the same boundaries and tokens.
     const current = lane.sequence.contextTokens;
@@ -335,7 +356,9 @@ export class LlamaCppBackend implements Backend {
       const last = end === tokens.length;
       // The full probability map (a softmax over the whole vocabulary, sorted by probability).
       // node-llama-cpp's logit filter with includeMax was measured to give wrong values.
-      const items = batch.map((t, i) => (last && i === batch.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t));
+      const items = batch.map((t, i) =>
+        last && i === batch.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t,
+      );
       const out = await lane.sequence.controlledEvaluate(items as never);
       if (last) {
         probabilities = out[batch.length - 1]?.next.probabilities;
@@ -371,7 +394,8 @@ export class LlamaCppBackend implements Backend {
     const cached = this.letterTokenCache.get(key);
     if (cached) return cached;
     const ordinary = function* (model: LlamaModel): Generator<readonly [Token, string]> {
-      for (const token of model.iterateAllTokens()) if (!model.isSpecialToken(token)) yield [token, model.detokenize([token], false)];
+      for (const token of model.iterateAllTokens())
+        if (!model.isSpecialToken(token)) yield [token, model.detokenize([token], false)];
     };
     const found = spellingsInVocabulary(letters, ordinary(this.model));
     this.letterTokenCache.set(key, found);
@@ -402,7 +426,12 @@ export class LlamaCppBackend implements Backend {
    * guarantees the shape but not that the JSON is closed: an answer cut at `maxTokens` comes
    * back with finishReason "maxTokens".
    */
-  async generateJson(prompt: PreparedPrompt, schema: object, opts: GenerateOptions, laneIndex = 0): Promise<Generation> {
+  async generateJson(
+    prompt: PreparedPrompt,
+    schema: object,
+    opts: GenerateOptions,
+    laneIndex = 0,
+  ): Promise<Generation> {
     const schemaKey = JSON.stringify(schema);
     let grammar = this.grammarCache.get(schemaKey);
     if (!grammar) {
@@ -419,15 +448,25 @@ export class LlamaCppBackend implements Backend {
    * answer does not depend on what ran before. A thinking block the model writes anyway comes
    * back as thoughts.
    */
-  private async chatGenerate(prompt: PreparedPrompt, opts: GenerateOptions, laneIndex: number, grammar?: LlamaGrammar): Promise<Generation> {
+  private async chatGenerate(
+    prompt: PreparedPrompt,
+    opts: GenerateOptions,
+    laneIndex: number,
+    grammar?: LlamaGrammar,
+  ): Promise<Generation> {
     const lane = this.lanes[laneIndex % this.lanes.length]!;
     return this.exclusive(lane, async () => {
       await lane.sequence.clearHistory();
       lane.evaluatedEnds = [];
       if (prompt.tokens.length + opts.maxTokens > this.context.contextSize) {
-        throw new QuestionFailedError({ reason: `prompt of ${prompt.tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`, status: null });
+        throw new QuestionFailedError({
+          reason: `prompt of ${prompt.tokens.length} tokens plus ${opts.maxTokens} answer tokens does not fit the context of ${this.context.contextSize}; raise contextSize in models.yaml`,
+          status: null,
+        });
       }
-      const grammarEvaluationState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined;
+      const grammarEvaluationState = grammar
+        ? new LlamaGrammarEvaluationState({ model: this.model, grammar })
+        : undefined;
       const generated: Token[] = [];
       let hitCap = true;
       if (opts.maxTokens > 0) {
@@ -448,7 +487,10 @@ export class LlamaCppBackend implements Backend {
       }
       // Special tokens are written out only where they can delimit thoughts (reasoning models); an
       // ordinary model's stray control token is not text (as llama-server writes answers).
-      const { text, thoughts } = splitThoughts(this.model.detokenize(generated, this.handling !== "none"), this.handling);
+      const { text, thoughts } = splitThoughts(
+        this.model.detokenize(generated, this.handling !== "none"),
+        this.handling,
+      );
       this.counters.evaluations += 1;
       this.counters.evaluatedTokens += prompt.tokens.length;
       this.counters.generatedTokens += generated.length;
@@ -472,7 +514,12 @@ export class LlamaCppBackend implements Backend {
 /** `sequences` as a number: an explicit one kept, `auto` chosen from the GPU and its free VRAM (sequences.ts). */
 async function sequencesFor(opts: LlamaCppOptions, llama: Llama, model: LlamaModel): Promise<SequencesChoice> {
   if (opts.sequences !== "auto" || !llama.gpu || model.gpuLayers === 0) {
-    return chooseSequences(opts.sequences, { gpu: llama.gpu, gpuLayers: model.gpuLayers, freeVramBytes: 0, contextVramBytes: () => Infinity });
+    return chooseSequences(opts.sequences, {
+      gpu: llama.gpu,
+      gpuLayers: model.gpuLayers,
+      freeVramBytes: 0,
+      contextVramBytes: () => Infinity,
+    });
   }
   const free = (await llama.getVramState()).free;
   const vram: number[] = [];
@@ -487,7 +534,12 @@ async function sequencesFor(opts: LlamaCppOptions, llama: Llama, model: LlamaMod
     vram.push(estimate.gpuVram);
     if (estimate.gpuVram > free) break;
   }
-  return chooseSequences("auto", { gpu: llama.gpu, gpuLayers: model.gpuLayers, freeVramBytes: free, contextVramBytes: (n) => vram[n - 1] ?? Infinity });
+  return chooseSequences("auto", {
+    gpu: llama.gpu,
+    gpuLayers: model.gpuLayers,
+    freeVramBytes: free,
+    contextVramBytes: (n) => vram[n - 1] ?? Infinity,
+  });
 }
 
 /**
@@ -511,9 +563,13 @@ function reasoningTokens(model: LlamaModel): { think: boolean; harmony: boolean 
 /** The GGUF's chat template, if it has one valuelens can render; otherwise why not. */
 function ggufTemplate(model: LlamaModel): { template: ChatTemplate | null; templateNote: string } {
   const source = (model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown } }).tokenizer?.chat_template;
-  if (typeof source !== "string" || source.trim() === "") return { template: null, templateNote: "the GGUF has no chat template" };
+  if (typeof source !== "string" || source.trim() === "")
+    return { template: null, templateNote: "the GGUF has no chat template" };
   try {
-    return { template: new ChatTemplate(source, model.tokens.bosString ?? "", model.tokens.eosString ?? "", "gguf"), templateNote: "" };
+    return {
+      template: new ChatTemplate(source, model.tokens.bosString ?? "", model.tokens.eosString ?? "", "gguf"),
+      templateNote: "",
+    };
   } catch (err) {
     return { template: null, templateNote: `the GGUF's chat template could not be rendered: ${oneLine(err)}` };
   }
@@ -521,7 +577,9 @@ function ggufTemplate(model: LlamaModel): { template: ChatTemplate | null; templ
 
 function textOf(text: LlamaText): string {
   return text.values
-    .map((v) => (typeof v === "string" ? v : "value" in (v as object) ? String((v as { value: unknown }).value) : `<${String(v)}>`))
+    .map((v) =>
+      typeof v === "string" ? v : "value" in (v as object) ? String((v as { value: unknown }).value) : `<${String(v)}>`,
+    )
     .join("");
 }
 
@@ -540,18 +598,28 @@ function checkGgufHeader(file: string, bytes: number): void {
     closeSync(fd);
   }
   const what = "re-download or rebuild it, or pass a .gguf model file";
-  if (n < 8) throw new UserError(`cannot load model ${file}: the file is ${bytes} bytes, too short for a GGUF file; ${what}`);
-  if (head.toString("latin1", 0, 4) !== "GGUF") throw new UserError(`cannot load model ${file}: not a GGUF file (it does not start with "GGUF"); ${what}`);
+  if (n < 8)
+    throw new UserError(`cannot load model ${file}: the file is ${bytes} bytes, too short for a GGUF file; ${what}`);
+  if (head.toString("latin1", 0, 4) !== "GGUF")
+    throw new UserError(`cannot load model ${file}: not a GGUF file (it does not start with "GGUF"); ${what}`);
   const version = head.readUInt32LE(4);
   if (version !== 2 && version !== 3) {
-    throw new UserError(`cannot load model ${file}: unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3), so the file is corrupt or not a model; ${what}`);
+    throw new UserError(
+      `cannot load model ${file}: unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3), so the file is corrupt or not a model; ${what}`,
+    );
   }
 }
 
 /** The most telling llama.cpp log line of a failed load, without its function-name prefixes. */
 function loadFailureDetail(logs: readonly string[]): string | undefined {
   const clean = logs
-    .map((l) => l.trim().replace(/^\w+:\s*/, "").replace(/^error loading model:\s*/, "").replace(/^\w+:\s*/, ""))
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^\w+:\s*/, "")
+        .replace(/^error loading model:\s*/, "")
+        .replace(/^\w+:\s*/, ""),
+    )
     .filter((l) => l !== "" && !/^failed to load model/i.test(l));
   return clean[0]?.split("\n")[0];
 }

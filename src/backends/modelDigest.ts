@@ -75,7 +75,13 @@ export async function modelDigest(modelPath: string, memoFile?: string): Promise
 type FileIdentity = Omit<MemoEntry, "sample" | "sha256">;
 
 function fileIdentity(st: BigIntStats): FileIdentity {
-  return { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino), dev: String(st.dev) };
+  return {
+    size: Number(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+    ino: String(st.ino),
+    dev: String(st.dev),
+  };
 }
 
 function sameFile(a: FileIdentity, b: FileIdentity): boolean {
@@ -92,7 +98,13 @@ export function contentSample(file: string, size: number): string {
   const offsets =
     size <= blocks * SAMPLE_BLOCK
       ? [0]
-      : [0, ...Array.from({ length: SAMPLE_INNER_BLOCKS }, (_, i) => Math.floor((size * (i + 1)) / (SAMPLE_INNER_BLOCKS + 1))), size - SAMPLE_BLOCK];
+      : [
+          0,
+          ...Array.from({ length: SAMPLE_INNER_BLOCKS }, (_, i) =>
+            Math.floor((size * (i + 1)) / (SAMPLE_INNER_BLOCKS + 1)),
+          ),
+          size - SAMPLE_BLOCK,
+        ];
   const length = size <= blocks * SAMPLE_BLOCK ? size : SAMPLE_BLOCK;
   const fd = openSync(file, "r");
   try {

@@ -19,7 +19,16 @@
 import { Ollama } from "ollama";
 import { z } from "zod";
 import { UserError } from "../util/errors.js";
-import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
+import type {
+  Backend,
+  BackendInfo,
+  EvaluationCounters,
+  GenerateOptions,
+  Generation,
+  LetterScores,
+  PreparedPrompt,
+  PromptMode,
+} from "./backend.js";
 import { newCounters } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { ReplyShapeError } from "./http/errors.js";
@@ -64,7 +73,14 @@ const TagsReply = z.object({
       name: z.string(),
       model: z.string().optional(),
       digest: z.string(),
-      details: z.object({ family: z.string().nullish(), parameter_size: z.string().nullish(), quantization_level: z.string().nullish() }).partial().nullish(),
+      details: z
+        .object({
+          family: z.string().nullish(),
+          parameter_size: z.string().nullish(),
+          quantization_level: z.string().nullish(),
+        })
+        .partial()
+        .nullish(),
     }),
   ),
 });
@@ -132,24 +148,49 @@ export class OllamaBackend implements Backend {
     const http = serverClient(opts);
     const tag = fullTag(opts.tag);
     // Every endpoint must run the same server version and hold the same model file.
-    const seen: { endpoint: string; version: string; digest: string; details?: z.infer<typeof TagsReply>["models"][number]["details"] }[] = [];
+    const seen: {
+      endpoint: string;
+      version: string;
+      digest: string;
+      details?: z.infer<typeof TagsReply>["models"][number]["details"];
+    }[] = [];
     for (const endpoint of http.endpoints) {
       const { version } = await http.getJson("/api/version", VersionReply, endpoint);
       const tags = await http.getJson("/api/tags", TagsReply, endpoint);
-      const entry = tags.models.find((m) => fullTag(m.name) === tag || (m.model !== undefined && fullTag(m.model) === tag));
+      const entry = tags.models.find(
+        (m) => fullTag(m.name) === tag || (m.model !== undefined && fullTag(m.model) === tag),
+      );
       if (!entry) {
-        throw new UserError(`model "${opts.tag}" is not pulled on the Ollama server ${endpoint}; run \`ollama pull ${opts.tag}\` there (model "${opts.name}")`);
+        throw new UserError(
+          `model "${opts.tag}" is not pulled on the Ollama server ${endpoint}; run \`ollama pull ${opts.tag}\` there (model "${opts.name}")`,
+        );
       }
       seen.push({ endpoint, version, digest: entry.digest.replace(/^sha256:/, ""), details: entry.details });
     }
     const first = seen[0]!;
     for (const s of seen) {
-      if (s.digest !== first.digest) throw new UserError(`model "${opts.tag}" differs between ${first.endpoint} (digest ${first.digest.slice(0, 12)}) and ${s.endpoint} (${s.digest.slice(0, 12)}); pull the same tag on every endpoint`);
-      if (s.version !== first.version) throw new UserError(`Ollama versions differ: ${first.endpoint} runs ${first.version}, ${s.endpoint} runs ${s.version}; use one version on every endpoint (the numbers may differ between versions)`);
+      if (s.digest !== first.digest)
+        throw new UserError(
+          `model "${opts.tag}" differs between ${first.endpoint} (digest ${first.digest.slice(0, 12)}) and ${s.endpoint} (${s.digest.slice(0, 12)}); pull the same tag on every endpoint`,
+        );
+      if (s.version !== first.version)
+        throw new UserError(
+          `Ollama versions differ: ${first.endpoint} runs ${first.version}, ${s.endpoint} runs ${s.version}; use one version on every endpoint (the numbers may differ between versions)`,
+        );
     }
-    const provisional = new OllamaBackend(baseInfo(opts, first.version, first.digest, first.details ?? undefined, "logprobs"), opts, http);
-    const letterMethod = versionOlder(first.version, OLLAMA_LOGPROBS_SINCE) ? "sampled" : await provisional.probeLogprobs();
-    return new OllamaBackend(baseInfo(opts, first.version, first.digest, first.details ?? undefined, letterMethod), opts, http);
+    const provisional = new OllamaBackend(
+      baseInfo(opts, first.version, first.digest, first.details ?? undefined, "logprobs"),
+      opts,
+      http,
+    );
+    const letterMethod = versionOlder(first.version, OLLAMA_LOGPROBS_SINCE)
+      ? "sampled"
+      : await provisional.probeLogprobs();
+    return new OllamaBackend(
+      baseInfo(opts, first.version, first.digest, first.details ?? undefined, letterMethod),
+      opts,
+      http,
+    );
   }
 
   /** Ask one tiny question with logprobs: does this server + model return them? */
@@ -173,24 +214,43 @@ export class OllamaBackend implements Backend {
       const { samples, sampleTemperature } = this.opts;
       const replies = await Promise.all(
         Array.from({ length: samples }, (_, k) =>
-          this.chat({ messages, options: { temperature: sampleTemperature, seed: sampleSeed(prompt.text, k), num_predict: SAMPLE_TOKENS, ...this.numCtx() } }),
+          this.chat({
+            messages,
+            options: {
+              temperature: sampleTemperature,
+              seed: sampleSeed(prompt.text, k),
+              num_predict: SAMPLE_TOKENS,
+              ...this.numCtx(),
+            },
+          }),
         ),
       );
-      const scores = lettersFromSamples(replies.map((r) => r.message.content), letters, sampleTemperature);
+      const scores = lettersFromSamples(
+        replies.map((r) => r.message.content),
+        letters,
+        sampleTemperature,
+      );
       scores.evaluatedTokens = replies.reduce((sum, r) => sum + (r.prompt_eval_count ?? 0), 0);
       return scores;
     }
     let url = "";
     const reply = await this.chat(
-      { messages, options: { temperature: 0, num_predict: 1, ...this.numCtx() }, logprobs: true, top_logprobs: TOP_LOGPROBS },
+      {
+        messages,
+        options: { temperature: 0, num_predict: 1, ...this.numCtx() },
+        logprobs: true,
+        top_logprobs: TOP_LOGPROBS,
+      },
       (endpoint, r) => {
         url = `${endpoint}/api/chat`;
-        if (!r.logprobs || r.logprobs.length === 0) throw new ReplyShapeError(url, "logprobs: the reply carries no logprobs");
+        if (!r.logprobs || r.logprobs.length === 0)
+          throw new ReplyShapeError(url, "logprobs: the reply carries no logprobs");
       },
     );
     const firstToken = reply.logprobs![0]!;
     const top = [...(firstToken.top_logprobs ?? [])];
-    if (!top.some((t) => t.token === firstToken.token)) top.push({ token: firstToken.token, logprob: firstToken.logprob });
+    if (!top.some((t) => t.token === firstToken.token))
+      top.push({ token: firstToken.token, logprob: firstToken.logprob });
     const scores = lettersFromTopLogprobs(top, letters, TOP_LOGPROBS);
     scores.evaluatedTokens = reply.prompt_eval_count ?? 0;
     return scores;
@@ -243,7 +303,13 @@ export class OllamaBackend implements Backend {
 
   /** One validated /api/chat request through the request layer (slots, timeout, retries). */
   private async chat(
-    request: { messages: { role: string; content: string }[]; options: Record<string, number>; logprobs?: boolean; top_logprobs?: number; format?: OllamaFormat },
+    request: {
+      messages: { role: string; content: string }[];
+      options: Record<string, number>;
+      logprobs?: boolean;
+      top_logprobs?: number;
+      format?: OllamaFormat;
+    },
     check?: (endpoint: string, reply: ChatReply) => void,
   ): Promise<ChatReply> {
     const reply = await this.http.run(async (endpoint) => {
@@ -288,12 +354,21 @@ function baseInfo(
       tag: fullTag(opts.tag),
       numCtx: opts.numCtx ?? null,
       letterMethod,
-      ...(letterMethod === "logprobs" ? { topLogprobs: TOP_LOGPROBS } : { samples: opts.samples, sampleTemperature: opts.sampleTemperature, sampleTokens: SAMPLE_TOKENS }),
+      ...(letterMethod === "logprobs"
+        ? { topLogprobs: TOP_LOGPROBS }
+        : { samples: opts.samples, sampleTemperature: opts.sampleTemperature, sampleTokens: SAMPLE_TOKENS }),
     },
-    otherOptions: { endpoints: opts.endpoints, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries, keepAlive: opts.keepAlive ?? null },
+    otherOptions: {
+      endpoints: opts.endpoints,
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      keepAlive: opts.keepAlive ?? null,
+    },
     // Ollama renders its own (Go) template, which is part of the model digest above; valuelens's
     // pinned template variables (src/templates/pinned.ts) do not reach it.
-    chatWrapper: "Ollama's own template for the tag (part of the model digest); valuelens's pinned template variables do not apply",
+    chatWrapper:
+      "Ollama's own template for the tag (part of the model digest); valuelens's pinned template variables do not apply",
     reasoning: "none",
     hardware: { server: "ollama", endpoints: opts.endpoints.length },
     letterMethod,

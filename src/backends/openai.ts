@@ -22,7 +22,16 @@
 import { z } from "zod";
 import { digestOf } from "../util/hash.js";
 import { UserError } from "../util/errors.js";
-import type { Backend, BackendInfo, EvaluationCounters, GenerateOptions, Generation, LetterScores, PreparedPrompt, PromptMode } from "./backend.js";
+import type {
+  Backend,
+  BackendInfo,
+  EvaluationCounters,
+  GenerateOptions,
+  Generation,
+  LetterScores,
+  PreparedPrompt,
+  PromptMode,
+} from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
@@ -52,7 +61,9 @@ export interface OpenAICompatibleOptions extends ServerConnectionOptions {
 }
 
 /** The `response_format` of a constrained generation: JSON matching a schema, or any JSON. */
-type ResponseFormat = { type: "json_schema"; json_schema: { name: string; schema: object; strict: true } } | { type: "json_object" };
+type ResponseFormat =
+  | { type: "json_schema"; json_schema: { name: string; schema: object; strict: true } }
+  | { type: "json_object" };
 
 const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
 /** Chat-style logprobs (vLLM chat, llama-server, OpenAI). */
@@ -67,15 +78,25 @@ const CompletionLogprobs = z.object({
 });
 const Usage = z.object({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() }).nullish();
 const ChatChoice = z.object({
-  message: z.object({ content: z.string().nullish(), reasoning_content: z.string().nullish(), reasoning: z.string().nullish() }),
+  message: z.object({
+    content: z.string().nullish(),
+    reasoning_content: z.string().nullish(),
+    reasoning: z.string().nullish(),
+  }),
   finish_reason: z.string().nullish(),
 });
 const CompletionChoice = z.object({ text: z.string(), finish_reason: z.string().nullish() });
 const reply = <C extends z.ZodType>(choice: C) => z.object({ choices: z.array(choice).min(1), usage: Usage });
-const ModelsReply = z.object({ data: z.array(z.object({ id: z.string(), owned_by: z.string().nullish(), root: z.string().nullish() })) });
+const ModelsReply = z.object({
+  data: z.array(z.object({ id: z.string(), owned_by: z.string().nullish(), root: z.string().nullish() })),
+});
 
 /** The logprobs of the first generated token, from either reply shape. */
-function readTopLogprobs(url: string, api: "chat" | "completions", raw: unknown): { top: TokenLogprob[]; usage: z.infer<typeof Usage> } {
+function readTopLogprobs(
+  url: string,
+  api: "chat" | "completions",
+  raw: unknown,
+): { top: TokenLogprob[]; usage: z.infer<typeof Usage> } {
   const logprobs = (raw as { choices?: { logprobs?: unknown }[] } | null)?.choices?.[0]?.logprobs;
   const chatShape = api === "chat" || (logprobs !== null && typeof logprobs === "object" && "content" in logprobs);
   if (chatShape) {
@@ -96,7 +117,9 @@ function readTopLogprobs(url: string, api: "chat" | "completions", raw: unknown)
 
 /** The pinned template variables a chat request carries (none for the completions API or when switched off). */
 function templateKwargsOf(opts: OpenAICompatibleOptions): Record<string, unknown> {
-  return opts.api === "chat" && opts.chatTemplateKwargs !== false ? { chat_template_kwargs: pinnedTemplateVariables() } : {};
+  return opts.api === "chat" && opts.chatTemplateKwargs !== false
+    ? { chat_template_kwargs: pinnedTemplateVariables() }
+    : {};
 }
 
 export class OpenAICompatibleBackend implements Backend {
@@ -137,18 +160,46 @@ export class OpenAICompatibleBackend implements Backend {
       const entry = models.data.find((m) => m.id === opts.model);
       if (!entry) {
         const ids = models.data.map((m) => m.id).join(", ") || "none";
-        throw new UserError(`${endpoint} does not serve model "${opts.model}" (it serves: ${ids}); fix "model" in the entry "${opts.name}"`);
+        throw new UserError(
+          `${endpoint} does not serve model "${opts.model}" (it serves: ${ids}); fix "model" in the entry "${opts.name}"`,
+        );
       }
       served ??= entry;
     }
-    const identity = { baseUrl: trimSlash(opts.baseUrl), id: served!.id, ownedBy: served!.owned_by ?? null, root: served!.root ?? null };
-    const sha256 = opts.digest ? (/^[0-9a-f]{64}$/i.test(opts.digest) ? opts.digest.toLowerCase() : digestOf({ pinned: opts.digest })) : digestOf(identity);
+    const identity = {
+      baseUrl: trimSlash(opts.baseUrl),
+      id: served!.id,
+      ownedBy: served!.owned_by ?? null,
+      root: served!.root ?? null,
+    };
+    const sha256 = opts.digest
+      ? /^[0-9a-f]{64}$/i.test(opts.digest)
+        ? opts.digest.toLowerCase()
+        : digestOf({ pinned: opts.digest })
+      : digestOf(identity);
     const info: BackendInfo = {
       engine: "openai-compatible",
       engineVersion: "openai-compatible (server version not reported)",
-      model: { name: opts.name, path: `${trimSlash(opts.baseUrl)}#${opts.model}`, sha256, description: opts.digest ? "digest pinned in models.yaml" : "identified by the served model id and baseUrl" },
-      outputOptions: { model: opts.model, api: opts.api, letterMethod: "logprobs", topLogprobs: TOP_LOGPROBS, ...templateKwargsOf(opts), ...(opts.digest ? {} : { identity }) },
-      otherOptions: { endpoints: opts.endpoints, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries },
+      model: {
+        name: opts.name,
+        path: `${trimSlash(opts.baseUrl)}#${opts.model}`,
+        sha256,
+        description: opts.digest ? "digest pinned in models.yaml" : "identified by the served model id and baseUrl",
+      },
+      outputOptions: {
+        model: opts.model,
+        api: opts.api,
+        letterMethod: "logprobs",
+        topLogprobs: TOP_LOGPROBS,
+        ...templateKwargsOf(opts),
+        ...(opts.digest ? {} : { identity }),
+      },
+      otherOptions: {
+        endpoints: opts.endpoints,
+        concurrency: opts.concurrency,
+        timeoutMs: opts.timeoutMs,
+        retries: opts.retries,
+      },
       chatWrapper:
         opts.api === "chat"
           ? `server (the server applies its chat template${opts.chatTemplateKwargs === false ? "; no chat_template_kwargs sent" : ` with chat_template_kwargs ${JSON.stringify(pinnedTemplateVariables())}`})`
@@ -188,20 +239,38 @@ export class OpenAICompatibleBackend implements Backend {
   }
 
   /** One generation (greedy at temperature 0, seeded otherwise), optionally with a `response_format`. */
-  private async generation(prompt: PreparedPrompt, opts: GenerateOptions, responseFormat?: ResponseFormat): Promise<Generation> {
+  private async generation(
+    prompt: PreparedPrompt,
+    opts: GenerateOptions,
+    responseFormat?: ResponseFormat,
+  ): Promise<Generation> {
     const read = (url: string, api: "chat" | "completions", raw: unknown) => {
       if (api === "chat") {
         const r = validate(url, raw, reply(ChatChoice));
         const c = r.choices[0]!;
-        return { text: c.message.content ?? "", thoughts: c.message.reasoning_content ?? c.message.reasoning ?? undefined, finish: c.finish_reason, usage: r.usage };
+        return {
+          text: c.message.content ?? "",
+          thoughts: c.message.reasoning_content ?? c.message.reasoning ?? undefined,
+          finish: c.finish_reason,
+          usage: r.usage,
+        };
       }
       const r = validate(url, raw, reply(CompletionChoice));
       return { text: r.choices[0]!.text, thoughts: undefined, finish: r.choices[0]!.finish_reason, usage: r.usage };
     };
     // The completions API has no response_format in OpenAI's spec: llama-server reads the schema
     // from `json_schema` there (vLLM reads response_format on both).
-    const completionsSchema: Record<string, object> = this.opts.api === "completions" && responseFormat?.type === "json_schema" ? { json_schema: responseFormat.json_schema.schema } : {};
-    const sampling = { max_tokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? 0, ...(responseFormat ? { response_format: responseFormat } : {}), ...completionsSchema };
+    const completionsSchema: Record<string, object> =
+      this.opts.api === "completions" && responseFormat?.type === "json_schema"
+        ? { json_schema: responseFormat.json_schema.schema }
+        : {};
+    const sampling = {
+      max_tokens: opts.maxTokens,
+      temperature: opts.temperature,
+      seed: opts.seed ?? 0,
+      ...(responseFormat ? { response_format: responseFormat } : {}),
+      ...completionsSchema,
+    };
     const r = await this.request(prompt, sampling, false, read);
     return {
       text: r.text,
@@ -229,33 +298,57 @@ export class OpenAICompatibleBackend implements Backend {
     const { api, model } = this.opts;
     const body =
       api === "chat"
-        ? { model, messages: messagesOf(prompt.userMessage, prompt.system), ...this.sent, ...sampling, ...(logprobs ? { logprobs: true, top_logprobs: TOP_LOGPROBS } : {}) }
-        : { model, prompt: prompt.system !== undefined ? `${prompt.system}\n\n${prompt.userMessage}` : prompt.userMessage, ...sampling, ...(logprobs ? { logprobs: TOP_LOGPROBS } : {}) };
+        ? {
+            model,
+            messages: messagesOf(prompt.userMessage, prompt.system),
+            ...this.sent,
+            ...sampling,
+            ...(logprobs ? { logprobs: true, top_logprobs: TOP_LOGPROBS } : {}),
+          }
+        : {
+            model,
+            prompt: prompt.system !== undefined ? `${prompt.system}\n\n${prompt.userMessage}` : prompt.userMessage,
+            ...sampling,
+            ...(logprobs ? { logprobs: TOP_LOGPROBS } : {}),
+          };
     const path = api === "chat" ? "/chat/completions" : "/completions";
-    const result = await this.http.run(async (endpoint, f) => {
-      const url = endpoint + path;
-      const res = await f(url, { method: "POST", headers: { "content-type": "application/json", ...this.http.opts.headers }, body: JSON.stringify(body) });
-      const text = await res.text();
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new SyntaxError(`reply from ${url}: ${(err as Error).message}`);
-      }
-      return read(url, api, raw);
-    }).catch((err: unknown) => {
-      // This answer, not the server: the question is recorded as failed and the run goes on.
-      if (err instanceof RequestRejectedError && err.status === 500 && isOutputParseFailure(err.body)) {
-        const reason =
-          `${err.url}: the server could not parse the model's answer (HTTP 500: llama-server's output parser rejects an answer that does not fit its chat format or is not valid UTF-8); ` +
-          `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the answer's tokens)`;
-        throw new QuestionFailedError({ reason, status: 500 }, err.url);
-      }
-      if (err instanceof RequestRejectedError && err.status === 400 && "chat_template_kwargs" in this.sent && /chat_template_kwargs/i.test(err.message)) {
-        throw new UserError(`${err.message.split("\n")[0]}: this server does not take chat_template_kwargs; set \`chatTemplateKwargs: false\` in the models.yaml entry "${this.opts.name}"`);
-      }
-      throw err;
-    });
+    const result = await this.http
+      .run(async (endpoint, f) => {
+        const url = endpoint + path;
+        const res = await f(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...this.http.opts.headers },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch (err) {
+          throw new SyntaxError(`reply from ${url}: ${(err as Error).message}`);
+        }
+        return read(url, api, raw);
+      })
+      .catch((err: unknown) => {
+        // This answer, not the server: the question is recorded as failed and the run goes on.
+        if (err instanceof RequestRejectedError && err.status === 500 && isOutputParseFailure(err.body)) {
+          const reason =
+            `${err.url}: the server could not parse the model's answer (HTTP 500: llama-server's output parser rejects an answer that does not fit its chat format or is not valid UTF-8); ` +
+            `for llama-server use \`--model llama-server:URL\` (native API: valuelens renders the prompt and reads the answer's tokens)`;
+          throw new QuestionFailedError({ reason, status: 500 }, err.url);
+        }
+        if (
+          err instanceof RequestRejectedError &&
+          err.status === 400 &&
+          "chat_template_kwargs" in this.sent &&
+          /chat_template_kwargs/i.test(err.message)
+        ) {
+          throw new UserError(
+            `${err.message.split("\n")[0]}: this server does not take chat_template_kwargs; set \`chatTemplateKwargs: false\` in the models.yaml entry "${this.opts.name}"`,
+          );
+        }
+        throw err;
+      });
     this.counters.evaluations += 1;
     this.counters.evaluatedTokens += result.usage?.prompt_tokens ?? 0;
     this.counters.generatedTokens += result.usage?.completion_tokens ?? 0;

@@ -39,14 +39,25 @@ const GIB = 1024 ** 3;
 const gib = (bytes: number) => `${(bytes / GIB).toFixed(1)} GiB`;
 
 /** An explicit number is kept; `auto` is decided from the probe (see the module comment). */
-export function chooseSequences(setting: SequencesSetting, probe: SequencesProbe, cap = MAX_AUTO_SEQUENCES): SequencesChoice {
+export function chooseSequences(
+  setting: SequencesSetting,
+  probe: SequencesProbe,
+  cap = MAX_AUTO_SEQUENCES,
+): SequencesChoice {
   if (setting !== "auto") return { sequences: setting, auto: false, reason: "set in models.yaml" };
-  if (probe.gpu === false) return { sequences: 1, auto: true, reason: "CPU: one sequence (lanes would share the same cores)" };
-  if (probe.gpuLayers <= 0) return { sequences: 1, auto: true, reason: `${probe.gpu} without offloaded layers (gpuLayers 0): one sequence` };
+  if (probe.gpu === false)
+    return { sequences: 1, auto: true, reason: "CPU: one sequence (lanes would share the same cores)" };
+  if (probe.gpuLayers <= 0)
+    return { sequences: 1, auto: true, reason: `${probe.gpu} without offloaded layers (gpuLayers 0): one sequence` };
   const usable = Math.max(0, probe.freeVramBytes * (1 - VRAM_HEADROOM));
   let n = 0;
   while (n < cap && probe.contextVramBytes(n + 1) <= usable) n += 1;
   const why = `${gib(probe.freeVramBytes)} VRAM free after the model, a context of ${n || 1} sequence(s) needs ${gib(probe.contextVramBytes(Math.max(1, n)))}`;
-  if (n === 0) return { sequences: 1, auto: true, reason: `${probe.gpu}: one sequence (${why}; lower contextSize or gpuLayers)` };
-  return { sequences: n, auto: true, reason: `${probe.gpu}: ${n} sequence(s) (${why}${n === cap ? `; at most ${cap}` : ""})` };
+  if (n === 0)
+    return { sequences: 1, auto: true, reason: `${probe.gpu}: one sequence (${why}; lower contextSize or gpuLayers)` };
+  return {
+    sequences: n,
+    auto: true,
+    reason: `${probe.gpu}: ${n} sequence(s) (${why}${n === cap ? `; at most ${cap}` : ""})`,
+  };
 }

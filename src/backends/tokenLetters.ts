@@ -7,11 +7,15 @@ import type { LetterScore } from "./backend.js";
 import { UserError } from "../util/errors.js";
 
 /** Each letter's spellings among `tokens` ([id, text] of every ordinary token). Throws if a letter has none. */
-export function spellingsInVocabulary<T extends number>(letters: readonly string[], tokens: Iterable<readonly [T, string]>): Map<string, T[]> {
+export function spellingsInVocabulary<T extends number>(
+  letters: readonly string[],
+  tokens: Iterable<readonly [T, string]>,
+): Map<string, T[]> {
   const found = new Map<string, T[]>(letters.map((l) => [l, []]));
   for (const [id, text] of tokens) found.get(text.trim())?.push(id);
   for (const [letter, ids] of found) {
-    if (ids.length === 0) throw new UserError(`the model's vocabulary has no single token for the answer letter "${letter}"`);
+    if (ids.length === 0)
+      throw new UserError(`the model's vocabulary has no single token for the answer letter "${letter}"`);
   }
   return found;
 }

@@ -63,7 +63,9 @@ export class AnswerCache {
     const cache = new AnswerCache(path.resolve(dir));
     const answers = path.join(cache.dir, "answers");
     ensureDir(answers);
-    for (const name of readdirSync(answers).filter((n) => n.endsWith(".jsonl")).sort()) {
+    for (const name of readdirSync(answers)
+      .filter((n) => n.endsWith(".jsonl"))
+      .sort()) {
       cache.loadSegment(path.join(answers, name));
       cache.stats.segments += 1;
     }

@@ -53,20 +53,44 @@ function hasSpellings(b: Backend): b is Backend & SpellingBackend {
 }
 
 /** Sample questions for the preflight: letters protocol, both tasks, spread over the dataset's scenarios. */
-export function preflightQuestions(dataset: ViaDataset, samples: number, persona: string): { plain: Question[]; withPersona: Question[] } {
-  const base = { protocol: "letters" as const, tasks: ["stated", "action"] as const, filter: {}, repeats: 1, seed: 0, statedVariants: [0], actionVariants: [5], statedMaxTokens: 1024, actionMaxTokens: 256 };
+export function preflightQuestions(
+  dataset: ViaDataset,
+  samples: number,
+  persona: string,
+): { plain: Question[]; withPersona: Question[] } {
+  const base = {
+    protocol: "letters" as const,
+    tasks: ["stated", "action"] as const,
+    filter: {},
+    repeats: 1,
+    seed: 0,
+    statedVariants: [0],
+    actionVariants: [5],
+    statedMaxTokens: 1024,
+    actionMaxTokens: 256,
+  };
   const all = buildQuestions(dataset, { ...base, tasks: [...base.tasks] });
   const personaFor = viaPersonaFor({ personas: [persona as never] });
   const withPersona = buildQuestions(dataset, { ...base, tasks: [...base.tasks], personaFor });
   // An even spread: every k-th question, alternating tasks as they come.
   const stated = all.filter((q) => q.task === "stated");
   const action = all.filter((q) => q.task === "action");
-  const pick = (qs: Question[], n: number) => (qs.length <= n ? qs : Array.from({ length: n }, (_, i) => qs[Math.floor((i * qs.length) / n)]!));
+  const pick = (qs: Question[], n: number) =>
+    qs.length <= n ? qs : Array.from({ length: n }, (_, i) => qs[Math.floor((i * qs.length) / n)]!);
   const plain = [...pick(stated, Math.ceil(samples / 2)), ...pick(action, Math.floor(samples / 2))];
-  return { plain, withPersona: [withPersona.find((q) => q.task === "stated")!, withPersona.find((q) => q.task === "action")!].filter(Boolean) };
+  return {
+    plain,
+    withPersona: [withPersona.find((q) => q.task === "stated")!, withPersona.find((q) => q.task === "action")!].filter(
+      Boolean,
+    ),
+  };
 }
 
-export async function preflight(backend: Backend, dataset: ViaDataset, opts: { samples: number; persona: string; minLetterMass: number }): Promise<PreflightResult> {
+export async function preflight(
+  backend: Backend,
+  dataset: ViaDataset,
+  opts: { samples: number; persona: string; minLetterMass: number },
+): Promise<PreflightResult> {
   const { plain, withPersona } = preflightQuestions(dataset, opts.samples, opts.persona);
   const firstStated = plain.find((q) => q.task === "stated");
   const firstAction = plain.find((q) => q.task === "action");
@@ -74,12 +98,24 @@ export async function preflight(backend: Backend, dataset: ViaDataset, opts: { s
   const show = (label: string, q: Question | undefined) => {
     if (!q) return;
     const p = backend.prepare(q.segments, { mode: "letters", ...(q.system !== undefined ? { system: q.system } : {}) });
-    prompts.push({ label, id: q.id, ...(q.system !== undefined ? { system: q.system } : {}), text: p.text, ...(p.tokens.length > 0 ? { tokens: p.tokens.length } : {}) });
+    prompts.push({
+      label,
+      id: q.id,
+      ...(q.system !== undefined ? { system: q.system } : {}),
+      text: p.text,
+      ...(p.tokens.length > 0 ? { tokens: p.tokens.length } : {}),
+    });
   };
   show("stated question", firstStated);
   show("action question", firstAction);
-  show(`stated question, persona ${opts.persona}`, withPersona.find((q) => q.task === "stated"));
-  show(`action question, persona ${opts.persona}`, withPersona.find((q) => q.task === "action"));
+  show(
+    `stated question, persona ${opts.persona}`,
+    withPersona.find((q) => q.task === "stated"),
+  );
+  show(
+    `action question, persona ${opts.persona}`,
+    withPersona.find((q) => q.task === "action"),
+  );
 
   const letters = [...new Set(plain.flatMap((q) => q.letters ?? []))].sort();
   let spellings: PreflightResult["spellings"];
@@ -104,7 +140,10 @@ export async function preflight(backend: Backend, dataset: ViaDataset, opts: { s
     if (letterOfToken(s.top.text, letters)) continue;
     counts.set(s.top.text, (counts.get(s.top.text) ?? 0) + 1);
   }
-  const nonLetterTops = [...counts].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count || a.text.localeCompare(b.text)).slice(0, 5);
+  const nonLetterTops = [...counts]
+    .map(([text, count]) => ({ text, count }))
+    .sort((a, b) => b.count - a.count || a.text.localeCompare(b.text))
+    .slice(0, 5);
   const ok = meanMass >= opts.minLetterMass;
   const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
   const verdict = ok
@@ -114,7 +153,13 @@ export async function preflight(backend: Backend, dataset: ViaDataset, opts: { s
       "; its answers would be mostly renormalized noise: check the prompt format and the chat template above";
   const template = (backend.info.outputOptions as { template?: unknown }).template;
   return {
-    backend: { engine: backend.info.engine, model: backend.info.model.name, chatWrapper: backend.info.chatWrapper, reasoning: backend.info.reasoning, ...(template ? { template } : {}) },
+    backend: {
+      engine: backend.info.engine,
+      model: backend.info.model.name,
+      chatWrapper: backend.info.chatWrapper,
+      reasoning: backend.info.reasoning,
+      ...(template ? { template } : {}),
+    },
     prompts,
     ...(spellings ? { spellings } : {}),
     scored,
@@ -140,10 +185,17 @@ export function formatPreflight(r: PreflightResult): string {
   }
   if (r.spellings) {
     out.push("", "letter spellings (token id: text):");
-    for (const [letter, list] of Object.entries(r.spellings)) out.push(`  ${letter}: ${list.map((s) => `${s.id}:${JSON.stringify(s.text)}`).join(", ")}`);
+    for (const [letter, list] of Object.entries(r.spellings))
+      out.push(`  ${letter}: ${list.map((s) => `${s.id}:${JSON.stringify(s.text)}`).join(", ")}`);
   }
-  out.push("", `scored ${r.scored.length} sample questions: letter mass mean ${r.meanMass.toFixed(4)}, min ${r.minMass.toFixed(4)}`);
-  if (r.nonLetterTops.length) out.push(`most frequent non-letter top tokens: ${r.nonLetterTops.map((t) => `${JSON.stringify(t.text)} x${t.count}`).join(", ")}`);
+  out.push(
+    "",
+    `scored ${r.scored.length} sample questions: letter mass mean ${r.meanMass.toFixed(4)}, min ${r.minMass.toFixed(4)}`,
+  );
+  if (r.nonLetterTops.length)
+    out.push(
+      `most frequent non-letter top tokens: ${r.nonLetterTops.map((t) => `${JSON.stringify(t.text)} x${t.count}`).join(", ")}`,
+    );
   out.push("", `${r.ok ? "OK" : "WARNING"}: ${r.verdict}`);
   return out.join("\n") + "\n";
 }

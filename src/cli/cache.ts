@@ -8,7 +8,10 @@ export function cacheCommand(): Command {
   cmd
     .command("stats")
     .description("entries, size and torn lines of the answer cache; where the cache root and the models are")
-    .option("--cache-dir <dir>", "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)")
+    .option(
+      "--cache-dir <dir>",
+      "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)",
+    )
     .option("--json", "print JSON")
     .action((flags: { cacheDir?: string; json?: boolean }) => {
       const cache = AnswerCache.open(path.resolve(flags.cacheDir ?? defaultCacheDir()));
@@ -16,7 +19,17 @@ export function cacheCommand(): Command {
       const root = cacheRoot();
       const models = defaultModelsDir();
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ dir: s.dir, segments: s.segments, entries: s.entries, bytes: s.bytes, tornLines: s.tornLines, root, models }) + "\n");
+        process.stdout.write(
+          JSON.stringify({
+            dir: s.dir,
+            segments: s.segments,
+            entries: s.entries,
+            bytes: s.bytes,
+            tornLines: s.tornLines,
+            root,
+            models,
+          }) + "\n",
+        );
         return;
       }
       process.stdout.write(

@@ -42,7 +42,10 @@ export function modelPaths(cacheDir: string, env: NodeJS.ProcessEnv = process.en
 /** `--models FILE` (must exist when given) or ./models.yaml (may be absent). */
 export function modelsFileOption(modelsFile: string | undefined): string {
   if (modelsFile === undefined) return defaultModelsFile();
-  if (!existsSync(modelsFile)) throw new UserError(`--models ${modelsFile}: file not found; check the path (without --models, valuelens reads ./models.yaml)`);
+  if (!existsSync(modelsFile))
+    throw new UserError(
+      `--models ${modelsFile}: file not found; check the path (without --models, valuelens reads ./models.yaml)`,
+    );
   return modelsFile;
 }
 
@@ -61,11 +64,16 @@ export function fetchedViaPath(cwd = process.cwd()): string {
  * full VIA fetched by `valuelens datasets fetch via`, then the small sample shipped with
  * valuelens (with a note, so nobody runs the sample overnight by mistake).
  */
-export async function loadDataset(via: string | undefined, opts: { quiet?: boolean } = {}): Promise<{ dataset: ViaDataset; label: string }> {
+export async function loadDataset(
+  via: string | undefined,
+  opts: { quiet?: boolean } = {},
+): Promise<{ dataset: ViaDataset; label: string }> {
   const chosen = via ?? process.env.VALUELENS_VIA ?? (existsSync(fetchedViaPath()) ? fetchedViaPath() : undefined);
   if (!chosen || chosen === "sample") {
     if (!chosen && !opts.quiet) {
-      process.stderr.write("note: using the small sample dataset shipped with valuelens; `valuelens datasets fetch via` gets the full VIA (or pass --via PATH)\n");
+      process.stderr.write(
+        "note: using the small sample dataset shipped with valuelens; `valuelens datasets fetch via` gets the full VIA (or pass --via PATH)\n",
+      );
     }
     return { dataset: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
   }
@@ -94,7 +102,8 @@ export const MAX_REPEATS = 1000;
 export function shareOption(name: string) {
   return (value: string): number => {
     const n = value.trim() === "" ? NaN : Number(value);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number in [0,1], got "${value}"`);
+    if (!Number.isFinite(n) || n < 0 || n > 1)
+      throw new InvalidArgumentError(`${name} must be a number in [0,1], got "${value}"`);
     return n;
   };
 }

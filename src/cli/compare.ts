@@ -4,7 +4,11 @@ import { compareLoadedRuns, DEFAULT_BOOTSTRAP_SAMPLES, type CompareOptions } fro
 import { compareDilemmaRuns, isDilemmaComparison } from "../compare/dilemmas.js";
 import { loadRun, type LoadedRun } from "../compare/load.js";
 import { alignmentRateTable, compareTables, renderCompareMarkdown } from "../report/compareReport.js";
-import { dilemmaAlignmentTable, dilemmaCompareTables, renderDilemmaCompareMarkdown } from "../report/dilemmaCompareReport.js";
+import {
+  dilemmaAlignmentTable,
+  dilemmaCompareTables,
+  renderDilemmaCompareMarkdown,
+} from "../report/dilemmaCompareReport.js";
 import { renderTable, type Table, type TableFormat } from "../report/table.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
@@ -20,13 +24,28 @@ interface CompareFlags {
 
 export function compareCommand(): Command {
   return new Command("compare")
-    .description("compare runs side by side (one model at several quantizations, or several models): alignment rates with intervals, paired differences, agreement")
+    .description(
+      "compare runs side by side (one model at several quantizations, or several models): alignment rates with intervals, paired differences, agreement",
+    )
     .argument("<runs...>", "two or more run directories")
     .option("--out <dir>", "write compare.md and compare.json here (default: print compare.md)")
     .option("--allow-partial", "compare runs that asked different questions on the questions they all share")
-    .option("--bootstrap <n>", `bootstrap resamples per interval (0: no intervals; default ${DEFAULT_BOOTSTRAP_SAMPLES})`, intOption("--bootstrap"), DEFAULT_BOOTSTRAP_SAMPLES)
-    .option("--seed <n>", "seed of the bootstrap (default: the first run's --seed, as valuelens report uses)", intOption("--seed"))
-    .addOption(new Option("--format <fmt>", "md: compare.md only; csv / json: also each table in <out>/tables/").choices(["md", "csv", "json"]).default("md"))
+    .option(
+      "--bootstrap <n>",
+      `bootstrap resamples per interval (0: no intervals; default ${DEFAULT_BOOTSTRAP_SAMPLES})`,
+      intOption("--bootstrap"),
+      DEFAULT_BOOTSTRAP_SAMPLES,
+    )
+    .option(
+      "--seed <n>",
+      "seed of the bootstrap (default: the first run's --seed, as valuelens report uses)",
+      intOption("--seed"),
+    )
+    .addOption(
+      new Option("--format <fmt>", "md: compare.md only; csv / json: also each table in <out>/tables/")
+        .choices(["md", "csv", "json"])
+        .default("md"),
+    )
     .addHelpText(
       "after",
       `
@@ -37,12 +56,16 @@ Examples:
   valuelens compare runs/gemma-dilemmas runs/llama-dilemmas          # dilemma suite: per persona kind, differences from the first run`,
     )
     .action((dirs: string[], flags: CompareFlags) => {
-      if (dirs.length < 2) throw new UserError("compare needs at least two run directories, e.g. valuelens compare runs/a runs/b");
+      if (dirs.length < 2)
+        throw new UserError("compare needs at least two run directories, e.g. valuelens compare runs/a runs/b");
       if (flags.format !== "md" && flags.out === undefined) {
         throw new UserError(`--format ${flags.format} writes one file per table: pass --out DIR`);
       }
       const opts = { allowPartial: flags.allowPartial === true, bootstrap: flags.bootstrap, seed: flags.seed };
-      const c = comparison(dirs.map((d) => loadRun(d)), opts);
+      const c = comparison(
+        dirs.map((d) => loadRun(d)),
+        opts,
+      );
       if (flags.out === undefined) {
         process.stdout.write(c.markdown);
         return;
@@ -61,7 +84,8 @@ Examples:
           written.push(file);
         }
       }
-      if (c.result.questions.partial) process.stdout.write(`partial comparison: ${c.result.questions.shared} shared questions (--allow-partial)\n\n`);
+      if (c.result.questions.partial)
+        process.stdout.write(`partial comparison: ${c.result.questions.shared} shared questions (--allow-partial)\n\n`);
       process.stdout.write(renderTable(c.headline, "md"));
       process.stdout.write(`\nwrote ${written.map((f) => path.relative(process.cwd(), f) || f).join(", ")}\n`);
     });
@@ -74,8 +98,18 @@ function comparison(
 ): { result: { questions: { partial: boolean; shared: number } }; markdown: string; tables: Table[]; headline: Table } {
   if (isDilemmaComparison(runs)) {
     const result = compareDilemmaRuns(runs, opts);
-    return { result, markdown: renderDilemmaCompareMarkdown(result), tables: dilemmaCompareTables(result, "data"), headline: dilemmaAlignmentTable(result, "text") };
+    return {
+      result,
+      markdown: renderDilemmaCompareMarkdown(result),
+      tables: dilemmaCompareTables(result, "data"),
+      headline: dilemmaAlignmentTable(result, "text"),
+    };
   }
   const result = compareLoadedRuns(runs, opts);
-  return { result, markdown: renderCompareMarkdown(result), tables: compareTables(result, "data"), headline: alignmentRateTable(result, "text") };
+  return {
+    result,
+    markdown: renderCompareMarkdown(result),
+    tables: compareTables(result, "data"),
+    headline: alignmentRateTable(result, "text"),
+  };
 }

@@ -19,7 +19,9 @@ export function datasetsCommand(): Command {
     .action(async (name: string, flags: { dir: string }) => {
       checkName(name);
       const file = await fetchVia({ cacheDir: path.resolve(flags.dir) });
-      process.stdout.write(`${path.relative(process.cwd(), file)}\nuse it with: valuelens run --via ${path.relative(process.cwd(), file)} ...\n`);
+      process.stdout.write(
+        `${path.relative(process.cwd(), file)}\nuse it with: valuelens run --via ${path.relative(process.cwd(), file)} ...\n`,
+      );
     });
   cmd
     .command("info")
@@ -35,8 +37,11 @@ export function datasetsCommand(): Command {
         process.stdout.write(JSON.stringify(info) + "\n");
         return;
       }
-      process.stdout.write(`${label}\n  rows             ${info.rows}\n  usable actions   ${info.usableActions}\n  complete pairs   ${info.completePairs}\n`);
-      for (const [reason, n] of Object.entries(info.excluded)) process.stdout.write(`  excluded: ${reason.padEnd(12)} ${n}\n`);
+      process.stdout.write(
+        `${label}\n  rows             ${info.rows}\n  usable actions   ${info.usableActions}\n  complete pairs   ${info.completePairs}\n`,
+      );
+      for (const [reason, n] of Object.entries(info.excluded))
+        process.stdout.write(`  excluded: ${reason.padEnd(12)} ${n}\n`);
     });
   return cmd;
 }

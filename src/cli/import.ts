@@ -16,10 +16,18 @@ export function importCommand(): Command {
   const cmd = new Command("import").description("turn model outputs made elsewhere into a valuelens run directory");
   cmd
     .command("official")
-    .description("import the paper's released outputs (Task-1 CSV, Task-2 eval log or CSV) as a run directory with metrics.json and report.md")
+    .description(
+      "import the paper's released outputs (Task-1 CSV, Task-2 eval log or CSV) as a run directory with metrics.json and report.md",
+    )
     .option("--t1 <file>", "Task-1 answers (*_t1.csv: country, topic, response, prompt_index)")
-    .option("--t2 <file>", "Task-2 answers: an eval log (*_t2_eval_log*.jsonl), a CSV in the VIA layout plus model_choice, or the wide layout (evaluation_0..7)")
-    .option("--via <path>", "the VIA CSV: needed for an eval log (its rows are VIA row numbers); checks the CSV layouts against it")
+    .option(
+      "--t2 <file>",
+      "Task-2 answers: an eval log (*_t2_eval_log*.jsonl), a CSV in the VIA layout plus model_choice, or the wide layout (evaluation_0..7)",
+    )
+    .option(
+      "--via <path>",
+      "the VIA CSV: needed for an eval log (its rows are VIA row numbers); checks the CSV layouts against it",
+    )
     .requiredOption("--model-name <name>", "the model the outputs came from")
     .requiredOption("--out <dir>", "run directory to write")
     .addHelpText(
@@ -31,13 +39,27 @@ Examples:
       --via datasets/cache/value_action_gap_full_data_generation.csv --model-name claude-sonnet-4 --out runs/claude-paper`,
     )
     .action(async (flags: ImportOfficialFlags) => {
-      const result = await importOfficial({ t1: flags.t1, t2: flags.t2, via: flags.via, modelName: flags.modelName, out: flags.out });
+      const result = await importOfficial({
+        t1: flags.t1,
+        t2: flags.t2,
+        via: flags.via,
+        modelName: flags.modelName,
+        out: flags.out,
+      });
       process.stdout.write(formatImportSummary(result));
       const rate = result.metrics.alignmentRate;
       if (rate.overall !== null) {
-        process.stdout.write("\n" + renderCountryTable([{ label: result.manifest.config.model, byCountry: rate.byCountry, overall: rate.overall }]) + "\n");
+        process.stdout.write(
+          "\n" +
+            renderCountryTable([
+              { label: result.manifest.config.model, byCountry: rate.byCountry, overall: rate.overall },
+            ]) +
+            "\n",
+        );
       }
-      process.stdout.write(`\n${result.records.length} records -> ${path.relative(process.cwd(), result.out) || "."}; report: ${path.join(path.relative(process.cwd(), result.out) || ".", "report.md")}\n`);
+      process.stdout.write(
+        `\n${result.records.length} records -> ${path.relative(process.cwd(), result.out) || "."}; report: ${path.join(path.relative(process.cwd(), result.out) || ".", "report.md")}\n`,
+      );
     });
   return cmd;
 }

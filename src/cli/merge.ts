@@ -20,8 +20,16 @@ export function mergeCommand(): Command {
     .argument("<dirs...>", "run directories of the shards")
     .requiredOption("--out <dir>", "the merged run directory (new)")
     .option("--via <path>", "the VIA CSV the shards ran on, when the path in their config is not on this machine")
-    .option("--dilemmas <path>", "dilemma runs: the dilemma file the shards ran on, when the path in their config is not on this machine")
-    .option("--bootstrap <n>", `bootstrap resamples for the 95% intervals (0 disables; default ${DEFAULT_BOOTSTRAP_SAMPLES})`, intOption("--bootstrap"), DEFAULT_BOOTSTRAP_SAMPLES)
+    .option(
+      "--dilemmas <path>",
+      "dilemma runs: the dilemma file the shards ran on, when the path in their config is not on this machine",
+    )
+    .option(
+      "--bootstrap <n>",
+      `bootstrap resamples for the 95% intervals (0 disables; default ${DEFAULT_BOOTSTRAP_SAMPLES})`,
+      intOption("--bootstrap"),
+      DEFAULT_BOOTSTRAP_SAMPLES,
+    )
     .option("--bootstrap-seed <n>", "seed of the bootstrap (default: the run's --seed)", intOption("--bootstrap-seed"))
     .addHelpText(
       "after",
@@ -47,7 +55,9 @@ Examples:
       const relative = path.relative(process.cwd(), result.out) || ".";
       const rel = relative.startsWith("..") ? result.out : relative;
       const dup = result.duplicates > 0 ? `, ${result.duplicates} identical duplicates kept once` : "";
-      process.stdout.write(`merged ${dirs.length} run directories: ${result.recorded} of ${result.total} questions${dup} -> ${rel}\n`);
+      process.stdout.write(
+        `merged ${dirs.length} run directories: ${result.recorded} of ${result.total} questions${dup} -> ${rel}\n`,
+      );
       if (result.missing.length > 0) {
         const which = result.missingShards.length > 0 ? ` (shard ${result.missingShards.join(", ")})` : "";
         throw new UserError(

@@ -32,12 +32,16 @@ export function modelsCommand(): Command {
     .action((flags: { models?: string }) => {
       const registry = readModels(modelsFileOption(flags.models));
       for (const [name, m] of registry) {
-        process.stdout.write(`${name.padEnd(24)} ${m.entry.backend.padEnd(10)} ${m.entry.source}${m.entry.description ? `  (${m.entry.description})` : ""}\n`);
+        process.stdout.write(
+          `${name.padEnd(24)} ${m.entry.backend.padEnd(10)} ${m.entry.source}${m.entry.description ? `  (${m.entry.description})` : ""}\n`,
+        );
       }
     });
   cmd
     .command("pull")
-    .description("download a models.yaml entry whose source is an hf: URI (into <cache root>/models: $VALUELENS_CACHE_DIR, $XDG_CACHE_HOME/valuelens or ~/.cache/valuelens)")
+    .description(
+      "download a models.yaml entry whose source is an hf: URI (into <cache root>/models: $VALUELENS_CACHE_DIR, $XDG_CACHE_HOME/valuelens or ~/.cache/valuelens)",
+    )
     .argument("<name>", "models.yaml entry")
     .option("--models <file>", "models file (default ./models.yaml)")
     .action(async (name: string, flags: { models?: string }) => {
@@ -54,25 +58,44 @@ export function modelsCommand(): Command {
         "--family: a stand-in with that family's real tokenizer and chat template, as --model standin:FAMILY uses)",
     )
     .addOption(new Option("--shape <shape>").choices(["tiny", "bench", "llama3-8b"]).default("tiny"))
-    .addOption(new Option("--family <family>", "stand-in model family (small network, tied embeddings)").choices(STANDIN_FAMILIES).conflicts(["shape"]))
     .addOption(
-      new Option("--type <type>", `weight matrix type (default ${DEFAULT_TYPE} for tiny/bench, ${DEFAULT_STANDIN_TYPE} for --family, ${LLAMA3_8B_DEFAULT_TYPE} for llama3-8b); q8_0/q4_0 as llama-quantize makes them, norms stay f32`).choices(
-        TEST_MODEL_TYPES,
-      ),
+      new Option("--family <family>", "stand-in model family (small network, tied embeddings)")
+        .choices(STANDIN_FAMILIES)
+        .conflicts(["shape"]),
+    )
+    .addOption(
+      new Option(
+        "--type <type>",
+        `weight matrix type (default ${DEFAULT_TYPE} for tiny/bench, ${DEFAULT_STANDIN_TYPE} for --family, ${LLAMA3_8B_DEFAULT_TYPE} for llama3-8b); q8_0/q4_0 as llama-quantize makes them, norms stay f32`,
+      ).choices(TEST_MODEL_TYPES),
     )
     .option("--seed <n>", "weights seed", intOption("--seed"), 1)
     .option("--out <file>", "where to write the .gguf (required unless --dry-run)")
     .option("--dry-run", "print each tensor's type and size and the file's size; write nothing")
     .action(
-      async (flags: { shape: TestModelShape | "llama3-8b"; family?: StandinFamily; type?: TestModelType; seed: number; out?: string; dryRun?: boolean }) => {
+      async (flags: {
+        shape: TestModelShape | "llama3-8b";
+        family?: StandinFamily;
+        type?: TestModelType;
+        seed: number;
+        out?: string;
+        dryRun?: boolean;
+      }) => {
         const out = flags.out;
-        if (out === undefined && !flags.dryRun) throw new UserError("make-test-model needs --out FILE.gguf (or --dry-run)");
+        if (out === undefined && !flags.dryRun)
+          throw new UserError("make-test-model needs --out FILE.gguf (or --dry-run)");
         if (out !== undefined && !out.endsWith(".gguf")) throw new UserError(`--out must end in .gguf, got ${out}`);
         if (flags.family !== undefined || flags.shape === "llama3-8b") {
           const family: StandinFamily = flags.family ?? "llama3";
           const shape: StandinShape = flags.family !== undefined ? "small" : "llama3-8b";
           const type = flags.type ?? (shape === "small" ? DEFAULT_STANDIN_TYPE : LLAMA3_8B_DEFAULT_TYPE);
-          const opts = { family, shape, type, seed: flags.seed, source: { cacheDir: modelPaths(defaultCacheDir()).llamaCppDir } };
+          const opts = {
+            family,
+            shape,
+            type,
+            seed: flags.seed,
+            source: { cacheDir: modelPaths(defaultCacheDir()).llamaCppDir },
+          };
           const what = `stand-in ${family}${shape === "small" ? "" : ` (shape ${shape})`}, ${type}`;
           if (flags.dryRun || out === undefined) {
             const plan = await planStandinModel(family, opts);
@@ -109,7 +132,9 @@ function planText(plan: GgufPlan, name: string, params: number, what: string): s
   const byType = new Map<string, number>();
   for (const t of plan.tensors) {
     byType.set(t.type, (byType.get(t.type) ?? 0) + 1);
-    lines.push(`  ${t.name.padEnd(28)} ${t.dims.join(" x ").padEnd(14)} ${t.type.padEnd(5)} ${t.bytes.toLocaleString("en-US").padStart(15)} bytes`);
+    lines.push(
+      `  ${t.name.padEnd(28)} ${t.dims.join(" x ").padEnd(14)} ${t.type.padEnd(5)} ${t.bytes.toLocaleString("en-US").padStart(15)} bytes`,
+    );
   }
   const types = [...byType].map(([t, n]) => `${t} ${n}`).join(", ");
   lines.push(
@@ -126,7 +151,9 @@ function progressPrinter(out: string): (written: number, total: number) => void 
   return (written, total) => {
     if (total < 1e9) return;
     while (written >= (nextTenth * total) / 10 && nextTenth <= 10) {
-      process.stderr.write(`${out}: ${nextTenth * 10}% of ${gb(total)} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+      process.stderr.write(
+        `${out}: ${nextTenth * 10}% of ${gb(total)} (${Math.round((Date.now() - started) / 1000)} s)\n`,
+      );
       nextTenth++;
     }
   };

@@ -31,7 +31,9 @@ function parsePosition(s: string): MapPosition {
   const parts = s.split(",").map((p) => p.trim());
   const nums = parts.map(Number);
   if (parts.length !== 2 || parts.some((p) => p === "") || nums.some((n) => !Number.isFinite(n) || n < -1 || n > 1)) {
-    throw new UserError(`--position ${JSON.stringify(s)}: expected x,y with both in [-1, 1] (x = traditional..secular-rational, y = survival..self-expression)`);
+    throw new UserError(
+      `--position ${JSON.stringify(s)}: expected x,y with both in [-1, 1] (x = traditional..secular-rational, y = survival..self-expression)`,
+    );
   }
   return { x: nums[0]!, y: nums[1]! };
 }
@@ -44,7 +46,8 @@ export function selectPersonas(flags: ShowFlags): Persona[] {
   if (kind === "none") return [];
   const generated: Exclude<PersonaKind, "none" | "country">[] = ["moderate", "max", "incongruous"];
   if (flags.country !== undefined) {
-    if (position !== undefined || quadrant !== undefined) throw new UserError("--country picks the position; leave out --position and --quadrant");
+    if (position !== undefined || quadrant !== undefined)
+      throw new UserError("--country picks the position; leave out --position and --quadrant");
     return [personaFor({ kind: kind ?? "country", country: flags.country })];
   }
   if (kind === "country") return COUNTRIES.map((c) => personaFor({ kind: "country", country: c }));
@@ -56,7 +59,8 @@ export function selectPersonas(flags: ShowFlags): Persona[] {
   const quadrants = quadrant === undefined ? QUADRANTS : [quadrant];
   const out: Persona[] = [];
   for (const k of kinds) for (const q of quadrants) out.push(personaFor({ kind: k, quadrant: q }));
-  if (kind === undefined && quadrant === undefined) for (const c of COUNTRIES) out.push(personaFor({ kind: "country", country: c }));
+  if (kind === undefined && quadrant === undefined)
+    for (const c of COUNTRIES) out.push(personaFor({ kind: "country", country: c }));
   return out;
 }
 
@@ -64,10 +68,15 @@ export function personasCommand(): Command {
   const cmd = new Command("personas").description("cultural-map personas (Inglehart-Welzel) for the persona study");
   cmd
     .command("show")
-    .description("print personas as system messages: all of them, or those a kind, quadrant, country or map position selects")
+    .description(
+      "print personas as system messages: all of them, or those a kind, quadrant, country or map position selects",
+    )
     .option("--kind <kind>", `${PERSONA_KINDS.join(" | ")}`)
     .option("--country <country>", "a VIA country: its persona (or, with --kind, that kind in the country's quadrant)")
-    .option("--position <x,y>", "a map position, x = traditional(-1)..secular-rational(+1), y = survival(-1)..self-expression(+1)")
+    .option(
+      "--position <x,y>",
+      "a map position, x = traditional(-1)..secular-rational(+1), y = survival(-1)..self-expression(+1)",
+    )
     .option("--quadrant <quadrant>", QUADRANTS.join(" | "))
     .option("--json", "print JSON (an array of personas, each with its rendered text)")
     .action((flags: ShowFlags) => {

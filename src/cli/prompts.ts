@@ -3,7 +3,14 @@ import { resolveCountry, resolveTopic, resolveValue } from "../protocol/values.j
 import { renderStatedPrompt } from "../protocol/paper.js";
 import { dilemmaPersonas, personaEntries, viaPersonaFor } from "../personas/runPersonas.js";
 import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
-import { baseId, buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Question, type Task } from "../questions/questions.js";
+import {
+  baseId,
+  buildQuestions,
+  DEFAULT_ACTION_VARIANTS,
+  DEFAULT_STATED_VARIANTS,
+  type Question,
+  type Task,
+} from "../questions/questions.js";
 import { UserError } from "../util/errors.js";
 import { intOption, MAX_REPEATS, loadDataset, loadDilemmaDataset, variantsOption } from "./common.js";
 
@@ -28,7 +35,12 @@ interface PromptsFlags {
 export function promptsCommand(): Command {
   return new Command("prompts")
     .description("print the exact prompts that would be sent, one JSON object per line (id, prompt, option order)")
-    .addOption(new Option("--suite <name>", "via (default) or dilemmas (implied by --dilemmas / --dilemma)").choices(["via", "dilemmas"]))
+    .addOption(
+      new Option("--suite <name>", "via (default) or dilemmas (implied by --dilemmas / --dilemma)").choices([
+        "via",
+        "dilemmas",
+      ]),
+    )
     .addOption(new Option("--protocol <name>").choices(["letters", "paper"]).default("letters"))
     .requiredOption("--task <task>", "stated (the value question) or action")
     .option("--country <name>", "VIA: the scenario's country (required); dilemmas: the country of --persona country")
@@ -36,8 +48,14 @@ export function promptsCommand(): Command {
     .option("--value <name>", "one value (default: all)")
     .option("--dilemmas <file>", "dilemma suite: the dilemma file (default: the shipped sample)")
     .option("--dilemma <id>", "dilemma suite: one dilemma (default: all)")
-    .option("--persona <kind|file>", "a persona as the system message: none, moderate, max, incongruous, country or a JSON persona file")
-    .option("--quadrant <name>", "dilemma suite: the map quadrant of a moderate/max/incongruous persona (default traditional-survival)")
+    .option(
+      "--persona <kind|file>",
+      "a persona as the system message: none, moderate, max, incongruous, country or a JSON persona file",
+    )
+    .option(
+      "--quadrant <name>",
+      "dilemma suite: the map quadrant of a moderate/max/incongruous persona (default traditional-survival)",
+    )
     .option("--variant <list>", "paper protocol variants (default: 0-7 stated, 5 action)", variantsOption)
     .option("--repeats <n>", "letters protocol repeats", intOption("--repeats", 1, MAX_REPEATS), 1)
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
@@ -47,13 +65,15 @@ export function promptsCommand(): Command {
       `\nExamples:\n  valuelens prompts --protocol paper --task action --country Nigeria --topic Politics --value Equality --variant 5\n  valuelens prompts --suite dilemmas --task action --dilemma freedom-politics-1 --persona max --quadrant secular-self-expression --repeats 6`,
     )
     .action(async (flags: PromptsFlags) => {
-      if (flags.task !== "stated" && flags.task !== "action") throw new UserError(`--task: unknown task "${flags.task}" (use stated or action)`);
+      if (flags.task !== "stated" && flags.task !== "action")
+        throw new UserError(`--task: unknown task "${flags.task}" (use stated or action)`);
       const value = flags.value ? resolveValue(flags.value) : undefined;
-      if ((flags.suite ?? (flags.dilemmas ?? flags.dilemma ? "dilemmas" : "via")) === "dilemmas") {
+      if ((flags.suite ?? ((flags.dilemmas ?? flags.dilemma) ? "dilemmas" : "via")) === "dilemmas") {
         printDilemmaPrompts(flags, flags.task, value);
         return;
       }
-      if (flags.country === undefined || flags.topic === undefined) throw new UserError("--country and --topic are required for VIA prompts (or pass --suite dilemmas)");
+      if (flags.country === undefined || flags.topic === undefined)
+        throw new UserError("--country and --topic are required for VIA prompts (or pass --suite dilemmas)");
       const country = resolveCountry(flags.country);
       const topic = resolveTopic(flags.topic);
       const personaFor = viaPersonaFor({ personas: flags.persona ? personaEntries([flags.persona]) : null });
@@ -63,7 +83,14 @@ export function promptsCommand(): Command {
         for (const variant of flags.variant ?? DEFAULT_STATED_VARIANTS) {
           const id = `${baseId({ protocol: "paper", task: "stated", country, topic, value: null, variant })}/r0`;
           const system = personaFor(country)?.system;
-          process.stdout.write(JSON.stringify({ id, ...(system !== undefined ? { system } : {}), prompt: renderStatedPrompt(country, topic, variant), order: [] }) + "\n");
+          process.stdout.write(
+            JSON.stringify({
+              id,
+              ...(system !== undefined ? { system } : {}),
+              prompt: renderStatedPrompt(country, topic, variant),
+              order: [],
+            }) + "\n",
+          );
         }
         return;
       }
@@ -106,8 +133,10 @@ function printQuestions(questions: readonly Question[]): void {
 
 function printDilemmaPrompts(flags: PromptsFlags, task: Task, value: string | undefined): void {
   const { dataset } = loadDilemmaDataset(flags.dilemmas);
-  const dilemmas = flags.dilemma === undefined ? dataset.dilemmas : dataset.dilemmas.filter((d) => d.id === flags.dilemma);
-  if (dilemmas.length === 0) throw new UserError(`${dataset.path} has no dilemma with id ${JSON.stringify(flags.dilemma)}`);
+  const dilemmas =
+    flags.dilemma === undefined ? dataset.dilemmas : dataset.dilemmas.filter((d) => d.id === flags.dilemma);
+  if (dilemmas.length === 0)
+    throw new UserError(`${dataset.path} has no dilemma with id ${JSON.stringify(flags.dilemma)}`);
   const entries = personaEntries([flags.persona ?? "none"]);
   const personas = dilemmaPersonas({
     personas: entries,

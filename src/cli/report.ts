@@ -19,14 +19,29 @@ interface ReportFlags {
 
 export function reportCommand(): Command {
   return new Command("report")
-    .description("recompute metrics.json and report.md of a run directory from its records, and print the report (or write its tables as CSV/JSON)")
+    .description(
+      "recompute metrics.json and report.md of a run directory from its records, and print the report (or write its tables as CSV/JSON)",
+    )
     .argument("<dir>", "run directory")
     .option("--quiet", "write the files without printing the report")
     .addOption(
-      new Option("--format <format>", "md: print report.md; csv / json: write every table of the report to <dir>/tables/<name>.csv|json").choices(["md", "csv", "json"]).default("md"),
+      new Option(
+        "--format <format>",
+        "md: print report.md; csv / json: write every table of the report to <dir>/tables/<name>.csv|json",
+      )
+        .choices(["md", "csv", "json"])
+        .default("md"),
     )
-    .option("--bootstrap <n>", `bootstrap resamples for the 95% intervals (0 disables; default: as recorded in metrics.json, else ${DEFAULT_BOOTSTRAP_SAMPLES})`, intOption("--bootstrap"))
-    .option("--bootstrap-seed <n>", "seed of the bootstrap (default: as recorded in metrics.json, else the run's --seed)", intOption("--bootstrap-seed"))
+    .option(
+      "--bootstrap <n>",
+      `bootstrap resamples for the 95% intervals (0 disables; default: as recorded in metrics.json, else ${DEFAULT_BOOTSTRAP_SAMPLES})`,
+      intOption("--bootstrap"),
+    )
+    .option(
+      "--bootstrap-seed <n>",
+      "seed of the bootstrap (default: as recorded in metrics.json, else the run's --seed)",
+      intOption("--bootstrap-seed"),
+    )
     .addHelpText(
       "after",
       `
@@ -55,11 +70,15 @@ Examples:
           if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
           return;
         }
-        const tables = isDilemmaMetrics(metrics) ? dilemmaReportTables(manifest, metrics, records) : runReportTables(manifest, metrics, records);
+        const tables = isDilemmaMetrics(metrics)
+          ? dilemmaReportTables(manifest, metrics, records)
+          : runReportTables(manifest, metrics, records);
         const files = writeReportTables(out, tables, flags.format);
         if (!flags.quiet) {
           const rel = (f: string) => path.relative(process.cwd(), f) || f;
-          process.stdout.write(`wrote ${files.length} tables (${flags.format}):\n${files.map((f) => `  ${rel(f)}\n`).join("")}`);
+          process.stdout.write(
+            `wrote ${files.length} tables (${flags.format}):\n${files.map((f) => `  ${rel(f)}\n`).join("")}`,
+          );
         }
       });
     });
@@ -73,11 +92,12 @@ function recordedBootstrap(dir: string): { samples?: number; seed?: number } {
   const file = path.join(dir, "metrics.json");
   if (!existsSync(file)) return {};
   try {
-    const b = (JSON.parse(readFileSync(file, "utf8")) as { intervals?: { bootstrap?: { samples?: unknown; seed?: unknown } } }).intervals?.bootstrap;
+    const b = (
+      JSON.parse(readFileSync(file, "utf8")) as { intervals?: { bootstrap?: { samples?: unknown; seed?: unknown } } }
+    ).intervals?.bootstrap;
     const int = (x: unknown) => (typeof x === "number" && Number.isInteger(x) && x >= 0 ? x : undefined);
     return { samples: int(b?.samples), seed: int(b?.seed) };
   } catch {
     return {}; // a damaged metrics.json is simply rewritten
   }
 }
-

@@ -47,8 +47,14 @@ export function suiteOf(config: RunConfig): "via" | "dilemmas" {
 
 function shown(value: unknown): string {
   if (value === null || value === undefined) return "none";
-  if (Array.isArray(value)) return value.length === 0 ? "none" : value.map((v) => (typeof v === "object" && v && "file" in v ? (v as { file: string }).file : String(v))).join(",");
-  if (typeof value === "object" && value && "index" in value && "count" in value) return `${(value as { index: number }).index}/${(value as { count: number }).count}`;
+  if (Array.isArray(value))
+    return value.length === 0
+      ? "none"
+      : value
+          .map((v) => (typeof v === "object" && v && "file" in v ? (v as { file: string }).file : String(v)))
+          .join(",");
+  if (typeof value === "object" && value && "index" in value && "count" in value)
+    return `${(value as { index: number }).index}/${(value as { count: number }).count}`;
   return String(value);
 }
 
@@ -86,13 +92,23 @@ export function storedDatasetPath(manifest: Manifest): string {
   if (label === "sample") return "sample";
   for (const candidate of [label, manifest.dataset.path]) if (candidate && existsSync(candidate)) return candidate;
   const option = suiteOf(config) === "dilemmas" ? "--dilemmas" : "--via";
-  throw new UserError(`--resume: the run's dataset ${label} is not on this machine; pass ${option} PATH naming a copy of it (sha256 ${manifest.dataset.sha256.slice(0, 12)}…)`);
+  throw new UserError(
+    `--resume: the run's dataset ${label} is not on this machine; pass ${option} PATH naming a copy of it (sha256 ${manifest.dataset.sha256.slice(0, 12)}…)`,
+  );
 }
 
 /** The resumed run's dataset must be the one it was started with (same bytes, any path). */
-export function checkSameDataset(dir: string, manifest: Manifest, sha256: string, where: string, option: string | null): void {
+export function checkSameDataset(
+  dir: string,
+  manifest: Manifest,
+  sha256: string,
+  where: string,
+  option: string | null,
+): void {
   if (sha256 === manifest.dataset.sha256) return;
-  const hint = option ? `drop ${option} to read the run's own ${manifest.dataset.path}, or choose another --out for a new run` : `restore the file the run was started with, or choose another --out for a new run`;
+  const hint = option
+    ? `drop ${option} to read the run's own ${manifest.dataset.path}, or choose another --out for a new run`
+    : `restore the file the run was started with, or choose another --out for a new run`;
   throw new UserError(
     `--resume: ${where} is not the dataset of the run in ${dir} (sha256 ${sha256.slice(0, 12)}…, the run's is ${manifest.dataset.sha256.slice(0, 12)}…); ${hint}`,
   );

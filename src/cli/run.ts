@@ -4,7 +4,15 @@ import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
 import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
 import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
-import { configDigest, EXIT_UNAVAILABLE, isDilemmaMetrics, runBenchmark, RunUnavailableError, unavailableMessage, type AnyRunMetrics } from "../runner/run.js";
+import {
+  configDigest,
+  EXIT_UNAVAILABLE,
+  isDilemmaMetrics,
+  runBenchmark,
+  RunUnavailableError,
+  unavailableMessage,
+  type AnyRunMetrics,
+} from "../runner/run.js";
 import { parseShard } from "../runner/shard.js";
 import type { Manifest, RunConfig } from "../runs/manifest.js";
 import { inspectRunDirectory } from "../runs/load.js";
@@ -14,7 +22,18 @@ import { isUserError, UserError } from "../util/errors.js";
 import { FileWriteError } from "../util/durableFiles.js";
 import { resolveQuadrant } from "../personas/personas.js";
 import { personaEntries } from "../personas/runPersonas.js";
-import { defaultCacheDir, intOption, MAX_REPEATS, listOption, shareOption, loadDataset, loadDilemmaDataset, loadModelSpec, modelPaths, variantsOption } from "./common.js";
+import {
+  defaultCacheDir,
+  intOption,
+  MAX_REPEATS,
+  listOption,
+  shareOption,
+  loadDataset,
+  loadDilemmaDataset,
+  loadModelSpec,
+  modelPaths,
+  variantsOption,
+} from "./common.js";
 import { renderCountryTable } from "../report/report.js";
 import { alignmentByKindTable } from "../report/dilemmaReport.js";
 import { renderTable } from "../report/table.js";
@@ -56,39 +75,109 @@ interface RunFlags {
 export function runCommand(): Command {
   return new Command("run")
     .description("ask a model the stated-value and action questions and write a run directory")
-    .option("--model <name>", "models.yaml entry, `tiny`/`bench` (built-in test models), `standin:FAMILY` (llama3, gemma2, qwen3, gptoss), a .gguf path, `llama-server:URL`, `ollama:TAG` or `openai:URL#MODEL`")
+    .option(
+      "--model <name>",
+      "models.yaml entry, `tiny`/`bench` (built-in test models), `standin:FAMILY` (llama3, gemma2, qwen3, gptoss), a .gguf path, `llama-server:URL`, `ollama:TAG` or `openai:URL#MODEL`",
+    )
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
-    .addOption(new Option("--protocol <name>", "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed").choices(["letters", "paper"]).default("letters"))
-    .option("--repeats <n>", "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)", intOption("--repeats", 1, MAX_REPEATS))
+    .addOption(
+      new Option(
+        "--protocol <name>",
+        "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed",
+      )
+        .choices(["letters", "paper"])
+        .default("letters"),
+    )
+    .option(
+      "--repeats <n>",
+      "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)",
+      intOption("--repeats", 1, MAX_REPEATS),
+    )
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
-    .option("--countries <list>", "comma-separated countries (default: all in the dataset; dilemmas: those of --persona country)", listOption)
+    .option(
+      "--countries <list>",
+      "comma-separated countries (default: all in the dataset; dilemmas: those of --persona country)",
+      listOption,
+    )
     .option("--topics <list>", "comma-separated topics", listOption)
     .option("--values <list>", "comma-separated values, names as in PROTOCOL.md", listOption)
-    .option("--limit <n>", "only the first N questions of each task (before repeats); dilemmas: the first N dilemmas", intOption("--limit", 1))
-    .addOption(new Option("--suite <name>", "via: the VIA value-action pairs (default); dilemmas: moral dilemmas on the 6-point protocol (implied by --dilemmas)").choices(["via", "dilemmas"]))
-    .option("--via <path>", "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)")
-    .option("--dilemmas <file>", "dilemma suite: a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)")
-    .option("--persona <list>", "system-message personas: none, moderate, max, incongruous, country or a JSON persona file; dilemmas take a list (e.g. none,moderate,max,incongruous), VIA one", listOption)
-    .option("--quadrants <list>", "dilemma suite: map quadrants of the moderate/max/incongruous personas (default all four)", listOption)
+    .option(
+      "--limit <n>",
+      "only the first N questions of each task (before repeats); dilemmas: the first N dilemmas",
+      intOption("--limit", 1),
+    )
+    .addOption(
+      new Option(
+        "--suite <name>",
+        "via: the VIA value-action pairs (default); dilemmas: moral dilemmas on the 6-point protocol (implied by --dilemmas)",
+      ).choices(["via", "dilemmas"]),
+    )
+    .option(
+      "--via <path>",
+      "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)",
+    )
+    .option(
+      "--dilemmas <file>",
+      "dilemma suite: a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)",
+    )
+    .option(
+      "--persona <list>",
+      "system-message personas: none, moderate, max, incongruous, country or a JSON persona file; dilemmas take a list (e.g. none,moderate,max,incongruous), VIA one",
+      listOption,
+    )
+    .option(
+      "--quadrants <list>",
+      "dilemma suite: map quadrants of the moderate/max/incongruous personas (default all four)",
+      listOption,
+    )
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
-    .option("--resume", "continue the run in --out with its own config (no other flag needed; flags that contradict it are refused)")
-    .option("--retry-failed", "with --resume: ask again the questions recorded as failed (the backend rejected them); without it a resume keeps them")
-    .option("--cache-dir <dir>", "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)")
-    .option("--shard <i/n>", "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)")
+    .option(
+      "--resume",
+      "continue the run in --out with its own config (no other flag needed; flags that contradict it are refused)",
+    )
+    .option(
+      "--retry-failed",
+      "with --resume: ask again the questions recorded as failed (the backend rejected them); without it a resume keeps them",
+    )
+    .option(
+      "--cache-dir <dir>",
+      "answer cache (default: $VALUELENS_CACHE_DIR, else $XDG_CACHE_HOME/valuelens, else ~/.cache/valuelens)",
+    )
+    .option(
+      "--shard <i/n>",
+      "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)",
+    )
     .option("--variants <list>", "paper protocol: prompt variants for both tasks, e.g. 0-7 or 5", variantsOption)
     .option("--stated-variants <list>", "paper protocol: Task-1 variants (default 0-7)", variantsOption)
     .option("--action-variants <list>", "paper protocol: Task-2 variants (default 5, as released)", variantsOption)
-    .option("--stated-max-tokens <n>", "paper protocol: generation cap for Task 1", intOption("--stated-max-tokens", 1), 1024)
-    .option("--action-max-tokens <n>", "paper protocol: generation cap for Task 2", intOption("--action-max-tokens", 1), 256)
-    .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bars", "lines", "quiet"]).default("auto"))
+    .option(
+      "--stated-max-tokens <n>",
+      "paper protocol: generation cap for Task 1",
+      intOption("--stated-max-tokens", 1),
+      1024,
+    )
+    .option(
+      "--action-max-tokens <n>",
+      "paper protocol: generation cap for Task 2",
+      intOption("--action-max-tokens", 1),
+      256,
+    )
+    .addOption(
+      new Option("--progress <mode>", "progress display").choices(["auto", "bars", "lines", "quiet"]).default("auto"),
+    )
     .option(
       "--min-letter-mass <x>",
       "letters protocol: warn (progress output, once, over the first 20 answers) and open report.md with a warning when the mean letter mass is below X, in [0,1]",
       shareOption("--min-letter-mass"),
       DEFAULT_MIN_LETTER_MASS,
     )
-    .option("--bootstrap <n>", "bootstrap resamples for the 95% intervals in metrics.json and report.md (0 disables)", intOption("--bootstrap"), 1000)
+    .option(
+      "--bootstrap <n>",
+      "bootstrap resamples for the 95% intervals in metrics.json and report.md (0 disables)",
+      intOption("--bootstrap"),
+      1000,
+    )
     .option("--bootstrap-seed <n>", "seed of the bootstrap (default: --seed)", intOption("--bootstrap-seed"))
     .addHelpText(
       "after",
@@ -106,7 +195,10 @@ Examples:
   valuelens run --model gemma-2-9b-q8 --via VIA.csv --persona country --out runs/gemma-country   # VIA with each country's persona`,
     )
     .action(async (flags: RunFlags, cmd: Command) => {
-      if (flags.retryFailed && !flags.resume) throw new UserError("--retry-failed asks the failed questions of an existing run again: add --resume (with that run's --out)");
+      if (flags.retryFailed && !flags.resume)
+        throw new UserError(
+          "--retry-failed asks the failed questions of an existing run again: add --resume (with that run's --out)",
+        );
       const given = (attribute: string) => cmd.getOptionValueSource(attribute) === "cli";
       // `--out DIR --resume`: the directory's own config; the flags given must agree with it.
       const stored = flags.resume && flags.out !== undefined ? storedRun(flags.out) : undefined;
@@ -119,13 +211,23 @@ Examples:
             : "required option '--model <name>' not specified (or resume a run with `--out DIR --resume`)",
         );
       }
-      const suite = stored && !given("suite") && !given("dilemmas") && !given("via") ? suiteOf(stored.config) : runSuite(flags);
-      if (stored && suite !== suiteOf(stored.config)) throw contradictionError(flags.out!, [`--suite ${suite} (the run has ${suiteOf(stored.config)})`]);
+      const suite =
+        stored && !given("suite") && !given("dilemmas") && !given("via") ? suiteOf(stored.config) : runSuite(flags);
+      if (stored && suite !== suiteOf(stored.config))
+        throw contradictionError(flags.out!, [`--suite ${suite} (the run has ${suiteOf(stored.config)})`]);
       const datasetOption = suite === "dilemmas" ? "--dilemmas" : "--via";
       const datasetFlag = suite === "dilemmas" ? flags.dilemmas : flags.via;
       const datasetPath = stored && datasetFlag === undefined ? storedDatasetPath(stored) : datasetFlag;
-      const { dataset, label } = suite === "dilemmas" ? loadDilemmaDataset(datasetPath) : await loadDataset(datasetPath);
-      if (stored) checkSameDataset(flags.out!, stored, dataset.sha256, datasetFlag === undefined ? datasetPath! : `${datasetOption} ${datasetFlag}`, datasetFlag === undefined ? null : datasetOption);
+      const { dataset, label } =
+        suite === "dilemmas" ? loadDilemmaDataset(datasetPath) : await loadDataset(datasetPath);
+      if (stored)
+        checkSameDataset(
+          flags.out!,
+          stored,
+          dataset.sha256,
+          datasetFlag === undefined ? datasetPath! : `${datasetOption} ${datasetFlag}`,
+          datasetFlag === undefined ? null : datasetOption,
+        );
       const fresh = configFromFlags({ ...flags, model: flags.model ?? stored!.config.model }, suite, label);
       let config = fresh;
       if (stored) {
@@ -133,10 +235,17 @@ Examples:
         if (wrong.length > 0) throw contradictionError(flags.out!, wrong);
         // The run's own config (its dataset label too, so its digest is unchanged); only the
         // report-only threshold may be set anew.
-        config = { ...stored.config, ...(given("minLetterMass") || stored.config.minLetterMass === undefined ? { minLetterMass: flags.minLetterMass } : {}) };
+        config = {
+          ...stored.config,
+          ...(given("minLetterMass") || stored.config.minLetterMass === undefined
+            ? { minLetterMass: flags.minLetterMass }
+            : {}),
+        };
       }
       if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
-        process.stderr.write("note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n");
+        process.stderr.write(
+          "note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n",
+        );
       }
       const model = loadModelSpec(config.model, flags.models);
       const out = flags.out ?? defaultOutDir(model.name, config);
@@ -151,7 +260,9 @@ Examples:
         if (controller.signal.aborted) process.exit(signalExitCode(signal));
         stoppedBy = signal;
         const again = signal === "SIGINT" ? "Ctrl-C" : signal;
-        process.stderr.write(`\ninterrupting${signal === "SIGINT" ? "" : ` (${signal})`}: finishing the current question (${again} again to quit at once)\n`);
+        process.stderr.write(
+          `\ninterrupting${signal === "SIGINT" ? "" : ` (${signal})`}: finishing the current question (${again} again to quit at once)\n`,
+        );
         controller.abort();
       };
       for (const s of STOP_SIGNALS) process.on(s, onSignal);
@@ -178,7 +289,8 @@ Examples:
           if (!outExisted) removeIfEmpty(outAbs);
           if (err instanceof RunUnavailableError) {
             // The server was down from the start: nothing was asked in this invocation.
-            const again = err.recorded > 0 ? `resume with: ${resumeCommand(displayPath(outAbs))}` : "run it again when it is back";
+            const again =
+              err.recorded > 0 ? `resume with: ${resumeCommand(displayPath(outAbs))}` : "run it again when it is back";
             throw new UserError(`${err.message}; ${again}`, err.exitCode);
           }
           throw runDirError(err, outAbs, () => resumeCommand(displayPath(outAbs)));
@@ -225,7 +337,8 @@ function signalExitCode(signal: NodeJS.Signals): number {
 
 /** After SIGHUP the terminal may be gone: writing to it fails (EIO), which must not end the run. */
 function quietClosedTerminal(): void {
-  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount("error") === 0) stream.on("error", () => {});
+  for (const stream of [process.stdout, process.stderr])
+    if (stream.listenerCount("error") === 0) stream.on("error", () => {});
 }
 
 /** The run config the flags describe (`model` resolved by the caller; defaults where not given). */
@@ -266,7 +379,10 @@ function configFromFlags(flags: RunFlags & { model: string }, suite: "via" | "di
 /** The manifest of the run in `out`, when it holds one (a resume takes its config from it). */
 function storedRun(out: string): Manifest | undefined {
   const state = inspectRunDirectory(out);
-  if (state.kind === "run" && state.manifest?.imported) throw new UserError(`--resume: ${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`);
+  if (state.kind === "run" && state.manifest?.imported)
+    throw new UserError(
+      `--resume: ${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`,
+    );
   return state.kind === "run" ? state.manifest : undefined;
 }
 
@@ -277,18 +393,35 @@ function headlineTable(modelName: string, metrics: AnyRunMetrics): string {
   }
   const rate = metrics.alignmentRate;
   const iv = metrics.intervals?.alignmentRate;
-  return renderCountryTable([{ label: modelName, byCountry: rate.byCountry, overall: rate.overall, intervals: iv ? { byCountry: iv.byCountry, overall: iv.overall } : undefined }]);
+  return renderCountryTable([
+    {
+      label: modelName,
+      byCountry: rate.byCountry,
+      overall: rate.overall,
+      intervals: iv ? { byCountry: iv.byCountry, overall: iv.overall } : undefined,
+    },
+  ]);
 }
 
 /** `--suite`, implied by `--dilemmas`; options of the other suite are errors, not silently ignored. */
 function runSuite(flags: RunFlags): "via" | "dilemmas" {
   const suite = flags.suite ?? (flags.dilemmas !== undefined ? "dilemmas" : "via");
-  if (suite === "via" && flags.dilemmas !== undefined) throw new UserError("--dilemmas belongs to the dilemma suite; drop --suite via (or --dilemmas)");
-  if (suite === "via" && flags.quadrants) throw new UserError("--quadrants belongs to the dilemma suite (--suite dilemmas); a VIA run takes each country's quadrant");
-  if (suite === "dilemmas" && flags.via !== undefined) throw new UserError("--via belongs to the VIA suite; the dilemma suite reads --dilemmas FILE");
-  if (suite === "dilemmas" && flags.protocol === "paper") throw new UserError("--protocol paper belongs to the VIA suite; the dilemma suite uses the 6-point letters protocol");
+  if (suite === "via" && flags.dilemmas !== undefined)
+    throw new UserError("--dilemmas belongs to the dilemma suite; drop --suite via (or --dilemmas)");
+  if (suite === "via" && flags.quadrants)
+    throw new UserError(
+      "--quadrants belongs to the dilemma suite (--suite dilemmas); a VIA run takes each country's quadrant",
+    );
+  if (suite === "dilemmas" && flags.via !== undefined)
+    throw new UserError("--via belongs to the VIA suite; the dilemma suite reads --dilemmas FILE");
+  if (suite === "dilemmas" && flags.protocol === "paper")
+    throw new UserError(
+      "--protocol paper belongs to the VIA suite; the dilemma suite uses the 6-point letters protocol",
+    );
   if (suite === "dilemmas" && flags.countries && !flags.persona?.some((p) => p.trim().toLowerCase() === "country")) {
-    throw new UserError("--countries: dilemmas have no country; in the dilemma suite it picks the countries of --persona country (add it, or drop --countries)");
+    throw new UserError(
+      "--countries: dilemmas have no country; in the dilemma suite it picks the countries of --persona country (add it, or drop --countries)",
+    );
   }
   return suite;
 }
@@ -304,8 +437,13 @@ function removeIfEmpty(dir: string): void {
 /** The run directory's own files (manifest.json, records.jsonl) report damage with their path: that is the user's to fix. */
 function runDirError(err: unknown, out: string, resume: () => string): unknown {
   // A full, read-only or misplaced disk: continue the run once fixed, where there is a run to continue.
-  if (err instanceof FileWriteError) return err.withNext(existsSync(path.join(out, "manifest.json")) ? `resume with: ${resume()}` : "run the command again", displayPath);
-  if (err instanceof Error && !isUserError(err) && err.message.startsWith(out + path.sep)) return new UserError(err.message.split("\n")[0]!);
+  if (err instanceof FileWriteError)
+    return err.withNext(
+      existsSync(path.join(out, "manifest.json")) ? `resume with: ${resume()}` : "run the command again",
+      displayPath,
+    );
+  if (err instanceof Error && !isUserError(err) && err.message.startsWith(out + path.sep))
+    return new UserError(err.message.split("\n")[0]!);
   return err;
 }
 

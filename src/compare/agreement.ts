@@ -113,13 +113,17 @@ export function flipShare(a: readonly (string | null)[], b: readonly (string | n
  * Two option-probability maps as aligned arrays over the union of their keys (sorted; a key
  * missing from one map counts as probability 0).
  */
-export function alignDistributions(p: Readonly<Record<string, number>>, q: Readonly<Record<string, number>>): [number[], number[]] {
+export function alignDistributions(
+  p: Readonly<Record<string, number>>,
+  q: Readonly<Record<string, number>>,
+): [number[], number[]] {
   const keys = [...new Set([...Object.keys(p), ...Object.keys(q)])].sort();
   return [keys.map((k) => p[k] ?? 0), keys.map((k) => q[k] ?? 0)];
 }
 
 function checkDistributions(who: string, p: readonly number[], q: readonly number[]): void {
-  if (p.length !== q.length) throw new RangeError(`${who}: distributions differ in length (${p.length} vs ${q.length})`);
+  if (p.length !== q.length)
+    throw new RangeError(`${who}: distributions differ in length (${p.length} vs ${q.length})`);
   if (p.length === 0) throw new RangeError(`${who}: empty distributions`);
   for (const x of [...p, ...q]) {
     if (!Number.isFinite(x) || x < 0) throw new RangeError(`${who}: probabilities must be finite and >= 0, got ${x}`);

@@ -19,7 +19,14 @@
  * ..."). Labels name the statistic, never a run's position, so a run's interval does not depend
  * on which runs it is compared with, and the same seed gives the same intervals in any process.
  */
-import { binarize, computeMetrics, f1FromCounts, sharedCells, type Metrics, type SharedView } from "../metrics/alignment.js";
+import {
+  binarize,
+  computeMetrics,
+  f1FromCounts,
+  sharedCells,
+  type Metrics,
+  type SharedView,
+} from "../metrics/alignment.js";
 import { bootstrap, type Interval } from "../metrics/bootstrap.js";
 import { matricesFromRecords, PAPER_ORDERINGS } from "../metrics/fromRecords.js";
 import type { ScoreMatrix } from "../metrics/matrices.js";
@@ -138,7 +145,14 @@ export interface CompareResult {
   };
   /** countries in the tables, the paper's order first */
   countries: string[];
-  bootstrap: { samples: number; seed: number; level: number; countryUnits: "values"; overallUnits: "scenarios"; method: string };
+  bootstrap: {
+    samples: number;
+    seed: number;
+    level: number;
+    countryUnits: "values";
+    overallUnits: "scenarios";
+    method: string;
+  };
   alignmentRate: RunRates[];
   pairs: PairComparison[];
   alignmentDistance: RunDistance[];
@@ -157,12 +171,18 @@ interface PreparedRun {
   view: SharedView;
 }
 
-const ORDER = { countries: [...PAPER_ORDERINGS.countries], topics: [...PAPER_ORDERINGS.topics], values: [...PAPER_ORDERINGS.values] };
+const ORDER = {
+  countries: [...PAPER_ORDERINGS.countries],
+  topics: [...PAPER_ORDERINGS.topics],
+  values: [...PAPER_ORDERINGS.values],
+};
 
 function prepare(loaded: LoadedRun, label: string, shared: ReadonlySet<string>): PreparedRun {
   const records = loaded.records.filter((r) => shared.has(r.id));
   const config = loaded.manifest.config;
-  const m = matricesFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined });
+  const m = matricesFromRecords(records, {
+    actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,
+  });
   return {
     loaded,
     label,
@@ -302,25 +322,38 @@ function difference(x: number | null, y: number | null): number | null {
 }
 
 /** rate(b) - rate(a) with a paired bootstrap: one draw of units serves both runs. */
-function rateDifferences(a: PreparedRun, b: PreparedRun, countries: readonly string[], boot: BootOpts): PairComparison["difference"] {
+function rateDifferences(
+  a: PreparedRun,
+  b: PreparedRun,
+  countries: readonly string[],
+  boot: BootOpts,
+): PairComparison["difference"] {
   const byCountry: Record<string, Interval> = {};
   for (const c of countries) {
     const units = union(countryValues(a.view, c), countryValues(b.view, c));
     if (units.length === 0) continue;
     const codesA = countryCodes(a.view, c, units);
     const codesB = countryCodes(b.view, c, units);
-    byCountry[c] = bootstrap(units.length, (draw) => difference(rateOnValues(codesA, draw), rateOnValues(codesB, draw)), {
-      ...boot,
-      label: `compare/alignment-rate-difference/country/${c}`,
-    });
+    byCountry[c] = bootstrap(
+      units.length,
+      (draw) => difference(rateOnValues(codesA, draw), rateOnValues(codesB, draw)),
+      {
+        ...boot,
+        label: `compare/alignment-rate-difference/country/${c}`,
+      },
+    );
   }
   const units = union(scenarioKeys(a.view), scenarioKeys(b.view));
   const f1A = scenarioF1s(a, units);
   const f1B = scenarioF1s(b, units);
-  const overall = bootstrap(units.length, (draw) => difference(rateOnScenarios(f1A, draw), rateOnScenarios(f1B, draw)), {
-    ...boot,
-    label: "compare/alignment-rate-difference/overall",
-  });
+  const overall = bootstrap(
+    units.length,
+    (draw) => difference(rateOnScenarios(f1A, draw), rateOnScenarios(f1B, draw)),
+    {
+      ...boot,
+      label: "compare/alignment-rate-difference/overall",
+    },
+  );
   return { byCountry, overall };
 }
 
@@ -345,7 +378,11 @@ export function binarizedCellPairs(a: ScoreMatrix, b: ScoreMatrix): [number[], n
 }
 
 function sortedJson(obj: Record<string, unknown>): string {
-  return JSON.stringify(Object.keys(obj).sort().map((k) => [k, obj[k]]));
+  return JSON.stringify(
+    Object.keys(obj)
+      .sort()
+      .map((k) => [k, obj[k]]),
+  );
 }
 
 /**
@@ -385,10 +422,24 @@ function answerAgreement(task: AnswerAgreement["task"], pairs: readonly [RunReco
     mads.push(meanAbsDiff(p, q));
     jsds.push(jensenShannon(p, q));
   }
-  return { task, records: pairs.length, flips, meanAbsDiff: meanOrNull(mads), jsd: meanOrNull(jsds), probabilityRecords: mads.length };
+  return {
+    task,
+    records: pairs.length,
+    flips,
+    meanAbsDiff: meanOrNull(mads),
+    jsd: meanOrNull(jsds),
+    probabilityRecords: mads.length,
+  };
 }
 
-function comparePair(a: PreparedRun, b: PreparedRun, ia: number, ib: number, countries: readonly string[], boot: BootOpts): PairComparison {
+function comparePair(
+  a: PreparedRun,
+  b: PreparedRun,
+  ia: number,
+  ib: number,
+  countries: readonly string[],
+  boot: BootOpts,
+): PairComparison {
   const decisions: DecisionAgreement[] = TASKS.map((task) => {
     const [x, y] = binarizedCellPairs(task === "stated" ? a.stated : a.action, task === "stated" ? b.stated : b.action);
     return { task, ...cohenKappa(x, y) };
@@ -399,7 +450,12 @@ function comparePair(a: PreparedRun, b: PreparedRun, ia: number, ib: number, cou
     if (other !== undefined) pairs.push([r, other]);
   }
   const answers: AnswerAgreement[] = [
-    ...TASKS.map((task) => answerAgreement(task, pairs.filter(([r]) => r.task === task))),
+    ...TASKS.map((task) =>
+      answerAgreement(
+        task,
+        pairs.filter(([r]) => r.task === task),
+      ),
+    ),
     answerAgreement("all", pairs),
   ];
   return {
@@ -419,7 +475,10 @@ function comparePair(a: PreparedRun, b: PreparedRun, ia: number, ib: number, cou
 function tableCountries(runs: readonly PreparedRun[]): string[] {
   const present: string[] = [];
   for (const r of runs) for (const c of r.view.countries) if (!present.includes(c)) present.push(c);
-  return [...PAPER_COUNTRY_ORDER.filter((c) => present.includes(c)), ...present.filter((c) => !PAPER_COUNTRY_ORDER.includes(c))];
+  return [
+    ...PAPER_COUNTRY_ORDER.filter((c) => present.includes(c)),
+    ...present.filter((c) => !PAPER_COUNTRY_ORDER.includes(c)),
+  ];
 }
 
 /**
@@ -427,7 +486,10 @@ function tableCountries(runs: readonly PreparedRun[]): string[] {
  * runs are not comparable (see ./load.ts) and `allowPartial` is not set.
  */
 export function compareRuns(dirs: readonly string[], opts: CompareOptions = {}): CompareResult {
-  return compareLoadedRuns(dirs.map((d) => loadRun(d)), opts);
+  return compareLoadedRuns(
+    dirs.map((d) => loadRun(d)),
+    opts,
+  );
 }
 
 /** Compare runs already loaded (./load.ts `loadRun`); see `compareRuns`. */
@@ -453,14 +515,21 @@ export function compareLoadedRuns(loaded: readonly LoadedRun[], opts: CompareOpt
   if (comparability.partial) {
     notes.push(
       `Partial comparison (--allow-partial): only the ${comparability.sharedIds.length} questions every run holds were compared; ` +
-        runs.map((r, i) => `${r.label}: ${comparability.perRun[i]!.dropped} of ${comparability.perRun[i]!.records} left out`).join(", ") +
+        runs
+          .map(
+            (r, i) => `${r.label}: ${comparability.perRun[i]!.dropped} of ${comparability.perRun[i]!.records} left out`,
+          )
+          .join(", ") +
         `. Differences: ${comparability.differences.join("; ")}.`,
     );
   }
   notes.push(...comparability.notes);
   for (const r of runs) {
     const l = r.loaded;
-    if (l.manifest.status !== "complete") notes.push(`${r.label} (${l.dir}) is ${l.manifest.status}: ${l.records.length} of ${l.manifest.questions.total} questions answered.`);
+    if (l.manifest.status !== "complete")
+      notes.push(
+        `${r.label} (${l.dir}) is ${l.manifest.status}: ${l.records.length} of ${l.manifest.questions.total} questions answered.`,
+      );
     for (const n of l.notes) notes.push(`${r.label} (${l.dir}): ${n}`);
   }
   notes.push(
@@ -502,7 +571,11 @@ export function compareLoadedRuns(loaded: readonly LoadedRun[], opts: CompareOpt
         compared: r.records.length,
       };
     }),
-    questions: { shared: comparability.sharedIds.length, partial: comparability.partial, differences: comparability.differences },
+    questions: {
+      shared: comparability.sharedIds.length,
+      partial: comparability.partial,
+      differences: comparability.differences,
+    },
     countries,
     bootstrap: {
       samples: boot.samples,

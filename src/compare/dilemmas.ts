@@ -12,7 +12,15 @@
  * in both runs; its interval resamples dilemmas (a drawn dilemma brings all its paired units).
  */
 import { bootstrap, type Interval } from "../metrics/bootstrap.js";
-import { alignmentFigure, clusterMean, dilemmaUnits, PERSONA_KIND_ORDER, type AlignmentFigure, type DilemmaUnit, type PersonaKind } from "../metrics/dilemmas.js";
+import {
+  alignmentFigure,
+  clusterMean,
+  dilemmaUnits,
+  PERSONA_KIND_ORDER,
+  type AlignmentFigure,
+  type DilemmaUnit,
+  type PersonaKind,
+} from "../metrics/dilemmas.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import type { RunRecord } from "../runs/records.js";
 import { UserError } from "../util/errors.js";
@@ -129,7 +137,10 @@ function comparability(runs: readonly LoadedRun[]): { shared: Set<string>; diffe
       [r, ref, keys[0]!],
     ] as const) {
       const missing = [...new Set(x.records.map(questionKey))].filter((k) => !yKeys.has(k));
-      if (missing.length > 0) differences.push(`${x.dir} has ${missing.length} question${missing.length === 1 ? "" : "s"} that ${y.dir} lacks (first: ${describeKey(missing[0]!)})`);
+      if (missing.length > 0)
+        differences.push(
+          `${x.dir} has ${missing.length} question${missing.length === 1 ? "" : "s"} that ${y.dir} lacks (first: ${describeKey(missing[0]!)})`,
+        );
     }
     if (ref.manifest.config.seed !== r.manifest.config.seed) {
       notes.push(
@@ -148,7 +159,12 @@ interface BootOpts {
 }
 
 /** The paired difference b - a over the units usable in both runs, resampling dilemmas. */
-function pairedDifference(a: readonly DilemmaUnit[], b: readonly DilemmaUnit[], kind: KindOrAll, boot: BootOpts): Omit<RunDifference, "a" | "b" | "labelA" | "labelB"> {
+function pairedDifference(
+  a: readonly DilemmaUnit[],
+  b: readonly DilemmaUnit[],
+  kind: KindOrAll,
+  boot: BootOpts,
+): Omit<RunDifference, "a" | "b" | "labelA" | "labelB"> {
   const inKind = (u: DilemmaUnit) => kind === "all" || u.persona.kind === kind;
   const byKey = new Map(a.filter(inKind).map((u) => [unitKey(u), u] as const));
   const sums = new Map<string, { n: number; rate: number; distance: number }>();
@@ -167,13 +183,20 @@ function pairedDifference(a: readonly DilemmaUnit[], b: readonly DilemmaUnit[], 
   const n = ids.map((d) => sums.get(d)!.n);
   const rate = ids.map((d) => sums.get(d)!.rate);
   const distance = ids.map((d) => sums.get(d)!.distance);
-  const label = (measure: string) => `compare/dilemmas/${measure}-difference/${kind === "all" ? "overall" : `kind/${kind}`}`;
+  const label = (measure: string) =>
+    `compare/dilemmas/${measure}-difference/${kind === "all" ? "overall" : `kind/${kind}`}`;
   return {
     kind,
     units,
     dilemmas: ids.length,
-    alignmentRate: bootstrap(ids.length, (draw) => clusterMean(rate, n, draw), { ...boot, label: label("alignment-rate") }),
-    alignmentDistance: bootstrap(ids.length, (draw) => clusterMean(distance, n, draw), { ...boot, label: label("alignment-distance") }),
+    alignmentRate: bootstrap(ids.length, (draw) => clusterMean(rate, n, draw), {
+      ...boot,
+      label: label("alignment-rate"),
+    }),
+    alignmentDistance: bootstrap(ids.length, (draw) => clusterMean(distance, n, draw), {
+      ...boot,
+      label: label("alignment-distance"),
+    }),
   };
 }
 
@@ -181,7 +204,10 @@ function pairedDifference(a: readonly DilemmaUnit[], b: readonly DilemmaUnit[], 
  * Compare loaded dilemma-suite runs. Throws a one-line UserError when they differ in their
  * questions or dilemma file and `allowPartial` is not set, or share no question.
  */
-export function compareDilemmaRuns(loaded: readonly LoadedRun[], opts: DilemmaCompareOptions = {}): DilemmaCompareResult {
+export function compareDilemmaRuns(
+  loaded: readonly LoadedRun[],
+  opts: DilemmaCompareOptions = {},
+): DilemmaCompareResult {
   if (loaded.length < 2) throw new UserError("compare needs at least two run directories");
   const { shared, differences, notes: comparabilityNotes } = comparability(loaded);
   if (differences.length > 0 && !opts.allowPartial) {
@@ -189,8 +215,13 @@ export function compareDilemmaRuns(loaded: readonly LoadedRun[], opts: DilemmaCo
       `cannot compare ${loaded.map((r) => r.dir).join(" and ")}: ${differences.join("; ")}; pass --allow-partial to compare only the questions all runs share`,
     );
   }
-  if (shared.size === 0) throw new UserError(`${loaded.map((r) => r.dir).join(" and ")} have no question in common; nothing to compare`);
-  const boot: BootOpts = { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.seed ?? loaded[0]!.manifest.config.seed, level: opts.level ?? 0.95 };
+  if (shared.size === 0)
+    throw new UserError(`${loaded.map((r) => r.dir).join(" and ")} have no question in common; nothing to compare`);
+  const boot: BootOpts = {
+    samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES,
+    seed: opts.seed ?? loaded[0]!.manifest.config.seed,
+    level: opts.level ?? 0.95,
+  };
   const labels = runLabels(loaded);
   const records = loaded.map((l) => l.records.filter((r) => shared.has(questionKey(r))));
   const units = records.map((rs) => dilemmaUnits(rs).units);
@@ -202,24 +233,44 @@ export function compareDilemmaRuns(loaded: readonly LoadedRun[], opts: DilemmaCo
     groups.flatMap((kind) => {
       const mine = kind === "all" ? us : us.filter((u) => u.persona.kind === kind);
       if (mine.length === 0) return [];
-      return [{ run, label: labels[run]!, kind, figure: alignmentFigure(mine, boot, kind === "all" ? "overall" : `kind/${kind}`) }];
+      return [
+        {
+          run,
+          label: labels[run]!,
+          kind,
+          figure: alignmentFigure(mine, boot, kind === "all" ? "overall" : `kind/${kind}`),
+        },
+      ];
     }),
   );
-  const differencesFromFirst: RunDifference[] = units.slice(1).flatMap((us, i) =>
-    groups.map((kind) => ({ a: 0, b: i + 1, labelA: labels[0]!, labelB: labels[i + 1]!, ...pairedDifference(units[0]!, us, kind, boot) })),
-  );
+  const differencesFromFirst: RunDifference[] = units
+    .slice(1)
+    .flatMap((us, i) =>
+      groups.map((kind) => ({
+        a: 0,
+        b: i + 1,
+        labelA: labels[0]!,
+        labelB: labels[i + 1]!,
+        ...pairedDifference(units[0]!, us, kind, boot),
+      })),
+    );
 
   const notes: string[] = [];
   if (differences.length > 0) {
     notes.push(
       `Partial comparison (--allow-partial): only the ${shared.size} questions every run holds were compared; ` +
-        loaded.map((l, i) => `${labels[i]}: ${l.records.length - records[i]!.length} of ${l.records.length} left out`).join(", ") +
+        loaded
+          .map((l, i) => `${labels[i]}: ${l.records.length - records[i]!.length} of ${l.records.length} left out`)
+          .join(", ") +
         `. Differences: ${differences.join("; ")}.`,
     );
   }
   notes.push(...comparabilityNotes);
   loaded.forEach((l, i) => {
-    if (l.manifest.status !== "complete") notes.push(`${labels[i]} (${l.dir}) is ${l.manifest.status}: ${l.records.length} of ${l.manifest.questions.total} questions answered.`);
+    if (l.manifest.status !== "complete")
+      notes.push(
+        `${labels[i]} (${l.dir}) is ${l.manifest.status}: ${l.records.length} of ${l.manifest.questions.total} questions answered.`,
+      );
     for (const n of l.notes) notes.push(`${labels[i]} (${l.dir}): ${n}`);
   });
   notes.push(
@@ -252,7 +303,12 @@ export function compareDilemmaRuns(loaded: readonly LoadedRun[], opts: DilemmaCo
     }),
     questions: { shared: shared.size, partial: differences.length > 0, differences },
     kinds,
-    bootstrap: { ...boot, units: "dilemmas", method: "percentile cluster bootstrap over dilemmas (src/metrics/bootstrap.ts); differences paired per (persona, dilemma) unit" },
+    bootstrap: {
+      ...boot,
+      units: "dilemmas",
+      method:
+        "percentile cluster bootstrap over dilemmas (src/metrics/bootstrap.ts); differences paired per (persona, dilemma) unit",
+    },
     alignment,
     differences: differencesFromFirst,
     notes,

@@ -35,7 +35,10 @@ export interface LoadedRun {
  */
 export function loadRun(dir: string): LoadedRun {
   const run = loadRunDirectory(dir);
-  if (run.records.length === 0) throw new UserError(`${dir}/records.jsonl holds no records; finish the run (valuelens run ... --resume) before comparing it`);
+  if (run.records.length === 0)
+    throw new UserError(
+      `${dir}/records.jsonl holds no records; finish the run (valuelens run ... --resume) before comparing it`,
+    );
   const manifest = run.manifest;
   const model = (manifest.backend.model as { name?: unknown } | undefined)?.name;
   return {
@@ -104,7 +107,9 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
   for (const r of runs.slice(1)) {
     const p = r.manifest.config.protocol;
     if (p !== protocol) {
-      throw new UserError(`${ref.dir} uses the ${protocol} protocol and ${r.dir} the ${p} protocol; only runs of one protocol can be compared`);
+      throw new UserError(
+        `${ref.dir} uses the ${protocol} protocol and ${r.dir} the ${p} protocol; only runs of one protocol can be compared`,
+      );
     }
   }
   const differences: string[] = [];
@@ -115,7 +120,8 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
     const a = ref.manifest.config;
     const b = r.manifest.config;
     for (const k of questionFields(protocol)) {
-      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) differences.push(`${k} differ (${ref.dir}: ${show(a[k])}; ${r.dir}: ${show(b[k])})`);
+      if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+        differences.push(`${k} differ (${ref.dir}: ${show(a[k])}; ${r.dir}: ${show(b[k])})`);
     }
     if (ref.manifest.dataset.sha256 !== r.manifest.dataset.sha256) {
       differences.push(
@@ -128,12 +134,17 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
     ] as const) {
       const missing = lacking(x, yIds);
       if (missing.length > 0) {
-        differences.push(`${x.dir} has ${missing.length} question${missing.length === 1 ? "" : "s"} that ${y.dir} lacks (first: ${missing[0]})`);
+        differences.push(
+          `${x.dir} has ${missing.length} question${missing.length === 1 ? "" : "s"} that ${y.dir} lacks (first: ${missing[0]})`,
+        );
       }
     }
     if (protocol === "paper") {
       for (const k of ["statedMaxTokens", "actionMaxTokens"] as const) {
-        if (a[k] !== b[k]) notes.push(`${k} differ (${ref.dir}: ${a[k]}; ${r.dir}: ${b[k]}): a different generation cap can change the answers.`);
+        if (a[k] !== b[k])
+          notes.push(
+            `${k} differ (${ref.dir}: ${a[k]}; ${r.dir}: ${b[k]}): a different generation cap can change the answers.`,
+          );
       }
     }
   }

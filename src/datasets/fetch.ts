@@ -86,21 +86,28 @@ export function listZipEntries(zip: Buffer): ZipEntry[] {
 /** The bytes of one zip entry (stored or deflated). */
 export function readZipEntry(zip: Buffer, entry: ZipEntry): Buffer {
   const h = entry.localHeaderOffset;
-  if (h + 30 > zip.length || zip.readUInt32LE(h) !== 0x04034b50) throw new Error(`corrupt zip local header for ${entry.name}`);
+  if (h + 30 > zip.length || zip.readUInt32LE(h) !== 0x04034b50)
+    throw new Error(`corrupt zip local header for ${entry.name}`);
   const start = h + 30 + zip.readUInt16LE(h + 26) + zip.readUInt16LE(h + 28);
   const data = zip.subarray(start, start + entry.compressedSize);
   if (data.length !== entry.compressedSize) throw new Error(`zip entry ${entry.name} is truncated`);
   let out: Buffer;
   if (entry.method === 0) out = Buffer.from(data);
   else if (entry.method === 8) out = inflateRawSync(data);
-  else throw new Error(`zip entry ${entry.name} uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
-  if (out.length !== entry.size) throw new Error(`zip entry ${entry.name} inflated to ${out.length} bytes, expected ${entry.size}`);
+  else
+    throw new Error(
+      `zip entry ${entry.name} uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`,
+    );
+  if (out.length !== entry.size)
+    throw new Error(`zip entry ${entry.name} inflated to ${out.length} bytes, expected ${entry.size}`);
   return out;
 }
 
 /** The single CSV inside a zip (macOS "__MACOSX/" metadata entries ignored). */
 export function extractCsvFromZip(zip: Buffer): { name: string; data: Buffer } {
-  const csvs = listZipEntries(zip).filter((e) => e.name.toLowerCase().endsWith(".csv") && !e.name.startsWith("__MACOSX/"));
+  const csvs = listZipEntries(zip).filter(
+    (e) => e.name.toLowerCase().endsWith(".csv") && !e.name.startsWith("__MACOSX/"),
+  );
   if (csvs.length !== 1) throw new Error(`expected one CSV in the zip, found ${csvs.length}`);
   const entry = csvs[0]!;
   return { name: entry.name, data: readZipEntry(zip, entry) };
@@ -156,7 +163,9 @@ export async function fetchVia(opts: FetchViaOptions): Promise<string> {
   }
   const got = sha256(csv);
   if (expected !== null && got !== expected) {
-    throw new UserError(`the downloaded VIA CSV has sha256 ${got}, expected ${expected} (the upstream file changed?); ${byHand}`);
+    throw new UserError(
+      `the downloaded VIA CSV has sha256 ${got}, expected ${expected} (the upstream file changed?); ${byHand}`,
+    );
   }
   await mkdir(opts.cacheDir, { recursive: true });
   await writeAtomic(dest, csv);

@@ -171,7 +171,11 @@ export function extractHumanAction(generation: string): HumanActionResult {
       const strange = Object.keys(rec).filter((k) => !GENERATION_FIELDS.has(k));
       if (a !== undefined && strange.length === 0) return done(a, "jsonrepair");
       if (a !== undefined) {
-        return { ok: false, reason: "unparseable", detail: `garbled answer (unexpected ${JSON.stringify(strange[0])} after the action): ${snippet(text)}` };
+        return {
+          ok: false,
+          reason: "unparseable",
+          detail: `garbled answer (unexpected ${JSON.stringify(strange[0])} after the action): ${snippet(text)}`,
+        };
       }
     }
   } catch {
@@ -192,7 +196,9 @@ function fieldHint(field: RequiredColumn, got: string): string {
   if (field === "polarity") return `expected "positive" or "negative"`;
   if (!list) return "expected a string";
   const close = closeMatches(got, list);
-  return close.length > 0 ? `did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?` : `expected one of the protocol's ${list.length} ${field === "country" ? "countries" : field + "s"} (src/protocol/values.ts)`;
+  return close.length > 0
+    ? `did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?`
+    : `expected one of the protocol's ${list.length} ${field === "country" ? "countries" : field + "s"} (src/protocol/values.ts)`;
 }
 
 /**
@@ -224,7 +230,9 @@ export function loadViaSync(path: string): ViaDataset {
 function viaReadError(path: string, err: unknown): UserError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOENT") {
-    return new UserError(`VIA dataset not found: ${path}; pass --via PATH to a CSV in the VIA layout (e.g. value_action_gap_full_data_generation.csv) or use the bundled sample`);
+    return new UserError(
+      `VIA dataset not found: ${path}; pass --via PATH to a CSV in the VIA layout (e.g. value_action_gap_full_data_generation.csv) or use the bundled sample`,
+    );
   }
   return new UserError(`cannot read VIA dataset ${path}: ${(err as Error).message}`);
 }
@@ -244,7 +252,13 @@ function parseVia(path: string, bytes: Buffer): ViaDataset {
     for (const name of REQUIRED_COLUMNS) {
       const v = record[col[name]];
       if (v === undefined) {
-        throw rowError(path, line, name, `missing (the row has ${record.length} of ${header.length} columns)`, "fix the row's quoting or remove the row");
+        throw rowError(
+          path,
+          line,
+          name,
+          `missing (the row has ${record.length} of ${header.length} columns)`,
+          "fix the row's quoting or remove the row",
+        );
       }
       raw[name] = name === "generation_prompt" ? v : v.trim();
     }
@@ -253,13 +267,25 @@ function parseVia(path: string, bytes: Buffer): ViaDataset {
       const issue = parsed.error.issues[0]!;
       const field = String(issue.path[0] ?? "?") as RequiredColumn;
       const got = raw[field] ?? "";
-      throw rowError(path, line, field, `${JSON.stringify(got)} is not valid (${fieldHint(field, got)})`, "fix or remove the row");
+      throw rowError(
+        path,
+        line,
+        field,
+        `${JSON.stringify(got)} is not valid (${fieldHint(field, got)})`,
+        "fix or remove the row",
+      );
     }
     const { country, topic, value, polarity, generation_prompt } = parsed.data;
     const key = `${country}\u0000${topic}\u0000${value}\u0000${polarity}`;
     const dup = seen.get(key);
     if (dup !== undefined) {
-      throw rowError(path, line, "polarity", `duplicate ${polarity} row for (${country}, ${topic}, ${value}), first at line ${dup}`, "keep one of the two rows");
+      throw rowError(
+        path,
+        line,
+        "polarity",
+        `duplicate ${polarity} row for (${country}, ${topic}, ${value}), first at line ${dup}`,
+        "keep one of the two rows",
+      );
     }
     seen.set(key, line);
 
@@ -272,7 +298,10 @@ function parseVia(path: string, bytes: Buffer): ViaDataset {
 
 /** The (country, topic, value) cells that have both a positive and a negative action, in file order. */
 export function viaPairs(ds: ViaDataset): ViaPair[] {
-  const byCell = new Map<string, { country: string; topic: string; value: string; positive?: ViaAction; negative?: ViaAction }>();
+  const byCell = new Map<
+    string,
+    { country: string; topic: string; value: string; positive?: ViaAction; negative?: ViaAction }
+  >();
   for (const a of ds.actions) {
     const key = `${a.country}\u0000${a.topic}\u0000${a.value}`;
     let cell = byCell.get(key);
@@ -281,7 +310,8 @@ export function viaPairs(ds: ViaDataset): ViaPair[] {
   }
   const out: ViaPair[] = [];
   for (const c of byCell.values()) {
-    if (c.positive && c.negative) out.push({ country: c.country, topic: c.topic, value: c.value, positive: c.positive, negative: c.negative });
+    if (c.positive && c.negative)
+      out.push({ country: c.country, topic: c.topic, value: c.value, positive: c.positive, negative: c.negative });
   }
   return out;
 }

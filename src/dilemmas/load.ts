@@ -24,7 +24,10 @@ export interface LoadedDilemmas {
 }
 
 function fieldOf(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
+  const path = issue.path
+    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+    .join(".")
+    .replace(/\.\[/g, "[");
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.join(", ");
     return path ? `${path}.${keys}` : keys;
@@ -33,7 +36,8 @@ function fieldOf(issue: z.core.$ZodIssue): string {
 }
 
 function issueText(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") return "unknown field (allowed: id, value, topic, role, scenario, actions with the six grades)";
+  if (issue.code === "unrecognized_keys")
+    return "unknown field (allowed: id, value, topic, role, scenario, actions with the six grades)";
   return issue.message.replace(/\s+/g, " ");
 }
 
@@ -57,7 +61,10 @@ export function loadDilemmas(path: string): LoadedDilemmas {
     bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`dilemma dataset not found: ${path}; pass a JSON or JSONL file of dilemmas (see datasets/dilemmas-sample.jsonl)`);
+    if (code === "ENOENT")
+      throw new UserError(
+        `dilemma dataset not found: ${path}; pass a JSON or JSONL file of dilemmas (see datasets/dilemmas-sample.jsonl)`,
+      );
     throw new UserError(`cannot read dilemma dataset ${path}: ${(err as Error).message}`);
   }
   let text = bytes.toString("utf8");
@@ -70,7 +77,9 @@ export function loadDilemmas(path: string): LoadedDilemmas {
     try {
       data = JSON.parse(text);
     } catch (err) {
-      throw new UserError(`${path}: not valid JSON (${(err as Error).message.split("\n")[0]}); expected an array of dilemmas or JSONL`);
+      throw new UserError(
+        `${path}: not valid JSON (${(err as Error).message.split("\n")[0]}); expected an array of dilemmas or JSONL`,
+      );
     }
     if (!Array.isArray(data)) throw new UserError(`${path}: expected a JSON array of dilemmas`);
     data.forEach((raw: unknown, i) => items.push({ where: `item ${i}`, raw }));
@@ -83,7 +92,9 @@ export function loadDilemmas(path: string): LoadedDilemmas {
       try {
         raw = JSON.parse(line);
       } catch (err) {
-        throw new UserError(`${path}: line ${i + 1}: not valid JSON (${(err as Error).message.split("\n")[0]}); one dilemma object per line`);
+        throw new UserError(
+          `${path}: line ${i + 1}: not valid JSON (${(err as Error).message.split("\n")[0]}); one dilemma object per line`,
+        );
       }
       items.push({ where: `line ${i + 1}`, raw });
     });
@@ -94,7 +105,8 @@ export function loadDilemmas(path: string): LoadedDilemmas {
   for (const { where, raw } of items) {
     const d = validate(path, where, raw);
     const prev = firstAt.get(d.id);
-    if (prev !== undefined) fail(path, where, "id", `duplicate id ${JSON.stringify(d.id)} (first at ${prev}); ids must be unique`);
+    if (prev !== undefined)
+      fail(path, where, "id", `duplicate id ${JSON.stringify(d.id)} (first at ${prev}); ids must be unique`);
     firstAt.set(d.id, where);
     dilemmas.push(d);
   }

@@ -19,7 +19,14 @@ export const ACTION_GRADES = [
 export type ActionGrade = (typeof ACTION_GRADES)[number];
 
 /** The six value-question options, in order: 1 = strongly agree .. 6 = strongly disagree. */
-export const VALUE_SCALE = ["Strongly agree", "Agree", "Mildly agree", "Mildly disagree", "Disagree", "Strongly disagree"] as const;
+export const VALUE_SCALE = [
+  "Strongly agree",
+  "Agree",
+  "Mildly agree",
+  "Mildly disagree",
+  "Disagree",
+  "Strongly disagree",
+] as const;
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -34,7 +41,9 @@ export const DilemmaSchema = z
     /** The situation, with the pressure against the value. */
     scenario: nonEmpty,
     /** Exactly six actions, keyed by grade. */
-    actions: z.object(Object.fromEntries(ACTION_GRADES.map((g) => [g, nonEmpty])) as Record<ActionGrade, typeof nonEmpty>).strict(),
+    actions: z
+      .object(Object.fromEntries(ACTION_GRADES.map((g) => [g, nonEmpty])) as Record<ActionGrade, typeof nonEmpty>)
+      .strict(),
   })
   .strict();
 export type Dilemma = z.infer<typeof DilemmaSchema>;

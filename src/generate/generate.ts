@@ -114,7 +114,14 @@ async function attemptOnce(
   const key = cacheKey({
     backend: { engine, engineVersion, modelSha256: model.sha256, outputOptions },
     prompt: { text: prepared.text, segmentEnds: prepared.segmentEnds },
-    answer: { mode: "generate-json", schema, maxTokens: opts.maxTokens, temperature: opts.temperature, seed: opts.seed ?? null, attempt },
+    answer: {
+      mode: "generate-json",
+      schema,
+      maxTokens: opts.maxTokens,
+      temperature: opts.temperature,
+      seed: opts.seed ?? null,
+      attempt,
+    },
   });
   const hit = cache.get(key) as CachedGeneration | undefined;
   if (hit) {
@@ -125,17 +132,35 @@ async function attemptOnce(
     ? await backend.generateJson(prepared, schema, opts)
     : await backend.generate(prepared, opts); // no decoding constraint: the prompt asks for the JSON, the checks decide
   counts.generations += 1;
-  return cache.put<CachedGeneration>(key, { text: gen.text, finishReason: gen.finishReason, generatedTokens: gen.generatedTokens });
+  return cache.put<CachedGeneration>(key, {
+    text: gen.text,
+    finishReason: gen.finishReason,
+    generatedTokens: gen.generatedTokens,
+  });
 }
 
-async function generateOne<T>(backend: Backend, cache: AnswerCache, task: Task<T>, s: GenerationSettings, counts: Counts): Promise<Outcome<T>> {
+async function generateOne<T>(
+  backend: Backend,
+  cache: AnswerCache,
+  task: Task<T>,
+  s: GenerationSettings,
+  counts: Counts,
+): Promise<Outcome<T>> {
   const prepared = backend.prepare([task.prompt], { mode: "generate" });
   const failures: AttemptFailure[] = [];
   for (let attempt = 0; attempt <= s.retries; attempt++) {
     if (attempt > 0) counts.retries += 1;
     const seed = s.seed + attempt;
     const temperature = attempt === 0 ? s.temperature : Math.max(s.temperature, s.retryTemperature);
-    const gen = await attemptOnce(backend, cache, prepared, task.schema, { maxTokens: s.maxTokens, temperature, seed }, attempt, counts);
+    const gen = await attemptOnce(
+      backend,
+      cache,
+      prepared,
+      task.schema,
+      { maxTokens: s.maxTokens, temperature, seed },
+      attempt,
+      counts,
+    );
     const parsed = parseJsonAnswer(stripFenceLoose(gen.text), gen.finishReason);
     const checked = parsed.ok ? task.check(parsed.value) : parsed;
     if (checked.ok) return { ok: true, value: checked.value, attempts: attempt + 1 };
@@ -243,16 +268,29 @@ export interface GenerateResult {
 }
 
 /** Generate one dilemma per (value, topic) into a JSONL file, skipping ids already in it. */
-export async function generateDilemmas(backend: Backend, cache: AnswerCache, req: DilemmaRequest): Promise<GenerateResult> {
+export async function generateDilemmas(
+  backend: Backend,
+  cache: AnswerCache,
+  req: DilemmaRequest,
+): Promise<GenerateResult> {
   const s = { ...DEFAULT_SETTINGS, ...req.settings };
-  const present = new Set(readJsonl(req.out).map((d) => (d as { id?: unknown }).id).filter((id): id is string => typeof id === "string"));
+  const present = new Set(
+    readJsonl(req.out)
+      .map((d) => (d as { id?: unknown }).id)
+      .filter((id): id is string => typeof id === "string"),
+  );
   const schema = dilemmaJsonSchema(s.maxChars);
   const items = req.values.flatMap((value) =>
     req.topics.map((topic): Item<Dilemma> => {
       const id = dilemmaId(value, topic);
       return {
         key: id,
-        task: { id, prompt: dilemmaPrompt(value, topic, s.maxChars), schema, check: (o) => checkDilemma(o, value, topic) },
+        task: {
+          id,
+          prompt: dilemmaPrompt(value, topic, s.maxChars),
+          schema,
+          check: (o) => checkDilemma(o, value, topic),
+        },
         write: (dilemma) => appendFileSync(req.out, JSON.stringify(dilemma) + "\n"),
       };
     }),
@@ -293,7 +331,11 @@ function actionKey(country: string, topic: string, value: string, polarity: stri
  * Generate the VIA rows (both polarities) of every (country, topic, value): appended to
  * `<out>.partial.jsonl` as they come, then the whole CSV is (re)written in the VIA layout.
  */
-export async function generateActions(backend: Backend, cache: AnswerCache, req: ActionRequest): Promise<GenerateResult> {
+export async function generateActions(
+  backend: Backend,
+  cache: AnswerCache,
+  req: ActionRequest,
+): Promise<GenerateResult> {
   const s = { ...DEFAULT_SETTINGS, ...req.settings };
   const progressFile = partialPath(req.out);
   const rows = readJsonl(progressFile) as ActionProgressLine[];
@@ -306,7 +348,12 @@ export async function generateActions(backend: Backend, cache: AnswerCache, req:
         for (const polarity of ["positive", "negative"] as const) {
           items.push({
             key: actionKey(country, topic, value, polarity),
-            task: { id: `${country}/${topic}/${value}/${polarity}`, prompt: actionPrompt(country, topic, value, polarity, s.maxChars), schema, check: checkViaGeneration },
+            task: {
+              id: `${country}/${topic}/${value}/${polarity}`,
+              prompt: actionPrompt(country, topic, value, polarity, s.maxChars),
+              schema,
+              check: checkViaGeneration,
+            },
             write: (generation) => {
               const line: ActionProgressLine = { country, topic, value, polarity, generation };
               appendFileSync(progressFile, JSON.stringify(line) + "\n");
@@ -335,7 +382,11 @@ export function generationText(g: ViaGeneration): string {
 export function writeViaCsv(file: string, rows: readonly ActionProgressLine[]): void {
   const lines = [VIA_COLUMNS.map(csvField).join(",")];
   rows.forEach((r, i) => {
-    lines.push([String(i), String(i), r.country, r.topic, r.value, r.polarity, generationText(r.generation)].map(csvField).join(","));
+    lines.push(
+      [String(i), String(i), r.country, r.topic, r.value, r.polarity, generationText(r.generation)]
+        .map(csvField)
+        .join(","),
+    );
   });
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, lines.join("\n") + "\n");

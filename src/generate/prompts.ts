@@ -34,7 +34,13 @@ export function dilemmaPrompt(value: string, topic: string, maxChars: number): s
   ].join("\n");
 }
 
-export function actionPrompt(country: string, topic: string, value: string, polarity: Polarity, maxChars: number): string {
+export function actionPrompt(
+  country: string,
+  topic: string,
+  value: string,
+  polarity: Polarity,
+  maxChars: number,
+): string {
   const direction =
     polarity === "positive"
       ? `expresses, upholds or acts on the value ${valueGloss(value)}`
@@ -46,7 +52,9 @@ export function actionPrompt(country: string, topic: string, value: string, pola
     "Answer with a JSON object only, with the fields:",
     '  "Human Action": the action, in one or two sentences;',
     '  "Feature Attributions": a list of one to five short phrases naming the features of the action that make it express or resist the value;',
-    '  "Natural Language Explanation": one to three sentences explaining why the action ' + (polarity === "positive" ? "expresses" : "resists") + " the value.",
+    '  "Natural Language Explanation": one to three sentences explaining why the action ' +
+      (polarity === "positive" ? "expresses" : "resists") +
+      " the value.",
     `Keep every text under ${maxChars} characters.`,
   ].join("\n");
 }

@@ -88,7 +88,8 @@ export function parseJsonAnswer(raw: string, finishReason: "stop" | "maxTokens")
     }
     return { ok: true, value: obj };
   } catch {
-    if (finishReason === "maxTokens") return { ok: false, reason: "truncated", detail: "the answer hit --max-tokens before the JSON closed" };
+    if (finishReason === "maxTokens")
+      return { ok: false, reason: "truncated", detail: "the answer hit --max-tokens before the JSON closed" };
     if (isRefusal(body)) return { ok: false, reason: "refusal", detail: `refusal: ${snippet(body)}` };
     return { ok: false, reason: "invalid-json", detail: `not JSON: ${snippet(body)}` };
   }
@@ -107,7 +108,14 @@ function zodDetail(error: z.ZodError): string {
 /** A dilemma for (value, topic) from the model's object; the id is `<value>-<topic>` slugged. */
 export function checkDilemma(obj: unknown, value: string, topic: string): Checked<Dilemma> {
   const o = (obj ?? {}) as Record<string, unknown>;
-  const candidate = { id: dilemmaId(value, topic), value, topic, role: o.role, scenario: o.scenario, actions: o.actions };
+  const candidate = {
+    id: dilemmaId(value, topic),
+    value,
+    topic,
+    role: o.role,
+    scenario: o.scenario,
+    actions: o.actions,
+  };
   const extra = Object.keys(o).filter((k) => !["role", "scenario", "actions"].includes(k));
   if (extra.length > 0) return { ok: false, reason: "invalid", detail: `unexpected field "${extra[0]}"` };
   const parsed = DilemmaSchema.safeParse(candidate);

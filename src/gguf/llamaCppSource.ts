@@ -39,7 +39,9 @@ function nodeLlamaCppDir(): string {
       }
     }
   }
-  throw new UserError(`cannot find the node-llama-cpp package directory (from ${entry}); reinstall dependencies with \`npm ci\``);
+  throw new UserError(
+    `cannot find the node-llama-cpp package directory (from ${entry}); reinstall dependencies with \`npm ci\``,
+  );
 }
 
 /** Path of node-llama-cpp's llama.cpp source bundle (it may not exist: check before use). */
@@ -50,7 +52,15 @@ export function llamaCppBundlePath(): string {
 /** The environment for git, without variables that would point it at another repository. */
 function gitEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE"]) {
+  for (const k of [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+  ]) {
     delete env[k];
   }
   return env;
@@ -66,7 +76,8 @@ function gitSync(git: string, args: string[]): string {
     if ((r.error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(GIT_MISSING(git));
     throw new UserError(`\`git ${args[0]}\` failed: ${r.error.message}`);
   }
-  if (r.status !== 0) throw new UserError(`\`git ${args.join(" ")}\` failed: ${firstLine(r.stderr) || `exit status ${r.status}`}`);
+  if (r.status !== 0)
+    throw new UserError(`\`git ${args.join(" ")}\` failed: ${firstLine(r.stderr) || `exit status ${r.status}`}`);
   return r.stdout;
 }
 
@@ -88,7 +99,9 @@ function resolveSource(opts: LlamaCppSourceOptions): Resolved {
   const git = opts.git ?? "git";
   const bundle = resolve(opts.bundle ?? llamaCppBundlePath());
   if (!existsSync(bundle)) {
-    throw new UserError(`llama.cpp source bundle not found: ${bundle}; reinstall node-llama-cpp (\`npm ci\`), which ships it`);
+    throw new UserError(
+      `llama.cpp source bundle not found: ${bundle}; reinstall node-llama-cpp (\`npm ci\`), which ships it`,
+    );
   }
   const memoKey = `${git}\u0000${bundle}`;
   let commit = commitMemo.get(memoKey);
@@ -96,10 +109,16 @@ function resolveSource(opts: LlamaCppSourceOptions): Resolved {
     // The head of the bundle names the commit (reads the bundle header only: fast).
     const heads = gitSync(git, ["bundle", "list-heads", bundle]);
     commit = /^([0-9a-f]{40})\s/m.exec(heads)?.[1];
-    if (!commit) throw new UserError(`${bundle}: not a git bundle with a commit (git bundle list-heads printed ${JSON.stringify(firstLine(heads))}); reinstall node-llama-cpp`);
+    if (!commit)
+      throw new UserError(
+        `${bundle}: not a git bundle with a commit (git bundle list-heads printed ${JSON.stringify(firstLine(heads))}); reinstall node-llama-cpp`,
+      );
     commitMemo.set(memoKey, commit);
   }
-  const cacheDir = opts.cacheDir !== undefined ? resolve(opts.cacheDir) : join(resolve(opts.root ?? process.cwd()), ".cache", "llama.cpp");
+  const cacheDir =
+    opts.cacheDir !== undefined
+      ? resolve(opts.cacheDir)
+      : join(resolve(opts.root ?? process.cwd()), ".cache", "llama.cpp");
   return { git, bundle, commit, cacheDir };
 }
 
@@ -133,15 +152,23 @@ async function catFile(s: Resolved, repo: string, relPath: string, file: string)
   const fh = await open(file, "w");
   try {
     await new Promise<void>((ok, fail) => {
-      const child = spawn(s.git, ["-C", repo, "cat-file", "blob", `${s.commit}:${relPath}`], { env: gitEnv(), stdio: ["ignore", fh.fd, "pipe"] });
+      const child = spawn(s.git, ["-C", repo, "cat-file", "blob", `${s.commit}:${relPath}`], {
+        env: gitEnv(),
+        stdio: ["ignore", fh.fd, "pipe"],
+      });
       let stderr = "";
       child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.on("error", (err: NodeJS.ErrnoException) => fail(err.code === "ENOENT" ? new UserError(GIT_MISSING(s.git)) : err));
+      child.on("error", (err: NodeJS.ErrnoException) =>
+        fail(err.code === "ENOENT" ? new UserError(GIT_MISSING(s.git)) : err),
+      );
       child.on("close", (code) => {
         if (code === 0) ok();
         else if (/does not exist|not a valid object|bad revision|invalid object name/i.test(stderr)) {
-          fail(new UserError(`llama.cpp ${s.commit.slice(0, 12)} (node-llama-cpp's source bundle) has no file ${relPath}`));
-        } else fail(new UserError(`\`git cat-file\` failed for ${relPath}: ${firstLine(stderr) || `exit status ${code}`}`));
+          fail(
+            new UserError(`llama.cpp ${s.commit.slice(0, 12)} (node-llama-cpp's source bundle) has no file ${relPath}`),
+          );
+        } else
+          fail(new UserError(`\`git cat-file\` failed for ${relPath}: ${firstLine(stderr) || `exit status ${code}`}`));
       });
     });
     await fh.sync();
@@ -158,7 +185,9 @@ async function catFile(s: Resolved, repo: string, relPath: string, file: string)
 export async function llamaCppSourceFile(relPath: string, opts: LlamaCppSourceOptions = {}): Promise<string> {
   const clean = posix.normalize(relPath.replace(/\\/g, "/"));
   if (clean.startsWith("/") || clean === ".." || clean.startsWith("../") || clean === ".") {
-    throw new UserError(`llama.cpp source path must be relative to the repository root, got ${JSON.stringify(relPath)}`);
+    throw new UserError(
+      `llama.cpp source path must be relative to the repository root, got ${JSON.stringify(relPath)}`,
+    );
   }
   const s = resolveSource(opts);
   const file = join(s.cacheDir, s.commit, ...clean.split("/"));

@@ -231,7 +231,14 @@ export function quantizeQ6_K(x: Float32Array, xAt: number, out: Uint8Array, outA
 }
 
 /** Quantizes `nBlocks` whole blocks of `type`. */
-export function quantizeBlocks(type: QuantType, x: Float32Array, xAt: number, out: Uint8Array, outAt: number, nBlocks: number): void {
+export function quantizeBlocks(
+  type: QuantType,
+  x: Float32Array,
+  xAt: number,
+  out: Uint8Array,
+  outAt: number,
+  nBlocks: number,
+): void {
   if (type === "q8_0") quantizeQ8_0(x, xAt, out, outAt, nBlocks);
   else if (type === "q4_0") quantizeQ4_0(x, xAt, out, outAt, nBlocks);
   else quantizeQ6_K(x, xAt, out, outAt, nBlocks);
@@ -240,7 +247,8 @@ export function quantizeBlocks(type: QuantType, x: Float32Array, xAt: number, ou
 /** Quantizes whole blocks (x.length must be a multiple of the block size). */
 export function quantize(type: QuantType, x: Float32Array): Uint8Array {
   const { values, bytes } = QUANT_BLOCKS[type];
-  if (x.length % values !== 0) throw new Error(`${type}: ${x.length} values is not a whole number of ${values}-value blocks`);
+  if (x.length % values !== 0)
+    throw new Error(`${type}: ${x.length} values is not a whole number of ${values}-value blocks`);
   const out = new Uint8Array((x.length / values) * bytes);
   quantizeBlocks(type, x, 0, out, 0, x.length / values);
   return out;

@@ -7,7 +7,13 @@
 import { open, readFile } from "node:fs/promises";
 import { f16BitsToF32 } from "./f16.js";
 import { dequantize } from "./quant.js";
-import { GGUF_DEFAULT_ALIGNMENT, ggufTensorTypeOfId, tensorDataBytes, type GgufTensorType, type GgufValue } from "./writer.js";
+import {
+  GGUF_DEFAULT_ALIGNMENT,
+  ggufTensorTypeOfId,
+  tensorDataBytes,
+  type GgufTensorType,
+  type GgufValue,
+} from "./writer.js";
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" as a little-endian u32
 
@@ -23,16 +29,36 @@ class Cursor {
     this.offset += n;
     return at;
   }
-  u8(): number { return this.buf.readUInt8(this.need(1)); }
-  i8(): number { return this.buf.readInt8(this.need(1)); }
-  u16(): number { return this.buf.readUInt16LE(this.need(2)); }
-  i16(): number { return this.buf.readInt16LE(this.need(2)); }
-  u32(): number { return this.buf.readUInt32LE(this.need(4)); }
-  i32(): number { return this.buf.readInt32LE(this.need(4)); }
-  u64(): bigint { return this.buf.readBigUInt64LE(this.need(8)); }
-  i64(): bigint { return this.buf.readBigInt64LE(this.need(8)); }
-  f32(): number { return this.buf.readFloatLE(this.need(4)); }
-  f64(): number { return this.buf.readDoubleLE(this.need(8)); }
+  u8(): number {
+    return this.buf.readUInt8(this.need(1));
+  }
+  i8(): number {
+    return this.buf.readInt8(this.need(1));
+  }
+  u16(): number {
+    return this.buf.readUInt16LE(this.need(2));
+  }
+  i16(): number {
+    return this.buf.readInt16LE(this.need(2));
+  }
+  u32(): number {
+    return this.buf.readUInt32LE(this.need(4));
+  }
+  i32(): number {
+    return this.buf.readInt32LE(this.need(4));
+  }
+  u64(): bigint {
+    return this.buf.readBigUInt64LE(this.need(8));
+  }
+  i64(): bigint {
+    return this.buf.readBigInt64LE(this.need(8));
+  }
+  f32(): number {
+    return this.buf.readFloatLE(this.need(4));
+  }
+  f64(): number {
+    return this.buf.readDoubleLE(this.need(8));
+  }
   count(): number {
     const n = this.u64();
     if (n > BigInt(this.buf.length)) throw new GgufTruncatedError(`GGUF: length ${n} exceeds the data`);
@@ -54,26 +80,61 @@ class Cursor {
 }
 
 // gguf_type ids
-const T = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
+const T = {
+  u8: 0,
+  i8: 1,
+  u16: 2,
+  i16: 3,
+  u32: 4,
+  i32: 5,
+  f32: 6,
+  bool: 7,
+  string: 8,
+  array: 9,
+  u64: 10,
+  i64: 11,
+  f64: 12,
+} as const;
 
 /** Element sizes of the array types the writer cannot write (read past, not returned). */
-const SKIPPED_ARRAY_ELEMENT_BYTES: Record<number, number> = { [T.u8]: 1, [T.i8]: 1, [T.bool]: 1, [T.u16]: 2, [T.i16]: 2, [T.u64]: 8, [T.i64]: 8, [T.f64]: 8 };
+const SKIPPED_ARRAY_ELEMENT_BYTES: Record<number, number> = {
+  [T.u8]: 1,
+  [T.i8]: 1,
+  [T.bool]: 1,
+  [T.u16]: 2,
+  [T.i16]: 2,
+  [T.u64]: 8,
+  [T.i64]: 8,
+  [T.f64]: 8,
+};
 
 /** One value, or undefined for an array type the writer has no GgufValue for (its bytes are skipped). */
 function readValue(c: Cursor, type: number, key: string): GgufValue | undefined {
   switch (type) {
-    case T.u8: return { type: "u8", value: c.u8() };
-    case T.i8: return { type: "i8", value: c.i8() };
-    case T.u16: return { type: "u16", value: c.u16() };
-    case T.i16: return { type: "i16", value: c.i16() };
-    case T.u32: return { type: "u32", value: c.u32() };
-    case T.i32: return { type: "i32", value: c.i32() };
-    case T.f32: return { type: "f32", value: c.f32() };
-    case T.bool: return { type: "bool", value: c.u8() !== 0 };
-    case T.string: return { type: "string", value: c.string() };
-    case T.u64: return { type: "u64", value: c.u64() };
-    case T.i64: return { type: "i64", value: c.i64() };
-    case T.f64: return { type: "f64", value: c.f64() };
+    case T.u8:
+      return { type: "u8", value: c.u8() };
+    case T.i8:
+      return { type: "i8", value: c.i8() };
+    case T.u16:
+      return { type: "u16", value: c.u16() };
+    case T.i16:
+      return { type: "i16", value: c.i16() };
+    case T.u32:
+      return { type: "u32", value: c.u32() };
+    case T.i32:
+      return { type: "i32", value: c.i32() };
+    case T.f32:
+      return { type: "f32", value: c.f32() };
+    case T.bool:
+      return { type: "bool", value: c.u8() !== 0 };
+    case T.string:
+      return { type: "string", value: c.string() };
+    case T.u64:
+      return { type: "u64", value: c.u64() };
+    case T.i64:
+      return { type: "i64", value: c.i64() };
+    case T.f64:
+      return { type: "f64", value: c.f64() };
     case T.array: {
       const elem = c.u32();
       const n = c.count();
@@ -83,9 +144,18 @@ function readValue(c: Cursor, type: number, key: string): GgufValue | undefined 
         return { type: "string[]", value: out };
       }
       // The writer's array types; copies are made so the typed arrays are 4-byte aligned.
-      if (elem === T.f32) { const b = c.words(n); return { type: "f32[]", value: new Float32Array(b.buffer, b.byteOffset, n) }; }
-      if (elem === T.i32) { const b = c.words(n); return { type: "i32[]", value: new Int32Array(b.buffer, b.byteOffset, n) }; }
-      if (elem === T.u32) { const b = c.words(n); return { type: "u32[]", value: new Uint32Array(b.buffer, b.byteOffset, n) }; }
+      if (elem === T.f32) {
+        const b = c.words(n);
+        return { type: "f32[]", value: new Float32Array(b.buffer, b.byteOffset, n) };
+      }
+      if (elem === T.i32) {
+        const b = c.words(n);
+        return { type: "i32[]", value: new Int32Array(b.buffer, b.byteOffset, n) };
+      }
+      if (elem === T.u32) {
+        const b = c.words(n);
+        return { type: "u32[]", value: new Uint32Array(b.buffer, b.byteOffset, n) };
+      }
       const size = SKIPPED_ARRAY_ELEMENT_BYTES[elem];
       if (size === undefined) throw new Error(`GGUF: ${key}: arrays of gguf_type ${elem} are not supported`);
       c.skip(n * size);
@@ -185,7 +255,14 @@ export function parseGgufHeader(buf: Buffer): GgufHeader {
     const typeId = c.u32();
     const offset = Number(c.u64());
     const type = ggufTensorTypeOfId(typeId);
-    infos.push({ name, dims, typeId, type, offset, bytes: type === undefined ? undefined : tensorDataBytes(name, dims, type) });
+    infos.push({
+      name,
+      dims,
+      typeId,
+      type,
+      offset,
+      bytes: type === undefined ? undefined : tensorDataBytes(name, dims, type),
+    });
   }
   const dataOffset = Math.ceil(c.offset / alignment) * alignment;
   const tensors = infos.map(({ offset, ...t }) => ({ ...t, fileOffset: dataOffset + offset }));
@@ -205,11 +282,15 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
 }
 
 /** One tensor of a GGUF file: its info, its raw bytes, and its values decoded to float32 as llama.cpp decodes them. */
-export async function readGgufTensor(path: string, name: string): Promise<{ info: GgufTensorInfo; raw: Buffer; values: Float32Array }> {
+export async function readGgufTensor(
+  path: string,
+  name: string,
+): Promise<{ info: GgufTensorInfo; raw: Buffer; values: Float32Array }> {
   const header = await readGgufHeader(path);
   const info = header.tensors.find((t) => t.name === name);
   if (!info) throw new Error(`GGUF: ${path} has no tensor ${name}`);
-  if (info.type === undefined || info.bytes === undefined) throw new Error(`GGUF: tensor ${name} has ggml_type ${info.typeId}, which this reader cannot decode`);
+  if (info.type === undefined || info.bytes === undefined)
+    throw new Error(`GGUF: tensor ${name} has ggml_type ${info.typeId}, which this reader cannot decode`);
   const raw = Buffer.alloc(info.bytes);
   const fh = await open(path, "r");
   try {

@@ -39,10 +39,24 @@
 
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { llamaCppSourceCommit, llamaCppSourceFile, llamaCppSourceText, type LlamaCppSourceOptions } from "./llamaCppSource.js";
+import {
+  llamaCppSourceCommit,
+  llamaCppSourceFile,
+  llamaCppSourceText,
+  type LlamaCppSourceOptions,
+} from "./llamaCppSource.js";
 import { parseGgufMetadata, readFilePrefix, readGgufMetadata } from "./reader.js";
 import { isStandinFamily, STANDIN_FAMILIES, type StandinFamily } from "./standinFamilies.js";
-import { DEFAULT_SEED, LLAMA_FTYPE, llamaNetworkFile, parameterCount, TEST_MODEL_TYPES, type ModelShape, type TestModelType, type WrittenModel } from "./testModel.js";
+import {
+  DEFAULT_SEED,
+  LLAMA_FTYPE,
+  llamaNetworkFile,
+  parameterCount,
+  TEST_MODEL_TYPES,
+  type ModelShape,
+  type TestModelType,
+  type WrittenModel,
+} from "./testModel.js";
 import { TOKEN_TYPE } from "./vocab.js";
 import { gguf, ggufPlan, writeGguf, type GgufFile, type GgufPlan, type GgufValue } from "./writer.js";
 
@@ -88,10 +102,25 @@ export const LLAMA3_8B_SHAPE: Readonly<Omit<ModelShape, "nVocab">> = {
 export const STANDIN_SHAPES = ["small", "llama3-8b"] as const;
 export type StandinShape = (typeof STANDIN_SHAPES)[number];
 
-const SHAPE_DEFS: Record<StandinShape, { dims: Readonly<Omit<ModelShape, "nVocab">>; tiedEmbeddings: boolean; families: readonly StandinFamily[]; nameSuffix: string; description: string }> = {
+const SHAPE_DEFS: Record<
+  StandinShape,
+  {
+    dims: Readonly<Omit<ModelShape, "nVocab">>;
+    tiedEmbeddings: boolean;
+    families: readonly StandinFamily[];
+    nameSuffix: string;
+    description: string;
+  }
+> = {
   small: { dims: STANDIN_SHAPE, tiedEmbeddings: true, families: STANDIN_FAMILIES, nameSuffix: "", description: "" },
   // Llama 3 8B has its own output matrix (tie_word_embeddings false).
-  "llama3-8b": { dims: LLAMA3_8B_SHAPE, tiedEmbeddings: false, families: ["llama3"], nameSuffix: "-8b", description: ", at Llama-3-8B's exact dimensions" },
+  "llama3-8b": {
+    dims: LLAMA3_8B_SHAPE,
+    tiedEmbeddings: false,
+    families: ["llama3"],
+    nameSuffix: "-8b",
+    description: ", at Llama-3-8B's exact dimensions",
+  },
 };
 
 export function isStandinShape(name: string): name is StandinShape {
@@ -150,14 +179,29 @@ const FAMILIES: Record<StandinFamily, FamilyDef> = {
       // Qwen3's added tokens (tokenizer_config.json), at their real ids. The <|...|> ones are
       // control tokens; the others are "special": false upstream, so user-defined.
       const added: Array<[string, TokenType]> = [
-        ["<|object_ref_start|>", CONTROL], ["<|object_ref_end|>", CONTROL], ["<|box_start|>", CONTROL], ["<|box_end|>", CONTROL],
-        ["<|quad_start|>", CONTROL], ["<|quad_end|>", CONTROL], ["<|vision_start|>", CONTROL], ["<|vision_end|>", CONTROL],
-        ["<|vision_pad|>", CONTROL], ["<|image_pad|>", CONTROL], ["<|video_pad|>", CONTROL],
-        ["<tool_call>", USER_DEFINED], ["</tool_call>", USER_DEFINED],
-        ["<|fim_prefix|>", CONTROL], ["<|fim_middle|>", CONTROL], ["<|fim_suffix|>", CONTROL], ["<|fim_pad|>", CONTROL],
-        ["<|repo_name|>", CONTROL], ["<|file_sep|>", CONTROL],
-        ["<tool_response>", USER_DEFINED], ["</tool_response>", USER_DEFINED],
-        ["<think>", USER_DEFINED], ["</think>", USER_DEFINED],
+        ["<|object_ref_start|>", CONTROL],
+        ["<|object_ref_end|>", CONTROL],
+        ["<|box_start|>", CONTROL],
+        ["<|box_end|>", CONTROL],
+        ["<|quad_start|>", CONTROL],
+        ["<|quad_end|>", CONTROL],
+        ["<|vision_start|>", CONTROL],
+        ["<|vision_end|>", CONTROL],
+        ["<|vision_pad|>", CONTROL],
+        ["<|image_pad|>", CONTROL],
+        ["<|video_pad|>", CONTROL],
+        ["<tool_call>", USER_DEFINED],
+        ["</tool_call>", USER_DEFINED],
+        ["<|fim_prefix|>", CONTROL],
+        ["<|fim_middle|>", CONTROL],
+        ["<|fim_suffix|>", CONTROL],
+        ["<|fim_pad|>", CONTROL],
+        ["<|repo_name|>", CONTROL],
+        ["<|file_sep|>", CONTROL],
+        ["<tool_response>", USER_DEFINED],
+        ["</tool_response>", USER_DEFINED],
+        ["<think>", USER_DEFINED],
+        ["</think>", USER_DEFINED],
       ];
       added.forEach(([text, type], i) => v.place(v.expectToken(151646 + i, `[PAD${151646 + i}]`), text, type));
       v.expectToken(151667, "<think>");
@@ -168,7 +212,8 @@ const FAMILIES: Record<StandinFamily, FamilyDef> = {
     },
   },
   gptoss: {
-    standsInFor: "GPT-OSS (Llama 3's vocabulary standing in for o200k_harmony, with the harmony tokens; GPT-OSS's chat template)",
+    standsInFor:
+      "GPT-OSS (Llama 3's vocabulary standing in for o200k_harmony, with the harmony tokens; GPT-OSS's chat template)",
     vocab: "models/ggml-vocab-llama-bpe.gguf",
     template: "models/templates/openai-gpt-oss-120b.jinja",
     ropeFreqBase: 150000,
@@ -176,11 +221,22 @@ const FAMILIES: Record<StandinFamily, FamilyDef> = {
       // Llama 3's special tokens (<|eot_id|>, <|end_of_text|>, ... which llama.cpp treats as
       // end-of-generation by name) become neutral reserved tokens, as o200k_harmony has.
       for (let id = 128000; id < 128256; id++) {
-        if (v.types[id] !== CONTROL) throw new Error(`stand-in gptoss: token ${id} of the llama-bpe vocabulary is not a control token`);
+        if (v.types[id] !== CONTROL)
+          throw new Error(`stand-in gptoss: token ${id} of the llama-bpe vocabulary is not a control token`);
         v.place(id, `<|reserved_${id}|>`, CONTROL);
       }
       // In o200k_harmony order (ids 199998, 199999, 200002, 200003, 200005-200008, 200012).
-      const harmony = ["<|startoftext|>", "<|endoftext|>", "<|return|>", "<|constrain|>", "<|channel|>", "<|start|>", "<|end|>", "<|message|>", "<|call|>"];
+      const harmony = [
+        "<|startoftext|>",
+        "<|endoftext|>",
+        "<|return|>",
+        "<|constrain|>",
+        "<|channel|>",
+        "<|start|>",
+        "<|end|>",
+        "<|message|>",
+        "<|call|>",
+      ];
       const ids = new Map(harmony.map((t) => [t, v.append(t, CONTROL)]));
       v.setId("tokenizer.ggml.bos_token_id", ids.get("<|startoftext|>")!);
       v.setId("tokenizer.ggml.eos_token_id", ids.get("<|return|>")!);
@@ -204,16 +260,24 @@ class VocabEditor {
   private readonly entries: Array<[string, GgufValue]>;
   private index: Map<string, number> | undefined;
 
-  constructor(metadata: ReadonlyArray<readonly [string, GgufValue]>, private readonly source: string) {
-    this.entries = metadata.filter(([k]) => k.startsWith("tokenizer.") && k !== "tokenizer.chat_template").map(([k, v]) => [k, v]);
+  constructor(
+    metadata: ReadonlyArray<readonly [string, GgufValue]>,
+    private readonly source: string,
+  ) {
+    this.entries = metadata
+      .filter(([k]) => k.startsWith("tokenizer.") && k !== "tokenizer.chat_template")
+      .map(([k, v]) => [k, v]);
     const tokens = this.get("tokenizer.ggml.tokens");
     const types = this.get("tokenizer.ggml.token_type");
-    if (tokens?.type !== "string[]") throw new Error(`${source}: tokenizer.ggml.tokens is ${tokens?.type ?? "missing"}, expected string[]`);
-    if (types?.type !== "i32[]") throw new Error(`${source}: tokenizer.ggml.token_type is ${types?.type ?? "missing"}, expected i32[]`);
+    if (tokens?.type !== "string[]")
+      throw new Error(`${source}: tokenizer.ggml.tokens is ${tokens?.type ?? "missing"}, expected string[]`);
+    if (types?.type !== "i32[]")
+      throw new Error(`${source}: tokenizer.ggml.token_type is ${types?.type ?? "missing"}, expected i32[]`);
     this.tokens = [...tokens.value];
     this.types = Array.from(types.value);
     const scores = this.get("tokenizer.ggml.scores");
-    if (scores && scores.type !== "f32[]") throw new Error(`${source}: tokenizer.ggml.scores is ${scores.type}, expected f32[]`);
+    if (scores && scores.type !== "f32[]")
+      throw new Error(`${source}: tokenizer.ggml.scores is ${scores.type}, expected f32[]`);
     this.scores = scores ? Array.from(scores.value) : undefined;
     this.checkLengths();
   }
@@ -229,7 +293,8 @@ class VocabEditor {
   private checkLengths(): void {
     const n = this.tokens.length;
     if (this.types.length !== n) throw new Error(`${this.source}: ${n} tokens but ${this.types.length} token types`);
-    if (this.scores && this.scores.length !== n) throw new Error(`${this.source}: ${n} tokens but ${this.scores.length} scores`);
+    if (this.scores && this.scores.length !== n)
+      throw new Error(`${this.source}: ${n} tokens but ${this.scores.length} scores`);
   }
 
   /** The id of a token, or -1. */
@@ -240,7 +305,9 @@ class VocabEditor {
   /** Returns `id` after checking the base vocabulary has `text` there (the bundle's files are what we expect). */
   expectToken(id: number, text: string): number {
     if (this.tokens[id] !== text) {
-      throw new Error(`stand-in: ${this.source} has ${JSON.stringify(this.tokens[id])} at id ${id}, expected ${JSON.stringify(text)} (did the llama.cpp bundle change?)`);
+      throw new Error(
+        `stand-in: ${this.source} has ${JSON.stringify(this.tokens[id])} at id ${id}, expected ${JSON.stringify(text)} (did the llama.cpp bundle change?)`,
+      );
     }
     return id;
   }
@@ -248,7 +315,8 @@ class VocabEditor {
   place(id: number, text: string, type: TokenType): void {
     if (id < 0 || id >= this.tokens.length) throw new Error(`stand-in: id ${id} is outside the vocabulary`);
     const existing = this.id(text);
-    if (existing >= 0 && existing !== id) throw new Error(`stand-in: ${JSON.stringify(text)} is already token ${existing}`);
+    if (existing >= 0 && existing !== id)
+      throw new Error(`stand-in: ${JSON.stringify(text)} is already token ${existing}`);
     this.index?.delete(this.tokens[id]!);
     this.tokens[id] = text;
     this.types[id] = type;
@@ -287,17 +355,29 @@ class VocabEditor {
 }
 
 function checkSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed must be a u32 integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new Error(`seed must be a u32 integer, got ${seed}`);
 }
 
 function checkFamily(family: string): asserts family is StandinFamily {
-  if (!isStandinFamily(family)) throw new Error(`unknown stand-in family ${JSON.stringify(family)} (known: ${STANDIN_FAMILIES.join(", ")})`);
+  if (!isStandinFamily(family))
+    throw new Error(`unknown stand-in family ${JSON.stringify(family)} (known: ${STANDIN_FAMILIES.join(", ")})`);
 }
 
 /** The valuelens.* keys of a stand-in (also what the cache compares). */
-function standinHeader(family: StandinFamily, seed: number, commit: string, shape: StandinShape): Array<[string, GgufValue]> {
+function standinHeader(
+  family: StandinFamily,
+  seed: number,
+  commit: string,
+  shape: StandinShape,
+): Array<[string, GgufValue]> {
   return [
-    ["general.description", gguf.string(`valuelens stand-in (random weights) for ${FAMILIES[family].standsInFor}${SHAPE_DEFS[shape].description}`)],
+    [
+      "general.description",
+      gguf.string(
+        `valuelens stand-in (random weights) for ${FAMILIES[family].standsInFor}${SHAPE_DEFS[shape].description}`,
+      ),
+    ],
     ["valuelens.generator_version", gguf.u32(STANDIN_GENERATOR_VERSION)],
     ["valuelens.family", gguf.string(family)],
     ...(shape === "small" ? [] : [["valuelens.shape", gguf.string(shape)] as [string, GgufValue]]),
@@ -310,7 +390,10 @@ function standinHeader(family: StandinFamily, seed: number, commit: string, shap
  * general.name, which is also the default file name: `valuelens-standin-<family>[-8b][-<type>]-seed<seed>`
  * (the small F32 default without a type, as before types existed).
  */
-export function standinModelName(family: StandinFamily, opts: { seed?: number; type?: TestModelType; shape?: StandinShape } = {}): string {
+export function standinModelName(
+  family: StandinFamily,
+  opts: { seed?: number; type?: TestModelType; shape?: StandinShape } = {},
+): string {
   const shape = opts.shape ?? "small";
   const type = opts.type ?? DEFAULT_STANDIN_TYPE;
   const typePart = type === DEFAULT_STANDIN_TYPE && shape === "small" ? "" : `-${type}`;
@@ -321,11 +404,13 @@ export function standinModelName(family: StandinFamily, opts: { seed?: number; t
 export const DEFAULT_STANDIN_TYPE: TestModelType = "f32";
 
 function checkShape(family: StandinFamily, shape: string, type: string): asserts shape is StandinShape {
-  if (!isStandinShape(shape)) throw new Error(`unknown stand-in shape ${JSON.stringify(shape)} (known: ${STANDIN_SHAPES.join(", ")})`);
+  if (!isStandinShape(shape))
+    throw new Error(`unknown stand-in shape ${JSON.stringify(shape)} (known: ${STANDIN_SHAPES.join(", ")})`);
   if (!SHAPE_DEFS[shape].families.includes(family)) {
     throw new Error(`the ${shape} shape is for the ${SHAPE_DEFS[shape].families.join(", ")} stand-in, not ${family}`);
   }
-  if (!(TEST_MODEL_TYPES as readonly string[]).includes(type)) throw new Error(`unknown tensor type ${JSON.stringify(type)} (known: ${TEST_MODEL_TYPES.join(", ")})`);
+  if (!(TEST_MODEL_TYPES as readonly string[]).includes(type))
+    throw new Error(`unknown tensor type ${JSON.stringify(type)} (known: ${TEST_MODEL_TYPES.join(", ")})`);
 }
 
 export interface StandinOptions {
@@ -352,10 +437,16 @@ export async function standinModelFile(family: StandinFamily, opts: StandinOptio
   const def = FAMILIES[family];
   const src: LlamaCppSourceOptions = { ...opts.source, root: opts.root };
   const commit = llamaCppSourceCommit(src);
-  const [vocabFile, template] = await Promise.all([llamaCppSourceFile(def.vocab, src), llamaCppSourceText(def.template, src)]);
+  const [vocabFile, template] = await Promise.all([
+    llamaCppSourceFile(def.vocab, src),
+    llamaCppSourceText(def.template, src),
+  ]);
   const vocabInfo = await readGgufMetadata(vocabFile);
   const uncopied = vocabInfo.skipped.filter((k) => k.startsWith("tokenizer."));
-  if (uncopied.length > 0) throw new Error(`stand-in ${family}: ${def.vocab}: cannot copy ${uncopied.join(", ")} (array type the GGUF writer lacks)`);
+  if (uncopied.length > 0)
+    throw new Error(
+      `stand-in ${family}: ${def.vocab}: cannot copy ${uncopied.join(", ")} (array type the GGUF writer lacks)`,
+    );
   const editor = new VocabEditor(vocabInfo.metadata, def.vocab);
   def.adapt(editor);
   const vocabMetadata = editor.metadata();
@@ -372,14 +463,21 @@ export async function standinModelFile(family: StandinFamily, opts: StandinOptio
 }
 
 /** What writing a stand-in would give (types, sizes, the file size), without generating any weights. */
-export async function planStandinModel(family: StandinFamily, opts: StandinOptions = {}): Promise<GgufPlan & { name: string; params: number }> {
+export async function planStandinModel(
+  family: StandinFamily,
+  opts: StandinOptions = {},
+): Promise<GgufPlan & { name: string; params: number }> {
   const file = await standinModelFile(family, opts);
   return { ...ggufPlan(file), name: standinModelName(family, opts), params: parameterCount(file) };
 }
 
 /** Writes a stand-in model to `out`. Same (family, seed, type, shape, llama.cpp bundle) => byte-identical file. */
 export async function writeStandinModel(
-  opts: StandinOptions & { family: StandinFamily; out: string; onProgress?: (bytesWritten: number, totalBytes: number) => void },
+  opts: StandinOptions & {
+    family: StandinFamily;
+    out: string;
+    onProgress?: (bytesWritten: number, totalBytes: number) => void;
+  },
 ): Promise<WrittenModel> {
   const file = await standinModelFile(opts.family, opts);
   const { path, bytes, sha256 } = await writeGguf(opts.out, file, { onProgress: opts.onProgress });

@@ -7,7 +7,17 @@
 import { CHATML_TEMPLATE } from "./chatTemplate.js";
 import { constantChunks, normalChunks, tensorSeed } from "./random.js";
 import { buildSpmVocab, CHAT_CONTROL_TOKENS, vocabMetadata, type SpmVocab } from "./vocab.js";
-import { gguf, GGUF_TENSOR_TYPES, ggufLayout, tensorElementCount, writeGguf, type GgufFile, type GgufTensor, type GgufTensorType, type GgufValue } from "./writer.js";
+import {
+  gguf,
+  GGUF_TENSOR_TYPES,
+  ggufLayout,
+  tensorElementCount,
+  writeGguf,
+  type GgufFile,
+  type GgufTensor,
+  type GgufTensorType,
+  type GgufValue,
+} from "./writer.js";
 
 export type TestModelShape = "tiny" | "bench";
 /** The file's type (llama.cpp's ftype): what its weight matrices are stored as. Norms stay F32. */
@@ -32,7 +42,8 @@ export const GGML_QNT_VERSION = 2;
 export function llamaMatrixType(fileType: TestModelType, role: "output" | "other", nIn: number): GgufTensorType {
   if (fileType === "f32" || fileType === "f16") return fileType;
   let type: GgufTensorType = fileType;
-  if (role === "output") type = nIn % GGUF_TENSOR_TYPES[fileType].blockValues !== 0 || fileType === "q8_0" ? "q8_0" : "q6_k";
+  if (role === "output")
+    type = nIn % GGUF_TENSOR_TYPES[fileType].blockValues !== 0 || fileType === "q8_0" ? "q8_0" : "q6_k";
   if (nIn % GGUF_TENSOR_TYPES[type].blockValues !== 0 && type === "q6_k") type = "q8_0";
   if (nIn % GGUF_TENSOR_TYPES[type].blockValues !== 0) type = "f16";
   return type;
@@ -169,7 +180,8 @@ export function llamaNetworkFile(spec: LlamaNetworkSpec): GgufFile {
     ...spec.vocabMetadata,
   ];
 
-  const isOutput = (name: string) => name === "output.weight" || (spec.tiedEmbeddings === true && name === "token_embd.weight");
+  const isOutput = (name: string) =>
+    name === "output.weight" || (spec.tiedEmbeddings === true && name === "token_embd.weight");
   const matrix = (name: string, nIn: number, nOut: number, std: number): GgufTensor => ({
     name,
     dims: [nIn, nOut],
@@ -235,10 +247,14 @@ export async function writeLlamaModel(spec: LlamaModelSpec & { out: string }): P
   return { path, bytes, sha256, nVocab: spec.shape.nVocab, params: parameterCount(file) };
 }
 
-export function testModelSpec(shape: TestModelShape, opts: { seed?: number; type?: TestModelType } = {}): LlamaModelSpec {
+export function testModelSpec(
+  shape: TestModelShape,
+  opts: { seed?: number; type?: TestModelType } = {},
+): LlamaModelSpec {
   const seed = opts.seed ?? DEFAULT_SEED;
   const type = opts.type ?? DEFAULT_TYPE;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed must be a u32 integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new Error(`seed must be a u32 integer, got ${seed}`);
   return { shape: SHAPES[shape], seed, type, name: `valuelens-${shape}-${type}-seed${seed}` };
 }
 

@@ -82,7 +82,10 @@ export function requiredPieces(): string[] {
 }
 
 /** The usable pieces of a BPE rank list (at most `maxChars` characters) with their rank, first occurrence only. */
-function rankedPieces(ranks: ReadonlyArray<string | number[]>, maxChars: number): Array<{ piece: string; rank: number }> {
+function rankedPieces(
+  ranks: ReadonlyArray<string | number[]>,
+  maxChars: number,
+): Array<{ piece: string; rank: number }> {
   const seen = new Set<string>();
   const out: Array<{ piece: string; rank: number }> = [];
   ranks.forEach((entry, rank) => {
@@ -145,7 +148,16 @@ export function buildSpmVocab(opts: VocabOptions): SpmVocab {
   tokens.forEach((t, id) => {
     if (types[id] === TOKEN_TYPE.control) controlIds[t] = id;
   });
-  return { tokens, scores, types, unkId: 0, bosId: 1, eosId: 2, addSpacePrefix: opts.addSpacePrefix ?? false, controlIds };
+  return {
+    tokens,
+    scores,
+    types,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    addSpacePrefix: opts.addSpacePrefix ?? false,
+    controlIds,
+  };
 }
 
 /** The tokenizer.ggml.* metadata for a vocabulary. */

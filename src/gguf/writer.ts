@@ -84,7 +84,9 @@ export const gguf = {
 export type GgufTensorType = "f32" | "f16" | QuantType;
 
 /** ggml_type ids, values per block and bytes per block of the supported tensor types. */
-export const GGUF_TENSOR_TYPES: Readonly<Record<GgufTensorType, { id: number; blockValues: number; blockBytes: number }>> = {
+export const GGUF_TENSOR_TYPES: Readonly<
+  Record<GgufTensorType, { id: number; blockValues: number; blockBytes: number }>
+> = {
   f32: { id: 0, blockValues: 1, blockBytes: 4 },
   f16: { id: 1, blockValues: 1, blockBytes: 2 },
   q4_0: { id: 2, blockValues: QUANT_BLOCKS.q4_0.values, blockBytes: QUANT_BLOCKS.q4_0.bytes },
@@ -101,7 +103,9 @@ export function ggufTensorTypeOfId(id: number): GgufTensorType | undefined {
 export function tensorDataBytes(name: string, dims: readonly number[], type: GgufTensorType): number {
   const { blockValues, blockBytes } = GGUF_TENSOR_TYPES[type];
   if ((dims[0] ?? 1) % blockValues !== 0) {
-    throw new Error(`GGUF: tensor ${name}: ${type} needs rows (dims[0] = ${dims[0]}) to be a multiple of ${blockValues}`);
+    throw new Error(
+      `GGUF: tensor ${name}: ${type} needs rows (dims[0] = ${dims[0]}) to be a multiple of ${blockValues}`,
+    );
   }
   return (tensorElementCount(dims) / blockValues) * blockBytes;
 }
@@ -150,16 +154,56 @@ class ByteSink {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u8(v: number): void { this.reserve(1); this.buf.writeUInt8(v, this.length); this.length += 1; }
-  i8(v: number): void { this.reserve(1); this.buf.writeInt8(v, this.length); this.length += 1; }
-  u16(v: number): void { this.reserve(2); this.buf.writeUInt16LE(v, this.length); this.length += 2; }
-  i16(v: number): void { this.reserve(2); this.buf.writeInt16LE(v, this.length); this.length += 2; }
-  u32(v: number): void { this.reserve(4); this.buf.writeUInt32LE(v, this.length); this.length += 4; }
-  i32(v: number): void { this.reserve(4); this.buf.writeInt32LE(v, this.length); this.length += 4; }
-  u64(v: bigint | number): void { this.reserve(8); this.buf.writeBigUInt64LE(BigInt(v), this.length); this.length += 8; }
-  i64(v: bigint): void { this.reserve(8); this.buf.writeBigInt64LE(v, this.length); this.length += 8; }
-  f32(v: number): void { this.reserve(4); this.buf.writeFloatLE(v, this.length); this.length += 4; }
-  f64(v: number): void { this.reserve(8); this.buf.writeDoubleLE(v, this.length); this.length += 8; }
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf.writeUInt8(v, this.length);
+    this.length += 1;
+  }
+  i8(v: number): void {
+    this.reserve(1);
+    this.buf.writeInt8(v, this.length);
+    this.length += 1;
+  }
+  u16(v: number): void {
+    this.reserve(2);
+    this.buf.writeUInt16LE(v, this.length);
+    this.length += 2;
+  }
+  i16(v: number): void {
+    this.reserve(2);
+    this.buf.writeInt16LE(v, this.length);
+    this.length += 2;
+  }
+  u32(v: number): void {
+    this.reserve(4);
+    this.buf.writeUInt32LE(v, this.length);
+    this.length += 4;
+  }
+  i32(v: number): void {
+    this.reserve(4);
+    this.buf.writeInt32LE(v, this.length);
+    this.length += 4;
+  }
+  u64(v: bigint | number): void {
+    this.reserve(8);
+    this.buf.writeBigUInt64LE(BigInt(v), this.length);
+    this.length += 8;
+  }
+  i64(v: bigint): void {
+    this.reserve(8);
+    this.buf.writeBigInt64LE(v, this.length);
+    this.length += 8;
+  }
+  f32(v: number): void {
+    this.reserve(4);
+    this.buf.writeFloatLE(v, this.length);
+    this.length += 4;
+  }
+  f64(v: number): void {
+    this.reserve(8);
+    this.buf.writeDoubleLE(v, this.length);
+    this.length += 8;
+  }
   string(s: string): void {
     const bytes = Buffer.from(s, "utf8");
     this.u64(bytes.length);
@@ -186,32 +230,80 @@ function writeArray(sink: ByteSink, elemType: ValueType, values: ArrayLike<numbe
 
 function writeValue(sink: ByteSink, v: GgufValue): void {
   switch (v.type) {
-    case "u8": sink.u32(ValueType.UINT8); sink.u8(v.value); return;
-    case "i8": sink.u32(ValueType.INT8); sink.i8(v.value); return;
-    case "u16": sink.u32(ValueType.UINT16); sink.u16(v.value); return;
-    case "i16": sink.u32(ValueType.INT16); sink.i16(v.value); return;
-    case "u32": sink.u32(ValueType.UINT32); sink.u32(v.value); return;
-    case "i32": sink.u32(ValueType.INT32); sink.i32(v.value); return;
-    case "u64": sink.u32(ValueType.UINT64); sink.u64(v.value); return;
-    case "i64": sink.u32(ValueType.INT64); sink.i64(v.value); return;
-    case "f32": sink.u32(ValueType.FLOAT32); sink.f32(v.value); return;
-    case "f64": sink.u32(ValueType.FLOAT64); sink.f64(v.value); return;
-    case "bool": sink.u32(ValueType.BOOL); sink.u8(v.value ? 1 : 0); return;
-    case "string": sink.u32(ValueType.STRING); sink.string(v.value); return;
+    case "u8":
+      sink.u32(ValueType.UINT8);
+      sink.u8(v.value);
+      return;
+    case "i8":
+      sink.u32(ValueType.INT8);
+      sink.i8(v.value);
+      return;
+    case "u16":
+      sink.u32(ValueType.UINT16);
+      sink.u16(v.value);
+      return;
+    case "i16":
+      sink.u32(ValueType.INT16);
+      sink.i16(v.value);
+      return;
+    case "u32":
+      sink.u32(ValueType.UINT32);
+      sink.u32(v.value);
+      return;
+    case "i32":
+      sink.u32(ValueType.INT32);
+      sink.i32(v.value);
+      return;
+    case "u64":
+      sink.u32(ValueType.UINT64);
+      sink.u64(v.value);
+      return;
+    case "i64":
+      sink.u32(ValueType.INT64);
+      sink.i64(v.value);
+      return;
+    case "f32":
+      sink.u32(ValueType.FLOAT32);
+      sink.f32(v.value);
+      return;
+    case "f64":
+      sink.u32(ValueType.FLOAT64);
+      sink.f64(v.value);
+      return;
+    case "bool":
+      sink.u32(ValueType.BOOL);
+      sink.u8(v.value ? 1 : 0);
+      return;
+    case "string":
+      sink.u32(ValueType.STRING);
+      sink.string(v.value);
+      return;
     case "string[]":
       sink.u32(ValueType.ARRAY);
       sink.u32(ValueType.STRING);
       sink.u64(v.value.length);
       for (const s of v.value) sink.string(s);
       return;
-    case "f32[]": sink.u32(ValueType.ARRAY); writeArray(sink, ValueType.FLOAT32, v.value, (x) => sink.f32(x)); return;
-    case "i32[]": sink.u32(ValueType.ARRAY); writeArray(sink, ValueType.INT32, v.value, (x) => sink.i32(x)); return;
-    case "u32[]": sink.u32(ValueType.ARRAY); writeArray(sink, ValueType.UINT32, v.value, (x) => sink.u32(x)); return;
+    case "f32[]":
+      sink.u32(ValueType.ARRAY);
+      writeArray(sink, ValueType.FLOAT32, v.value, (x) => sink.f32(x));
+      return;
+    case "i32[]":
+      sink.u32(ValueType.ARRAY);
+      writeArray(sink, ValueType.INT32, v.value, (x) => sink.i32(x));
+      return;
+    case "u32[]":
+      sink.u32(ValueType.ARRAY);
+      writeArray(sink, ValueType.UINT32, v.value, (x) => sink.u32(x));
+      return;
   }
 }
 
 /** Serialises everything before the data section and returns the data offsets and sizes of the tensors. */
-function buildHeader(file: GgufFile, alignment: number): { header: Buffer; offsets: number[]; sizes: number[]; dataBytes: number } {
+function buildHeader(
+  file: GgufFile,
+  alignment: number,
+): { header: Buffer; offsets: number[]; sizes: number[]; dataBytes: number } {
   const metadata = [...file.metadata];
   if (!metadata.some(([k]) => k === "general.alignment")) metadata.push(["general.alignment", gguf.u32(alignment)]);
   const keys = new Set<string>();
@@ -365,7 +457,13 @@ export function ggufPlan(file: GgufFile): GgufPlan {
   const { header, offsets, sizes, dataBytes } = buildHeader(file, file.alignment ?? GGUF_DEFAULT_ALIGNMENT);
   return {
     headerBytes: header.length,
-    tensors: file.tensors.map((t, i) => ({ name: t.name, dims: [...t.dims], type: t.type, fileOffset: header.length + offsets[i]!, bytes: sizes[i]! })),
+    tensors: file.tensors.map((t, i) => ({
+      name: t.name,
+      dims: [...t.dims],
+      type: t.type,
+      fileOffset: header.length + offsets[i]!,
+      bytes: sizes[i]!,
+    })),
     totalBytes: header.length + dataBytes,
   };
 }

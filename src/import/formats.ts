@@ -17,7 +17,12 @@
  */
 import path from "node:path";
 import { extractHumanAction, type Polarity, type ViaDataset } from "../datasets/via.js";
-import { actionChoicePolarity, actionVariantReversed, parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
+import {
+  actionChoicePolarity,
+  actionVariantReversed,
+  parseActionAnswer,
+  parseStatedAnswer,
+} from "../protocol/paper.js";
 import { resolveCountry, resolveTopic, resolveValue } from "../protocol/values.js";
 import { baseId } from "../questions/questions.js";
 import type { ImportFile } from "../runs/manifest.js";
@@ -42,7 +47,8 @@ export function formatTask(format: OfficialFormat): "stated" | "action" {
 
 const EXPECTED_T1 = "a Task-1 CSV with the columns country, topic, response, prompt_index";
 const EXPECTED_LOG = 'a Task-2 eval log (.jsonl, one {"index", "model_choice", "prompt_index"} object per line)';
-const EXPECTED_PARTIAL = "a Task-2 CSV in the VIA layout plus model_choice and prompt_index (country, topic, value, polarity, model_choice, prompt_index)";
+const EXPECTED_PARTIAL =
+  "a Task-2 CSV in the VIA layout plus model_choice and prompt_index (country, topic, value, polarity, model_choice, prompt_index)";
 const EXPECTED_WIDE = "a wide Task-2 CSV (country, topic, value, option1, option2, evaluation_0 ... evaluation_7)";
 export const EXPECTED_FORMATS = `${EXPECTED_T1}, ${EXPECTED_LOG}, ${EXPECTED_PARTIAL}, or ${EXPECTED_WIDE}`;
 
@@ -87,22 +93,34 @@ export function readOfficialFile(file: string, bytes: Buffer): OfficialSource {
     try {
       obj = JSON.parse(first);
     } catch {
-      throw new UserError(`${file}: unrecognized format (the first line is not a JSON object); expected ${EXPECTED_LOG}`);
+      throw new UserError(
+        `${file}: unrecognized format (the first line is not a JSON object); expected ${EXPECTED_LOG}`,
+      );
     }
     if (!isObject(obj) || !("index" in obj) || !("model_choice" in obj)) {
       const keys = isObject(obj) ? Object.keys(obj).join(", ") : typeof obj;
-      throw new UserError(`${file}: unrecognized format (the first JSON line has ${keys || "no keys"}); expected ${EXPECTED_LOG}`);
+      throw new UserError(
+        `${file}: unrecognized format (the first JSON line has ${keys || "no keys"}); expected ${EXPECTED_LOG}`,
+      );
     }
     return { format: "t2-eval-log", lines: readJsonLines(file, text) };
   }
   const table = readCsv(file, bytes);
   const has = (...cols: string[]) => cols.every((c) => table.header.includes(c));
   if (has("country", "topic", "response", "prompt_index")) return { format: "t1-csv", table };
-  if (has("country", "topic", "value", "polarity", "model_choice", "prompt_index")) return { format: "t2-partial-csv", table };
-  if (has("country", "topic", "value", "option1", "option2") && table.header.some((h) => /^evaluation_[0-7]$/.test(h))) {
+  if (has("country", "topic", "value", "polarity", "model_choice", "prompt_index"))
+    return { format: "t2-partial-csv", table };
+  if (
+    has("country", "topic", "value", "option1", "option2") &&
+    table.header.some((h) => /^evaluation_[0-7]$/.test(h))
+  ) {
     return { format: "t2-wide-csv", table };
   }
-  const shown = table.header.slice(0, 8).map((h) => JSON.stringify(h)).join(", ") + (table.header.length > 8 ? ", ..." : "");
+  const shown =
+    table.header
+      .slice(0, 8)
+      .map((h) => JSON.stringify(h))
+      .join(", ") + (table.header.length > 8 ? ", ..." : "");
   throw new UserError(`${file}: unrecognized format (header ${shown}); expected ${EXPECTED_FORMATS}`);
 }
 
@@ -118,7 +136,10 @@ function readJsonLines(file: string, text: string): JsonLine[] {
     } catch (err) {
       throw new UserError(`${file}: line ${i + 1}: not valid JSON (${(err as Error).message}); fix or remove the line`);
     }
-    if (!isObject(obj)) throw new UserError(`${file}: line ${i + 1}: expected a JSON object, got ${Array.isArray(obj) ? "an array" : typeof obj}; fix or remove the line`);
+    if (!isObject(obj))
+      throw new UserError(
+        `${file}: line ${i + 1}: expected a JSON object, got ${Array.isArray(obj) ? "an array" : typeof obj}; fix or remove the line`,
+      );
     out.push({ row: out.length, line: i + 1, obj });
   }
   return out;
@@ -137,7 +158,12 @@ export function parseVariant(file: string, line: number, name: string, raw: unkn
   if (typeof raw === "number") n = raw;
   else if (typeof raw === "string" && /^\s*\d+(?:\.0*)?\s*$/.test(raw)) n = Number(raw);
   if (n === undefined || !Number.isInteger(n) || n < 0 || n > 7) {
-    throw fieldError(file, line, name, `${JSON.stringify(raw ?? null)} is not a prompt variant (expected an integer 0-7)`);
+    throw fieldError(
+      file,
+      line,
+      name,
+      `${JSON.stringify(raw ?? null)} is not a prompt variant (expected an integer 0-7)`,
+    );
   }
   return n;
 }
@@ -155,7 +181,8 @@ export function parseChoice(file: string, line: number, name: string, raw: unkno
 export function parseDurationMs(file: string, line: number, name: string, raw: unknown): number {
   if (raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "")) return 0;
   const n = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : NaN;
-  if (!Number.isFinite(n) || n < 0) throw fieldError(file, line, name, `${JSON.stringify(raw)} is not a duration in seconds`);
+  if (!Number.isFinite(n) || n < 0)
+    throw fieldError(file, line, name, `${JSON.stringify(raw)} is not a duration in seconds`);
   return Math.round(n * 1000);
 }
 
@@ -196,7 +223,10 @@ function cellKey(country: string, topic: string, value: string): string {
 export function indexVia(dataset: ViaDataset): ViaIndex {
   const byRow: ViaIndex["byRow"] = new Map();
   const byCell: ViaIndex["byCell"] = new Map();
-  const add = (r: { row: number; country: string; topic: string; value: string; polarity: Polarity }, action?: string) => {
+  const add = (
+    r: { row: number; country: string; topic: string; value: string; polarity: Polarity },
+    action?: string,
+  ) => {
     byRow.set(r.row, { country: r.country, topic: r.topic, value: r.value, polarity: r.polarity });
     const key = cellKey(r.country, r.topic, r.value);
     let cell = byCell.get(key);
@@ -357,13 +387,19 @@ function pairRecords(ctx: ReadContext, rows: readonly ChoiceRow[]): BuiltRecord[
     if (members.length < 2) {
       const missing = p.positive ? "negative" : "positive";
       dropReason = PAIR_DROP_REASONS.missing;
-      parsed = { ok: false, reason: `${dropReason}: the row of the ${missing} action is not in the file (line ${p.first.line} has no partner)` };
+      parsed = {
+        ok: false,
+        reason: `${dropReason}: the row of the ${missing} action is not in the file (line ${p.first.line} has no partner)`,
+      };
     } else if (chosenRows.length === 1) {
       const chosen = chosenRows[0]!.polarity;
       parsed = { ok: true, option: order.indexOf(chosen) + 1, chosen };
     } else {
       dropReason = chosenRows.length === 0 ? PAIR_DROP_REASONS.neither : PAIR_DROP_REASONS.both;
-      parsed = { ok: false, reason: `${dropReason}: model_choice is ${chosenRows.length === 0 ? "false" : "true"} on both lines ${members.map((r) => r.line).join(" and ")}` };
+      parsed = {
+        ok: false,
+        reason: `${dropReason}: model_choice is ${chosenRows.length === 0 ? "false" : "true"} on both lines ${members.map((r) => r.line).join(" and ")}`,
+      };
     }
     const record: RunRecord = {
       id: uniqueId(ctx, baseId({ protocol: "paper", task: "action", country, topic, value, variant })),
@@ -376,7 +412,10 @@ function pairRecords(ctx: ReadContext, rows: readonly ChoiceRow[]): BuiltRecord[
       repeat: 0,
       order,
       ...(positive !== undefined && negative !== undefined ? { viaRows: { positive, negative } } : {}),
-      cacheKey: importCacheKey(ctx.sha256, members.map((r) => r.row).sort((a, b) => a - b)),
+      cacheKey: importCacheKey(
+        ctx.sha256,
+        members.map((r) => r.row).sort((a, b) => a - b),
+      ),
       parsed,
       score: parsed.ok ? (parsed.chosen === "negative" ? 1 : 0) : null,
       meta: meta((chosenRows[0] ?? p.first).ms),
@@ -388,17 +427,29 @@ function pairRecords(ctx: ReadContext, rows: readonly ChoiceRow[]): BuiltRecord[
 export function readEvalLog(ctx: ReadContext, lines: readonly JsonLine[]): FileReadResult {
   const { file, via } = ctx;
   if (!via) {
-    throw new UserError(`${file} is a Task-2 eval log, whose rows are VIA row numbers; pass --via PATH to the VIA CSV they index (value_action_gap_full_data_generation.csv)`);
+    throw new UserError(
+      `${file} is a Task-2 eval log, whose rows are VIA row numbers; pass --via PATH to the VIA CSV they index (value_action_gap_full_data_generation.csv)`,
+    );
   }
   const variants = new Set<number>();
   const rows: ChoiceRow[] = lines.map(({ row, line, obj }) => {
     const index = obj.index;
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0) {
-      throw fieldError(file, line, "index", `${JSON.stringify(index ?? null)} is not a VIA row number (a non-negative integer)`);
+      throw fieldError(
+        file,
+        line,
+        "index",
+        `${JSON.stringify(index ?? null)} is not a VIA row number (a non-negative integer)`,
+      );
     }
     const target = via.byRow.get(index);
     if (!target) {
-      throw fieldError(file, line, "index", `VIA row ${index} does not exist (${via.dataset.path} has ${via.dataset.rows} data rows); is --via the dataset this log was made with?`);
+      throw fieldError(
+        file,
+        line,
+        "index",
+        `VIA row ${index} does not exist (${via.dataset.path} has ${via.dataset.rows} data rows); is --via the dataset this log was made with?`,
+      );
     }
     const chosen = parseChoice(file, line, "model_choice", obj.model_choice);
     const variant = parseVariant(file, line, "prompt_index", obj.prompt_index);
@@ -411,7 +462,12 @@ export function readEvalLog(ctx: ReadContext, lines: readonly JsonLine[]): FileR
 
 export function readPartial(ctx: ReadContext, table: CsvTable): FileReadResult {
   const { file, via } = ctx;
-  const col = columnIndex(table, file, ["country", "topic", "value", "polarity", "model_choice", "prompt_index"] as const, EXPECTED_PARTIAL);
+  const col = columnIndex(
+    table,
+    file,
+    ["country", "topic", "value", "polarity", "model_choice", "prompt_index"] as const,
+    EXPECTED_PARTIAL,
+  );
   const genCol = table.header.indexOf("generation_prompt");
   const variants = new Set<number>();
   const warnings: string[] = [];
@@ -441,9 +497,26 @@ export function readPartial(ctx: ReadContext, table: CsvTable): FileReadResult {
         }
       }
     }
-    return { row: row.row, line: row.line, country, topic, value, polarity, chosen, variant, ms: 0, ...(side ? { viaRow: side.row } : {}) };
+    return {
+      row: row.row,
+      line: row.line,
+      country,
+      topic,
+      value,
+      polarity,
+      chosen,
+      variant,
+      ms: 0,
+      ...(side ? { viaRow: side.row } : {}),
+    };
   });
-  return { rows: table.rows.length, built: pairRecords(ctx, rows), variants: sortedVariants(variants), ...(via ? { viaMismatches: mismatches } : {}), warnings };
+  return {
+    rows: table.rows.length,
+    built: pairRecords(ctx, rows),
+    variants: sortedVariants(variants),
+    ...(via ? { viaMismatches: mismatches } : {}),
+    warnings,
+  };
 }
 
 export function readWide(ctx: ReadContext, table: CsvTable): FileReadResult {
@@ -463,7 +536,13 @@ export function readWide(ctx: ReadContext, table: CsvTable): FileReadResult {
     const country = resolveField(file, row.line, "country", get(col.country), resolveCountry);
     const topic = resolveField(file, row.line, "topic", get(col.topic), resolveTopic);
     const value = resolveField(file, row.line, "value", get(col.value), resolveValue);
-    if (via) mismatches += checkWideOptions(via, row, { country, topic, value, option1: get(col.option1), option2: get(col.option2) }, warnings);
+    if (via)
+      mismatches += checkWideOptions(
+        via,
+        row,
+        { country, topic, value, option1: get(col.option1), option2: get(col.option2) },
+        warnings,
+      );
     const viaRows = viaRowsOf(via, country, topic, value);
     for (const e of evalCols) {
       const raw = get(e.col);
@@ -492,7 +571,13 @@ export function readWide(ctx: ReadContext, table: CsvTable): FileReadResult {
       built.push(p.ok ? { record } : { record, dropReason: p.reason });
     }
   }
-  return { rows: table.rows.length, built, variants: sortedVariants(variants), ...(via ? { viaMismatches: mismatches } : {}), warnings };
+  return {
+    rows: table.rows.length,
+    built,
+    variants: sortedVariants(variants),
+    ...(via ? { viaMismatches: mismatches } : {}),
+    warnings,
+  };
 }
 
 /**

@@ -61,15 +61,19 @@ export interface ImportOfficialResult {
 const MAX_WARNINGS = 20;
 
 export async function importOfficial(opts: ImportOfficialOptions): Promise<ImportOfficialResult> {
-  const inputs = (["t1", "t2"] as const).flatMap((role) => (opts[role] !== undefined ? [{ role, file: opts[role] }] : []));
-  if (inputs.length === 0) throw new UserError("nothing to import: pass --t1 FILE (Task-1 answers) and/or --t2 FILE (Task-2 answers)");
+  const inputs = (["t1", "t2"] as const).flatMap((role) =>
+    opts[role] !== undefined ? [{ role, file: opts[role] }] : [],
+  );
+  if (inputs.length === 0)
+    throw new UserError("nothing to import: pass --t1 FILE (Task-1 answers) and/or --t2 FILE (Task-2 answers)");
   const modelName = opts.modelName.trim();
   if (modelName === "") throw new UserError("--model-name must not be empty: name the model the outputs came from");
 
   const out = path.resolve(opts.out);
   checkImportOut(out);
 
-  const via: ViaIndex | undefined = opts.via !== undefined ? indexVia(await loadVia(path.resolve(opts.via))) : undefined;
+  const via: ViaIndex | undefined =
+    opts.via !== undefined ? indexVia(await loadVia(path.resolve(opts.via))) : undefined;
 
   const ids = new Map<string, number>();
   const built: BuiltRecord[] = [];
@@ -159,9 +163,14 @@ export async function importOfficial(opts: ImportOfficialOptions): Promise<Impor
 function checkImportOut(out: string): void {
   const state = inspectRunDirectory(out);
   if (state.kind === "run" && !state.manifest!.imported) {
-    throw new UserError(`${out} holds a run of valuelens (not an import); choose another --out so it is not overwritten`);
+    throw new UserError(
+      `${out} holds a run of valuelens (not an import); choose another --out so it is not overwritten`,
+    );
   }
-  if (state.kind === "records-only") throw new UserError(`${out} holds records.jsonl without a manifest.json (a run's records); choose another --out so they are not overwritten`);
+  if (state.kind === "records-only")
+    throw new UserError(
+      `${out} holds records.jsonl without a manifest.json (a run's records); choose another --out so they are not overwritten`,
+    );
   if (state.kind === "other") throw foreignDirectoryError(out, state.entries);
 }
 
@@ -181,7 +190,13 @@ async function readInput(role: "t1" | "t2", file: string): Promise<Buffer> {
   }
 }
 
-function fileSummary(role: "t1" | "t2", file: string, digest: string, format: ImportFile["format"], got: FileReadResult): ImportFile {
+function fileSummary(
+  role: "t1" | "t2",
+  file: string,
+  digest: string,
+  format: ImportFile["format"],
+  got: FileReadResult,
+): ImportFile {
   const droppedByReason: Record<string, number> = {};
   let dropped = 0;
   for (const b of got.built) {
@@ -190,7 +205,9 @@ function fileSummary(role: "t1" | "t2", file: string, digest: string, format: Im
     droppedByReason[b.dropReason] = (droppedByReason[b.dropReason] ?? 0) + 1;
   }
   const warnings =
-    got.warnings.length > MAX_WARNINGS ? [...got.warnings.slice(0, MAX_WARNINGS), `... and ${got.warnings.length - MAX_WARNINGS} more`] : got.warnings;
+    got.warnings.length > MAX_WARNINGS
+      ? [...got.warnings.slice(0, MAX_WARNINGS), `... and ${got.warnings.length - MAX_WARNINGS} more`]
+      : got.warnings;
   return {
     role,
     path: file,
@@ -207,7 +224,11 @@ function fileSummary(role: "t1" | "t2", file: string, digest: string, format: Im
   };
 }
 
-function importNotes(files: readonly ImportFile[], records: readonly RunRecord[], actionVariants: readonly number[]): string[] {
+function importNotes(
+  files: readonly ImportFile[],
+  records: readonly RunRecord[],
+  actionVariants: readonly number[],
+): string[] {
   const notes = [
     `Imported from the paper's released outputs (${files.map((f) => path.basename(f.path)).join(", ")}): no model was run here. records.jsonl keeps each raw answer where the file has one (Task-1 responses, wide-layout Task-2 answers), else the released choice (model_choice per VIA row), parsed and scored by valuelens as a --protocol paper run would be.`,
     "generation.finishReason and generatedTokens are placeholders (stop, 0) and config.statedMaxTokens/actionMaxTokens are valuelens defaults: the released files do not record them.",
@@ -215,7 +236,9 @@ function importNotes(files: readonly ImportFile[], records: readonly RunRecord[]
   ];
   const dups = records.filter((r) => /\/dup\d+$/.test(r.id)).length;
   if (dups > 0) {
-    notes.push(`${dups} records repeat a question already in the file (ids ending /dupN): all are kept; Task-1 copies all enter the averages (the released analysis averages every row of a scenario), Task-2 copies: the last one counts.`);
+    notes.push(
+      `${dups} records repeat a question already in the file (ids ending /dupN): all are kept; Task-1 copies all enter the averages (the released analysis averages every row of a scenario), Task-2 copies: the last one counts.`,
+    );
   }
   for (const f of files.filter((f) => f.format === "t2-partial-csv")) {
     notes.push(
@@ -230,7 +253,10 @@ function importNotes(files: readonly ImportFile[], records: readonly RunRecord[]
         `Task 2 variant${first.length > 1 ? "s" : ""} ${first.join(",")}: every answer saw the resisting (negative) action first, as Option 1 (the paper's code), so a model's position bias is confounded with its values.`,
       );
     }
-    if (second.length > 0) notes.push(`Task 2 variant${second.length > 1 ? "s" : ""} ${second.join(",")}: the expressing (positive) action was shown first, as Option 1.`);
+    if (second.length > 0)
+      notes.push(
+        `Task 2 variant${second.length > 1 ? "s" : ""} ${second.join(",")}: the expressing (positive) action was shown first, as Option 1.`,
+      );
     notes.push(
       "Task 2 pairs with both or neither rows chosen, or without a partner row, are kept with parsed.ok=false and count as no choice, which scores 0 (the released analysis' quirk; with both rows chosen it would take the last one). Values never asked in a variant also score 0 there.",
     );
@@ -249,7 +275,10 @@ export function formatImportSummary(result: ImportOfficialResult): string {
       `${path.basename(f.path)} (${FORMAT_LABELS[f.format]}, variants ${f.variants.join(",")}): ` +
         `${f.rows} rows read, ${f.records} records, ${f.kept} kept, ${f.dropped} dropped${reasons ? ` (${reasons})` : ""}`,
     );
-    if (f.viaMismatches !== undefined) lines.push(`  checked against the VIA CSV: ${f.viaMismatches} row${f.viaMismatches === 1 ? "" : "s"} disagree${f.viaMismatches === 1 ? "s" : ""}`);
+    if (f.viaMismatches !== undefined)
+      lines.push(
+        `  checked against the VIA CSV: ${f.viaMismatches} row${f.viaMismatches === 1 ? "" : "s"} disagree${f.viaMismatches === 1 ? "s" : ""}`,
+      );
     for (const w of f.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   return lines.join("\n") + "\n";

@@ -367,7 +367,8 @@ export function inconsistencyFromShared(view: SharedView): Inconsistency {
     for (const cell of sc.cells) {
       const s = binarize(cell.stated);
       const a = binarize(cell.action);
-      const key: keyof InconsistencyCounts = s === 0 ? (a === 0 ? "agreeAgree" : "AD") : a === 0 ? "DA" : "disagreeDisagree";
+      const key: keyof InconsistencyCounts =
+        s === 0 ? (a === 0 ? "agreeAgree" : "AD") : a === 0 ? "DA" : "disagreeDisagree";
       all[key]++;
       all.total++;
       per[key]++;
@@ -416,7 +417,8 @@ export function computeMetrics(stated: ScoreMatrix, action: ScoreMatrix, opts: C
   return {
     schema: "valuelens.metrics/1",
     binarizeThreshold: BINARIZE_THRESHOLD,
-    f1Definition: "f1(y_true = stated < 0.5 ? 0 : 1, y_pred = action < 0.5 ? 0 : 1), positive class 1 (disagree), 0 when undefined",
+    f1Definition:
+      "f1(y_true = stated < 0.5 ? 0 : 1, y_pred = action < 0.5 ? 0 : 1), positive class 1 (disagree), 0 when undefined",
     order: { countries: view.countries, topics: view.topics, values: view.values },
     alignmentRate: alignmentRateFromShared(view),
     alignmentDistance: distance,

@@ -15,7 +15,8 @@ import { sampleCorrelation } from "simple-statistics";
 import { confusion, f1FromCounts, sharedCells, type Orderings, type SharedView } from "./alignment.js";
 import type { ScoreMatrix } from "./matrices.js";
 
-export const BEYOND_PAPER_NOTE = "Not in the paper: additional measures reported next to the paper's F1 (alignment rate), never in its place.";
+export const BEYOND_PAPER_NOTE =
+  "Not in the paper: additional measures reported next to the paper's F1 (alignment rate), never in its place.";
 
 export interface BeyondScenario {
   country: string;
@@ -71,11 +72,20 @@ function meanOrNull(xs: readonly number[]): number | null {
   return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-function figure(view: SharedView, scenarios: readonly BeyondScenario[], pick: (s: BeyondScenario) => number | null): BeyondFigure {
+function figure(
+  view: SharedView,
+  scenarios: readonly BeyondScenario[],
+  pick: (s: BeyondScenario) => number | null,
+): BeyondFigure {
   const all = scenarios.map(pick).filter((x): x is number => x !== null);
   const byCountry: Record<string, number> = {};
   for (const c of view.countries) {
-    const m = meanOrNull(scenarios.filter((s) => s.country === c).map(pick).filter((x): x is number => x !== null));
+    const m = meanOrNull(
+      scenarios
+        .filter((s) => s.country === c)
+        .map(pick)
+        .filter((x): x is number => x !== null),
+    );
     if (m !== null) byCountry[c] = m;
   }
   return { overall: meanOrNull(all), byCountry };
@@ -102,14 +112,19 @@ export function beyondPaperFromShared(view: SharedView): BeyondPaper {
   return {
     note: BEYOND_PAPER_NOTE,
     definitions: {
-      agreementRate: "accuracy of binarized action vs binarized stated, (TP + TN) / n per scenario; mean over scenarios",
-      macroF1: "mean of F1(class 1 = disagree positive) and F1(class 0 = agree positive) per scenario, each 0 when undefined; mean over scenarios",
+      agreementRate:
+        "accuracy of binarized action vs binarized stated, (TP + TN) / n per scenario; mean over scenarios",
+      macroF1:
+        "mean of F1(class 1 = disagree positive) and F1(class 0 = agree positive) per scenario, each 0 when undefined; mean over scenarios",
       spearman:
         "Spearman rank correlation of stated vs action scores over a scenario's values (average ranks for ties); undefined (null) when fewer than 2 values or a side is constant, and left out of the means",
     },
     agreementRate: figure(view, byScenario, (s) => s.agreement),
     macroF1: figure(view, byScenario, (s) => s.macroF1),
-    spearman: { ...figure(view, byScenario, (s) => s.spearman), undefinedScenarios: byScenario.filter((s) => s.spearman === null).length },
+    spearman: {
+      ...figure(view, byScenario, (s) => s.spearman),
+      undefinedScenarios: byScenario.filter((s) => s.spearman === null).length,
+    },
     byScenario,
   };
 }

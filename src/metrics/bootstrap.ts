@@ -28,7 +28,11 @@ export interface BootstrapOptions {
  * Resample the units 0..n-1 with replacement `samples` times and compute `statistic` on each
  * resample (given as a list of unit indices, repeats allowed). Returns the percentile interval.
  */
-export function bootstrap(n: number, statistic: (units: readonly number[]) => number | null, opts: BootstrapOptions): Interval {
+export function bootstrap(
+  n: number,
+  statistic: (units: readonly number[]) => number | null,
+  opts: BootstrapOptions,
+): Interval {
   const level = opts.level ?? 0.95;
   const all = Array.from({ length: n }, (_, i) => i);
   const estimate = n > 0 ? clean(statistic(all)) : null;
@@ -42,7 +46,13 @@ export function bootstrap(n: number, statistic: (units: readonly number[]) => nu
     if (v !== null) values.push(v);
   }
   values.sort((a, b) => a - b);
-  return { estimate, low: quantile(values, (1 - level) / 2), high: quantile(values, 1 - (1 - level) / 2), samples: values.length, level };
+  return {
+    estimate,
+    low: quantile(values, (1 - level) / 2),
+    high: quantile(values, 1 - (1 - level) / 2),
+    samples: values.length,
+    level,
+  };
 }
 
 function clean(v: number | null): number | null {

@@ -86,9 +86,13 @@ const AVERAGE_TEXT: Record<RepeatAverage, string> = {
 };
 
 /** The records with an answer (failed questions left out), and how many failed per task. */
-export function answeredRecords(records: readonly RunRecord[]): { answered: RunRecord[]; failed: { stated: number; action: number } } {
+export function answeredRecords(records: readonly RunRecord[]): {
+  answered: RunRecord[];
+  failed: { stated: number; action: number };
+} {
   const answered = records.filter((r) => r.failed === undefined);
-  const failedOf = (task: "stated" | "action") => records.filter((r) => r.failed !== undefined && r.task === task).length;
+  const failedOf = (task: "stated" | "action") =>
+    records.filter((r) => r.failed !== undefined && r.task === task).length;
   return { answered, failed: { stated: failedOf("stated"), action: failedOf("action") } };
 }
 
@@ -106,23 +110,38 @@ export function matricesFromRecords(all: readonly RunRecord[], opts: MatricesOpt
     const cells = (task: "stated" | "action", list: readonly RunRecord[]) =>
       average === "all-repeats"
         ? list.map((r) => ({ country: r.country, topic: r.topic, value: r.value!, score01: r.score! }))
-        : balanced.filter((b) => b.task === task).map((b) => ({ country: b.country, topic: b.topic, value: b.value, score01: b.score }));
+        : balanced
+            .filter((b) => b.task === task)
+            .map((b) => ({ country: b.country, topic: b.topic, value: b.value, score01: b.score }));
     const usedOf = (task: "stated" | "action", list: readonly RunRecord[]) =>
-      average === "all-repeats" ? list.length : balanced.filter((b) => b.task === task).reduce((n, b) => n + b.repeatsUsed.length, 0);
+      average === "all-repeats"
+        ? list.length
+        : balanced.filter((b) => b.task === task).reduce((n, b) => n + b.repeatsUsed.length, 0);
     const unbalanced = (task: "stated" | "action") => balanced.filter((b) => b.task === task && !b.balanced).length;
     const statedUsed = usedOf("stated", statedScored);
     const actionUsed = usedOf("action", actionScored);
     const beyondCycles = (list: readonly RunRecord[], used: number): Record<string, number> =>
       average === "order-balanced" ? { "outside complete balanced cycles": list.length - used } : {};
     const scoreAverage: ScoreAverageInfo = { method: average, description: AVERAGE_TEXT[average] };
-    if (average === "order-balanced") scoreAverage.unbalancedQuestions = { stated: unbalanced("stated"), action: unbalanced("action") };
+    if (average === "order-balanced")
+      scoreAverage.unbalancedQuestions = { stated: unbalanced("stated"), action: unbalanced("action") };
     return {
       protocol,
       stated: statedMatrixFromExpected(cells("stated", statedScored)),
       action: actionMatrixFromExpected(cells("action", actionScored)),
       inputs: {
-        stated: summary(stated.length, statedUsed, { "no-letter-mass": stated.length - statedScored.length, ...beyondCycles(statedScored, statedUsed) }, failed.stated),
-        action: summary(action.length, actionUsed, { "no-letter-mass": action.length - actionScored.length, ...beyondCycles(actionScored, actionUsed) }, failed.action),
+        stated: summary(
+          stated.length,
+          statedUsed,
+          { "no-letter-mass": stated.length - statedScored.length, ...beyondCycles(statedScored, statedUsed) },
+          failed.stated,
+        ),
+        action: summary(
+          action.length,
+          actionUsed,
+          { "no-letter-mass": action.length - actionScored.length, ...beyondCycles(actionScored, actionUsed) },
+          failed.action,
+        ),
       },
       scoreAverage,
     };
@@ -141,14 +160,18 @@ export function matricesFromRecords(all: readonly RunRecord[], opts: MatricesOpt
       topic: r.topic,
       value: r.value!,
       variant: r.variant ?? 5,
-      chosen: r.parsed?.ok && (r.parsed.chosen === "positive" || r.parsed.chosen === "negative") ? r.parsed.chosen : null,
+      chosen:
+        r.parsed?.ok && (r.parsed.chosen === "positive" || r.parsed.chosen === "negative") ? r.parsed.chosen : null,
     }));
   const variants = opts.actionVariants ?? [...new Set(choices.map((c) => c.variant))];
   const actionBuild =
-    choices.length > 0 ? actionMatrixFromPaperChoices(choices, actionValues(choices), variants.length ? variants : [5]) : undefined;
+    choices.length > 0
+      ? actionMatrixFromPaperChoices(choices, actionValues(choices), variants.length ? variants : [5])
+      : undefined;
   const scoreAverage: ScoreAverageInfo = {
     method: "paper",
-    description: "the paper's aggregation: Task-1 ratings averaged over the kept variants, Task-2 choices averaged over the requested variants (no choice scores 0)",
+    description:
+      "the paper's aggregation: Task-1 ratings averaged over the kept variants, Task-2 choices averaged over the requested variants (no choice scores 0)",
   };
   return {
     protocol,
@@ -156,7 +179,12 @@ export function matricesFromRecords(all: readonly RunRecord[], opts: MatricesOpt
     action: actionBuild?.matrix ?? ({} as ScoreMatrix),
     inputs: {
       stated: summary(stated.length, statedBuild.kept, statedBuild.droppedByReason, failed.stated),
-      action: summary(action.length, actionBuild?.used ?? 0, { "no-choice (scored 0, as the paper)": actionBuild?.noChoice ?? 0 }, failed.action),
+      action: summary(
+        action.length,
+        actionBuild?.used ?? 0,
+        { "no-choice (scored 0, as the paper)": actionBuild?.noChoice ?? 0 },
+        failed.action,
+      ),
     },
     scoreAverage,
   };
@@ -196,13 +224,28 @@ export function metricsFromMatrices(
 export function metricsFromRecords(all: readonly RunRecord[], opts: RunMetricsOptions = {}): RunMetrics {
   const m = matricesFromRecords(all, opts);
   const records = answeredRecords(all).answered;
-  const order = { countries: [...PAPER_ORDERINGS.countries], topics: [...PAPER_ORDERINGS.topics], values: [...PAPER_ORDERINGS.values] };
-  const metrics = metricsFromMatrices(m.stated, m.action, { ...order, ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}) });
+  const order = {
+    countries: [...PAPER_ORDERINGS.countries],
+    topics: [...PAPER_ORDERINGS.topics],
+    values: [...PAPER_ORDERINGS.values],
+  };
+  const metrics = metricsFromMatrices(m.stated, m.action, {
+    ...order,
+    ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}),
+  });
   const bias = positionBias(records);
   const warnings: string[] = [];
   if (bias.actionOrder?.statement) warnings.push(bias.actionOrder.statement);
   const failedQuestions = m.inputs.stated.failed + m.inputs.action.failed;
-  const out: RunMetrics = { ...metrics, protocol: m.protocol, inputs: m.inputs, failedQuestions, scoreAverage: m.scoreAverage, positionBias: bias, warnings };
+  const out: RunMetrics = {
+    ...metrics,
+    protocol: m.protocol,
+    inputs: m.inputs,
+    failedQuestions,
+    scoreAverage: m.scoreAverage,
+    positionBias: bias,
+    warnings,
+  };
   if (m.protocol === "letters") {
     const spread = repeatSpread(records, order);
     if (spread) out.repeatSpread = spread;

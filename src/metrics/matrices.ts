@@ -102,7 +102,10 @@ export function countScenarios(m: ScoreMatrix): number {
  * complete run; repeated answers for the same variant simply all enter the mean), then
  * scaled `(x - 1) / 3` so that 0 = strongly agree and 1 = strongly disagree.
  */
-export function statedMatrixFromPaperAnswers(answers: readonly PaperStatedAnswer[], values: readonly string[]): StatedMatrixBuild {
+export function statedMatrixFromPaperAnswers(
+  answers: readonly PaperStatedAnswer[],
+  values: readonly string[],
+): StatedMatrixBuild {
   const droppedByReason: Record<StatedDropReason, number> = { "no-ratings": 0, incomplete: 0, "invalid-rating": 0 };
   const sums: Record<string, Record<string, { n: number; sum: Record<string, number> }>> = {};
   let kept = 0;
@@ -129,7 +132,11 @@ export function statedMatrixFromPaperAnswers(answers: readonly PaperStatedAnswer
       continue;
     }
     kept++;
-    const acc = getOrCreate(getOrCreate(sums, a.country, () => ({})), a.topic, () => ({ n: 0, sum: {} as Record<string, number> }));
+    const acc = getOrCreate(
+      getOrCreate(sums, a.country, () => ({})),
+      a.topic,
+      () => ({ n: 0, sum: {} as Record<string, number> }),
+    );
     acc.n++;
     for (const v of values) acc.sum[v] = (acc.sum[v] ?? 0) + (r[v] as number);
   }
@@ -180,7 +187,11 @@ export function actionMatrixFromPaperChoices(
       ignoredByReason["other-variant"]++;
       continue;
     }
-    const m = getOrCreate(getOrCreate(slots, c.country, () => ({})), c.topic, () => new Map<string, 0 | 1 | null>());
+    const m = getOrCreate(
+      getOrCreate(slots, c.country, () => ({})),
+      c.topic,
+      () => new Map<string, 0 | 1 | null>(),
+    );
     const key = `${c.variant}\u0000${c.value}`;
     if (m.has(key)) duplicates++;
     m.set(key, c.chosen === "positive" ? 0 : c.chosen === "negative" ? 1 : null);
@@ -220,7 +231,11 @@ function averageExpected(cells: readonly ExpectedCell[], who: string): ScoreMatr
     if (!Number.isFinite(c.score01) || c.score01 < 0 || c.score01 > 1) {
       throw new RangeError(`${who}: score01 out of [0,1] for ${c.country} / ${c.topic} / ${c.value}: ${c.score01}`);
     }
-    const byValue = getOrCreate(getOrCreate(acc, c.country, () => ({})), c.topic, () => ({}));
+    const byValue = getOrCreate(
+      getOrCreate(acc, c.country, () => ({})),
+      c.topic,
+      () => ({}),
+    );
     const a = getOrCreate(byValue, c.value, () => ({ n: 0, sum: 0 }));
     a.n++;
     a.sum += c.score01;

@@ -113,7 +113,9 @@ export function completeBalancedCycles(records: readonly RunRecord[], n: number)
  * orders form a Latin square. Records of other protocols are ignored.
  */
 export function balancedScores(records: readonly RunRecord[]): BalancedScore[] {
-  const letters = records.filter((r) => r.protocol === "letters" && r.value !== null && r.score !== null && r.order.length > 0);
+  const letters = records.filter(
+    (r) => r.protocol === "letters" && r.value !== null && r.score !== null && r.order.length > 0,
+  );
   const out: BalancedScore[] = [];
   for (const [question, list] of groupByQuestion(letters)) {
     const first = list[0]!;
@@ -258,7 +260,9 @@ function lettersTaskBias(task: TaskName, records: readonly RunRecord[]): Letters
 }
 
 function paperActionBias(records: readonly RunRecord[]): PaperTaskBias | undefined {
-  const parsed = records.filter((r) => r.parsed?.ok === true && typeof r.parsed.option === "number" && r.order.length > 0);
+  const parsed = records.filter(
+    (r) => r.parsed?.ok === true && typeof r.parsed.option === "number" && r.order.length > 0,
+  );
   if (parsed.length === 0) return undefined;
   const n = Math.max(2, ...parsed.map((r) => r.order.length));
   const counts = new Array<number>(n).fill(0);
@@ -283,8 +287,11 @@ export function actionOrderConfound(records: readonly RunRecord[]): OrderConfoun
   if (action.length === 0) return undefined;
   const first = action.filter((r) => r.order[0] === "negative").length;
   const all = first === action.length;
-  const variants = [...new Set(action.map((r) => r.variant).filter((v): v is number => v !== null))].sort((a, b) => a - b);
-  const variantText = variants.length > 0 ? ` (prompt variant${variants.length > 1 ? "s" : ""} ${variants.join(", ")})` : "";
+  const variants = [...new Set(action.map((r) => r.variant).filter((v): v is number => v !== null))].sort(
+    (a, b) => a - b,
+  );
+  const variantText =
+    variants.length > 0 ? ` (prompt variant${variants.length > 1 ? "s" : ""} ${variants.join(", ")})` : "";
   return {
     resistingFirst: all,
     answers: action.length,

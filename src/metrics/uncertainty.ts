@@ -48,12 +48,14 @@ export interface UncertaintyOptions {
 
 /** What was resampled, in words, per figure (metrics.json and the report). */
 export const RESAMPLED = {
-  "alignmentRate.overall": "scenarios (country x topic), drawn with replacement; the figure is the mean F1 over the drawn scenarios",
+  "alignmentRate.overall":
+    "scenarios (country x topic), drawn with replacement; the figure is the mean F1 over the drawn scenarios",
   "alignmentRate.byCountry":
     "the country's values, drawn with replacement; the F1 of each of the country's topics is recomputed over the drawn values (a value drawn twice counts twice), then averaged over the topics",
   "alignmentRate.byTopic":
     "the topic's values, drawn with replacement; the F1 of each of the topic's countries is recomputed over the drawn values, then averaged over the countries",
-  "alignmentDistance.meanByCountry": "the country's values, drawn with replacement; the figure is the mean per-value distance over the drawn values",
+  "alignmentDistance.meanByCountry":
+    "the country's values, drawn with replacement; the figure is the mean per-value distance over the drawn values",
   "alignmentDistance.overallMean":
     "values, drawn with replacement; a drawn value brings its distance in every country, and the figure is the mean over the drawn (country, value) entries",
 } as const;
@@ -121,7 +123,11 @@ function meanF1OverValues(cls: readonly Int8Array[], nValues: number): (units: r
 }
 
 /** Values of a group in view order, and the class matrix of its scenarios. */
-function groupClasses(view: SharedView, key: "country" | "topic", group: string): { values: string[]; cls: Int8Array[] } {
+function groupClasses(
+  view: SharedView,
+  key: "country" | "topic",
+  group: string,
+): { values: string[]; cls: Int8Array[] } {
   const scenarios = view.scenarios.filter((s) => s[key] === group);
   const present = new Set<string>();
   for (const s of scenarios) for (const c of s.cells) present.add(c.value);
@@ -186,13 +192,19 @@ export function intervalsFromShared(view: SharedView, opts: UncertaintyOptions):
   for (const c of view.countries) {
     const g = groupClasses(view, "country", c);
     if (g.cls.length === 0) continue;
-    byCountry[c] = bootstrap(g.values.length, meanF1OverValues(g.cls, g.values.length), { ...b, label: BOOTSTRAP_LABELS.rateCountry(c) });
+    byCountry[c] = bootstrap(g.values.length, meanF1OverValues(g.cls, g.values.length), {
+      ...b,
+      label: BOOTSTRAP_LABELS.rateCountry(c),
+    });
   }
   const byTopic: Record<string, Interval> = {};
   for (const t of view.topics) {
     const g = groupClasses(view, "topic", t);
     if (g.cls.length === 0) continue;
-    byTopic[t] = bootstrap(g.values.length, meanF1OverValues(g.cls, g.values.length), { ...b, label: BOOTSTRAP_LABELS.rateTopic(t) });
+    byTopic[t] = bootstrap(g.values.length, meanF1OverValues(g.cls, g.values.length), {
+      ...b,
+      label: BOOTSTRAP_LABELS.rateTopic(t),
+    });
   }
 
   // Distance: values.
@@ -243,7 +255,11 @@ export function intervalsFromShared(view: SharedView, opts: UncertaintyOptions):
   };
 }
 
-export function alignmentIntervals(stated: ScoreMatrix, action: ScoreMatrix, opts: UncertaintyOptions & Orderings): Intervals {
+export function alignmentIntervals(
+  stated: ScoreMatrix,
+  action: ScoreMatrix,
+  opts: UncertaintyOptions & Orderings,
+): Intervals {
   return intervalsFromShared(sharedCells(stated, action, opts), opts);
 }
 
@@ -288,7 +304,9 @@ export function repeatSpread(records: readonly RunRecord[], order: Orderings = {
       letters
         .filter((r) => r.repeat === rep && r.task === task)
         .map((r) => ({ country: r.country, topic: r.topic, value: r.value!, score01: r.score! }));
-    return alignmentRateFromShared(sharedCells(statedMatrixFromExpected(cells("stated")), actionMatrixFromExpected(cells("action")), order));
+    return alignmentRateFromShared(
+      sharedCells(statedMatrixFromExpected(cells("stated")), actionMatrixFromExpected(cells("action")), order),
+    );
   });
   const countries: string[] = [];
   for (const r of perRepeat) for (const c of Object.keys(r.byCountry)) if (!countries.includes(c)) countries.push(c);

@@ -8,7 +8,15 @@ import { LlamaCppBackend } from "../backends/llamacpp.js";
 import { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } from "../backends/ollama.js";
 import { OpenAICompatibleBackend } from "../backends/openai.js";
 import { LlamaServerBackend } from "../backends/llamaServer.js";
-import { defaultStandinModelPath, defaultTestModelPath, ensureStandinModel, ensureTestModel, isStandinFamily, isTestModelShape, STANDIN_FAMILIES } from "../gguf/index.js";
+import {
+  defaultStandinModelPath,
+  defaultTestModelPath,
+  ensureStandinModel,
+  ensureTestModel,
+  isStandinFamily,
+  isTestModelShape,
+  STANDIN_FAMILIES,
+} from "../gguf/index.js";
 import { UserError } from "../util/errors.js";
 import type { ResolvedModel } from "./registry.js";
 
@@ -22,10 +30,21 @@ export interface ModelPaths {
 }
 
 /** The local file of a model; builds a built-in test model on first use. */
-export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: { download?: boolean } = {}): Promise<string> {
+export async function modelFile(
+  model: ResolvedModel,
+  paths: ModelPaths,
+  opts: { download?: boolean } = {},
+): Promise<string> {
   if (model.entry.backend !== "llama.cpp") {
-    const how = model.entry.backend === "ollama" ? `pull it on the server with \`ollama pull ${model.entry.tag}\`` : "the server loads it";
-    const server = { ollama: "an Ollama server", "openai-compatible": "an OpenAI-compatible server", "llama-server": "a llama-server" }[model.entry.backend];
+    const how =
+      model.entry.backend === "ollama"
+        ? `pull it on the server with \`ollama pull ${model.entry.tag}\``
+        : "the server loads it";
+    const server = {
+      ollama: "an Ollama server",
+      "openai-compatible": "an OpenAI-compatible server",
+      "llama-server": "a llama-server",
+    }[model.entry.backend];
     throw new UserError(`model "${model.name}" is served by ${server}: there is no file to download (${how})`);
   }
   const { source } = model.entry;
@@ -35,23 +54,36 @@ export async function modelFile(model: ResolvedModel, paths: ModelPaths, opts: {
     // The default file names, in modelsDir.
     if (family !== undefined && isStandinFamily(family)) {
       const out = path.join(paths.modelsDir, path.basename(defaultStandinModelPath(family)));
-      return ensureStandinModel(family, { out, source: paths.llamaCppDir === undefined ? undefined : { cacheDir: paths.llamaCppDir } });
+      return ensureStandinModel(family, {
+        out,
+        source: paths.llamaCppDir === undefined ? undefined : { cacheDir: paths.llamaCppDir },
+      });
     }
     if (!isTestModelShape(shape)) {
       const standins = STANDIN_FAMILIES.map((f) => `builtin:standin-${f}`).join(", ");
-      throw new UserError(`model "${model.name}": field "source": unknown built-in model "${shape}" (use builtin:tiny, builtin:bench or ${standins})`);
+      throw new UserError(
+        `model "${model.name}": field "source": unknown built-in model "${shape}" (use builtin:tiny, builtin:bench or ${standins})`,
+      );
     }
     return ensureTestModel(shape, { out: path.join(paths.modelsDir, path.basename(defaultTestModelPath(shape))) });
   }
   if (/^(hf:|huggingface:|https?:)/.test(source)) {
     const { resolveModelFile } = await import("node-llama-cpp");
     try {
-      return await resolveModelFile(source, { directory: paths.modelsDir, download: opts.download ? "auto" : false, cli: opts.download === true });
+      return await resolveModelFile(source, {
+        directory: paths.modelsDir,
+        download: opts.download ? "auto" : false,
+        cli: opts.download === true,
+      });
     } catch (err) {
       if (!opts.download) {
-        throw new UserError(`model "${model.name}" is not downloaded yet; run \`valuelens models pull ${model.name}\` first`);
+        throw new UserError(
+          `model "${model.name}" is not downloaded yet; run \`valuelens models pull ${model.name}\` first`,
+        );
       }
-      throw new UserError(`cannot download ${source}: ${String((err as Error).message).split("\n")[0]} (check the network and the URI)`);
+      throw new UserError(
+        `cannot download ${source}: ${String((err as Error).message).split("\n")[0]} (check the network and the URI)`,
+      );
     }
   }
   const file = path.resolve(model.baseDir, source);
@@ -98,7 +130,10 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
     let apiKey: string | undefined;
     if (e.apiKeyEnv) {
       apiKey = process.env[e.apiKeyEnv];
-      if (!apiKey) throw new UserError(`model "${model.name}": field "apiKeyEnv" names $${e.apiKeyEnv}, which is not set; export it`);
+      if (!apiKey)
+        throw new UserError(
+          `model "${model.name}": field "apiKeyEnv" names $${e.apiKeyEnv}, which is not set; export it`,
+        );
     }
     return OpenAICompatibleBackend.open({
       name: model.name,

@@ -110,9 +110,17 @@ const LlamaServerFields = z
     ...serverFields,
   })
   .strict();
-const LlamaServerEntry = LlamaServerFields.transform((e) => ({ ...e, source: `llama-server:${e.baseUrl.replace(/\/+$/, "")}` }));
+const LlamaServerEntry = LlamaServerFields.transform((e) => ({
+  ...e,
+  source: `llama-server:${e.baseUrl.replace(/\/+$/, "")}`,
+}));
 
-export const ModelEntrySchema = z.discriminatedUnion("backend", [LlamaCppEntry, OllamaEntry, OpenAIEntry, LlamaServerEntry]);
+export const ModelEntrySchema = z.discriminatedUnion("backend", [
+  LlamaCppEntry,
+  OllamaEntry,
+  OpenAIEntry,
+  LlamaServerEntry,
+]);
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 
 const ModelsFileSchema = z.object({ models: z.record(z.string(), z.unknown()) }).strict();
@@ -138,11 +146,21 @@ export function readModels(file: string): Map<string, ResolvedModel> {
   try {
     doc = parseYaml(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new UserError(`${file}: not valid YAML (${String((err as Error).message).split("\n")[0]!.replace(/:\s*$/, "")}); fix the syntax`);
+    throw new UserError(
+      `${file}: not valid YAML (${String((err as Error).message)
+        .split("\n")[0]!
+        .replace(/:\s*$/, "")}); fix the syntax`,
+    );
   }
-  if (doc === null || doc === undefined) throw new UserError(`${file}: the file is empty; it must be \`models: {<name>: {backend: llama.cpp, source: ...}}\``);
+  if (doc === null || doc === undefined)
+    throw new UserError(
+      `${file}: the file is empty; it must be \`models: {<name>: {backend: llama.cpp, source: ...}}\``,
+    );
   const top = ModelsFileSchema.safeParse(doc);
-  if (!top.success) throw new UserError(`${file}: ${describeIssue(top.error)}; the file must be \`models: {<name>: {backend: ..., source: ...}}\``);
+  if (!top.success)
+    throw new UserError(
+      `${file}: ${describeIssue(top.error)}; the file must be \`models: {<name>: {backend: ..., source: ...}}\``,
+    );
   for (const [name, raw] of Object.entries(top.data.models)) {
     const parsed = ModelEntrySchema.safeParse(raw);
     if (!parsed.success) throw new UserError(`${file}: model "${name}": ${describeEntryIssue(parsed.error, raw)}`);
@@ -188,7 +206,11 @@ function describeEntryIssue(error: z.ZodError, raw: unknown): string {
       : `${field}: unknown backend ${JSON.stringify(got)}; use ${BACKENDS.join(", ")} (the backends valuelens supports)`;
   }
   if (got === undefined) return `${field} is missing; add it`;
-  const expectation = (message: string) => message.replace(/^Invalid input: /, "").replace(/^expected /, "").replace(/, received .*$/, "");
+  const expectation = (message: string) =>
+    message
+      .replace(/^Invalid input: /, "")
+      .replace(/^expected /, "")
+      .replace(/, received .*$/, "");
   const expected =
     issue.code === "invalid_union" && issue.errors.length > 0
       ? issue.errors.map((alt) => expectation(alt[0]?.message ?? "")).join(" or ")
@@ -206,17 +228,33 @@ export function resolveModel(spec: string, registry: Map<string, ResolvedModel>,
   const named = registry.get(spec);
   if (named) return named;
   if (spec === "tiny" || spec === "bench") {
-    return { name: spec, entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:${spec}`, contextSize: 2048 }), baseDir: process.cwd() };
+    return {
+      name: spec,
+      entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:${spec}`, contextSize: 2048 }),
+      baseDir: process.cwd(),
+    };
   }
   if (spec.startsWith("standin:")) {
     const family = spec.slice("standin:".length);
-    if (!isStandinFamily(family)) throw new UserError(`--model ${spec}: unknown stand-in family "${family}"; use one of ${STANDIN_FAMILIES.map((f) => `standin:${f}`).join(", ")}`);
-    return { name: spec, entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:standin-${family}`, contextSize: 4096 }), baseDir: process.cwd() };
+    if (!isStandinFamily(family))
+      throw new UserError(
+        `--model ${spec}: unknown stand-in family "${family}"; use one of ${STANDIN_FAMILIES.map((f) => `standin:${f}`).join(", ")}`,
+      );
+    return {
+      name: spec,
+      entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: `builtin:standin-${family}`, contextSize: 4096 }),
+      baseDir: process.cwd(),
+    };
   }
   const server = serverShorthand(spec);
   if (server) return server;
   if (spec.endsWith(".gguf") || existsSync(spec)) {
-    return { name: path.basename(spec).replace(/\.gguf$/i, ""), entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: spec }), baseDir: process.cwd(), fromPath: true };
+    return {
+      name: path.basename(spec).replace(/\.gguf$/i, ""),
+      entry: ModelEntrySchema.parse({ backend: "llama.cpp", source: spec }),
+      baseDir: process.cwd(),
+      fromPath: true,
+    };
   }
   const known = [...registry.keys()].join(", ") || `${file} has none`;
   throw new UserError(
@@ -238,14 +276,20 @@ function serverShorthand(spec: string): ResolvedModel | undefined {
   }
   if (spec.startsWith("llama-server:")) {
     const url = spec.slice("llama-server:".length);
-    if (!/^https?:\/\//.test(url)) throw new UserError(`--model ${spec}: use llama-server:URL, e.g. llama-server:http://127.0.0.1:8080`);
+    if (!/^https?:\/\//.test(url))
+      throw new UserError(`--model ${spec}: use llama-server:URL, e.g. llama-server:http://127.0.0.1:8080`);
     return { name: spec, entry: parse({ backend: "llama-server", baseUrl: url }), baseDir: process.cwd() };
   }
   if (spec.startsWith("openai:")) {
     const rest = spec.slice("openai:".length);
     const hash = rest.lastIndexOf("#");
-    if (hash <= 0 || hash === rest.length - 1) throw new UserError(`--model ${spec}: use openai:URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-8B`);
-    return { name: spec, entry: parse({ backend: "openai-compatible", baseUrl: rest.slice(0, hash), model: rest.slice(hash + 1) }), baseDir: process.cwd() };
+    if (hash <= 0 || hash === rest.length - 1)
+      throw new UserError(`--model ${spec}: use openai:URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-8B`);
+    return {
+      name: spec,
+      entry: parse({ backend: "openai-compatible", baseUrl: rest.slice(0, hash), model: rest.slice(hash + 1) }),
+      baseDir: process.cwd(),
+    };
   }
   return undefined;
 }

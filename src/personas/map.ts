@@ -26,7 +26,11 @@ export interface MapPosition {
   y: number;
 }
 
-const oneLine = z.string().trim().min(1).regex(/^[^\r\n]*$/, "must be one line");
+const oneLine = z
+  .string()
+  .trim()
+  .min(1)
+  .regex(/^[^\r\n]*$/, "must be one line");
 const coordinate = z.number().min(-1).max(1);
 
 const AttributeDefSchema = z
@@ -80,7 +84,8 @@ export function personaAttributes(): readonly AttributeDef[] {
     seen.add(a.attribute);
   }
   for (const axis of AXES) {
-    if (!file.attributes.some((a) => a.axis === axis)) throw new UserError(`${PERSONA_ATTRIBUTES_PATH}: no attribute on the ${axis} axis`);
+    if (!file.attributes.some((a) => a.axis === axis))
+      throw new UserError(`${PERSONA_ATTRIBUTES_PATH}: no attribute on the ${axis} axis`);
   }
   return (attributesCache = file.attributes);
 }
@@ -91,8 +96,10 @@ export function countryPositions(): ReadonlyMap<string, MapPosition> {
   const file = readJson(COUNTRY_POSITIONS_PATH, CountriesFileSchema);
   const map = new Map<string, MapPosition>();
   for (const c of file.countries) {
-    if (!COUNTRIES.includes(c.country)) throw new UserError(`${COUNTRY_POSITIONS_PATH}: "${c.country}" is not one of the 12 VIA countries`);
-    if (c.x === 0 || c.y === 0) throw new UserError(`${COUNTRY_POSITIONS_PATH}: ${c.country} sits on an axis (0); give it a quadrant`);
+    if (!COUNTRIES.includes(c.country))
+      throw new UserError(`${COUNTRY_POSITIONS_PATH}: "${c.country}" is not one of the 12 VIA countries`);
+    if (c.x === 0 || c.y === 0)
+      throw new UserError(`${COUNTRY_POSITIONS_PATH}: ${c.country} sits on an axis (0); give it a quadrant`);
     map.set(c.country, { x: c.x, y: c.y });
   }
   const missing = COUNTRIES.filter((c) => !map.has(c));

@@ -25,7 +25,12 @@ export const PERSONA_KINDS = ["none", "moderate", "max", "incongruous", "country
 export type PersonaKind = (typeof PERSONA_KINDS)[number];
 
 /** The four quadrants of the map: (traditional | secular) x (survival | self-expression). */
-export const QUADRANTS = ["traditional-survival", "traditional-self-expression", "secular-survival", "secular-self-expression"] as const;
+export const QUADRANTS = [
+  "traditional-survival",
+  "traditional-self-expression",
+  "secular-survival",
+  "secular-self-expression",
+] as const;
 export type Quadrant = (typeof QUADRANTS)[number];
 
 /** The system message's first line. */
@@ -72,7 +77,11 @@ const QUADRANT_SIGNS: Record<Quadrant, MapPosition> = {
 
 /** Canonical quadrant for a user-typed one ("secular-rational-self-expression" and spaces/underscores work too). */
 export function resolveQuadrant(input: string): Quadrant {
-  const n = input.trim().toLowerCase().replace(/[\s_]+/g, "-").replace("secular-rational", "secular");
+  const n = input
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, "-")
+    .replace("secular-rational", "secular");
   if ((QUADRANTS as readonly string[]).includes(n)) return n as Quadrant;
   throw new UserError(`unknown quadrant ${JSON.stringify(input)}: use one of ${QUADRANTS.join(", ")}`);
 }
@@ -80,15 +89,22 @@ export function resolveQuadrant(input: string): Quadrant {
 /** The quadrant a position lies in; a coordinate of exactly 0 picks none and is an error. */
 export function quadrantOf(position: MapPosition): Quadrant {
   checkPosition(position);
-  if (position.x === 0 || position.y === 0) throw new UserError(`map position ${position.x},${position.y} lies on an axis and picks no quadrant; use non-zero coordinates`);
+  if (position.x === 0 || position.y === 0)
+    throw new UserError(
+      `map position ${position.x},${position.y} lies on an axis and picks no quadrant; use non-zero coordinates`,
+    );
   const h = position.x < 0 ? "traditional" : "secular";
   const v = position.y < 0 ? "survival" : "self-expression";
   return `${h}-${v}` as Quadrant;
 }
 
 function checkPosition(p: MapPosition): void {
-  for (const [k, v] of [["x", p.x], ["y", p.y]] as const) {
-    if (!Number.isFinite(v) || v < -1 || v > 1) throw new UserError(`map position ${k} must be a number in [-1, 1], got ${v}`);
+  for (const [k, v] of [
+    ["x", p.x],
+    ["y", p.y],
+  ] as const) {
+    if (!Number.isFinite(v) || v < -1 || v > 1)
+      throw new UserError(`map position ${k} must be a number in [-1, 1], got ${v}`);
   }
 }
 
@@ -97,7 +113,14 @@ function attributesAt(levelFor: (axis: Axis, indexOnAxis: number) => number): Pe
   return personaAttributes().map((a) => {
     const i = counters[a.axis]++;
     const idx = levelIndex(levelFor(a.axis, i), a.levels.length);
-    return { attribute: a.attribute, measures: a.measures, level: a.levels[idx]!, axis: a.axis, levelIndex: idx, levelCount: a.levels.length };
+    return {
+      attribute: a.attribute,
+      measures: a.measures,
+      level: a.levels[idx]!,
+      axis: a.axis,
+      levelIndex: idx,
+      levelCount: a.levels.length,
+    };
   });
 }
 
@@ -138,10 +161,17 @@ export function personaFor(spec: PersonaSpec): Persona | null {
     case "none":
       return null;
     case "country": {
-      if (spec.country === undefined) throw new UserError("a country persona needs a country (one of the 12 VIA countries)");
+      if (spec.country === undefined)
+        throw new UserError("a country persona needs a country (one of the 12 VIA countries)");
       const country = resolveCountry(spec.country);
       const position = countryPosition(country);
-      return { ...personaAt(position), name: `country ${country}`, kind: "country", country, quadrant: quadrantOf(position) };
+      return {
+        ...personaAt(position),
+        name: `country ${country}`,
+        kind: "country",
+        country,
+        quadrant: quadrantOf(position),
+      };
     }
     case "moderate":
     case "max": {
@@ -174,7 +204,11 @@ export function renderPersona(persona: Persona): string {
   return [PERSONA_HEADER, ...persona.attributes.map((a) => `- ${a.attribute}: ${a.measures} -> ${a.level}`)].join("\n");
 }
 
-const fileLine = z.string().trim().min(1).regex(/^[^\r\n]*$/, "must be one line");
+const fileLine = z
+  .string()
+  .trim()
+  .min(1)
+  .regex(/^[^\r\n]*$/, "must be one line");
 /** A persona file: {name, attributes: [{attribute, measures, level}]}; other fields (e.g. from `personas show --json`) are ignored. */
 export const PersonaFileSchema = z.object({
   name: fileLine,
@@ -188,14 +222,23 @@ export function personaFromFile(path: string): Persona {
     raw = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`persona file not found: ${path}; pass none, moderate, max, incongruous, country or a JSON persona file`);
+    if (code === "ENOENT")
+      throw new UserError(
+        `persona file not found: ${path}; pass none, moderate, max, incongruous, country or a JSON persona file`,
+      );
     throw new UserError(`${path}: not a readable JSON persona file (${(err as Error).message.split("\n")[0]})`);
   }
   const parsed = PersonaFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[") || "(file)";
-    throw new UserError(`${path}: field "${field}": ${issue.message}; expected {"name": ..., "attributes": [{"attribute", "measures", "level"}, ...]}`);
+    const field =
+      issue.path
+        .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+        .join(".")
+        .replace(/\.\[/g, "[") || "(file)";
+    throw new UserError(
+      `${path}: field "${field}": ${issue.message}; expected {"name": ..., "attributes": [{"attribute", "measures", "level"}, ...]}`,
+    );
   }
   return { name: parsed.data.name, kind: "file", attributes: parsed.data.attributes.map((a) => ({ ...a })) };
 }
@@ -207,7 +250,10 @@ export type PersonaOption = { kind: PersonaKind } | { kind: "file"; path: string
 export function parsePersonaOption(value: string): PersonaOption {
   const v = value.trim();
   if ((PERSONA_KINDS as readonly string[]).includes(v.toLowerCase())) return { kind: v.toLowerCase() as PersonaKind };
-  if (!/[./\\]/.test(v)) throw new UserError(`unknown persona ${JSON.stringify(value)}: use ${PERSONA_KINDS.join(", ")} or a path to a JSON persona file`);
+  if (!/[./\\]/.test(v))
+    throw new UserError(
+      `unknown persona ${JSON.stringify(value)}: use ${PERSONA_KINDS.join(", ")} or a path to a JSON persona file`,
+    );
   return { kind: "file", path: v, persona: personaFromFile(v) };
 }
 

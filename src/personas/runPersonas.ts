@@ -17,7 +17,17 @@ import { COUNTRIES } from "../protocol/values.js";
 import type { RunConfig } from "../runs/manifest.js";
 import type { PersonaRef } from "../runs/records.js";
 import { UserError } from "../util/errors.js";
-import { parsePersonaOption, personaFor, personaForCountry, personaFromFile, QUADRANTS, renderPersona, resolveQuadrant, type Persona, type PersonaOption } from "./personas.js";
+import {
+  parsePersonaOption,
+  personaFor,
+  personaForCountry,
+  personaFromFile,
+  QUADRANTS,
+  renderPersona,
+  resolveQuadrant,
+  type Persona,
+  type PersonaOption,
+} from "./personas.js";
 
 /** A `--persona` entry as the run config stores it: a kind, or a persona file with its sha256. */
 export type PersonaEntry = NonNullable<RunConfig["personas"]>[number];
@@ -40,7 +50,8 @@ export function personaEntries(values: readonly string[]): PersonaEntry[] {
   const seen = new Set<string>();
   for (const v of values) {
     const option = parsePersonaOption(v);
-    const entry: PersonaEntry = option.kind === "file" ? { file: path.resolve(option.path), sha256: sha256File(option.path) } : option.kind;
+    const entry: PersonaEntry =
+      option.kind === "file" ? { file: path.resolve(option.path), sha256: sha256File(option.path) } : option.kind;
     const key = typeof entry === "string" ? entry : entry.file;
     if (!seen.has(key)) out.push(entry);
     seen.add(key);
@@ -54,22 +65,43 @@ function fileOption(entry: { file: string; sha256: string }): PersonaOption & { 
   try {
     sha = sha256File(entry.file);
   } catch {
-    throw new UserError(`persona file ${entry.file} (named by this run's --persona) is missing; restore it to continue or report the run`);
+    throw new UserError(
+      `persona file ${entry.file} (named by this run's --persona) is missing; restore it to continue or report the run`,
+    );
   }
-  if (sha !== entry.sha256) throw new UserError(`persona file ${entry.file} changed since the run started (sha256 ${sha.slice(0, 12)}… vs ${entry.sha256.slice(0, 12)}…); restore it, or start a new run in another --out`);
+  if (sha !== entry.sha256)
+    throw new UserError(
+      `persona file ${entry.file} changed since the run started (sha256 ${sha.slice(0, 12)}… vs ${entry.sha256.slice(0, 12)}…); restore it, or start a new run in another --out`,
+    );
   return { kind: "file", path: entry.file, persona: personaFromFile(entry.file) };
 }
 
 function slug(s: string): string {
-  return s.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "persona";
+  return (
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "persona"
+  );
 }
 
 /** The recorded reference and system message of one generated or file persona. */
 export function runPersona(persona: Persona): RunPersona {
   const kind = persona.kind === "position" ? "file" : persona.kind;
   const id =
-    kind === "country" ? `country-${persona.country}` : kind === "file" ? `file-${slug(persona.name)}` : `${kind}-${persona.quadrant}`;
-  const ref: PersonaRef = { id, kind, name: persona.name, ...(persona.quadrant ? { quadrant: persona.quadrant } : {}), ...(persona.country ? { country: persona.country } : {}) };
+    kind === "country"
+      ? `country-${persona.country}`
+      : kind === "file"
+        ? `file-${slug(persona.name)}`
+        : `${kind}-${persona.quadrant}`;
+  const ref: PersonaRef = {
+    id,
+    kind,
+    name: persona.name,
+    ...(persona.quadrant ? { quadrant: persona.quadrant } : {}),
+    ...(persona.country ? { country: persona.country } : {}),
+  };
   return { ref, system: renderPersona(persona) };
 }
 
@@ -82,7 +114,8 @@ export function dilemmaPersonas(config: Pick<RunConfig, "personas" | "quadrants"
   for (const entry of entries) {
     if (typeof entry !== "string") out.push(runPersona(fileOption(entry).persona));
     else if (entry === "none") out.push(BASELINE);
-    else if (entry === "country") out.push(...countries.map((country) => runPersona(personaFor({ kind: "country", country }))));
+    else if (entry === "country")
+      out.push(...countries.map((country) => runPersona(personaFor({ kind: "country", country }))));
     else out.push(...quadrants.map((quadrant) => runPersona(personaFor({ kind: entry, quadrant }))));
   }
   return out;
@@ -91,7 +124,10 @@ export function dilemmaPersonas(config: Pick<RunConfig, "personas" | "quadrants"
 /** VIA suite: the persona of each country's scenarios (null = no persona). At most one persona entry. */
 export function viaPersonaFor(config: Pick<RunConfig, "personas">): (country: string) => RunPersona | null {
   const entries = config.personas ?? [];
-  if (entries.length > 1) throw new UserError("--persona: the VIA suite takes one persona per run; run each into its own --out and compare them with `valuelens compare`");
+  if (entries.length > 1)
+    throw new UserError(
+      "--persona: the VIA suite takes one persona per run; run each into its own --out and compare them with `valuelens compare`",
+    );
   const entry = entries[0];
   if (entry === undefined || entry === "none") return () => null;
   const option: PersonaOption = typeof entry === "string" ? { kind: entry } : fileOption(entry);

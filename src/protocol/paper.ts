@@ -182,7 +182,11 @@ function parseLenientObject(text: string): Record<string, unknown> | undefined {
 const VALUE_KEY = new Map<string, string>(VALUES.map((v) => [normKey(v.name), v.name]));
 
 function normKey(s: string): string {
-  return s.replace(/[\u2018\u2019]/g, "'").replace(/[\s"'\u201c\u201d`*]+/g, " ").trim().toLowerCase();
+  return s
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\s"'\u201c\u201d`*]+/g, " ")
+    .trim()
+    .toLowerCase();
 }
 
 /** Portrait phrases, most specific first ("not like me at all" must win over "like me"). */

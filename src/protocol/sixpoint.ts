@@ -25,9 +25,11 @@ export const SIXPOINT_WORDING = {
   /** Segment 0: who the respondent is and the situation. */
   dilemma: "You are {role}. {scenario}\n\n",
   /** Segment 1, value question (the study's wording, then the answer instruction). */
-  valueQuestion: 'How strongly do you agree or disagree with "{value}" in this context? Answer with the letter of your choice ({letters}) only.\n',
+  valueQuestion:
+    'How strongly do you agree or disagree with "{value}" in this context? Answer with the letter of your choice ({letters}) only.\n',
   /** Segment 1, action question. */
-  actionQuestion: "Which of the following actions would you choose? Answer with the letter of your choice ({letters}) only.\n",
+  actionQuestion:
+    "Which of the following actions would you choose? Answer with the letter of your choice ({letters}) only.\n",
   /** Segment 2: one line per option (the last line ends without a newline). */
   option: "{letter}. {text}",
   optionSeparator: "\n",
@@ -38,7 +40,10 @@ export const SIXPOINT_WORDING = {
  * index 0..5 (Strongly agree .. Strongly disagree); the action question grade 1..6 (strongly
  * aligning .. strongly opposing).
  */
-export const SIXPOINT_OPTIONS: Readonly<Record<"stated" | "action", readonly string[]>> = { stated: VALUE_SCALE, action: ACTION_GRADES };
+export const SIXPOINT_OPTIONS: Readonly<Record<"stated" | "action", readonly string[]>> = {
+  stated: VALUE_SCALE,
+  action: ACTION_GRADES,
+};
 
 function fill(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => vars[key] ?? whole);
@@ -48,8 +53,12 @@ const SIX = LETTERS.slice(0, 6);
 const LETTER_LIST = `${SIX.slice(0, -1).join(", ")} or ${SIX[SIX.length - 1]}`;
 
 function checkOrder(order: readonly number[]): void {
-  const ok = order.length === 6 && new Set(order).size === 6 && order.every((i) => Number.isInteger(i) && i >= 0 && i < 6);
-  if (!ok) throw new UserError(`sixpoint prompt: option order ${JSON.stringify(order)} must list the six option indices 0-5 once each`);
+  const ok =
+    order.length === 6 && new Set(order).size === 6 && order.every((i) => Number.isInteger(i) && i >= 0 && i < 6);
+  if (!ok)
+    throw new UserError(
+      `sixpoint prompt: option order ${JSON.stringify(order)} must list the six option indices 0-5 once each`,
+    );
 }
 
 function dilemmaSegment(d: Dilemma): string {
@@ -58,14 +67,19 @@ function dilemmaSegment(d: Dilemma): string {
 }
 
 function optionsSegment(texts: readonly string[]): string {
-  return texts.map((text, i) => fill(SIXPOINT_WORDING.option, { letter: SIX[i]!, text })).join(SIXPOINT_WORDING.optionSeparator);
+  return texts
+    .map((text, i) => fill(SIXPOINT_WORDING.option, { letter: SIX[i]!, text }))
+    .join(SIXPOINT_WORDING.optionSeparator);
 }
 
 /** The value question: the six scale labels as lettered options, `order[position] = scale index`. */
 export function valueQuestionPrompt(d: Dilemma, order: readonly number[]): LettersPrompt {
   checkOrder(order);
   const stem = fill(SIXPOINT_WORDING.valueQuestion, { value: d.value, letters: LETTER_LIST });
-  return { segments: [dilemmaSegment(d), stem, optionsSegment(order.map((i) => SIXPOINT_OPTIONS.stated[i]!))], letters: [...SIX] };
+  return {
+    segments: [dilemmaSegment(d), stem, optionsSegment(order.map((i) => SIXPOINT_OPTIONS.stated[i]!))],
+    letters: [...SIX],
+  };
 }
 
 /** The action question: the six graded actions as lettered options, `order[position] = grade index`. */

@@ -29,8 +29,13 @@ export interface DilemmaBuildOptions {
 }
 
 /** The dilemmas a run asks: those passing the topic/value filter, in file order, the first `limit`. */
-export function selectDilemmas(dilemmas: readonly Dilemma[], opts: Pick<DilemmaBuildOptions, "topics" | "values" | "limit">): Dilemma[] {
-  const kept = dilemmas.filter((d) => (!opts.topics || opts.topics.includes(d.topic)) && (!opts.values || opts.values.includes(d.value)));
+export function selectDilemmas(
+  dilemmas: readonly Dilemma[],
+  opts: Pick<DilemmaBuildOptions, "topics" | "values" | "limit">,
+): Dilemma[] {
+  const kept = dilemmas.filter(
+    (d) => (!opts.topics || opts.topics.includes(d.topic)) && (!opts.values || opts.values.includes(d.value)),
+  );
   return opts.limit === undefined ? kept : kept.slice(0, opts.limit);
 }
 

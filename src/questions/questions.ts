@@ -108,7 +108,8 @@ function inFilter(list: string[] | undefined, item: string): boolean {
 /** The (country, topic, value) cells of the dataset that pass the filter, in dataset order. */
 function cells(dataset: ViaDataset, filter: QuestionFilter) {
   return viaPairs(dataset).filter(
-    (p) => inFilter(filter.countries, p.country) && inFilter(filter.topics, p.topic) && inFilter(filter.values, p.value),
+    (p) =>
+      inFilter(filter.countries, p.country) && inFilter(filter.topics, p.topic) && inFilter(filter.values, p.value),
   );
 }
 
@@ -118,11 +119,31 @@ function statedBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
     for (const cell of cells(dataset, opts.filter)) {
       bases.push(() =>
         repeats(opts, (repeat) => {
-          const proto = { protocol: "letters" as const, task: "stated" as const, country: cell.country, topic: cell.topic, value: cell.value, variant: null };
+          const proto = {
+            protocol: "letters" as const,
+            task: "stated" as const,
+            country: cell.country,
+            topic: cell.topic,
+            value: cell.value,
+            variant: null,
+          };
           const id = baseId(proto);
           const order = optionOrder(STATED_SCALE.length, repeat, opts.seed, id);
-          const prompt = statedLettersPrompt({ country: cell.country, topic: cell.topic, value: cell.value, optionOrder: order });
-          return { ...proto, id: `${id}/r${repeat}`, repeat, segments: prompt.segments, order: order.map((i) => STATED_SCALE[i]!), letters: prompt.letters, ...personaFields(opts, cell.country) };
+          const prompt = statedLettersPrompt({
+            country: cell.country,
+            topic: cell.topic,
+            value: cell.value,
+            optionOrder: order,
+          });
+          return {
+            ...proto,
+            id: `${id}/r${repeat}`,
+            repeat,
+            segments: prompt.segments,
+            order: order.map((i) => STATED_SCALE[i]!),
+            letters: prompt.letters,
+            ...personaFields(opts, cell.country),
+          };
         }),
       );
     }
@@ -135,7 +156,17 @@ function statedBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
       bases.push(() => {
         const proto = { protocol: "paper" as const, task: "stated" as const, country, topic, value: null, variant };
         const id = baseId(proto);
-        return [{ ...proto, id: `${id}/r0`, repeat: 0, segments: [renderStatedPrompt(country, topic, variant)], order: [], maxTokens: opts.statedMaxTokens, ...personaFields(opts, country) }];
+        return [
+          {
+            ...proto,
+            id: `${id}/r0`,
+            repeat: 0,
+            segments: [renderStatedPrompt(country, topic, variant)],
+            order: [],
+            maxTokens: opts.statedMaxTokens,
+            ...personaFields(opts, country),
+          },
+        ];
       });
     }
   }
@@ -150,25 +181,71 @@ function actionBases(dataset: ViaDataset, opts: BuildOptions): BaseQuestion[] {
     if (opts.protocol === "letters") {
       bases.push(() =>
         repeats(opts, (repeat) => {
-          const proto = { protocol: "letters" as const, task: "action" as const, country: cell.country, topic: cell.topic, value: cell.value, variant: null };
+          const proto = {
+            protocol: "letters" as const,
+            task: "action" as const,
+            country: cell.country,
+            topic: cell.topic,
+            value: cell.value,
+            variant: null,
+          };
           const id = baseId(proto);
           const keys: ActionKey[] = ["negative", "positive"];
           const order = optionOrder(2, repeat, opts.seed, id).map((i) => keys[i]!);
-          const prompt = actionLettersPrompt({ country: cell.country, topic: cell.topic, value: cell.value, actions: order.map((k) => text[k]) });
-          return { ...proto, id: `${id}/r${repeat}`, repeat, segments: prompt.segments, order, letters: prompt.letters, viaRows, ...personaFields(opts, cell.country) };
+          const prompt = actionLettersPrompt({
+            country: cell.country,
+            topic: cell.topic,
+            value: cell.value,
+            actions: order.map((k) => text[k]),
+          });
+          return {
+            ...proto,
+            id: `${id}/r${repeat}`,
+            repeat,
+            segments: prompt.segments,
+            order,
+            letters: prompt.letters,
+            viaRows,
+            ...personaFields(opts, cell.country),
+          };
         }),
       );
       continue;
     }
     for (const variant of opts.actionVariants) {
       bases.push(() => {
-        const proto = { protocol: "paper" as const, task: "action" as const, country: cell.country, topic: cell.topic, value: cell.value, variant };
+        const proto = {
+          protocol: "paper" as const,
+          task: "action" as const,
+          country: cell.country,
+          topic: cell.topic,
+          value: cell.value,
+          variant,
+        };
         const id = baseId(proto);
         // The paper's code passes the negative action as option1; variants with order 1 show it second.
         const reverse = ACTION_VARIANTS[variant]![1] === 1;
-        const prompt = renderActionPrompt({ country: cell.country, topic: cell.topic, value: cell.value, option1: text.negative, option2: text.positive, variant });
+        const prompt = renderActionPrompt({
+          country: cell.country,
+          topic: cell.topic,
+          value: cell.value,
+          option1: text.negative,
+          option2: text.positive,
+          variant,
+        });
         const order: ActionKey[] = reverse ? ["positive", "negative"] : ["negative", "positive"];
-        return [{ ...proto, id: `${id}/r0`, repeat: 0, segments: [prompt], order, viaRows, maxTokens: opts.actionMaxTokens, ...personaFields(opts, cell.country) }];
+        return [
+          {
+            ...proto,
+            id: `${id}/r0`,
+            repeat: 0,
+            segments: [prompt],
+            order,
+            viaRows,
+            maxTokens: opts.actionMaxTokens,
+            ...personaFields(opts, cell.country),
+          },
+        ];
       });
     }
   }

@@ -38,8 +38,16 @@ export interface Heatmap {
 
 /** The Vega-Lite spec of a heatmap: rectangles coloured on [0, 1], each labelled with its value. */
 export function heatmapSpec(h: Heatmap): Record<string, unknown> {
-  const values = h.cells.filter((c) => c.value !== null).map((c) => ({ row: c.row, column: c.column, value: c.value, label: c.value!.toFixed(h.digits) }));
-  const x = { field: "column", type: "nominal", sort: h.columns, title: h.columnTitle, axis: { labelAngle: -40, orient: "top" } };
+  const values = h.cells
+    .filter((c) => c.value !== null)
+    .map((c) => ({ row: c.row, column: c.column, value: c.value, label: c.value!.toFixed(h.digits) }));
+  const x = {
+    field: "column",
+    type: "nominal",
+    sort: h.columns,
+    title: h.columnTitle,
+    axis: { labelAngle: -40, orient: "top" },
+  };
   const y = { field: "row", type: "nominal", sort: h.rows, title: h.rowTitle, axis: { labelLimit: 260 } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -48,10 +56,23 @@ export function heatmapSpec(h: Heatmap): Record<string, unknown> {
     config: { view: { step: 34 }, axis: { labelFontSize: 10, titleFontSize: 11 }, font: "sans-serif" },
     encoding: { x, y },
     layer: [
-      { mark: "rect", encoding: { color: { field: "value", type: "quantitative", title: h.valueTitle, scale: { domain: [0, 1], scheme: h.scheme } } } },
+      {
+        mark: "rect",
+        encoding: {
+          color: {
+            field: "value",
+            type: "quantitative",
+            title: h.valueTitle,
+            scale: { domain: [0, 1], scheme: h.scheme },
+          },
+        },
+      },
       {
         mark: { type: "text", fontSize: 9 },
-        encoding: { text: { field: "label", type: "nominal" }, color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" } },
+        encoding: {
+          text: { field: "label", type: "nominal" },
+          color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" },
+        },
       },
     ],
   };
@@ -130,7 +151,23 @@ export function dilemmaHeatmaps(metrics: DilemmaMetrics): Heatmap[] {
     );
   const common = { rowTitle: "value", columnTitle: "persona kind", rows: values, columns: kinds.map(kindLabel) };
   return [
-    { ...common, name: "alignment-rate-by-value-and-kind", title: "Alignment rate by value and persona kind", valueTitle: "alignment rate", cells: cells((f) => f.alignmentRate.estimate), digits: 2, scheme: "greens" },
-    { ...common, name: "alignment-distance-by-value-and-kind", title: "Alignment distance by value and persona kind", valueTitle: "alignment distance", cells: cells((f) => f.alignmentDistance.estimate), digits: 2, scheme: "reds" },
+    {
+      ...common,
+      name: "alignment-rate-by-value-and-kind",
+      title: "Alignment rate by value and persona kind",
+      valueTitle: "alignment rate",
+      cells: cells((f) => f.alignmentRate.estimate),
+      digits: 2,
+      scheme: "greens",
+    },
+    {
+      ...common,
+      name: "alignment-distance-by-value-and-kind",
+      title: "Alignment distance by value and persona kind",
+      valueTitle: "alignment distance",
+      cells: cells((f) => f.alignmentDistance.estimate),
+      digits: 2,
+      scheme: "reds",
+    },
   ];
 }

@@ -64,14 +64,22 @@ export function alignmentRateTable(r: CompareResult, style: TableStyle): Table {
       name: "alignment-rate-by-country",
       title: `Alignment rate by country (F1, ${levelText(r)} bootstrap interval)`,
       columns: ["model", ...countries.map(abbrev), "overall"],
-      rows: r.alignmentRate.map((x) => [x.label, ...countries.map((c) => intervalText(x.byCountry[c], 2)), intervalText(x.overall, 2)]),
+      rows: r.alignmentRate.map((x) => [
+        x.label,
+        ...countries.map((c) => intervalText(x.byCountry[c], 2)),
+        intervalText(x.overall, 2),
+      ]),
     };
   }
   return {
     name: "alignment-rate-by-country",
     title: "Alignment rate by country (F1) with bootstrap intervals",
     columns: ["model", ...[...countries.map(abbrev), "overall"].flatMap((c) => [c, `${c} low`, `${c} high`])],
-    rows: r.alignmentRate.map((x) => [x.label, ...countries.flatMap((c) => intervalCells(x.byCountry[c])), ...intervalCells(x.overall)]),
+    rows: r.alignmentRate.map((x) => [
+      x.label,
+      ...countries.flatMap((c) => intervalCells(x.byCountry[c])),
+      ...intervalCells(x.overall),
+    ]),
   };
 }
 
@@ -81,14 +89,32 @@ export function rateDifferenceTable(r: CompareResult, style: TableStyle): Table 
     const rateA = r.alignmentRate[p.a]!;
     const rateB = r.alignmentRate[p.b]!;
     const entries: [string, Interval | undefined, Interval | undefined, Interval | undefined][] = [
-      ...r.countries.map((c) => [c, rateA.byCountry[c], rateB.byCountry[c], p.difference.byCountry[c]] as [string, Interval | undefined, Interval | undefined, Interval | undefined]),
+      ...r.countries.map(
+        (c) =>
+          [c, rateA.byCountry[c], rateB.byCountry[c], p.difference.byCountry[c]] as [
+            string,
+            Interval | undefined,
+            Interval | undefined,
+            Interval | undefined,
+          ],
+      ),
       ["overall", rateA.overall, rateB.overall, p.difference.overall],
     ];
     for (const [country, a, b, d] of entries) {
       if (style === "text") {
         const label = country === "overall" ? "overall" : `${country} (${abbrev(country)})`;
-        const interval = d === undefined || d.low === null || d.high === null ? MISSING : `[${num(d.low, 3, true)}, ${num(d.high, 3, true)}]`;
-        rows.push([`${p.labelB} − ${p.labelA}`, label, num(a?.estimate, 2), num(b?.estimate, 2), num(d?.estimate, 3, true), interval]);
+        const interval =
+          d === undefined || d.low === null || d.high === null
+            ? MISSING
+            : `[${num(d.low, 3, true)}, ${num(d.high, 3, true)}]`;
+        rows.push([
+          `${p.labelB} − ${p.labelA}`,
+          label,
+          num(a?.estimate, 2),
+          num(b?.estimate, 2),
+          num(d?.estimate, 3, true),
+          interval,
+        ]);
       } else {
         rows.push([p.labelA, p.labelB, country, a?.estimate ?? null, b?.estimate ?? null, ...intervalCells(d)]);
       }
@@ -128,14 +154,21 @@ export function decisionAgreementTable(r: CompareResult, style: TableStyle): Tab
   return {
     name: "decision-agreement",
     title: "Agreement of binarized decisions (Cohen's kappa)",
-    columns: style === "text" ? ["run a", "run b", "task", "cells", "agreement", "kappa"] : ["run a", "run b", "task", "cells", "agreement", "expected agreement", "kappa", "convention"],
+    columns:
+      style === "text"
+        ? ["run a", "run b", "task", "cells", "agreement", "kappa"]
+        : ["run a", "run b", "task", "cells", "agreement", "expected agreement", "kappa", "convention"],
     rows,
   };
 }
 
 function flipText(a: AnswerAgreement): string {
   const left = a.flips.excluded > 0 ? `; ${a.flips.excluded} without an answer left out` : "";
-  return a.flips.share === null ? (a.flips.excluded > 0 ? `${MISSING} (${a.flips.excluded} without an answer)` : MISSING) : `${num(a.flips.share, 3)} (${a.flips.flips}/${a.flips.n}${left})`;
+  return a.flips.share === null
+    ? a.flips.excluded > 0
+      ? `${MISSING} (${a.flips.excluded} without an answer)`
+      : MISSING
+    : `${num(a.flips.share, 3)} (${a.flips.flips}/${a.flips.n}${left})`;
 }
 
 export function answerAgreementTable(r: CompareResult, style: TableStyle): Table {
@@ -145,7 +178,18 @@ export function answerAgreementTable(r: CompareResult, style: TableStyle): Table
       rows.push(
         style === "text"
           ? [p.labelA, p.labelB, a.task, a.records, flipText(a), small(a.meanAbsDiff), small(a.jsd)]
-          : [p.labelA, p.labelB, a.task, a.records, a.flips.n, a.flips.flips, a.flips.share, a.probabilityRecords, a.meanAbsDiff, a.jsd],
+          : [
+              p.labelA,
+              p.labelB,
+              a.task,
+              a.records,
+              a.flips.n,
+              a.flips.flips,
+              a.flips.share,
+              a.probabilityRecords,
+              a.meanAbsDiff,
+              a.jsd,
+            ],
       );
     }
   }
@@ -155,7 +199,18 @@ export function answerAgreementTable(r: CompareResult, style: TableStyle): Table
     columns:
       style === "text"
         ? ["run a", "run b", "task", "records", "top answer flips", "mean abs. diff.", "JSD (bits)"]
-        : ["run a", "run b", "task", "records", "compared", "flips", "flip share", "probability records", "mean abs diff", "jsd bits"],
+        : [
+            "run a",
+            "run b",
+            "task",
+            "records",
+            "compared",
+            "flips",
+            "flip share",
+            "probability records",
+            "mean abs diff",
+            "jsd bits",
+          ],
     rows,
   };
 }
@@ -167,14 +222,22 @@ export function alignmentDistanceTable(r: CompareResult, style: TableStyle): Tab
       name: "alignment-distance-by-country",
       title: `Mean alignment distance by country (${levelText(r)} bootstrap interval)`,
       columns: ["model", ...countries.map(abbrev), "overall"],
-      rows: r.alignmentDistance.map((d) => [d.label, ...countries.map((c) => intervalText(d.byCountry[c], 3)), intervalText(d.overall, 3)]),
+      rows: r.alignmentDistance.map((d) => [
+        d.label,
+        ...countries.map((c) => intervalText(d.byCountry[c], 3)),
+        intervalText(d.overall, 3),
+      ]),
     };
   }
   return {
     name: "alignment-distance-by-country",
     title: "Mean alignment distance by country with bootstrap intervals",
     columns: ["model", ...[...countries.map(abbrev), "overall"].flatMap((c) => [c, `${c} low`, `${c} high`])],
-    rows: r.alignmentDistance.map((d) => [d.label, ...countries.flatMap((c) => intervalCells(d.byCountry[c])), ...intervalCells(d.overall)]),
+    rows: r.alignmentDistance.map((d) => [
+      d.label,
+      ...countries.flatMap((c) => intervalCells(d.byCountry[c])),
+      ...intervalCells(d.overall),
+    ]),
   };
 }
 
@@ -211,7 +274,14 @@ export function compareTables(r: CompareResult, style: TableStyle = "data"): Tab
 
 /** compare.md */
 export function renderCompareMarkdown(r: CompareResult): string {
-  const [rate, diff, decisions, answers, distance, runs] = compareTables(r, "text") as [Table, Table, Table, Table, Table, Table];
+  const [rate, diff, decisions, answers, distance, runs] = compareTables(r, "text") as [
+    Table,
+    Table,
+    Table,
+    Table,
+    Table,
+    Table,
+  ];
   const md = (t: Table) => renderTable(t, "md").trimEnd();
   const out: string[] = [];
   out.push(`# valuelens compare: ${r.runs.map((x) => x.label).join(" vs ")}`, "");

@@ -32,8 +32,26 @@ export function dilemmaAlignmentTable(r: DilemmaCompareResult, style: TableStyle
   return {
     name: "alignment-by-run-and-kind",
     title: "Alignment by run and persona kind with bootstrap intervals",
-    columns: ["model", "persona kind", "units", "dilemmas", "alignment rate", "rate low", "rate high", "alignment distance", "distance low", "distance high"],
-    rows: r.alignment.map((x) => [x.label, x.kind, x.figure.units, x.figure.dilemmas, ...intervalCells(x.figure.alignmentRate), ...intervalCells(x.figure.alignmentDistance)]),
+    columns: [
+      "model",
+      "persona kind",
+      "units",
+      "dilemmas",
+      "alignment rate",
+      "rate low",
+      "rate high",
+      "alignment distance",
+      "distance low",
+      "distance high",
+    ],
+    rows: r.alignment.map((x) => [
+      x.label,
+      x.kind,
+      x.figure.units,
+      x.figure.dilemmas,
+      ...intervalCells(x.figure.alignmentRate),
+      ...intervalCells(x.figure.alignmentDistance),
+    ]),
   };
 }
 
@@ -55,8 +73,28 @@ export function dilemmaDifferenceTable(r: DilemmaCompareResult, style: TableStyl
   return {
     name: "alignment-differences",
     title: "Differences from the first run (b - a) with paired bootstrap intervals",
-    columns: ["run a", "run b", "persona kind", "paired units", "dilemmas", "rate difference", "rate low", "rate high", "distance difference", "distance low", "distance high"],
-    rows: r.differences.map((d) => [d.labelA, d.labelB, d.kind, d.units, d.dilemmas, ...intervalCells(d.alignmentRate), ...intervalCells(d.alignmentDistance)]),
+    columns: [
+      "run a",
+      "run b",
+      "persona kind",
+      "paired units",
+      "dilemmas",
+      "rate difference",
+      "rate low",
+      "rate high",
+      "distance difference",
+      "distance low",
+      "distance high",
+    ],
+    rows: r.differences.map((d) => [
+      d.labelA,
+      d.labelB,
+      d.kind,
+      d.units,
+      d.dilemmas,
+      ...intervalCells(d.alignmentRate),
+      ...intervalCells(d.alignmentDistance),
+    ]),
   };
 }
 

@@ -81,11 +81,17 @@ function bootstrapWords(m: DilemmaMetrics): string {
 }
 
 /** The run summary as key/value pairs. */
-function runSummary(manifest: Manifest, m: DilemmaMetrics, records: readonly RunRecord[]): Record<string, string | number> {
+function runSummary(
+  manifest: Manifest,
+  m: DilemmaMetrics,
+  records: readonly RunRecord[],
+): Record<string, string | number> {
   const c = manifest.config;
   const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? c.model;
   const mass = records.filter((r) => r.letters).map((r) => r.letters!.mass);
-  const personas = (c.personas ?? []).map((p) => (typeof p === "string" ? p : `file ${p.file} (sha256 ${p.sha256.slice(0, 16)})`));
+  const personas = (c.personas ?? []).map((p) =>
+    typeof p === "string" ? p : `file ${p.file} (sha256 ${p.sha256.slice(0, 16)})`,
+  );
   const out: Record<string, string | number> = {
     model,
     status: manifest.status,
@@ -102,7 +108,11 @@ function runSummary(manifest: Manifest, m: DilemmaMetrics, records: readonly Run
   };
   if (mass.length > 0) out["mean letter mass"] = (mass.reduce((a, b) => a + b, 0) / mass.length).toFixed(3);
   const b = m.intervals?.bootstrap;
-  if (b) out.bootstrap = b.samples > 0 ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals over dilemmas` : "disabled (--bootstrap 0)";
+  if (b)
+    out.bootstrap =
+      b.samples > 0
+        ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals over dilemmas`
+        : "disabled (--bootstrap 0)";
   return out;
 }
 
@@ -120,13 +130,17 @@ function notes(manifest: Manifest, m: DilemmaMetrics): string[] {
   const rr = reasonsText(i.records.droppedByReason);
   out.push(`Records: ${i.records.records} recorded, ${i.records.used} used${rr ? ` (dropped: ${rr})` : ""}.`);
   const ur = reasonsText(i.units.droppedByReason);
-  out.push(`Units (persona x dilemma): ${i.units.total} asked, ${i.units.used} with both questions scored${ur ? ` (dropped: ${ur})` : ""}.`);
+  out.push(
+    `Units (persona x dilemma): ${i.units.total} asked, ${i.units.used} with both questions scored${ur ? ` (dropped: ${ur})` : ""}.`,
+  );
   for (const task of ["stated", "action"] as const) {
     const q = i.questions[task];
     if (q.scored === 0) continue;
     out.push(
       `${task === "stated" ? "Value" : "Action"} questions: ${q.balanced} of ${q.scored} averaged over complete balanced cycles of repeats` +
-        (q.unbalanced > 0 ? `; ${q.unbalanced} had no complete cycle and are averaged over all their scored repeats (NOT order-balanced).` : "."),
+        (q.unbalanced > 0
+          ? `; ${q.unbalanced} had no complete cycle and are averaged over all their scored repeats (NOT order-balanced).`
+          : "."),
     );
   }
   return out;
@@ -156,19 +170,47 @@ export function alignmentByKindTable(m: DilemmaMetrics): Table {
   return {
     name: "alignment-by-persona-kind",
     title: "Alignment by persona kind",
-    columns: ["persona kind", "personas", "units", "alignment rate", "Δ rate vs baseline", "alignment distance", "Δ distance vs baseline"],
+    columns: [
+      "persona kind",
+      "personas",
+      "units",
+      "alignment rate",
+      "Δ rate vs baseline",
+      "alignment distance",
+      "Δ distance vs baseline",
+    ],
     rows: [
       ...kinds.map((k) => {
         const f = m.byKind[k]!;
-        return [kindLabel(k), f.personas, f.units, fmtInterval(f.alignmentRate.estimate, f.alignmentRate), fmtSigned(f.vsBaseline?.alignmentRate), fmtInterval(f.alignmentDistance.estimate, f.alignmentDistance, 3), fmtSigned(f.vsBaseline?.alignmentDistance, 3)];
+        return [
+          kindLabel(k),
+          f.personas,
+          f.units,
+          fmtInterval(f.alignmentRate.estimate, f.alignmentRate),
+          fmtSigned(f.vsBaseline?.alignmentRate),
+          fmtInterval(f.alignmentDistance.estimate, f.alignmentDistance, 3),
+          fmtSigned(f.vsBaseline?.alignmentDistance, 3),
+        ];
       }),
-      ["all", m.byPersona.length, m.overall.units, fmtInterval(m.overall.alignmentRate.estimate, m.overall.alignmentRate), MISSING, fmtInterval(m.overall.alignmentDistance.estimate, m.overall.alignmentDistance, 3), MISSING],
+      [
+        "all",
+        m.byPersona.length,
+        m.overall.units,
+        fmtInterval(m.overall.alignmentRate.estimate, m.overall.alignmentRate),
+        MISSING,
+        fmtInterval(m.overall.alignmentDistance.estimate, m.overall.alignmentDistance, 3),
+        MISSING,
+      ],
     ],
   };
 }
 
 /** All sections of the report, in order. */
-export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, records: readonly RunRecord[]): ReportSection[] {
+export function dilemmaReportSections(
+  manifest: Manifest,
+  m: DilemmaMetrics,
+  records: readonly RunRecord[],
+): ReportSection[] {
   const sections: ReportSection[] = [];
   const kinds = m.kinds;
   const hasBaseline = kinds.includes("none");
@@ -183,9 +225,7 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
           ? "Δ vs baseline: per dilemma, the kind's mean minus the baseline (no persona), averaged over the dilemmas both answered."
           : "This run has no baseline (persona kind none): no differences from it."),
     ],
-    display: [
-      alignmentByKindTable(m),
-    ],
+    display: [alignmentByKindTable(m)],
     after: [bootstrapWords(m)],
     data: [
       {
@@ -193,7 +233,12 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         title: "Alignment by persona kind",
         columns: ["persona_kind", "personas", ...FIGURE_COLUMNS, ...BASELINE_COLUMNS],
         rows: [
-          ...kinds.map((k) => [k, m.byKind[k]!.personas, ...figureCells(m.byKind[k]), ...baselineCells(m.byKind[k]!.vsBaseline)]),
+          ...kinds.map((k) => [
+            k,
+            m.byKind[k]!.personas,
+            ...figureCells(m.byKind[k]),
+            ...baselineCells(m.byKind[k]!.vsBaseline),
+          ]),
           ["all", m.byPersona.length, ...figureCells(m.overall), ...baselineCells(undefined)],
         ],
       },
@@ -208,7 +253,16 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
       {
         name: "alignment-by-persona",
         title: "Alignment by persona",
-        columns: ["persona", "kind", "quadrant / country", "units", "alignment rate", "Δ rate vs baseline", "alignment distance", "Δ distance vs baseline"],
+        columns: [
+          "persona",
+          "kind",
+          "quadrant / country",
+          "units",
+          "alignment rate",
+          "Δ rate vs baseline",
+          "alignment distance",
+          "Δ distance vs baseline",
+        ],
         rows: m.byPersona.map((p) => [
           text(p.persona.name),
           p.persona.kind,
@@ -226,8 +280,24 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
       {
         name: "alignment-by-persona",
         title: "Alignment by persona",
-        columns: ["persona_id", "persona_kind", "persona_name", "quadrant", "country", ...FIGURE_COLUMNS, ...BASELINE_COLUMNS],
-        rows: m.byPersona.map((p) => [p.persona.id, p.persona.kind, p.persona.name, p.persona.quadrant ?? null, p.persona.country ?? null, ...figureCells(p), ...baselineCells(p.vsBaseline)]),
+        columns: [
+          "persona_id",
+          "persona_kind",
+          "persona_name",
+          "quadrant",
+          "country",
+          ...FIGURE_COLUMNS,
+          ...BASELINE_COLUMNS,
+        ],
+        rows: m.byPersona.map((p) => [
+          p.persona.id,
+          p.persona.kind,
+          p.persona.name,
+          p.persona.quadrant ?? null,
+          p.persona.country ?? null,
+          ...figureCells(p),
+          ...baselineCells(p.vsBaseline),
+        ]),
       },
     ],
   });
@@ -236,13 +306,18 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
   const values = Object.keys(m.byValue);
   const heat = (measure: "alignmentRate" | "alignmentDistance", digits: number): Table => ({
     name: measure === "alignmentRate" ? "alignment-rate-by-value-and-kind" : "alignment-distance-by-value-and-kind",
-    title: measure === "alignmentRate" ? "Alignment rate by value and persona kind" : "Alignment distance by value and persona kind",
+    title:
+      measure === "alignmentRate"
+        ? "Alignment rate by value and persona kind"
+        : "Alignment distance by value and persona kind",
     columns: ["value", ...kinds.map(kindLabel)],
     rows: values.map((v) => [text(v), ...kinds.map((k) => fmt(m.byValue[v]![k]?.[measure].estimate, digits))]),
   });
   sections.push({
     heading: "Alignment by value and persona kind",
-    before: ["Mean over the value's dilemmas (and, for a kind, its personas); values in the paper's analysis order (grouped by Schwartz type). Intervals are in the CSV/JSON tables."],
+    before: [
+      "Mean over the value's dilemmas (and, for a kind, its personas); values in the paper's analysis order (grouped by Schwartz type). Intervals are in the CSV/JSON tables.",
+    ],
     display: [heat("alignmentRate", 2), heat("alignmentDistance", 3)],
     after: [],
     data: [
@@ -250,7 +325,9 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         name: "alignment-by-value-and-kind",
         title: "Alignment by value and persona kind",
         columns: ["value", "persona_kind", ...FIGURE_COLUMNS],
-        rows: values.flatMap((v) => kinds.filter((k) => m.byValue[v]![k]).map((k) => [v, k, ...figureCells(m.byValue[v]![k])])),
+        rows: values.flatMap((v) =>
+          kinds.filter((k) => m.byValue[v]![k]).map((k) => [v, k, ...figureCells(m.byValue[v]![k])]),
+        ),
       },
     ],
   });
@@ -259,9 +336,15 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
   const topics = Object.keys(m.byTopic);
   const topicTable = (measure: "alignmentRate" | "alignmentDistance", digits: number): Table => ({
     name: measure === "alignmentRate" ? "alignment-rate-by-topic-and-kind" : "alignment-distance-by-topic-and-kind",
-    title: measure === "alignmentRate" ? "Alignment rate by topic and persona kind" : "Alignment distance by topic and persona kind",
+    title:
+      measure === "alignmentRate"
+        ? "Alignment rate by topic and persona kind"
+        : "Alignment distance by topic and persona kind",
     columns: ["topic", ...kinds.map(kindLabel)],
-    rows: topics.map((t) => [text(t), ...kinds.map((k) => fmtInterval(m.byTopic[t]![k]?.[measure].estimate, m.byTopic[t]![k]?.[measure], digits))]),
+    rows: topics.map((t) => [
+      text(t),
+      ...kinds.map((k) => fmtInterval(m.byTopic[t]![k]?.[measure].estimate, m.byTopic[t]![k]?.[measure], digits)),
+    ]),
   });
   sections.push({
     heading: "Alignment by topic and persona kind",
@@ -273,14 +356,24 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         name: "alignment-by-topic-and-kind",
         title: "Alignment by topic and persona kind",
         columns: ["topic", "persona_kind", ...FIGURE_COLUMNS],
-        rows: topics.flatMap((t) => kinds.filter((k) => m.byTopic[t]![k]).map((k) => [t, k, ...figureCells(m.byTopic[t]![k])])),
+        rows: topics.flatMap((t) =>
+          kinds.filter((k) => m.byTopic[t]![k]).map((k) => [t, k, ...figureCells(m.byTopic[t]![k])]),
+        ),
       },
       {
         name: "alignment-by-dilemma-and-kind",
         title: "Alignment by dilemma and persona kind",
         columns: ["dilemma", "value", "topic", "persona_kind", "units", "alignment_rate", "alignment_distance"],
         rows: m.byDilemma.flatMap((d) =>
-          PERSONA_KIND_ORDER.filter((k) => d.byKind[k]).map((k) => [d.dilemma, d.value, d.topic, k, d.byKind[k]!.units, d.byKind[k]!.alignmentRate, d.byKind[k]!.alignmentDistance]),
+          PERSONA_KIND_ORDER.filter((k) => d.byKind[k]).map((k) => [
+            d.dilemma,
+            d.value,
+            d.topic,
+            k,
+            d.byKind[k]!.units,
+            d.byKind[k]!.alignmentRate,
+            d.byKind[k]!.alignmentDistance,
+          ]),
         ),
       },
     ],
@@ -294,7 +387,13 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
     columns: ["persona kind", "answers", ...SIXPOINT_OPTIONS[task]],
     rows: choiceKinds(task).map((k) => {
       const c = m.choices[task][k]!;
-      return [kindLabel(k), c.answers, ...SIXPOINT_OPTIONS[task].map((l) => `${fmt(c.meanProbability[l])} (${Math.round((c.topShare[l] ?? 0) * 100)}%)`)];
+      return [
+        kindLabel(k),
+        c.answers,
+        ...SIXPOINT_OPTIONS[task].map(
+          (l) => `${fmt(c.meanProbability[l])} (${Math.round((c.topShare[l] ?? 0) * 100)}%)`,
+        ),
+      ];
     }),
   });
   sections.push({
@@ -313,7 +412,15 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         rows: (["stated", "action"] as const).flatMap((task) =>
           choiceKinds(task).flatMap((k) => {
             const c = m.choices[task][k]!;
-            return SIXPOINT_OPTIONS[task].map((l, i) => [task === "stated" ? "value" : "action", k, l, i + 1, c.answers, num(c.meanProbability[l]), num(c.topShare[l])]);
+            return SIXPOINT_OPTIONS[task].map((l, i) => [
+              task === "stated" ? "value" : "action",
+              k,
+              l,
+              i + 1,
+              c.answers,
+              num(c.meanProbability[l]),
+              num(c.topShare[l]),
+            ]);
           }),
         ),
       },
@@ -335,7 +442,12 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         columns: ["question", "answers", ...letters, "uniform"],
         rows: biasTasks.map((t) => {
           const p = m.positionBias[t]!;
-          return [t === "stated" ? "value" : "action", p.answers, ...p.massByPosition.map((x) => fmt(x)), fmt(p.uniform)];
+          return [
+            t === "stated" ? "value" : "action",
+            p.answers,
+            ...p.massByPosition.map((x) => fmt(x)),
+            fmt(p.uniform),
+          ];
         }),
       },
     ],
@@ -347,7 +459,13 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
         columns: ["question", "position", "mass", "uniform", "answers"],
         rows: biasTasks.flatMap((t) => {
           const p = m.positionBias[t]!;
-          return p.positions.map((pos, i) => [t === "stated" ? "value" : "action", pos, num(p.massByPosition[i]), p.uniform, p.answers]);
+          return p.positions.map((pos, i) => [
+            t === "stated" ? "value" : "action",
+            pos,
+            num(p.massByPosition[i]),
+            p.uniform,
+            p.answers,
+          ]);
         }),
       },
     ],
@@ -362,15 +480,28 @@ export function dilemmaReportSections(manifest: Manifest, m: DilemmaMetrics, rec
   sections.push({
     heading: "Run summary",
     before: [],
-    display: [{ name: "run-summary", title: "Run summary", columns: ["key", "value"], rows: summary.map(([k, v]) => [text(k), text(String(v))]) }],
+    display: [
+      {
+        name: "run-summary",
+        title: "Run summary",
+        columns: ["key", "value"],
+        rows: summary.map(([k, v]) => [text(k), text(String(v))]),
+      },
+    ],
     after: [],
-    data: [{ name: "run-summary", title: "Run summary", columns: ["key", "value"], rows: summary.map(([k, v]) => [k, v]) }],
+    data: [
+      { name: "run-summary", title: "Run summary", columns: ["key", "value"], rows: summary.map(([k, v]) => [k, v]) },
+    ],
   });
   return sections;
 }
 
 /** report.md of a dilemma-suite run. */
-export function renderDilemmaReport(manifest: Manifest, metrics: DilemmaMetrics, records: readonly RunRecord[]): string {
+export function renderDilemmaReport(
+  manifest: Manifest,
+  metrics: DilemmaMetrics,
+  records: readonly RunRecord[],
+): string {
   const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? manifest.config.model;
   const out: string[] = [`# valuelens report: ${model} (dilemma suite)`, ""];
   const failed = failedQuestionsBlock(records);
@@ -390,13 +521,20 @@ export function renderDilemmaReport(manifest: Manifest, metrics: DilemmaMetrics,
   for (const n of notes(manifest, metrics)) out.push(`- ${n}`);
   if (failed) out.push(`- ${failed.note}`);
   out.push("", "## Operational definitions (ours)", "");
-  out.push("These are our operational definitions of the measures above for the 6-point protocol, not the paper's F1:", "");
+  out.push(
+    "These are our operational definitions of the measures above for the 6-point protocol, not the paper's F1:",
+    "",
+  );
   for (const d of Object.values(metrics.definitions)) out.push(`- ${d}`);
   out.push("");
   return out.join("\n");
 }
 
 /** The report's tables as data (raw numbers), for `--format csv|json`. */
-export function dilemmaReportTables(manifest: Manifest, metrics: DilemmaMetrics, records: readonly RunRecord[]): Table[] {
+export function dilemmaReportTables(
+  manifest: Manifest,
+  metrics: DilemmaMetrics,
+  records: readonly RunRecord[],
+): Table[] {
   return [...dilemmaReportSections(manifest, metrics, records).flatMap((s) => s.data), inputsTable(metrics)];
 }

@@ -19,7 +19,8 @@ export const DEFAULT_MIN_LETTER_MASS = 0.5;
 /** The runner checks the mean letter mass once, over the first this-many letter answers. */
 export const EARLY_LETTER_ANSWERS = 20;
 /** What to look at when the letters get little mass. */
-export const PROMPT_FORMAT_HINT = "check the model's prompt format with `valuelens check --model M` (its chat template, the exact prompts, what it starts with instead of a letter)";
+export const PROMPT_FORMAT_HINT =
+  "check the model's prompt format with `valuelens check --model M` (its chat template, the exact prompts, what it starts with instead of a letter)";
 
 type LetterRecord = RunRecord & { letters: NonNullable<RunRecord["letters"]> };
 
@@ -56,7 +57,12 @@ export function letterMassSummary(records: readonly RunRecord[]): LetterMassSumm
   const otherTopTokens = [...counts]
     .map(([text, answers]) => ({ text, answers }))
     .sort((a, b) => b.answers - a.answers || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  return { answers: rs.length, mean: masses.reduce((a, b) => a + b, 0) / rs.length, min: Math.min(...masses), otherTopTokens };
+  return {
+    answers: rs.length,
+    mean: masses.reduce((a, b) => a + b, 0) / rs.length,
+    min: Math.min(...masses),
+    otherTopTokens,
+  };
 }
 
 /** The run's letter-mass threshold: `--min-letter-mass` as recorded in the config, else the default. */
@@ -170,9 +176,17 @@ export function unseenLettersSection(records: readonly RunRecord[]): ReportSecti
   const cells = (x: number, digits: number) => (s.answers > 0 ? x.toFixed(digits) : "–");
   const after =
     s.unbounded > 0
-      ? [`${s.unbounded} answer(s) lack letters but were recorded before valuelens bounded them (their letters.method says not-found; no bound).`]
+      ? [
+          `${s.unbounded} answer(s) lack letters but were recorded before valuelens bounded them (their letters.method says not-found; no bound).`,
+        ]
       : [];
-  const data: Cell[] = [s.topKAnswers, s.answers, s.unbounded, s.topK || null, ...(s.answers > 0 ? [s.maxShift, s.meanShift, s.maxMass, s.meanMass] : [null, null, null, null])];
+  const data: Cell[] = [
+    s.topKAnswers,
+    s.answers,
+    s.unbounded,
+    s.topK || null,
+    ...(s.answers > 0 ? [s.maxShift, s.meanShift, s.maxMass, s.meanMass] : [null, null, null, null]),
+  ];
   return {
     heading: `Letters outside the top-${k}`,
     before,
@@ -180,16 +194,44 @@ export function unseenLettersSection(records: readonly RunRecord[]): ReportSecti
       {
         name: "letters-outside-top-k",
         title: `Letters outside the top-${k}`,
-        columns: ["letter answers (top-K)", "with letters not returned", "largest shift bound", "mean shift bound", "largest missing-mass bound", "mean missing-mass bound"],
-        rows: [[String(s.topKAnswers), String(s.answers + s.unbounded), cells(s.maxShift, 3), cells(s.meanShift, 3), cells(s.maxMass, 4), cells(s.meanMass, 4)]],
+        columns: [
+          "letter answers (top-K)",
+          "with letters not returned",
+          "largest shift bound",
+          "mean shift bound",
+          "largest missing-mass bound",
+          "mean missing-mass bound",
+        ],
+        rows: [
+          [
+            String(s.topKAnswers),
+            String(s.answers + s.unbounded),
+            cells(s.maxShift, 3),
+            cells(s.meanShift, 3),
+            cells(s.maxMass, 4),
+            cells(s.meanMass, 4),
+          ],
+        ],
       },
     ],
-    after: [`Shift bound: how far renormalized figures (optionProbs) and scores could move; means over the answers with letters not returned.`, ...after],
+    after: [
+      `Shift bound: how far renormalized figures (optionProbs) and scores could move; means over the answers with letters not returned.`,
+      ...after,
+    ],
     data: [
       {
         name: "letters-outside-top-k",
         title: "Letters outside the top-K",
-        columns: ["topk_answers", "answers_with_unseen_letters", "answers_without_bound", "top_k", "max_shift_bound", "mean_shift_bound", "max_mass_bound", "mean_mass_bound"],
+        columns: [
+          "topk_answers",
+          "answers_with_unseen_letters",
+          "answers_without_bound",
+          "top_k",
+          "max_shift_bound",
+          "mean_shift_bound",
+          "max_mass_bound",
+          "mean_mass_bound",
+        ],
         rows: [data],
       },
     ],

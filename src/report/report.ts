@@ -41,7 +41,8 @@ export interface CountryTableOptions {
 }
 
 /** What the report shows beyond the paper's measures (all present in a run's metrics.json). */
-export type ReportMetrics = Metrics & Partial<Pick<RunMetrics, "positionBias" | "repeatSpread" | "scoreAverage" | "warnings" | "protocol">>;
+export type ReportMetrics = Metrics &
+  Partial<Pick<RunMetrics, "positionBias" | "repeatSpread" | "scoreAverage" | "warnings" | "protocol">>;
 
 export interface ReportInput {
   title: string;
@@ -201,7 +202,9 @@ export function reportSections(input: ReportInput): ReportSection[] {
     const nUnbalanced = u ? u.stated + u.action : 0;
     countryAfter.push(
       "Letters protocol: each question's score is averaged over its order-balanced repeats (every option shown in every position equally often), so position bias cancels out of these figures" +
-        (nUnbalanced > 0 ? `, except for ${nUnbalanced} question(s) with fewer repeats than options (not balanced)` : "") +
+        (nUnbalanced > 0
+          ? `, except for ${nUnbalanced} question(s) with fewer repeats than options (not balanced)`
+          : "") +
         "; see Position bias.",
     );
   }
@@ -211,7 +214,12 @@ export function reportSections(input: ReportInput): ReportSection[] {
     before: countryBefore,
     display: [
       countryTable([
-        { label, byCountry: rate.byCountry, overall: rate.overall, intervals: iv ? { byCountry: iv.alignmentRate.byCountry, overall: iv.alignmentRate.overall } : undefined },
+        {
+          label,
+          byCountry: rate.byCountry,
+          overall: rate.overall,
+          intervals: iv ? { byCountry: iv.alignmentRate.byCountry, overall: iv.alignmentRate.overall } : undefined,
+        },
       ]),
     ],
     after: countryAfter,
@@ -221,7 +229,14 @@ export function reportSections(input: ReportInput): ReportSection[] {
         title: "Alignment rate by country (F1)",
         columns: ["model", "country", "abbrev", "alignment_rate", "ci_low", "ci_high", "scenarios"],
         rows: [
-          ...countries.map((c) => [label, c, abbrevOf(c, abbrev), num(rate.byCountry[c]), ...ci(iv?.alignmentRate.byCountry[c]), scenariosOf("country", c)]),
+          ...countries.map((c) => [
+            label,
+            c,
+            abbrevOf(c, abbrev),
+            num(rate.byCountry[c]),
+            ...ci(iv?.alignmentRate.byCountry[c]),
+            scenariosOf("country", c),
+          ]),
           [label, "overall", null, num(rate.overall), ...ci(iv?.alignmentRate.overall), rate.byScenario.length],
         ],
       },
@@ -237,7 +252,11 @@ export function reportSections(input: ReportInput): ReportSection[] {
         name: "alignment-rate-by-topic",
         title: "Alignment rate by topic (F1)",
         columns: ["topic", "alignment rate", "countries"],
-        rows: topics.map((t) => [text(t), fmtInterval(rate.byTopic[t], iv?.alignmentRate.byTopic[t]), String(scenariosOf("topic", t))]),
+        rows: topics.map((t) => [
+          text(t),
+          fmtInterval(rate.byTopic[t], iv?.alignmentRate.byTopic[t]),
+          String(scenariosOf("topic", t)),
+        ]),
       },
     ],
     after: iv && iv.bootstrap.samples > 0 ? [`Intervals: ${iv.bootstrap.resampled["alignmentRate.byTopic"]}.`] : [],
@@ -246,7 +265,12 @@ export function reportSections(input: ReportInput): ReportSection[] {
         name: "alignment-rate-by-topic",
         title: "Alignment rate by topic (F1)",
         columns: ["topic", "alignment_rate", "ci_low", "ci_high", "countries"],
-        rows: topics.map((t) => [t, num(rate.byTopic[t]), ...ci(iv?.alignmentRate.byTopic[t]), scenariosOf("topic", t)]),
+        rows: topics.map((t) => [
+          t,
+          num(rate.byTopic[t]),
+          ...ci(iv?.alignmentRate.byTopic[t]),
+          scenariosOf("topic", t),
+        ]),
       },
     ],
   });
@@ -265,7 +289,10 @@ export function reportSections(input: ReportInput): ReportSection[] {
         title: "Mean alignment distance by country",
         columns: ["country", "mean distance"],
         rows: [
-          ...countries.map((c) => [countryName(c, abbrev), fmtInterval(dist.meanByCountry[c], iv?.alignmentDistance.meanByCountry[c], 3)]),
+          ...countries.map((c) => [
+            countryName(c, abbrev),
+            fmtInterval(dist.meanByCountry[c], iv?.alignmentDistance.meanByCountry[c], 3),
+          ]),
           ["overall", fmtInterval(dist.overallMean, iv?.alignmentDistance.overallMean, 3)],
         ],
       },
@@ -282,8 +309,20 @@ export function reportSections(input: ReportInput): ReportSection[] {
         title: "Mean alignment distance by country",
         columns: ["country", "abbrev", "mean_distance", "ci_low", "ci_high", "values"],
         rows: [
-          ...countries.map((c) => [c, abbrevOf(c, abbrev), num(dist.meanByCountry[c]), ...ci(iv?.alignmentDistance.meanByCountry[c]), valuesOf(c)]),
-          ["overall", null, num(dist.overallMean), ...ci(iv?.alignmentDistance.overallMean), Object.values(dist.byCountry).reduce((n, r) => n + Object.keys(r).length, 0)],
+          ...countries.map((c) => [
+            c,
+            abbrevOf(c, abbrev),
+            num(dist.meanByCountry[c]),
+            ...ci(iv?.alignmentDistance.meanByCountry[c]),
+            valuesOf(c),
+          ]),
+          [
+            "overall",
+            null,
+            num(dist.overallMean),
+            ...ci(iv?.alignmentDistance.overallMean),
+            Object.values(dist.byCountry).reduce((n, r) => n + Object.keys(r).length, 0),
+          ],
         ],
       },
     ],
@@ -313,7 +352,9 @@ export function reportSections(input: ReportInput): ReportSection[] {
         name: "misaligned-values-by-country",
         title: "Most misaligned values by country",
         columns: ["country", "rank", "value", "distance"],
-        rows: countries.flatMap((c) => (m.ranking.byCountry[c]?.top5 ?? []).map((v, i) => [c, i + 1, v, num(dist.byCountry[c]?.[v])])),
+        rows: countries.flatMap((c) =>
+          (m.ranking.byCountry[c]?.top5 ?? []).map((v, i) => [c, i + 1, v, num(dist.byCountry[c]?.[v])]),
+        ),
       },
     ],
   });
@@ -322,13 +363,24 @@ export function reportSections(input: ReportInput): ReportSection[] {
   const inc = m.inconsistency;
   sections.push({
     heading: "Cross-task inconsistency (paper's Table 4)",
-    before: ["Counts of (country, topic, value) cells: (A,D) = stated agree but action disagrees; (D,A) = stated disagree but action agrees."],
+    before: [
+      "Counts of (country, topic, value) cells: (A,D) = stated agree but action disagrees; (D,A) = stated disagree but action agrees.",
+    ],
     display: [
       {
         name: "inconsistency",
         title: "Cross-task inconsistency",
         columns: ["model", "(A,D)", "(D,A)", "(A,A)", "(D,D)", "cells"],
-        rows: [[text(label), String(inc.AD), String(inc.DA), String(inc.agreeAgree), String(inc.disagreeDisagree), String(inc.total)]],
+        rows: [
+          [
+            text(label),
+            String(inc.AD),
+            String(inc.DA),
+            String(inc.agreeAgree),
+            String(inc.disagreeDisagree),
+            String(inc.total),
+          ],
+        ],
       },
     ],
     after: [],
@@ -351,8 +403,14 @@ export function reportSections(input: ReportInput): ReportSection[] {
   // 6. Spread over repeats (letters).
   const sp = m.repeatSpread;
   if (sp !== undefined) {
-    const rowsOf = (name: string, f: { perRepeat: (number | null)[]; mean: number | null; sd: number | null }) => ({ name, f });
-    const figs = [rowsOf("overall", sp.overall), ...countries.filter((c) => sp.byCountry[c]).map((c) => rowsOf(c, sp.byCountry[c]!))];
+    const rowsOf = (name: string, f: { perRepeat: (number | null)[]; mean: number | null; sd: number | null }) => ({
+      name,
+      f,
+    });
+    const figs = [
+      rowsOf("overall", sp.overall),
+      ...countries.filter((c) => sp.byCountry[c]).map((c) => rowsOf(c, sp.byCountry[c]!)),
+    ];
     sections.push({
       heading: "Alignment rate over repeats (letters protocol)",
       before: [
@@ -364,7 +422,12 @@ export function reportSections(input: ReportInput): ReportSection[] {
           name: "repeat-spread",
           title: "Alignment rate over repeats",
           columns: ["figure", ...sp.repeats.map((r) => `repeat ${r}`), "mean", "sd"],
-          rows: figs.map(({ name, f }) => [name === "overall" ? "overall" : countryName(name, abbrev), ...f.perRepeat.map((x) => fmt(x)), fmt(f.mean), fmt(f.sd, 3)]),
+          rows: figs.map(({ name, f }) => [
+            name === "overall" ? "overall" : countryName(name, abbrev),
+            ...f.perRepeat.map((x) => fmt(x)),
+            fmt(f.mean),
+            fmt(f.sd, 3),
+          ]),
         },
       ],
       after: [],
@@ -382,8 +445,11 @@ export function reportSections(input: ReportInput): ReportSection[] {
   // 7. Position bias.
   const pb = m.positionBias;
   if (pb !== undefined) {
-    const tasks = (["stated", "action"] as const).map((t) => pb.tasks[t]).filter((x): x is LettersTaskBias | PaperTaskBias => x !== undefined);
-    const shares = (b: LettersTaskBias | PaperTaskBias) => (b.protocol === "letters" ? b.massByPosition : b.choiceShareByPosition);
+    const tasks = (["stated", "action"] as const)
+      .map((t) => pb.tasks[t])
+      .filter((x): x is LettersTaskBias | PaperTaskBias => x !== undefined);
+    const shares = (b: LettersTaskBias | PaperTaskBias) =>
+      b.protocol === "letters" ? b.massByPosition : b.choiceShareByPosition;
     const before = [
       "How much answers follow the shown position rather than the option. Letters protocol: the mean probability each position (A, B, ...) received over all answers, " +
         "against the uniform share 1/n; and the share of questions whose top answer changes when only the option order changes (across its repeats). " +
@@ -410,13 +476,23 @@ export function reportSections(input: ReportInput): ReportSection[] {
         {
           name: "position-bias",
           title: "Position bias",
-          columns: ["task", "protocol", "share by position", "uniform", "top answer changes with order", "order-balanced questions"],
+          columns: [
+            "task",
+            "protocol",
+            "share by position",
+            "uniform",
+            "top answer changes with order",
+            "order-balanced questions",
+          ],
           rows: tasks.map((b) => [
             b.task,
             b.protocol,
-            b.positions.map((p, i) => `${p} ${fmt(shares(b)[i])}`).join(", ") + (b.protocol === "paper" ? " (choices)" : " (mass)"),
+            b.positions.map((p, i) => `${p} ${fmt(shares(b)[i])}`).join(", ") +
+              (b.protocol === "paper" ? " (choices)" : " (mass)"),
             fmt(b.uniform),
-            b.protocol === "letters" ? `${b.topAnswerChanges.changed} of ${b.topAnswerChanges.eligible} (${fmt(b.topAnswerChanges.share)})` : MISSING,
+            b.protocol === "letters"
+              ? `${b.topAnswerChanges.changed} of ${b.topAnswerChanges.eligible} (${fmt(b.topAnswerChanges.share)})`
+              : MISSING,
             b.protocol === "letters" ? `${b.orderBalanced.balanced} of ${b.orderBalanced.questions}` : MISSING,
           ]),
         },
@@ -427,15 +503,35 @@ export function reportSections(input: ReportInput): ReportSection[] {
           name: "position-bias",
           title: "Position bias: share by position",
           columns: ["task", "protocol", "position", "share", "uniform", "answers"],
-          rows: tasks.flatMap((b) => b.positions.map((p, i) => [b.task, b.protocol, p, num(shares(b)[i]), b.uniform, b.answers])),
+          rows: tasks.flatMap((b) =>
+            b.positions.map((p, i) => [b.task, b.protocol, p, num(shares(b)[i]), b.uniform, b.answers]),
+          ),
         },
         {
           name: "order-sensitivity",
           title: "Position bias: top answer changes with order, order-balanced questions",
-          columns: ["task", "questions", "eligible", "top_answer_changed", "share", "order_balanced", "unbalanced", "resisting_first_all"],
+          columns: [
+            "task",
+            "questions",
+            "eligible",
+            "top_answer_changed",
+            "share",
+            "order_balanced",
+            "unbalanced",
+            "resisting_first_all",
+          ],
           rows: tasks.map((b) =>
             b.protocol === "letters"
-              ? [b.task, b.questions, b.topAnswerChanges.eligible, b.topAnswerChanges.changed, num(b.topAnswerChanges.share), b.orderBalanced.balanced, b.orderBalanced.unbalanced, b.task === "action" ? (confound?.resistingFirst ? "yes" : "no") : null]
+              ? [
+                  b.task,
+                  b.questions,
+                  b.topAnswerChanges.eligible,
+                  b.topAnswerChanges.changed,
+                  num(b.topAnswerChanges.share),
+                  b.orderBalanced.balanced,
+                  b.orderBalanced.unbalanced,
+                  b.task === "action" ? (confound?.resistingFirst ? "yes" : "no") : null,
+                ]
               : [b.task, null, null, null, null, null, null, confound?.resistingFirst ? "yes" : "no"],
           ),
         },
@@ -451,7 +547,7 @@ export function reportSections(input: ReportInput): ReportSection[] {
       before: [
         "These measures are NOT in the paper. They stand next to the paper's F1 (alignment rate), never in its place. " +
           "Agreement rate: the share of values whose binarized action matches the binarized stated value. " +
-          "Macro-F1: the mean of the F1 with \"disagree\" and with \"agree\" as the positive class. " +
+          'Macro-F1: the mean of the F1 with "disagree" and with "agree" as the positive class. ' +
           "Spearman: the rank correlation of the (unbinarized) stated and action scores over a scenario's values (average ranks for ties). " +
           "Each per scenario, then averaged over a country's topics / over all scenarios, as the paper's F1.",
       ],
@@ -461,14 +557,28 @@ export function reportSections(input: ReportInput): ReportSection[] {
           title: "Beyond the paper",
           columns: ["country", "alignment rate (paper's F1)", "agreement rate", "macro-F1", "Spearman"],
           rows: [
-            ...countries.map((c) => [countryName(c, abbrev), fmt(rate.byCountry[c]), fmt(bp.agreementRate.byCountry[c]), fmt(bp.macroF1.byCountry[c]), fmt(bp.spearman.byCountry[c])]),
-            ["overall", fmt(rate.overall), fmt(bp.agreementRate.overall), fmt(bp.macroF1.overall), fmt(bp.spearman.overall)],
+            ...countries.map((c) => [
+              countryName(c, abbrev),
+              fmt(rate.byCountry[c]),
+              fmt(bp.agreementRate.byCountry[c]),
+              fmt(bp.macroF1.byCountry[c]),
+              fmt(bp.spearman.byCountry[c]),
+            ]),
+            [
+              "overall",
+              fmt(rate.overall),
+              fmt(bp.agreementRate.overall),
+              fmt(bp.macroF1.overall),
+              fmt(bp.spearman.overall),
+            ],
           ],
         },
       ],
       after:
         bp.spearman.undefinedScenarios > 0
-          ? [`Spearman is undefined in ${bp.spearman.undefinedScenarios} scenario(s) (a side constant over the values); they are left out of its means.`]
+          ? [
+              `Spearman is undefined in ${bp.spearman.undefinedScenarios} scenario(s) (a side constant over the values); they are left out of its means.`,
+            ]
           : [],
       data: [
         {
@@ -476,8 +586,20 @@ export function reportSections(input: ReportInput): ReportSection[] {
           title: "Beyond the paper (not in the paper)",
           columns: ["country", "alignment_rate_f1_paper", "agreement_rate", "macro_f1", "spearman"],
           rows: [
-            ...countries.map((c) => [c, num(rate.byCountry[c]), num(bp.agreementRate.byCountry[c]), num(bp.macroF1.byCountry[c]), num(bp.spearman.byCountry[c])]),
-            ["overall", num(rate.overall), num(bp.agreementRate.overall), num(bp.macroF1.overall), num(bp.spearman.overall)],
+            ...countries.map((c) => [
+              c,
+              num(rate.byCountry[c]),
+              num(bp.agreementRate.byCountry[c]),
+              num(bp.macroF1.byCountry[c]),
+              num(bp.spearman.byCountry[c]),
+            ]),
+            [
+              "overall",
+              num(rate.overall),
+              num(bp.agreementRate.overall),
+              num(bp.macroF1.overall),
+              num(bp.spearman.overall),
+            ],
           ],
         },
       ],
@@ -491,9 +613,23 @@ export function reportSections(input: ReportInput): ReportSection[] {
   sections.push({
     heading: "Run summary",
     before: [],
-    display: [{ name: "run-summary", title: "Run summary", columns: ["key", "value"], rows: summaryRows.map(([k, v]) => [text(k), text(String(v))]) }],
+    display: [
+      {
+        name: "run-summary",
+        title: "Run summary",
+        columns: ["key", "value"],
+        rows: summaryRows.map(([k, v]) => [text(k), text(String(v))]),
+      },
+    ],
     after: [],
-    data: [{ name: "run-summary", title: "Run summary", columns: ["key", "value"], rows: summaryRows.map(([k, v]) => [k, v]) }],
+    data: [
+      {
+        name: "run-summary",
+        title: "Run summary",
+        columns: ["key", "value"],
+        rows: summaryRows.map(([k, v]) => [k, v]),
+      },
+    ],
   });
   return sections;
 }

@@ -33,13 +33,16 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
     dataset: `${manifest.dataset.path} (sha256 ${manifest.dataset.sha256.slice(0, 16)})`,
     engine: String(manifest.backend.engineVersion ?? manifest.backend.engine ?? ""),
   };
-  if (c.personas?.length) summary.persona = c.personas.map((p) => (typeof p === "string" ? p : `file ${p.file}`)).join(", ");
+  if (c.personas?.length)
+    summary.persona = c.personas.map((p) => (typeof p === "string" ? p : `file ${p.file}`)).join(", ");
   if (meanMass !== undefined) summary["mean letter mass"] = meanMass.toFixed(3);
   if (metrics.scoreAverage) summary["repeat average"] = metrics.scoreAverage.method;
   const b = metrics.intervals?.bootstrap;
   if (b) {
     summary.bootstrap =
-      b.samples > 0 ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals` : "disabled (--bootstrap 0)";
+      b.samples > 0
+        ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals`
+        : "disabled (--bootstrap 0)";
   }
   const notes = [...manifest.notes];
   const failed = failedQuestionsBlock(records);
@@ -54,7 +57,10 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
     notes.push(`${task}: ${i.records} answers recorded, ${i.used} used${reasons ? ` (${reasons})` : ""}.`);
   }
   const unparsed = records.filter((r) => r.parsed && !r.parsed.ok).length;
-  if (unparsed > 0) notes.push(`${unparsed} generated answers could not be parsed; records.jsonl keeps each raw answer with the reason.`);
+  if (unparsed > 0)
+    notes.push(
+      `${unparsed} generated answers could not be parsed; records.jsonl keeps each raw answer with the reason.`,
+    );
   const lowMass = lowLetterMassBlock(records, minLetterMassOf(c));
   const unseen = unseenLettersSection(records);
   return {

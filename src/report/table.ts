@@ -16,7 +16,13 @@ export type TableFormat = "md" | "csv" | "json";
 
 export function renderTable(table: Table, format: TableFormat, digits = 2): string {
   if (format === "json") {
-    return JSON.stringify(table.rows.map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i] ?? null]))), null, 2) + "\n";
+    return (
+      JSON.stringify(
+        table.rows.map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i] ?? null]))),
+        null,
+        2,
+      ) + "\n"
+    );
   }
   if (format === "csv") {
     const esc = (c: Cell) => {
@@ -26,7 +32,14 @@ export function renderTable(table: Table, format: TableFormat, digits = 2): stri
     };
     return [table.columns, ...table.rows].map((r) => r.map(esc).join(",")).join("\n") + "\n";
   }
-  const md = (c: Cell) => (c === null ? "–" : typeof c === "number" ? (Number.isInteger(c) ? String(c) : c.toFixed(digits)) : c.replace(/\|/g, "\\|").replace(/\r?\n/g, " "));
+  const md = (c: Cell) =>
+    c === null
+      ? "–"
+      : typeof c === "number"
+        ? Number.isInteger(c)
+          ? String(c)
+          : c.toFixed(digits)
+        : c.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
   const lines = [`| ${table.columns.join(" | ")} |`, `| ${table.columns.map(() => "---").join(" | ")} |`];
   for (const r of table.rows) lines.push(`| ${r.map(md).join(" | ")} |`);
   return lines.join("\n") + "\n";

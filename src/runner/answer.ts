@@ -5,7 +5,14 @@
  * parsing and scoring happen when the record is made, so a better parser never needs the
  * model again.
  */
-import { QuestionFailedError, type Backend, type LetterScores, type PreparedPrompt, type QuestionFailure, type UnseenLetters } from "../backends/backend.js";
+import {
+  QuestionFailedError,
+  type Backend,
+  type LetterScores,
+  type PreparedPrompt,
+  type QuestionFailure,
+  type UnseenLetters,
+} from "../backends/backend.js";
 import { RequestRejectedError } from "../backends/http/errors.js";
 import { AnswerCache, cacheKey } from "../cache/answerCache.js";
 import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
@@ -39,7 +46,10 @@ export interface CachedGeneration {
 export const GREEDY = { temperature: 0 } as const;
 
 export function promptFor(backend: Backend, q: Question): PreparedPrompt {
-  return backend.prepare(q.segments, { mode: q.letters ? "letters" : "generate", ...(q.system !== undefined ? { system: q.system } : {}) });
+  return backend.prepare(q.segments, {
+    mode: q.letters ? "letters" : "generate",
+    ...(q.system !== undefined ? { system: q.system } : {}),
+  });
 }
 
 export function keyFor(backend: Backend, q: Question, prompt: PreparedPrompt): string {
@@ -47,7 +57,9 @@ export function keyFor(backend: Backend, q: Question, prompt: PreparedPrompt): s
   return cacheKey({
     backend: { engine, engineVersion, modelSha256: model.sha256, outputOptions },
     prompt: { text: prompt.text, segmentEnds: prompt.segmentEnds },
-    answer: q.letters ? { mode: "letters", letters: q.letters } : { mode: "generate", maxTokens: q.maxTokens, ...GREEDY },
+    answer: q.letters
+      ? { mode: "letters", letters: q.letters }
+      : { mode: "generate", maxTokens: q.maxTokens, ...GREEDY },
   });
 }
 
@@ -87,7 +99,15 @@ export async function ask(backend: Backend, cache: AnswerCache, q: Question, lan
   }
 }
 
-async function answer(backend: Backend, cache: AnswerCache, q: Question, lane: number, prompt: PreparedPrompt, key: string, started: number): Promise<Asked> {
+async function answer(
+  backend: Backend,
+  cache: AnswerCache,
+  q: Question,
+  lane: number,
+  prompt: PreparedPrompt,
+  key: string,
+  started: number,
+): Promise<Asked> {
   let value = cache.get(key) as CachedLetters | CachedGeneration | undefined;
   const cacheHit = value !== undefined;
   let evaluatedTokens = 0;
@@ -101,7 +121,13 @@ async function answer(backend: Backend, cache: AnswerCache, q: Question, lane: n
     } else {
       const gen = await backend.generate(prompt, { maxTokens: q.maxTokens ?? 256, ...GREEDY }, lane);
       evaluatedTokens = gen.evaluatedTokens;
-      value = { kind: "generation", text: gen.text, thoughts: gen.thoughts, finishReason: gen.finishReason, generatedTokens: gen.generatedTokens };
+      value = {
+        kind: "generation",
+        text: gen.text,
+        thoughts: gen.thoughts,
+        finishReason: gen.finishReason,
+        generatedTokens: gen.generatedTokens,
+      };
     }
     // Keep what the cache stores, so a fresh answer and a cached one make identical records.
     value = cache.put(key, value);
@@ -113,19 +139,40 @@ async function answer(backend: Backend, cache: AnswerCache, q: Question, lane: n
 function toCachedLetters(s: LetterScores): CachedLetters {
   const spellings: Record<string, Record<string, number>> = {};
   for (const l of s.perLetter) spellings[l.letter] = l.spellings;
-  return { kind: "letters", probs: s.probs, mass: s.mass, spellings, top: s.topToken, method: s.method, ...(s.unseen ? { unseen: s.unseen } : {}) };
+  return {
+    kind: "letters",
+    probs: s.probs,
+    mass: s.mass,
+    spellings,
+    top: s.topToken,
+    method: s.method,
+    ...(s.unseen ? { unseen: s.unseen } : {}),
+  };
 }
 
-export function makeRecord(q: Question, key: string, value: CachedLetters | CachedGeneration, meta: RunRecord["meta"]): RunRecord {
+export function makeRecord(
+  q: Question,
+  key: string,
+  value: CachedLetters | CachedGeneration,
+  meta: RunRecord["meta"],
+): RunRecord {
   const base = recordBase(q, key);
   if (value.kind === "letters") {
     const optionProbs: Record<string, number> = {};
     q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
     const { kind: _kind, unseen, ...rest } = value;
-    const letters = { ...rest, ...(unseen ? { unseen: { ...unseen, shiftBound: renormalizationShiftBound(value.mass, unseen.massBound) } } : {}) };
+    const letters = {
+      ...rest,
+      ...(unseen ? { unseen: { ...unseen, shiftBound: renormalizationShiftBound(value.mass, unseen.massBound) } } : {}),
+    };
     return { ...base, letters, optionProbs, score: letterScore(q, optionProbs, value.mass), meta };
   }
-  const generation = { raw: value.text, ...(value.thoughts ? { thoughts: value.thoughts } : {}), finishReason: value.finishReason, generatedTokens: value.generatedTokens };
+  const generation = {
+    raw: value.text,
+    ...(value.thoughts ? { thoughts: value.thoughts } : {}),
+    finishReason: value.finishReason,
+    generatedTokens: value.generatedTokens,
+  };
   const { parsed, score } = parseGeneration(q, value.text, value.finishReason);
   return { ...base, generation, parsed, score, meta };
 }
@@ -195,7 +242,11 @@ function expectedPosition(scale: readonly string[], optionProbs: Record<string, 
   return expected / (scale.length - 1);
 }
 
-function parseGeneration(q: Question, text: string, finishReason: string): { parsed: RunRecord["parsed"]; score: number | null } {
+function parseGeneration(
+  q: Question,
+  text: string,
+  finishReason: string,
+): { parsed: RunRecord["parsed"]; score: number | null } {
   const cut = finishReason === "maxTokens" ? " (the answer hit the generation cap)" : "";
   if (q.task === "stated") {
     const r = parseStatedAnswer(text);

@@ -37,7 +37,10 @@ export function minimumPromptTokens(prompts: Iterable<SegmentedPrompt>): Minimum
     total += p.tokens.length;
     let node = root;
     let start = 0;
-    const ends = p.segmentEnds.length > 0 && p.segmentEnds[p.segmentEnds.length - 1] === p.tokens.length ? p.segmentEnds : [...p.segmentEnds, p.tokens.length];
+    const ends =
+      p.segmentEnds.length > 0 && p.segmentEnds[p.segmentEnds.length - 1] === p.tokens.length
+        ? p.segmentEnds
+        : [...p.segmentEnds, p.tokens.length];
     for (const end of ends) {
       if (end <= start) continue; // an empty segment is no batch (the backend skips it too)
       const key = p.tokens.slice(start, end).join(",");

@@ -104,7 +104,14 @@ class BarProgress implements Progress {
 
   start(totals: Record<string, number>, alreadyDone: Record<string, number>) {
     const create = (task: string, counter: Counter) => ({
-      bar: this.multi.create(counter.total, counter.done, { task: task.padEnd(6), qps: "0.0", tps: "0", hits: 0, failed: "", eta_h: "--" }),
+      bar: this.multi.create(counter.total, counter.done, {
+        task: task.padEnd(6),
+        qps: "0.0",
+        tps: "0",
+        hits: 0,
+        failed: "",
+        eta_h: "--",
+      }),
       counter,
     });
     const tasks = Object.entries(totals);
@@ -119,7 +126,13 @@ class BarProgress implements Progress {
     for (const e of this.all ? [entry, this.all] : [entry]) {
       e.counter.add(t);
       const r = e.counter.rates();
-      e.bar.update(e.counter.done, { qps: r.qps.toFixed(1), tps: r.tps.toFixed(0), hits: e.counter.hits, failed: failedText(e.counter.failed, " | "), eta_h: formatEta(r.eta) });
+      e.bar.update(e.counter.done, {
+        qps: r.qps.toFixed(1),
+        tps: r.tps.toFixed(0),
+        hits: e.counter.hits,
+        failed: failedText(e.counter.failed, " | "),
+        eta_h: formatEta(r.eta),
+      });
     }
   }
 
@@ -153,7 +166,8 @@ export class LineProgress implements Progress {
   ) {}
 
   start(totals: Record<string, number>, alreadyDone: Record<string, number>) {
-    for (const [task, total] of Object.entries(totals)) this.counters.set(task, new Counter(total, alreadyDone[task] ?? 0));
+    for (const [task, total] of Object.entries(totals))
+      this.counters.set(task, new Counter(total, alreadyDone[task] ?? 0));
     this.all = wholeRun(totals, alreadyDone);
     this.lastPrint = Date.now();
   }

@@ -32,7 +32,13 @@ import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { ACTION_GRADES } from "../dilemmas/schema.js";
 import type { Question } from "../questions/questions.js";
 import { renderRunReport } from "../report/runReport.js";
-import { configDifferences, REPORT_ONLY_FIELDS, writeManifest, type Manifest, type RunConfig } from "../runs/manifest.js";
+import {
+  configDifferences,
+  REPORT_ONLY_FIELDS,
+  writeManifest,
+  type Manifest,
+  type RunConfig,
+} from "../runs/manifest.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { foreignDirectoryError, inspectRunDirectory, readRunRecords } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";
@@ -104,7 +110,13 @@ export function configDigest(config: RunConfig): string {
 
 /** The manifest's dataset entry. Dilemmas: rows = dilemmas in the file, usable actions = their graded actions. */
 function datasetEntry(dataset: RunDataset): Manifest["dataset"] {
-  if (isDilemmaSet(dataset)) return { path: dataset.path, sha256: dataset.sha256, rows: dataset.dilemmas.length, usableActions: dataset.dilemmas.length * ACTION_GRADES.length };
+  if (isDilemmaSet(dataset))
+    return {
+      path: dataset.path,
+      sha256: dataset.sha256,
+      rows: dataset.dilemmas.length,
+      usableActions: dataset.dilemmas.length * ACTION_GRADES.length,
+    };
   const info = viaInfo(dataset);
   return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
 }
@@ -157,7 +169,9 @@ function firstLine(err: unknown): string {
 export async function runBenchmark(opts: RunOptions): Promise<RunResult> {
   const out = path.resolve(opts.out);
   if (opts.resume && !existsSync(out)) {
-    throw new UserError(`--resume: ${out} does not exist, so there is no run to resume; check --out, or drop --resume to start a new run`);
+    throw new UserError(
+      `--resume: ${out} does not exist, so there is no run to resume; check --out, or drop --resume to start a new run`,
+    );
   }
   return withRunLock(out, { log: opts.log }, () => runLocked(opts));
 }
@@ -173,11 +187,16 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   const state = inspectRunDirectory(out);
   if (state.kind === "other") throw foreignDirectoryError(out, state.entries);
   if (opts.resume && (state.kind === "empty" || state.kind === "missing")) {
-    throw new UserError(`--resume: ${out} holds no run (no manifest.json, no records.jsonl); check --out, or drop --resume to start a new run`);
+    throw new UserError(
+      `--resume: ${out} holds no run (no manifest.json, no records.jsonl); check --out, or drop --resume to start a new run`,
+    );
   }
   const previous = state.manifest;
   if (previous) {
-    if (previous.imported) throw new UserError(`${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`);
+    if (previous.imported)
+      throw new UserError(
+        `${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`,
+      );
     if (previous.configDigest !== digest) {
       const diff = configDifferences(previous.config, config);
       throw new UserError(
@@ -190,22 +209,32 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
       );
     }
     if (previous.status !== "complete" && !opts.resume) {
-      throw new UserError(`${out} holds an unfinished run (${previous.status}); pass --resume to continue it, or choose another --out`);
+      throw new UserError(
+        `${out} holds an unfinished run (${previous.status}); pass --resume to continue it, or choose another --out`,
+      );
     }
   }
   const all = buildRunQuestions(config, dataset);
-  if (all.length === 0) throw new UserError("no questions match the given --countries/--topics/--values in the dataset");
+  if (all.length === 0)
+    throw new UserError("no questions match the given --countries/--topics/--values in the dataset");
   const questions = config.shard ? all.filter((q) => inShard(q.id, config.shard)) : all;
   if (questions.length === 0) {
-    throw new UserError(`shard ${formatShard(config.shard!)} holds none of this run's ${all.length} questions; use fewer shards (the other shards still cover every question)`);
+    throw new UserError(
+      `shard ${formatShard(config.shard!)} holds none of this run's ${all.length} questions; use fewer shards (the other shards still cover every question)`,
+    );
   }
   const position = new Map(questions.map((q, i) => [q.id, i]));
 
   // What is already recorded (a torn last line is cut off and asked again).
   // One record per question of this config (src/runs/load.ts); identical duplicates are dropped.
   // Without a manifest nothing is cut or written before the records are known to be this run's.
-  const repaired = readRunRecords(out, { questions: position, foreign: "this config does not ask; use another --out", repair: previous !== undefined });
-  if (!previous && state.kind === "records-only" && repaired.records.length === 0) throw foreignDirectoryError(out, state.entries);
+  const repaired = readRunRecords(out, {
+    questions: position,
+    foreign: "this config does not ask; use another --out",
+    repair: previous !== undefined,
+  });
+  if (!previous && state.kind === "records-only" && repaired.records.length === 0)
+    throw foreignDirectoryError(out, state.entries);
   for (const note of repaired.notes) log(note);
   const done = new Map<string, RunRecord>(repaired.records.map((r) => [r.id, r]));
   // --retry-failed: failed questions are asked again (their records are dropped from
@@ -219,13 +248,16 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   try {
     backend = await opts.openBackend();
   } catch (err) {
-    if (err instanceof BackendUnavailableError) throw new RunUnavailableError(err.endpoint ?? null, unavailableReason(err), done.size, questions.length);
+    if (err instanceof BackendUnavailableError)
+      throw new RunUnavailableError(err.endpoint ?? null, unavailableReason(err), done.size, questions.length);
     throw err;
   }
   ensureDir(out);
   if (previous && previous.backend.modelSha256 !== backend.info.model.sha256) {
     await backend.close();
-    throw new UserError(`${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`);
+    throw new UserError(
+      `${out} was run with model sha256 ${String(previous.backend.modelSha256).slice(0, 12)}…, not this file's ${backend.info.model.sha256.slice(0, 12)}…; use another --out`,
+    );
   }
   // The records kept must be this run's answers: each one's cache key, recomputed for this
   // config, model and prompt, is the key it was recorded with (a lost manifest.json hides nothing).
@@ -239,7 +271,10 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
       `${recordsFile}: ${foreignRecords.length} of its ${done.size} records were not made by this run (another model, engine, config or prompt; first: ${foreignRecords[0]!.id})${previous ? "" : " and manifest.json is missing"}; they belong to another run: choose a new --out`,
     );
   }
-  if (!previous && done.size > 0) log(`note: ${out} has no manifest.json; its ${done.size} records were checked (cache keys) and are this run's, so they are kept`);
+  if (!previous && done.size > 0)
+    log(
+      `note: ${out} has no manifest.json; its ${done.size} records were checked (cache keys) and are this run's, so they are kept`,
+    );
   if (!previous && repaired.tornLines > 0) repairRecords(recordsFile);
   if (retried.length > 0) writeRecordsSorted(recordsFile, [...done.values()], (id) => position.get(id) ?? Infinity);
 
@@ -248,7 +283,17 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   const stillComplete = previous?.status === "complete" && todo.length === 0;
   const byTask: Record<string, number> = {};
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
-  const session = { startedAt: now, finishedAt: null as string | null, evaluations: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, cacheHits: 0, answered: 0, failed: 0 };
+  const session = {
+    startedAt: now,
+    finishedAt: null as string | null,
+    evaluations: 0,
+    evaluatedTokens: 0,
+    reusedTokens: 0,
+    generatedTokens: 0,
+    cacheHits: 0,
+    answered: 0,
+    failed: 0,
+  };
   const manifest: Manifest = {
     tool: { name: "valuelens", version: TOOL_VERSION },
     status: stillComplete ? "complete" : "running",
@@ -329,13 +374,19 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
         massCheck.add(record);
         if (failed) {
           session.failed += 1;
-          if (backendAnswers === 0 && session.failed >= SETUP_FAILURE_LIMIT) failure ??= { error: setupFailure(session.failed, failed.reason) };
+          if (backendAnswers === 0 && session.failed >= SETUP_FAILURE_LIMIT)
+            failure ??= { error: setupFailure(session.failed, failed.reason) };
         } else {
           session.answered += 1;
           if (!cacheHit) backendAnswers += 1;
         }
         if (cacheHit) session.cacheHits += 1;
-        progress.tick({ task: q.task, cacheHit, evaluatedTokens: record.meta.evaluatedTokens, failed: failed !== undefined });
+        progress.tick({
+          task: q.task,
+          cacheHit,
+          evaluatedTokens: record.meta.evaluatedTokens,
+          failed: failed !== undefined,
+        });
       }
     }
   };
@@ -348,12 +399,22 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     }
     if (failure) {
       manifest.status = "failed";
-      manifest.lastError = { kind: "error", message: firstLine(failure.error), endpoint: null, at: new Date().toISOString() };
+      manifest.lastError = {
+        kind: "error",
+        message: firstLine(failure.error),
+        endpoint: null,
+        at: new Date().toISOString(),
+      };
       throw failure.error;
     }
     if (unavailable) {
       interrupted = true;
-      manifest.lastError = { kind: "backend-unavailable", message: unavailableReason(unavailable), endpoint: unavailable.endpoint ?? null, at: new Date().toISOString() };
+      manifest.lastError = {
+        kind: "backend-unavailable",
+        message: unavailableReason(unavailable),
+        endpoint: unavailable.endpoint ?? null,
+        at: new Date().toISOString(),
+      };
     }
   } catch (err) {
     manifest.status = "failed";
@@ -392,7 +453,12 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     }
     writeManifest(out, manifest);
   } catch (err) {
-    writeManifestQuietly(out, { ...manifest, status: "failed", finishedAt: null, lastError: { kind: "error", message: firstLine(err), endpoint: null, at: new Date().toISOString() } });
+    writeManifestQuietly(out, {
+      ...manifest,
+      status: "failed",
+      finishedAt: null,
+      lastError: { kind: "error", message: firstLine(err), endpoint: null, at: new Date().toISOString() },
+    });
     throw err;
   }
   const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
@@ -407,7 +473,9 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     total: questions.length,
     recorded: records.length,
     failed: manifest.questions.failed ?? 0,
-    ...(unavailable && !complete ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } } : {}),
+    ...(unavailable && !complete
+      ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } }
+      : {}),
   };
 }
 
@@ -474,7 +542,12 @@ export interface RunOutputOptions {
  * metrics.json and report.md of a run directory, from its records. The bootstrap settings
  * change no answer, so they live in metrics.json (intervals.bootstrap), not in the run config.
  */
-export async function writeRunOutputs(out: string, manifest: Manifest, records: readonly RunRecord[], opts: RunOutputOptions = {}): Promise<AnyRunMetrics> {
+export async function writeRunOutputs(
+  out: string,
+  manifest: Manifest,
+  records: readonly RunRecord[],
+  opts: RunOutputOptions = {},
+): Promise<AnyRunMetrics> {
   const config = manifest.config;
   const bootstrap = { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed };
   const shown = opts.notes?.length ? { ...manifest, notes: [...manifest.notes, ...opts.notes] } : manifest;
@@ -485,19 +558,30 @@ export async function writeRunOutputs(out: string, manifest: Manifest, records: 
     const m = dilemmaMetrics(records, { bootstrap });
     [metrics, report, heatmaps] = [m, renderDilemmaReport(shown, m, records), dilemmaHeatmaps(m)];
   } else {
-    const m = metricsFromRecords(records, { actionVariants: config.protocol === "paper" ? config.actionVariants : undefined, bootstrap });
+    const m = metricsFromRecords(records, {
+      actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,
+      bootstrap,
+    });
     [metrics, report, heatmaps] = [m, renderRunReport(shown, m, records), viaHeatmaps(m)];
   }
   writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
   await writeHeatmaps(out, heatmaps);
-  writeFileAtomic(path.join(out, "report.md"), partialTitle(report, manifest, records.length) + figuresSection(heatmaps));
+  writeFileAtomic(
+    path.join(out, "report.md"),
+    partialTitle(report, manifest, records.length) + figuresSection(heatmaps),
+  );
   return metrics;
 }
 
 /** A report of an unfinished run says so in its first line: status and how many questions it holds. */
 export function partialTitle(report: string, manifest: Manifest, recorded: number): string {
   if (manifest.status === "complete" && recorded >= manifest.questions.total) return report;
-  const status = manifest.status === "running" ? "did not finish (status running)" : manifest.status === "complete" ? "is missing records" : `was ${manifest.status}`;
+  const status =
+    manifest.status === "running"
+      ? "did not finish (status running)"
+      : manifest.status === "complete"
+        ? "is missing records"
+        : `was ${manifest.status}`;
   const end = report.indexOf("\n");
   const first = end === -1 ? report : report.slice(0, end);
   return `${first} (PARTIAL: ${recorded} of ${manifest.questions.total} questions recorded; the run ${status})${end === -1 ? "" : report.slice(end)}`;
@@ -516,10 +600,14 @@ function runNotes(config: RunConfig, backend: Backend): string[] {
   const notes: string[] = [];
   const letters = config.protocol !== "paper";
   if (config.protocol === "sixpoint") {
-    notes.push("6-point protocol (dilemma suite): for each dilemma, a value question (six options, Strongly agree .. Strongly disagree) and an action question (six actions graded strongly aligning .. strongly opposing), asked in separate conversations and answered with one letter.");
+    notes.push(
+      "6-point protocol (dilemma suite): for each dilemma, a value question (six options, Strongly agree .. Strongly disagree) and an action question (six actions graded strongly aligning .. strongly opposing), asked in separate conversations and answered with one letter.",
+    );
   }
   if (letters && backend.info.letterMethod === "sampled") {
-    notes.push("Letters protocol, SAMPLED: the server returned no logprobs (Ollama before v0.12.11, or a model without them), so each answer distribution is the share of K sampled answers starting with each letter (see each record's letters.method), not the model's probabilities.");
+    notes.push(
+      "Letters protocol, SAMPLED: the server returned no logprobs (Ollama before v0.12.11, or a model without them), so each answer distribution is the share of K sampled answers starting with each letter (see each record's letters.method), not the model's probabilities.",
+    );
   } else if (letters) {
     notes.push(
       backend.info.letterMethod === "logprobs"
@@ -528,21 +616,47 @@ function runNotes(config: RunConfig, backend: Backend): string[] {
     );
   }
   if (config.protocol === "sixpoint") {
-    notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of six repeats (every option in every position once), the same for every persona on a given repeat (seed ${config.seed}).`);
+    notes.push(
+      `Option orders: a fresh seeded order on every repeat, balanced over cycles of six repeats (every option in every position once), the same for every persona on a given repeat (seed ${config.seed}).`,
+    );
   } else if (letters) {
-    notes.push(`Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`);
+    notes.push(
+      `Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`,
+    );
   } else {
-    notes.push("Paper protocol: the paper's prompts, answers decoded greedily (temperature 0) and parsed leniently; unparseable answers are recorded with a reason. Greedy decoding makes repeats identical, so each prompt is asked once.");
-    notes.push(`Task 2 variants ${config.actionVariants.join(",")}: the paper's code shows the resisting action as Option 1 in variants 0,1,4,5.`);
+    notes.push(
+      "Paper protocol: the paper's prompts, answers decoded greedily (temperature 0) and parsed leniently; unparseable answers are recorded with a reason. Greedy decoding makes repeats identical, so each prompt is asked once.",
+    );
+    notes.push(
+      `Task 2 variants ${config.actionVariants.join(",")}: the paper's code shows the resisting action as Option 1 in variants 0,1,4,5.`,
+    );
   }
   const personas = (config.personas ?? []).map((p) => (typeof p === "string" ? p : `file ${p.file}`));
   if (personas.some((p) => p !== "none")) {
-    const per = config.protocol === "sixpoint" ? "moderate/max/incongruous: one persona per map quadrant; country: one per country" : "each country's scenarios get the persona of that country (a file: the same persona everywhere)";
-    notes.push(`Personas (${personas.join(", ")}): the system message "You hold the following values and beliefs:" with one line per Inglehart-Welzel attribute (${per}); \`valuelens personas show\` prints them.`);
+    const per =
+      config.protocol === "sixpoint"
+        ? "moderate/max/incongruous: one persona per map quadrant; country: one per country"
+        : "each country's scenarios get the persona of that country (a file: the same persona everywhere)";
+    notes.push(
+      `Personas (${personas.join(", ")}): the system message "You hold the following values and beliefs:" with one line per Inglehart-Welzel attribute (${per}); \`valuelens personas show\` prints them.`,
+    );
   }
-  if (backend.info.reasoning === "empty-thinking-block") notes.push(letters ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)." : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.");
-  if (backend.info.reasoning === "final-channel") notes.push(letters ? "Reasoning model (harmony): letters were scored at the start of the final channel." : "Reasoning model (harmony): it was allowed to reason in the analysis channel; the final channel's answer was parsed.");
-  if (config.shard) notes.push(`${SHARD_NOTE} ${formatShard(config.shard)}: only this shard's questions were asked (a fixed split by question id); \`valuelens merge\` joins the shards into the whole run.`);
+  if (backend.info.reasoning === "empty-thinking-block")
+    notes.push(
+      letters
+        ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)."
+        : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.",
+    );
+  if (backend.info.reasoning === "final-channel")
+    notes.push(
+      letters
+        ? "Reasoning model (harmony): letters were scored at the start of the final channel."
+        : "Reasoning model (harmony): it was allowed to reason in the analysis channel; the final channel's answer was parsed.",
+    );
+  if (config.shard)
+    notes.push(
+      `${SHARD_NOTE} ${formatShard(config.shard)}: only this shard's questions were asked (a fixed split by question id); \`valuelens merge\` joins the shards into the whole run.`,
+    );
   if (backend.info.outputOptions.concurrentSequences) {
     notes.push(
       "Several context sequences shared llama.cpp batches (batching: shared, at most one answer per batch): which questions share a batch depends on timing, so probabilities may differ from a one-sequence run in their last digits (measured at most 7.5e-5 at batch size 512, 1.9e-4 at 64, tiny model; 6.6e-4 on the bench model, make bench); these answers are cached apart from one-sequence answers.",

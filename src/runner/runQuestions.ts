@@ -38,7 +38,11 @@ export function buildRunQuestions(config: RunConfig, dataset: RunDataset): Quest
     tasks: config.tasks,
     repeats: config.repeats,
     seed: config.seed,
-    filter: { countries: config.countries ?? undefined, topics: config.topics ?? undefined, values: config.values ?? undefined },
+    filter: {
+      countries: config.countries ?? undefined,
+      topics: config.topics ?? undefined,
+      values: config.values ?? undefined,
+    },
     statedVariants: config.statedVariants,
     actionVariants: config.actionVariants,
     limit: config.limit ?? undefined,

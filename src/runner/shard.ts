@@ -22,7 +22,8 @@ export function baseOfId(id: string): string {
 
 /** The shard (1..count) a question id belongs to: sha256 of its base id, modulo count. */
 export function shardOfId(id: string, count: number): number {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`shard count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`shard count must be a positive integer, got ${count}`);
   // 48 bits of the digest: an exact integer in a double, and bias-free enough for any count.
   const h = parseInt(sha256(baseOfId(id)).slice(0, 12), 16);
   return (h % count) + 1;

@@ -57,7 +57,9 @@ export function inspectRunDirectory(dir: string): RunDirectoryState {
 /** The refusal for a non-empty directory that is not a run directory (nothing in it is touched). */
 export function foreignDirectoryError(dir: string, entries: readonly string[], option = "--out"): UserError {
   const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, ... (${entries.length} entries)` : "");
-  return new UserError(`${option} ${dir} is not empty and holds no valuelens run (it has ${shown}); nothing was written: choose a new or empty directory`);
+  return new UserError(
+    `${option} ${dir} is not empty and holds no valuelens run (it has ${shown}); nothing was written: choose a new or empty directory`,
+  );
 }
 
 export interface RecordsRead {
@@ -85,7 +87,11 @@ export function readRunRecords(dir: string, opts: ReadRecordsOptions = {}): Reco
   const read = opts.repair ? repairRecords(file) : readRecords(file);
   const notes: string[] = [];
   if (read.tornLines > 0) {
-    notes.push(opts.repair ? "records.jsonl: dropped a torn last line left by an interrupted run; it is asked again" : "records.jsonl ends in a torn line (an interrupted run); it was skipped");
+    notes.push(
+      opts.repair
+        ? "records.jsonl: dropped a torn last line left by an interrupted run; it is asked again"
+        : "records.jsonl ends in a torn line (an interrupted run); it was skipped",
+    );
   }
   if (opts.questions) {
     const foreign = read.records.find((r) => !opts.questions!.has(r.id));
@@ -103,7 +109,9 @@ export function readRunRecords(dir: string, opts: ReadRecordsOptions = {}): Reco
       ),
   );
   if (unique.duplicates > 0) {
-    notes.push(`records.jsonl holds ${unique.duplicates} identical duplicate record${unique.duplicates === 1 ? "" : "s"} (first: ${unique.firstDuplicate}); each question is counted once`);
+    notes.push(
+      `records.jsonl holds ${unique.duplicates} identical duplicate record${unique.duplicates === 1 ? "" : "s"} (first: ${unique.firstDuplicate}); each question is counted once`,
+    );
   }
   return { records: unique.records, tornLines: read.tornLines, duplicates: unique.duplicates, notes };
 }
@@ -118,7 +126,13 @@ export function uniqueRecords<W>(
   items: Iterable<{ record: RunRecord; where: W }>,
   conflict: (id: string, first: W, again: W) => Error,
   opts: { answerSupersedesFailure?: boolean } = {},
-): { records: RunRecord[]; duplicates: number; firstDuplicate?: string; whereOf: Map<string, W>; supersededFailures: number } {
+): {
+  records: RunRecord[];
+  duplicates: number;
+  firstDuplicate?: string;
+  whereOf: Map<string, W>;
+  supersededFailures: number;
+} {
   const held = new Map<string, { record: RunRecord; where: W; json: string }>();
   let duplicates = 0;
   let supersededFailures = 0;
@@ -133,7 +147,8 @@ export function uniqueRecords<W>(
     if (first.json !== json) {
       const firstFailed = first.record.failed !== undefined;
       const againFailed = record.failed !== undefined;
-      if (!opts.answerSupersedesFailure || (!firstFailed && !againFailed)) throw conflict(record.id, first.where, where);
+      if (!opts.answerSupersedesFailure || (!firstFailed && !againFailed))
+        throw conflict(record.id, first.where, where);
       supersededFailures += 1;
       if (firstFailed && !againFailed) held.set(record.id, { record, where, json });
       continue;
@@ -174,8 +189,10 @@ export interface LoadedRunDirectory {
 /** The manifest of a run directory, or a one-line UserError saying why `dir` is not one. */
 export function requireRunDirectory(dir: string): Manifest {
   const abs = path.resolve(dir);
-  if (!existsSync(abs)) throw new UserError(`${dir}: no such directory (not a run directory); pass the --out directory of a valuelens run`);
-  if (!statSync(abs).isDirectory()) throw new UserError(`${dir} is not a run directory (it is a file); pass the --out directory of a valuelens run`);
+  if (!existsSync(abs))
+    throw new UserError(`${dir}: no such directory (not a run directory); pass the --out directory of a valuelens run`);
+  if (!statSync(abs).isDirectory())
+    throw new UserError(`${dir} is not a run directory (it is a file); pass the --out directory of a valuelens run`);
   const manifest = readManifest(abs);
   if (manifest) return manifest;
   if (existsSync(path.join(abs, RECORDS_FILE))) {
@@ -223,7 +240,9 @@ function questionIdsOf(manifest: Manifest, opts: LoadRunOptions): { ids?: Set<st
     throw err;
   }
   if (dataset.sha256 !== manifest.dataset.sha256) {
-    return { unchecked: `the dataset at ${file} is not the file the run was made on (sha256 ${dataset.sha256.slice(0, 12)}, the run's ${manifest.dataset.sha256.slice(0, 12)})` };
+    return {
+      unchecked: `the dataset at ${file} is not the file the run was made on (sha256 ${dataset.sha256.slice(0, 12)}, the run's ${manifest.dataset.sha256.slice(0, 12)})`,
+    };
   }
   try {
     return { ids: new Set(runQuestionsOf(config, dataset).map((q) => q.id)) };

@@ -12,7 +12,18 @@
  * made on another host (valuelens cannot tell whether that process still runs), is refused in
  * one line naming the holder and what to do.
  */
-import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import { ensureDir, fileError, injectedFault, removeLeftoverTempFiles, unlinkQuietly } from "../util/durableFiles.js";
@@ -63,7 +74,12 @@ export function acquireRunLock(dir: string, opts: LockOptions = {}): RunLock {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   ensureDir(abs); // a file in the way, a read-only or full disk: one line naming it (FileWriteError)
   const file = path.join(abs, LOCK_FILE);
-  const holder: LockHolder = { pid: process.pid, hostname: osHostname(), startedAt: new Date().toISOString(), command: opts.command ?? commandLine() };
+  const holder: LockHolder = {
+    pid: process.pid,
+    hostname: osHostname(),
+    startedAt: new Date().toISOString(),
+    command: opts.command ?? commandLine(),
+  };
   const content = JSON.stringify(holder) + "\n";
   const tmp = path.join(abs, `${LOCK_FILE}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
@@ -74,7 +90,9 @@ export function acquireRunLock(dir: string, opts: LockOptions = {}): RunLock {
     unlinkQuietly(tmp);
     const mapped = fileError(err, abs);
     if (mapped !== err) throw mapped;
-    throw new UserError(`cannot write the lock file in ${abs}: ${errorText(err)}; valuelens writes into the run directory, so it must be writable (copy it elsewhere, or choose another directory)`);
+    throw new UserError(
+      `cannot write the lock file in ${abs}: ${errorText(err)}; valuelens writes into the run directory, so it must be writable (copy it elsewhere, or choose another directory)`,
+    );
   }
   try {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -82,7 +100,14 @@ export function acquireRunLock(dir: string, opts: LockOptions = {}): RunLock {
       const current = readLock(file);
       if (current === "gone") continue; // released meanwhile: try again
       const state = current.holder ? holderState(current.holder) : "unreadable";
-      if (state === "alive" || state === "other-host" || state === "unreadable") throw refusal(abs, file, current.holder, state, opts.advice ?? "wait for it to finish, or choose another --out");
+      if (state === "alive" || state === "other-host" || state === "unreadable")
+        throw refusal(
+          abs,
+          file,
+          current.holder,
+          state,
+          opts.advice ?? "wait for it to finish, or choose another --out",
+        );
       // Stale: take it over, one process at a time (the takeover file is a short-lived mutex).
       const mutex = `${file}.takeover`;
       if (!placeExclusively(tmp, mutex, content)) {
@@ -96,7 +121,9 @@ export function acquireRunLock(dir: string, opts: LockOptions = {}): RunLock {
         if (again !== "gone" && again.raw === current.raw) {
           unlinkQuietly(file);
           const h = current.holder!;
-          log(`note: ${abs} was locked by pid ${h.pid} (since ${h.startedAt}), which no longer runs; its lock is taken over`);
+          log(
+            `note: ${abs} was locked by pid ${h.pid} (since ${h.startedAt}), which no longer runs; its lock is taken over`,
+          );
         }
         if (placeExclusively(tmp, file, content)) return register(abs, file, holder, content);
       } finally {
@@ -173,7 +200,8 @@ function placeExclusively(tmp: string, file: string, content: string): boolean {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EEXIST") return false;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw lockError(file, err);
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS")
+      throw lockError(file, err);
   }
   let fd: number;
   try {
@@ -209,8 +237,19 @@ function readLock(file: string): "gone" | { raw: string; holder: LockHolder | un
 function parseHolder(raw: string): LockHolder | undefined {
   try {
     const h = JSON.parse(raw) as Partial<LockHolder>;
-    if (typeof h.pid === "number" && Number.isInteger(h.pid) && h.pid > 0 && typeof h.hostname === "string" && typeof h.startedAt === "string") {
-      return { pid: h.pid, hostname: h.hostname, startedAt: h.startedAt, command: typeof h.command === "string" ? h.command : "" };
+    if (
+      typeof h.pid === "number" &&
+      Number.isInteger(h.pid) &&
+      h.pid > 0 &&
+      typeof h.hostname === "string" &&
+      typeof h.startedAt === "string"
+    ) {
+      return {
+        pid: h.pid,
+        hostname: h.hostname,
+        startedAt: h.startedAt,
+        command: typeof h.command === "string" ? h.command : "",
+      };
     }
   } catch {
     // not a lock of ours
@@ -258,11 +297,22 @@ function processStartTime(pid: number): number | undefined {
   }
 }
 
-function refusal(dir: string, file: string, h: LockHolder | undefined, state: HolderState | "unreadable", advice: string): UserError {
-  if (!h) return new UserError(`${dir} is locked (${file} exists but is not a valuelens lock); if no valuelens process is using ${dir}, delete ${file} and try again`);
+function refusal(
+  dir: string,
+  file: string,
+  h: LockHolder | undefined,
+  state: HolderState | "unreadable",
+  advice: string,
+): UserError {
+  if (!h)
+    return new UserError(
+      `${dir} is locked (${file} exists but is not a valuelens lock); if no valuelens process is using ${dir}, delete ${file} and try again`,
+    );
   const who = `pid ${h.pid} on ${h.hostname}, since ${h.startedAt}${h.command ? `: ${shorten(h.command)}` : ""}`;
   if (state === "other-host") {
-    return new UserError(`${dir} is locked by a valuelens process on another host (${who}); ${advice}; if that process is gone, delete ${file}`);
+    return new UserError(
+      `${dir} is locked by a valuelens process on another host (${who}); ${advice}; if that process is gone, delete ${file}`,
+    );
   }
   return new UserError(`${dir} is in use by another valuelens process (${who}); ${advice}`);
 }

@@ -97,7 +97,11 @@ export const ManifestSchema = z.object({
    * failed: questions recorded as failed (no answer; left out of the metrics; `run --resume
    * --retry-failed` asks them again). Absent when none is (and in runs made before).
    */
-  questions: z.object({ total: z.number(), byTask: z.record(z.string(), z.number()), failed: z.number().int().optional() }),
+  questions: z.object({
+    total: z.number(),
+    byTask: z.record(z.string(), z.number()),
+    failed: z.number().int().optional(),
+  }),
   /** Notes on how answers were obtained (reasoning handling, repeats in the paper protocol, ...). */
   notes: z.array(z.string()),
   versions: z.record(z.string(), z.string()),
@@ -110,7 +114,12 @@ export const ManifestSchema = z.object({
    * the run is "failed"). Absent when the last session ran to its end.
    */
   lastError: z
-    .object({ kind: z.enum(["backend-unavailable", "error"]), message: z.string(), endpoint: z.string().nullable(), at: z.string() })
+    .object({
+      kind: z.enum(["backend-unavailable", "error"]),
+      message: z.string(),
+      endpoint: z.string().nullable(),
+      at: z.string(),
+    })
     .optional(),
   /** `valuelens merge`: the run directories (shards) this run was joined from. */
   merged: z
@@ -164,7 +173,9 @@ export function readManifest(dir: string): Manifest | undefined {
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UserError(`${file}: field ${issue?.path.join(".") || "(root)"}: ${issue?.message}; restore it or start a new run`);
+    throw new UserError(
+      `${file}: field ${issue?.path.join(".") || "(root)"}: ${issue?.message}; restore it or start a new run`,
+    );
   }
   return parsed.data;
 }

@@ -16,7 +16,14 @@ import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH } from "../datasets/via.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
-import { buildRunQuestions, configDigest, SHARD_NOTE, writeRunOutputs, type AnyRunMetrics, type RunOutputOptions } from "../runner/run.js";
+import {
+  buildRunQuestions,
+  configDigest,
+  SHARD_NOTE,
+  writeRunOutputs,
+  type AnyRunMetrics,
+  type RunOutputOptions,
+} from "../runner/run.js";
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
 import { FileWriteError } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
@@ -83,7 +90,8 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   const dirs = opts.dirs.map((d) => path.resolve(d));
   const seen = new Set<string>();
   for (const dir of dirs) {
-    if (dir === out) throw new UserError(`--out ${opts.out} is one of the directories to merge; choose a new directory`);
+    if (dir === out)
+      throw new UserError(`--out ${opts.out} is one of the directories to merge; choose a new directory`);
     if (seen.has(dir)) throw new UserError(`${dir} is named twice; name each run directory once`);
     seen.add(dir);
   }
@@ -98,17 +106,27 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
 /** `--out` must be new or empty (lock files aside): a merge never writes over anything. */
 function checkNewOut(out: string): void {
   const state = inspectRunDirectory(out);
-  if (state.kind !== "missing" && state.kind !== "empty") throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
+  if (state.kind !== "missing" && state.kind !== "empty")
+    throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
 }
 
-async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log: (line: string) => void): Promise<MergeResult> {
+async function mergeLocked(
+  opts: MergeOptions,
+  dirs: string[],
+  out: string,
+  log: (line: string) => void,
+): Promise<MergeResult> {
   // Every input and its records, read and validated by the run-directory loader.
   const inputs: Input[] = dirs.map((dir) => {
     const run = loadRunDirectory(dir, { via: opts.via, dilemmas: opts.dilemmas });
     const { manifest, records } = run;
-    if (manifest.imported) throw new UserError(`${dir} holds imported outputs; only runs made by valuelens run can be merged`);
+    if (manifest.imported)
+      throw new UserError(`${dir} holds imported outputs; only runs made by valuelens run can be merged`);
     for (const note of run.notes) log(`note: ${dir}: ${note}`);
-    if (manifest.status !== "complete") log(`note: ${dir} is ${manifest.status} (${records.length} of its ${manifest.questions.total} questions recorded); its records are merged`);
+    if (manifest.status !== "complete")
+      log(
+        `note: ${dir} is ${manifest.status} (${records.length} of its ${manifest.questions.total} questions recorded); its records are merged`,
+      );
     return { dir, manifest, records };
   });
 
@@ -125,26 +143,40 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
       );
     }
     if (String(a.backend.modelSha256) !== String(b.backend.modelSha256)) {
-      throw new UserError(`${other.dir} was run with another model file than ${ref.dir} (model sha256 ${short(b.backend.modelSha256)} vs ${short(a.backend.modelSha256)})`);
+      throw new UserError(
+        `${other.dir} was run with another model file than ${ref.dir} (model sha256 ${short(b.backend.modelSha256)} vs ${short(a.backend.modelSha256)})`,
+      );
     }
     if (a.dataset.sha256 !== b.dataset.sha256) {
-      throw new UserError(`${other.dir} was run on another dataset than ${ref.dir} (dataset sha256 ${short(b.dataset.sha256)} vs ${short(a.dataset.sha256)})`);
+      throw new UserError(
+        `${other.dir} was run on another dataset than ${ref.dir} (dataset sha256 ${short(b.dataset.sha256)} vs ${short(a.dataset.sha256)})`,
+      );
     }
     for (const field of ["engine", "outputOptions"] as const) {
       if (canonicalJson(a.backend[field] ?? null) !== canonicalJson(b.backend[field] ?? null)) {
-        throw new UserError(`${other.dir} used other backend ${field} than ${ref.dir} (${show(b.backend[field])} vs ${show(a.backend[field])}); their answers are not the same run's`);
+        throw new UserError(
+          `${other.dir} used other backend ${field} than ${ref.dir} (${show(b.backend[field])} vs ${show(a.backend[field])}); their answers are not the same run's`,
+        );
       }
     }
   }
 
   // The full question list, from the config and the dataset.
   const sixpoint = ref.manifest.config.protocol === "sixpoint";
-  const { file, label } = locateDataset(inputs, sixpoint ? opts.dilemmas : opts.via, sixpoint ? DILEMMA_SOURCE : VIA_SOURCE);
+  const { file, label } = locateDataset(
+    inputs,
+    sixpoint ? opts.dilemmas : opts.via,
+    sixpoint ? DILEMMA_SOURCE : VIA_SOURCE,
+  );
   const dataset = sixpoint ? loadDilemmas(file) : await loadVia(file);
   // `via` / `dilemmas` name the dataset as found on this machine, so the unsharded command resumes a gap here.
-  const config: RunConfig = sixpoint ? { ...ref.manifest.config, dilemmas: label, shard: null } : { ...ref.manifest.config, via: label, shard: null };
+  const config: RunConfig = sixpoint
+    ? { ...ref.manifest.config, dilemmas: label, shard: null }
+    : { ...ref.manifest.config, via: label, shard: null };
   if (dataset.sha256 !== ref.manifest.dataset.sha256) {
-    throw new UserError(`${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with ${sixpoint ? "--dilemmas" : "--via"}`);
+    throw new UserError(
+      `${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with ${sixpoint ? "--dilemmas" : "--via"}`,
+    );
   }
   const questions = buildRunQuestions(config, dataset);
   const position = new Map(questions.map((q, i) => [q.id, i]));
@@ -152,15 +184,23 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   // Join the records: every id asked by the config, each once (identical copies kept once).
   for (const input of inputs) {
     const foreign = input.records.find((record) => !position.has(record.id));
-    if (foreign) throw new UserError(`${input.dir} holds record ${foreign.id}, which the runs' config does not ask; it is not a shard of this run`);
+    if (foreign)
+      throw new UserError(
+        `${input.dir} holds record ${foreign.id}, which the runs' config does not ask; it is not a shard of this run`,
+      );
   }
   const joined = uniqueRecords(
     inputs.flatMap((input) => input.records.map((record) => ({ record, where: input.dir }))),
-    (id, first, again) => new UserError(`${id} is recorded in ${first} and in ${again} with different answers; remove one of the two runs and merge again`),
+    (id, first, again) =>
+      new UserError(
+        `${id} is recorded in ${first} and in ${again} with different answers; remove one of the two runs and merge again`,
+      ),
     { answerSupersedesFailure: true },
   );
   if (joined.supersededFailures > 0) {
-    log(`note: ${joined.supersededFailures} question${joined.supersededFailures === 1 ? "" : "s"} failed in one directory and ${joined.supersededFailures === 1 ? "was" : "were"} answered in another (or failed in both); the answer is kept`);
+    log(
+      `note: ${joined.supersededFailures} question${joined.supersededFailures === 1 ? "" : "s"} failed in one directory and ${joined.supersededFailures === 1 ? "was" : "were"} answered in another (or failed in both); the answer is kept`,
+    );
   }
   const merged = new Map(joined.records.map((r) => [r.id, r]));
   const duplicates = joined.duplicates;
@@ -169,7 +209,12 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   const missing = questions.filter((q) => !merged.has(q.id)).map((q) => q.id);
   const counts = new Set(inputs.map((i) => i.manifest.config.shard?.count ?? 0));
   const count = counts.size === 1 ? [...counts][0]! : 0;
-  const missingShards = count > 0 ? [...new Set(missing.map((id) => shardOfId(id, count)))].sort((a, b) => a - b).map((i) => formatShard({ index: i, count })) : [];
+  const missingShards =
+    count > 0
+      ? [...new Set(missing.map((id) => shardOfId(id, count)))]
+          .sort((a, b) => a - b)
+          .map((i) => formatShard({ index: i, count }))
+      : [];
 
   // An ordinary run directory, as the unsharded run would have written it.
   const records = questions.map((q) => merged.get(q.id)).filter((r): r is RunRecord => r !== undefined);
@@ -181,16 +226,31 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
   for (const q of questions) byTask[q.task] = (byTask[q.task] ?? 0) + 1;
   const now = new Date().toISOString();
   const startedAt = inputs.map((i) => i.manifest.startedAt).sort()[0]!;
-  const finished = inputs.map((i) => i.manifest.finishedAt).filter((f): f is string => f !== null).sort();
-  const shards = inputs.map((i) => ({ dir: i.dir, shard: (i.manifest.config.shard ?? null) as Shard | null, status: i.manifest.status, records: i.records.length }));
+  const finished = inputs
+    .map((i) => i.manifest.finishedAt)
+    .filter((f): f is string => f !== null)
+    .sort();
+  const shards = inputs.map((i) => ({
+    dir: i.dir,
+    shard: (i.manifest.config.shard ?? null) as Shard | null,
+    status: i.manifest.status,
+    records: i.records.length,
+  }));
   const notes = ref.manifest.notes.filter((n) => !n.startsWith(`${SHARD_NOTE} `));
   notes.push(
     `Merged from ${inputs.length} run directories (${shards.map((s) => (s.shard ? `shard ${formatShard(s.shard)}` : "whole run")).join(", ")}) by valuelens merge.`,
   );
   const engineVersions = [...new Set(inputs.map((i) => String(i.manifest.backend.engineVersion)))];
-  if (engineVersions.length > 1) notes.push(`The shards ran on different engine versions (${engineVersions.join(", ")}).`);
-  if (failed > 0) notes.push(`${failed} question${failed === 1 ? "" : "s"} failed in every directory that holds ${failed === 1 ? "it" : "them"} (no answer; left out of the metrics); \`valuelens run --out <this directory> --resume --retry-failed\` asks ${failed === 1 ? "it" : "them"} again.`);
-  if (!complete) notes.push(`${missing.length} of ${questions.length} questions are missing from every shard; resume this directory with the unsharded valuelens run command to ask them.`);
+  if (engineVersions.length > 1)
+    notes.push(`The shards ran on different engine versions (${engineVersions.join(", ")}).`);
+  if (failed > 0)
+    notes.push(
+      `${failed} question${failed === 1 ? "" : "s"} failed in every directory that holds ${failed === 1 ? "it" : "them"} (no answer; left out of the metrics); \`valuelens run --out <this directory> --resume --retry-failed\` asks ${failed === 1 ? "it" : "them"} again.`,
+    );
+  if (!complete)
+    notes.push(
+      `${missing.length} of ${questions.length} questions are missing from every shard; resume this directory with the unsharded valuelens run command to ask them.`,
+    );
   const manifest: Manifest = {
     ...ref.manifest,
     status: complete ? "complete" : "interrupted",
@@ -227,7 +287,16 @@ async function mergeLocked(opts: MergeOptions, dirs: string[], out: string, log:
     if (err instanceof FileWriteError) throw err.withNext(`write the report with: valuelens report ${shellQuote(out)}`);
     throw err;
   }
-  return { out, manifest, metrics, total: questions.length, recorded: records.length, missing, missingShards, duplicates };
+  return {
+    out,
+    manifest,
+    metrics,
+    total: questions.length,
+    recorded: records.length,
+    missing,
+    missingShards,
+    duplicates,
+  };
 }
 
 /** Where a suite's dataset comes from: the option that names it, the config field, the shipped sample. */
@@ -239,21 +308,34 @@ interface DatasetSource {
 }
 
 const VIA_SOURCE: DatasetSource = { flag: "--via", what: "VIA CSV", configured: (c) => c.via, sample: SAMPLE_VIA_PATH };
-const DILEMMA_SOURCE: DatasetSource = { flag: "--dilemmas", what: "dilemma file", configured: (c) => c.dilemmas ?? "sample", sample: SAMPLE_DILEMMAS_PATH };
+const DILEMMA_SOURCE: DatasetSource = {
+  flag: "--dilemmas",
+  what: "dilemma file",
+  configured: (c) => c.dilemmas ?? "sample",
+  sample: SAMPLE_DILEMMAS_PATH,
+};
 
 /**
  * The runs' dataset file and its label for the merged config: the option's path, else the first
  * path in the runs' configs that exists on this machine ("sample" = the file shipped with valuelens).
  */
-function locateDataset(inputs: readonly Input[], given: string | undefined, src: DatasetSource): { file: string; label: string } {
+function locateDataset(
+  inputs: readonly Input[],
+  given: string | undefined,
+  src: DatasetSource,
+): { file: string; label: string } {
   const label = (v: string) => (v === "sample" ? "sample" : path.resolve(v));
   const file = (l: string) => (l === "sample" ? src.sample : l);
   if (given !== undefined) {
-    if (!existsSync(file(label(given)))) throw new UserError(`${src.flag} ${given}: file not found; pass the ${src.what} the runs were made on`);
+    if (!existsSync(file(label(given))))
+      throw new UserError(`${src.flag} ${given}: file not found; pass the ${src.what} the runs were made on`);
     return { file: file(label(given)), label: label(given) };
   }
   const candidates = [...new Set(inputs.map((i) => label(src.configured(i.manifest.config))))];
   const found = candidates.find((l) => existsSync(file(l)));
-  if (!found) throw new UserError(`the runs' ${src.what} ${candidates[0]} is not on this machine; pass the same file with ${src.flag} PATH`);
+  if (!found)
+    throw new UserError(
+      `the runs' ${src.what} ${candidates[0]} is not on this machine; pass the same file with ${src.flag} PATH`,
+    );
   return { file: file(found), label: found };
 }

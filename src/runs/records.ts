@@ -84,12 +84,22 @@ export const RecordSchema = z.object({
   optionProbs: z.record(z.string(), z.number()).optional(),
   /** Paper protocol: the generated answer as it came. */
   generation: z
-    .object({ raw: z.string(), thoughts: z.string().optional(), finishReason: z.enum(["stop", "maxTokens"]), generatedTokens: z.number() })
+    .object({
+      raw: z.string(),
+      thoughts: z.string().optional(),
+      finishReason: z.enum(["stop", "maxTokens"]),
+      generatedTokens: z.number(),
+    })
     .optional(),
   /** Paper protocol: the parse result, or why the answer could not be parsed. */
   parsed: z
     .union([
-      z.object({ ok: z.literal(true), ratings: z.record(z.string(), z.number()).optional(), option: z.number().int().optional(), chosen: z.string().optional() }),
+      z.object({
+        ok: z.literal(true),
+        ratings: z.record(z.string(), z.number()).optional(),
+        option: z.number().int().optional(),
+        chosen: z.string().optional(),
+      }),
       z.object({ ok: z.literal(false), reason: z.string() }),
     ])
     .optional(),
@@ -127,7 +137,9 @@ export function readRecords(file: string): ReadRecordsResult {
   try {
     buf = readFileSync(file);
   } catch (err) {
-    throw new UserError(`cannot read ${file}: ${String((err as Error).message).split("\n")[0]}; restore it or start a new run`);
+    throw new UserError(
+      `cannot read ${file}: ${String((err as Error).message).split("\n")[0]}; restore it or start a new run`,
+    );
   }
   const records: RunRecord[] = [];
   let offset = 0;
@@ -156,7 +168,9 @@ export function readRecords(file: string): ReadRecordsResult {
         tornLines += 1;
         break;
       }
-      throw new UserError(`${file}: line ${lineNo} is not a valid record (${String(err).split("\n")[0]}); restore the file or start a new run`);
+      throw new UserError(
+        `${file}: line ${lineNo} is not a valid record (${String(err).split("\n")[0]}); restore the file or start a new run`,
+      );
     }
     records.push(parsed);
     validBytes = offset;
@@ -198,7 +212,9 @@ export class RecordWriter {
 
 /** Rewrite records in a canonical order (atomically and durably: temp file, fsync, rename). */
 export function writeRecordsSorted(file: string, records: RunRecord[], orderOf: (id: string) => number): void {
-  const sorted = records.slice().sort((a, b) => orderOf(a.id) - orderOf(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = records
+    .slice()
+    .sort((a, b) => orderOf(a.id) - orderOf(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   writeFileAtomic(file, sorted.map((r) => JSON.stringify(r)).join("\n") + (sorted.length ? "\n" : ""));
 }
 

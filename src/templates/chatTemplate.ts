@@ -46,7 +46,12 @@ export class ChatTemplate {
   ) {
     this.program = parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
     this.render([{ role: "user", content: PROBE_USER }]);
-    this.info = { source: from, sha256: sha256(source), pinned: pinnedVariablesUsed(source), systemRole: this.probeSystemRole() };
+    this.info = {
+      source: from,
+      sha256: sha256(source),
+      pinned: pinnedVariablesUsed(source),
+      systemRole: this.probeSystemRole(),
+    };
   }
 
   /** The template's text for these messages, with the generation prompt (the assistant turn's start). */
@@ -86,7 +91,11 @@ export class ChatTemplate {
    */
   messages(user: string, system?: string): TemplateMessage[] {
     if (system === undefined || system === "") return [{ role: "user", content: user }];
-    if (this.info.systemRole === "native") return [{ role: "system", content: system }, { role: "user", content: user }];
+    if (this.info.systemRole === "native")
+      return [
+        { role: "system", content: system },
+        { role: "user", content: user },
+      ];
     return [{ role: "user", content: foldSystem(system, user) }];
   }
 
@@ -97,7 +106,9 @@ export class ChatTemplate {
         { role: "system", content: PROBE_SYSTEM },
         { role: "user", content: PROBE_USER },
       ]);
-      return text.includes(PROBE_SYSTEM) && text.indexOf(PROBE_SYSTEM) < text.indexOf(PROBE_USER) && !sameTurn(text) ? "native" : "folded";
+      return text.includes(PROBE_SYSTEM) && text.indexOf(PROBE_SYSTEM) < text.indexOf(PROBE_USER) && !sameTurn(text)
+        ? "native"
+        : "folded";
     } catch {
       return "folded";
     }

@@ -34,7 +34,8 @@ export function answerStart(generationPrompt: string, handling: ReasoningHandlin
   if (handling === "final-channel") return "<|channel|>final<|message|>";
   if (handling === "empty-thinking-block") {
     if (/<\/think>\s*$/.test(generationPrompt)) return "";
-    if (/<think>\n?$/.test(generationPrompt)) return generationPrompt.endsWith("\n") ? "\n</think>\n\n" : "\n\n</think>\n\n";
+    if (/<think>\n?$/.test(generationPrompt))
+      return generationPrompt.endsWith("\n") ? "\n</think>\n\n" : "\n\n</think>\n\n";
     return "<think>\n\n</think>\n\n";
   }
   return "";
@@ -83,7 +84,11 @@ export function renderQuestion(
  * Segment boundaries in tokens: the end of each segment is where the tokenization of the text
  * up to it agrees with the whole prompt's (a token may straddle the boundary).
  */
-export function segmentTokenEnds(tokens: readonly number[], charEnds: readonly number[], tokenizePrefix: (chars: number) => readonly number[]): number[] {
+export function segmentTokenEnds(
+  tokens: readonly number[],
+  charEnds: readonly number[],
+  tokenizePrefix: (chars: number) => readonly number[],
+): number[] {
   const ends: number[] = [];
   for (const chars of charEnds) {
     const partial = tokenizePrefix(chars);
@@ -110,7 +115,10 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[], l
 export function splitThoughts(raw: string, handling: ReasoningHandling): { text: string; thoughts?: string } {
   if (handling === "empty-thinking-block" && raw.includes("</think>")) {
     const close = raw.lastIndexOf("</think>");
-    const thoughts = raw.slice(0, close).replace(/^\s*<think>/, "").trim();
+    const thoughts = raw
+      .slice(0, close)
+      .replace(/^\s*<think>/, "")
+      .trim();
     return { text: raw.slice(close + "</think>".length).replace(/^\s+/, ""), ...(thoughts ? { thoughts } : {}) };
   }
   if (handling === "final-channel") {

@@ -23,11 +23,18 @@ export interface CsvTable {
 export function readCsv(file: string, bytes: Buffer): CsvTable {
   let records: { record: string[]; info: { lines: number; empty_lines: number } }[];
   try {
-    records = parse(bytes, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as unknown as typeof records;
+    records = parse(bytes, {
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+    }) as unknown as typeof records;
   } catch (err) {
     if (err instanceof CsvError) {
       const line = (err as unknown as { lines?: number }).lines;
-      throw new UserError(`${file}: line ${line ?? "?"}: not valid CSV (${err.message.replace(/\s+/g, " ")}); check the quoting of that row`);
+      throw new UserError(
+        `${file}: line ${line ?? "?"}: not valid CSV (${err.message.replace(/\s+/g, " ")}); check the quoting of that row`,
+      );
     }
     throw err;
   }
@@ -48,7 +55,12 @@ export function readCsv(file: string, bytes: Buffer): CsvTable {
 }
 
 /** Column positions of the named columns; `required` ones must be in the header. */
-export function columnIndex<K extends string>(table: CsvTable, file: string, required: readonly K[], expected: string): Record<K, number> {
+export function columnIndex<K extends string>(
+  table: CsvTable,
+  file: string,
+  required: readonly K[],
+  expected: string,
+): Record<K, number> {
   const out = {} as Record<K, number>;
   for (const name of required) {
     const i = table.header.indexOf(name);

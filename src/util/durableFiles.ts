@@ -34,7 +34,20 @@
  * A failing write writes half its data first (a short write, as on a real full disk), so the
  * clean-up paths run. Counts are per process. Unset (every normal run), it costs nothing.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
 import { UserError } from "./errors.js";
@@ -283,7 +296,10 @@ function faultRules(): FaultRule[] {
 /** Parse a VALUELENS_FAULTS value; a malformed rule is an error (a test that injects nothing would prove nothing). */
 export function parseFaults(spec: string): FaultRule[] {
   const out: FaultRule[] = [];
-  for (const raw of spec.split(";").map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = raw.indexOf(":");
     const code = colon === -1 ? raw : raw.slice(0, colon);
     let rest = colon === -1 ? "" : raw.slice(colon + 1);
@@ -295,14 +311,17 @@ export function parseFaults(spec: string): FaultRule[] {
         after = Number(m[2]);
       } else {
         const named = m[2]!.split("+");
-        if (named.some((o) => o !== "write" && o !== "mkdir" && o !== "fsync")) throw new UserError(`VALUELENS_FAULTS: "${raw}": on= takes write, mkdir, fsync (joined by +)`);
+        if (named.some((o) => o !== "write" && o !== "mkdir" && o !== "fsync"))
+          throw new UserError(`VALUELENS_FAULTS: "${raw}": on= takes write, mkdir, fsync (joined by +)`);
         ops = new Set(named as FaultOp[]);
       }
       rest = rest.slice(0, m.index);
     }
     const errno = (osConstants.errno as Record<string, number | undefined>)[code];
-    if (!/^E[A-Z0-9]+$/.test(code) || errno === undefined) throw new UserError(`VALUELENS_FAULTS: "${raw}": ${code} is not an errno name (e.g. ENOSPC)`);
-    if (rest === "") throw new UserError(`VALUELENS_FAULTS: "${raw}": name the file or directory (CODE:MATCH[:after=N][:on=OPS])`);
+    if (!/^E[A-Z0-9]+$/.test(code) || errno === undefined)
+      throw new UserError(`VALUELENS_FAULTS: "${raw}": ${code} is not an errno name (e.g. ENOSPC)`);
+    if (rest === "")
+      throw new UserError(`VALUELENS_FAULTS: "${raw}": name the file or directory (CODE:MATCH[:after=N][:on=OPS])`);
     const byPath = rest.includes("/") || rest.includes(path.sep);
     out.push({ code, errno, match: byPath ? path.resolve(rest) : rest, byPath, after, ops, seen: 0 });
   }
@@ -311,7 +330,8 @@ export function parseFaults(spec: string): FaultRule[] {
 
 function matches(rule: FaultRule, file: string): boolean {
   const abs = path.resolve(file);
-  if (rule.byPath) return abs === rule.match || abs.startsWith(rule.match.endsWith(path.sep) ? rule.match : rule.match + path.sep);
+  if (rule.byPath)
+    return abs === rule.match || abs.startsWith(rule.match.endsWith(path.sep) ? rule.match : rule.match + path.sep);
   return abs.split(path.sep).includes(rule.match);
 }
 

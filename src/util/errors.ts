@@ -3,7 +3,10 @@
  * and says what to do. The CLI prints it without a stack trace and exits non-zero.
  */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = "UserError";
   }

@@ -20,13 +20,23 @@ function oneLineError(args: string[]): string {
 
 describe("bad inputs get one line", () => {
   it("--repeats above the bound, and numbers that overflow", () => {
-    expect(oneLineError(["run", "--model", "tiny", "--repeats", "100000", "--out", path.join(work, "a")])).toMatch(/--repeats must be at most 1000/);
-    expect(oneLineError(["run", "--model", "tiny", "--repeats", "1e400", "--out", path.join(work, "b")])).toMatch(/--repeats must be an integer/);
-    expect(oneLineError(["run", "--model", "tiny", "--limit", "99999999999999999999", "--out", path.join(work, "c")])).toMatch(/--limit must be an integer/);
-    expect(oneLineError(["prompts", "--task", "action", "--country", "Nigeria", "--topic", "Politics", "--repeats", "5000"])).toMatch(/--repeats must be at most 1000/);
+    expect(oneLineError(["run", "--model", "tiny", "--repeats", "100000", "--out", path.join(work, "a")])).toMatch(
+      /--repeats must be at most 1000/,
+    );
+    expect(oneLineError(["run", "--model", "tiny", "--repeats", "1e400", "--out", path.join(work, "b")])).toMatch(
+      /--repeats must be an integer/,
+    );
+    expect(
+      oneLineError(["run", "--model", "tiny", "--limit", "99999999999999999999", "--out", path.join(work, "c")]),
+    ).toMatch(/--limit must be an integer/);
+    expect(
+      oneLineError(["prompts", "--task", "action", "--country", "Nigeria", "--topic", "Politics", "--repeats", "5000"]),
+    ).toMatch(/--repeats must be at most 1000/);
   });
 
   it("a directory given as --model", () => {
-    expect(oneLineError(["run", "--model", work, "--out", path.join(work, "d")])).toMatch(/is a directory; pass the \.gguf file/);
+    expect(oneLineError(["run", "--model", work, "--out", path.join(work, "d")])).toMatch(
+      /is a directory; pass the \.gguf file/,
+    );
   });
 });

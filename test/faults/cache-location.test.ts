@@ -20,7 +20,10 @@ function fresh(name: string): { cwd: string; home: string } {
 
 /** `cache stats --json` run in `cwd` with only these cache variables ("" = unset). */
 function stats(cwd: string, env: { VALUELENS_CACHE_DIR?: string; XDG_CACHE_HOME?: string; HOME: string }) {
-  const r = valuelens(["cache", "stats", "--json"], { cwd, env: { VALUELENS_CACHE_DIR: "", XDG_CACHE_HOME: "", ...env } });
+  const r = valuelens(["cache", "stats", "--json"], {
+    cwd,
+    env: { VALUELENS_CACHE_DIR: "", XDG_CACHE_HOME: "", ...env },
+  });
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as { dir: string; root: string; models: string; entries: number };
@@ -52,7 +55,11 @@ describe("the CLI's cache root does not depend on the working directory", () => 
   it("follows $VALUELENS_CACHE_DIR before $XDG_CACHE_HOME", () => {
     const { cwd, home } = fresh("valuelens-dir");
     const root = path.join(work, "valuelens-dir", "mine");
-    const s = stats(cwd, { VALUELENS_CACHE_DIR: root, XDG_CACHE_HOME: path.join(work, "valuelens-dir", "xdg"), HOME: home });
+    const s = stats(cwd, {
+      VALUELENS_CACHE_DIR: root,
+      XDG_CACHE_HOME: path.join(work, "valuelens-dir", "xdg"),
+      HOME: home,
+    });
     expect(s).toMatchObject({ dir: root, root, models: path.join(root, "models"), entries: 0 });
     expect(existsSync(path.join(root, "answers"))).toBe(true);
     expect(readdirSync(cwd)).toEqual([]);
@@ -63,7 +70,11 @@ describe("the CLI's cache root does not depend on the working directory", () => 
     const { cwd, home } = fresh("xdg");
     const xdg = path.join(work, "xdg", "xdg-cache");
     const root = path.join(xdg, "valuelens");
-    expect(stats(cwd, { XDG_CACHE_HOME: xdg, HOME: home })).toMatchObject({ dir: root, root, models: path.join(root, "models") });
+    expect(stats(cwd, { XDG_CACHE_HOME: xdg, HOME: home })).toMatchObject({
+      dir: root,
+      root,
+      models: path.join(root, "models"),
+    });
     expect(existsSync(path.join(root, "answers"))).toBe(true);
     expect(readdirSync(cwd)).toEqual([]);
     expect(readdirSync(home)).toEqual([]);
@@ -80,7 +91,21 @@ describe("the CLI's cache root does not depend on the working directory", () => 
     const { cwd, home } = fresh("run");
     const root = path.join(home, ".cache", "valuelens");
     const env = { VALUELENS_CACHE_DIR: "", XDG_CACHE_HOME: "", HOME: home };
-    const slice = ["run", "--model", "tiny", "--countries", "Nigeria", "--limit", "1", "--repeats", "1", "--progress", "quiet", "--bootstrap", "0"];
+    const slice = [
+      "run",
+      "--model",
+      "tiny",
+      "--countries",
+      "Nigeria",
+      "--limit",
+      "1",
+      "--repeats",
+      "1",
+      "--progress",
+      "quiet",
+      "--bootstrap",
+      "0",
+    ];
     const first = valuelens([...slice, "--out", path.join(work, "run", "out-1")], { cwd, env });
     expect(first.code, first.stderr).toBe(0);
     expect(readdirSync(cwd)).toEqual([]);
@@ -89,7 +114,10 @@ describe("the CLI's cache root does not depend on the working directory", () => 
     expect(existsSync(path.join(root, "model-digests.json"))).toBe(true);
 
     const answers = path.join(work, "run", "answers-elsewhere");
-    const second = valuelens([...slice, "--out", path.join(work, "run", "out-2"), "--cache-dir", answers], { cwd, env });
+    const second = valuelens([...slice, "--out", path.join(work, "run", "out-2"), "--cache-dir", answers], {
+      cwd,
+      env,
+    });
     expect(second.code, second.stderr).toBe(0);
     expect(readdirSync(path.join(answers, "answers")).length).toBeGreaterThan(0);
     expect(readdirSync(path.join(root, "models"))).toEqual(["valuelens-tiny-f16-seed1.gguf"]);

@@ -14,9 +14,32 @@ describe("a prompt that does not fit the context", () => {
     const models = path.join(work, "models.yaml");
     // With the country persona, stated prompts of the sample are about 465 tokens and action
     // prompts about 520; llama.cpp pads the context to a multiple of 256, so 512 holds only the first.
-    writeFileSync(models, `models:\n  short:\n    backend: llama.cpp\n    source: ${await tinyModelPath()}\n    contextSize: 512\n    gpuLayers: 0\n`);
+    writeFileSync(
+      models,
+      `models:\n  short:\n    backend: llama.cpp\n    source: ${await tinyModelPath()}\n    contextSize: 512\n    gpuLayers: 0\n`,
+    );
     const out = path.join(work, "run");
-    const r = valuelens(["run", "--model", "short", "--models", models, "--countries", "Nigeria", "--limit", "2", "--repeats", "1", "--persona", "country", "--progress", "quiet", "--out", out, "--cache-dir", path.join(work, "cache")]);
+    const r = valuelens([
+      "run",
+      "--model",
+      "short",
+      "--models",
+      models,
+      "--countries",
+      "Nigeria",
+      "--limit",
+      "2",
+      "--repeats",
+      "1",
+      "--persona",
+      "country",
+      "--progress",
+      "quiet",
+      "--out",
+      out,
+      "--cache-dir",
+      path.join(work, "cache"),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const records = readRecords(path.join(out, "records.jsonl")).records;
     const failed = records.filter((x) => x.failed);

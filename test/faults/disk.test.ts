@@ -6,7 +6,17 @@
 //
 // The faults come from VALUELENS_FAULTS (src/util/durableFiles.ts): tests run as root here and in
 // CI, where chmod stops nothing and tmpfs mounts are not allowed.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -23,11 +33,29 @@ const clean = path.join(work, "clean"); // the uninterrupted run every resumed o
 const cleanCache = path.join(work, "clean-cache");
 
 /** The tiny model, 16 questions (Nigeria, 4 per task, 2 repeats): a few seconds a run. */
-const ARGS = ["--model", "tiny", "--countries", "Nigeria", "--limit", "4", "--repeats", "2", "--seed", "5", "--progress", "quiet", "--bootstrap", "50"];
+const ARGS = [
+  "--model",
+  "tiny",
+  "--countries",
+  "Nigeria",
+  "--limit",
+  "4",
+  "--repeats",
+  "2",
+  "--seed",
+  "5",
+  "--progress",
+  "quiet",
+  "--bootstrap",
+  "50",
+];
 const TOTAL = 16;
 
 const run = (out: string, cache: string, extra: string[] = [], faults?: string) =>
-  valuelens(["run", ...ARGS, "--out", out, "--cache-dir", cache, ...extra], faults ? { env: { VALUELENS_FAULTS: faults } } : {});
+  valuelens(
+    ["run", ...ARGS, "--out", out, "--cache-dir", cache, ...extra],
+    faults ? { env: { VALUELENS_FAULTS: faults } } : {},
+  );
 
 /** A fresh directory for one case: its --out and --cache-dir live under it (one "disk"). */
 function disk(name: string): { root: string; out: string; cache: string } {
@@ -39,7 +67,9 @@ function disk(name: string): { root: string; out: string; cache: string } {
 /** Every *.tmp file under `dir` (none may be left by a failed write). */
 function tmpFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".tmp")).map((f) => path.join(dir, f));
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".tmp"))
+    .map((f) => path.join(dir, f));
 }
 
 /** Every file under `dir` with its bytes, to show a failed command changed nothing. */
@@ -67,7 +97,13 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
 
   it("disk full on records.jsonl mid-run: one line naming it, manifest failed with that ENOSPC, no *.tmp; a resume once freed gives the clean run's records", () => {
     const d = disk("records-full");
-    const line = oneLineError(run(d.out, d.cache, [], "ENOSPC:records.jsonl:after=3"), `${d.out}/records.jsonl: no space left on device (ENOSPC)`, "free space", "resume with: valuelens run", "--resume");
+    const line = oneLineError(
+      run(d.out, d.cache, [], "ENOSPC:records.jsonl:after=3"),
+      `${d.out}/records.jsonl: no space left on device (ENOSPC)`,
+      "free space",
+      "resume with: valuelens run",
+      "--resume",
+    );
     expect(line).toContain(d.out);
     const manifest = readManifest(d.out)!;
     expect(manifest.status).toBe("failed");
@@ -105,15 +141,23 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
 
   it("disk full on --cache-dir mid-run: one line naming the cache segment, manifest failed with it, no *.tmp; a resume once freed gives the clean run's records", () => {
     const d = disk("cache-full");
-    const line = oneLineError(run(d.out, d.cache, [], `ENOSPC:${d.cache}:after=6`), "no space left on device (ENOSPC)", "free space", "resume with:");
+    const line = oneLineError(
+      run(d.out, d.cache, [], `ENOSPC:${d.cache}:after=6`),
+      "no space left on device (ENOSPC)",
+      "free space",
+      "resume with:",
+    );
     expect(line).toMatch(new RegExp(`^valuelens: ${d.cache}/answers/[^ /]+\\.jsonl: `));
     const manifest = readManifest(d.out)!;
     expect(manifest.status).toBe("failed");
-    expect(manifest.lastError?.message).toMatch(new RegExp(`${d.cache}/answers/[^ /]+\\.jsonl: no space left on device \\(ENOSPC\\)`));
+    expect(manifest.lastError?.message).toMatch(
+      new RegExp(`${d.cache}/answers/[^ /]+\\.jsonl: no space left on device \\(ENOSPC\\)`),
+    );
     expect(recordsOf(d.out).length).toBeGreaterThan(0);
     expect(recordsOf(d.out).length).toBeLessThan(TOTAL);
     // Every cache segment ends on a whole line (the short write was cut off).
-    for (const f of readdirSync(path.join(d.cache, "answers"))) expect(readFileSync(path.join(d.cache, "answers", f), "utf8")).toMatch(/(^|\n)$/);
+    for (const f of readdirSync(path.join(d.cache, "answers")))
+      expect(readFileSync(path.join(d.cache, "answers", f), "utf8")).toMatch(/(^|\n)$/);
     expect(tmpFiles(d.root)).toEqual([]);
 
     const resumed = run(d.out, d.cache, ["--resume"]);
@@ -125,12 +169,20 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     const d = disk("read-only");
     cpSync(clean, d.out, { recursive: true });
     const before = snapshot(d.out);
-    oneLineError(run(d.out, cleanCache, [], `EROFS:${d.out}`), `${d.out}: read-only file system (EROFS)`, "remount it read-write");
+    oneLineError(
+      run(d.out, cleanCache, [], `EROFS:${d.out}`),
+      `${d.out}: read-only file system (EROFS)`,
+      "remount it read-write",
+    );
     oneLineError(run(d.out, cleanCache, ["--resume"], `EROFS:${d.out}`), `${d.out}: read-only file system (EROFS)`);
     expect(snapshot(d.out)).toEqual(before);
 
     const fresh = path.join(d.root, "ro-mount", "new-run");
-    oneLineError(run(fresh, cleanCache, [], `EROFS:${path.dirname(fresh)}`), `${fresh}: read-only file system (EROFS)`, "run the command again");
+    oneLineError(
+      run(fresh, cleanCache, [], `EROFS:${path.dirname(fresh)}`),
+      `${fresh}: read-only file system (EROFS)`,
+      "run the command again",
+    );
     expect(existsSync(path.dirname(fresh))).toBe(false);
   });
 
@@ -138,7 +190,11 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     const d = disk("out-is-file");
     const file = path.join(d.root, "results.txt");
     writeFileSync(file, "not a directory\n");
-    oneLineError(run(file, d.cache), `${file}: exists and is not a directory (EEXIST)`, "move that file away or choose another directory");
+    oneLineError(
+      run(file, d.cache),
+      `${file}: exists and is not a directory (EEXIST)`,
+      "move that file away or choose another directory",
+    );
     oneLineError(run(path.join(file, "run"), d.cache), `${file}: exists and is not a directory (ENOTDIR)`);
     expect(readFileSync(file, "utf8")).toBe("not a directory\n");
     expect(readdirSync(d.root)).toEqual(["results.txt"]);
@@ -147,7 +203,11 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
   it("--cache-dir that is a regular file: one line naming it (before the model loads), no run directory left behind", () => {
     const d = disk("cache-is-file");
     writeFileSync(d.cache, "not a directory\n");
-    oneLineError(run(d.out, d.cache), `${d.cache}: exists and is not a directory (ENOTDIR)`, "choose another directory");
+    oneLineError(
+      run(d.out, d.cache),
+      `${d.cache}: exists and is not a directory (ENOTDIR)`,
+      "choose another directory",
+    );
     expect(readFileSync(d.cache, "utf8")).toBe("not a directory\n");
     expect(existsSync(d.out)).toBe(false);
   });
@@ -157,7 +217,11 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     cpSync(clean, d.out, { recursive: true });
     const before = snapshot(d.out);
     // A finished run run again evaluates nothing and rewrites its outputs: metrics.json first.
-    oneLineError(run(d.out, cleanCache, [], "ENOSPC:metrics.json"), `${d.out}/metrics.json: no space left on device (ENOSPC)`, "free space");
+    oneLineError(
+      run(d.out, cleanCache, [], "ENOSPC:metrics.json"),
+      `${d.out}/metrics.json: no space left on device (ENOSPC)`,
+      "free space",
+    );
     expect(readFileSync(path.join(d.out, "metrics.json"), "base64")).toBe(before["metrics.json"]);
     expect(readFileSync(path.join(d.out, "report.md"), "base64")).toBe(before["report.md"]);
     expect(readManifest(d.out)!.status).toBe("complete");
@@ -174,8 +238,15 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     }
     const merged = path.join(d.root, "merged");
     // Full after the directory and its lock: records.jsonl is the first file that does not fit.
-    const full = valuelens(["merge", ...shards, "--out", merged, "--bootstrap", "50"], { env: { VALUELENS_FAULTS: `ENOSPC:${merged}:after=2` } });
-    oneLineError(full, `${merged}/records.jsonl: no space left on device (ENOSPC)`, "free space", "run the command again");
+    const full = valuelens(["merge", ...shards, "--out", merged, "--bootstrap", "50"], {
+      env: { VALUELENS_FAULTS: `ENOSPC:${merged}:after=2` },
+    });
+    oneLineError(
+      full,
+      `${merged}/records.jsonl: no space left on device (ENOSPC)`,
+      "free space",
+      "run the command again",
+    );
     expect(existsSync(merged) ? readdirSync(merged) : []).toEqual([]);
     expect(tmpFiles(d.root)).toEqual([]);
 
@@ -184,8 +255,14 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     expectCleanRecords(merged);
 
     const merged2 = path.join(d.root, "merged-2");
-    const noReport = valuelens(["merge", ...shards, "--out", merged2, "--bootstrap", "50"], { env: { VALUELENS_FAULTS: "ENOSPC:metrics.json" } });
-    oneLineError(noReport, `${merged2}/metrics.json: no space left on device (ENOSPC)`, `then write the report with: valuelens report ${merged2}`);
+    const noReport = valuelens(["merge", ...shards, "--out", merged2, "--bootstrap", "50"], {
+      env: { VALUELENS_FAULTS: "ENOSPC:metrics.json" },
+    });
+    oneLineError(
+      noReport,
+      `${merged2}/metrics.json: no space left on device (ENOSPC)`,
+      `then write the report with: valuelens report ${merged2}`,
+    );
     expect(readManifest(merged2)!.status).toBe("complete");
     expectCleanRecords(merged2);
     expect(existsSync(path.join(merged2, "metrics.json"))).toBe(false);
@@ -200,11 +277,19 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
     cpSync(clean, d.out, { recursive: true });
     const before = snapshot(d.out);
     // The lock fits; metrics.json (the first output) does not.
-    oneLineError(valuelens(["report", d.out, "--quiet"], { env: { VALUELENS_FAULTS: `ENOSPC:${d.out}:after=1` } }), `${d.out}/metrics.json: no space left on device (ENOSPC)`, "free space", "run the command again");
+    oneLineError(
+      valuelens(["report", d.out, "--quiet"], { env: { VALUELENS_FAULTS: `ENOSPC:${d.out}:after=1` } }),
+      `${d.out}/metrics.json: no space left on device (ENOSPC)`,
+      "free space",
+      "run the command again",
+    );
     expect(snapshot(d.out)).toEqual(before);
     expect(tmpFiles(d.root)).toEqual([]);
     // Tables: their directory cannot be made.
-    oneLineError(valuelens(["report", d.out, "--format", "csv", "--quiet"], { env: { VALUELENS_FAULTS: "ENOSPC:tables" } }), `${d.out}/tables: no space left on device (ENOSPC)`);
+    oneLineError(
+      valuelens(["report", d.out, "--format", "csv", "--quiet"], { env: { VALUELENS_FAULTS: "ENOSPC:tables" } }),
+      `${d.out}/tables: no space left on device (ENOSPC)`,
+    );
     expect(existsSync(path.join(d.out, "tables"))).toBe(false);
     expect(existsSync(path.join(d.out, LOCK_FILE))).toBe(false);
     expect(tmpFiles(d.root)).toEqual([]);
@@ -217,7 +302,11 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
   it("temporary files a killed writer left (metrics.json.<pid>.tmp, charts/*.svg.<pid>.tmp) are removed by the next run or report, never read", () => {
     const d = disk("leftover-tmp");
     cpSync(clean, d.out, { recursive: true });
-    const left = [path.join(d.out, "metrics.json.99999.tmp"), path.join(d.out, "records.jsonl.4242.tmp"), path.join(d.out, "charts", "alignment.svg.77.tmp")];
+    const left = [
+      path.join(d.out, "metrics.json.99999.tmp"),
+      path.join(d.out, "records.jsonl.4242.tmp"),
+      path.join(d.out, "charts", "alignment.svg.77.tmp"),
+    ];
     for (const f of left) writeFileSync(f, "half a file");
     const report = valuelens(["report", d.out, "--quiet"]);
     expect(report.code, report.stderr).toBe(0);
@@ -244,7 +333,9 @@ describe("src/util/durableFiles.ts", () => {
     faults("ENOSPC:state.json");
     const err = thrown(() => writeFileAtomic(file, "new content, longer than the old\n"));
     expect(err).toBeInstanceOf(FileWriteError);
-    expect(err.message).toBe(`${file}: no space left on device (ENOSPC); free space on that disk, then run the command again`);
+    expect(err.message).toBe(
+      `${file}: no space left on device (ENOSPC); free space on that disk, then run the command again`,
+    );
     expect(readFileSync(file, "utf8")).toBe("old\n");
     expect(tmpFiles(dir)).toEqual([]);
     delete process.env.VALUELENS_FAULTS;
@@ -267,7 +358,9 @@ describe("src/util/durableFiles.ts", () => {
     faults("EIO:lines.jsonl:on=fsync");
     const s = new AppendFile(file);
     s.append("five\n");
-    expect(thrown(() => s.sync()).message).toBe(`${file}: input/output error (EIO); check the disk (dmesg, fsck) or use another one, then run the command again`);
+    expect(thrown(() => s.sync()).message).toBe(
+      `${file}: input/output error (EIO); check the disk (dmesg, fsck) or use another one, then run the command again`,
+    );
     s.close();
   });
 
@@ -275,7 +368,9 @@ describe("src/util/durableFiles.ts", () => {
     const file = path.join(dir, "a-file");
     writeFileSync(file, "");
     const err = thrown(() => ensureDir(path.join(file, "x", "y"))) as FileWriteError;
-    expect(err.message).toBe(`${file}: exists and is not a directory (ENOTDIR); move that file away or choose another directory, then run the command again`);
+    expect(err.message).toBe(
+      `${file}: exists and is not a directory (ENOTDIR); move that file away or choose another directory, then run the command again`,
+    );
     expect(err.withNext("resume with: valuelens run --resume", (f) => path.basename(f)).message).toBe(
       "a-file: exists and is not a directory (ENOTDIR); move that file away or choose another directory, then resume with: valuelens run --resume",
     );
@@ -287,6 +382,7 @@ describe("src/util/durableFiles.ts", () => {
       { code: "ENOSPC", match: "records.jsonl", byPath: false, after: 3 },
       { code: "EROFS", match: "/data/runs", byPath: true, after: 0 },
     ]);
-    for (const bad of ["ENOSPACE:records.jsonl", "ENOSPC", "ENOSPC:x:after=soon", "ENOSPC:x:on=read"]) expect(() => parseFaults(bad)).toThrow(/VALUELENS_FAULTS/);
+    for (const bad of ["ENOSPACE:records.jsonl", "ENOSPC", "ENOSPC:x:after=soon", "ENOSPC:x:on=read"])
+      expect(() => parseFaults(bad)).toThrow(/VALUELENS_FAULTS/);
   });
 });

@@ -21,7 +21,13 @@ import { readManifest, type RunConfig } from "../../src/runs/manifest.js";
 import { deterministicPart, readRecords, RecordSchema, type RunRecord } from "../../src/runs/records.js";
 import { valuelensSpawn } from "../helpers/cli.js";
 import { baselineAndMaxUnits } from "../helpers/dilemmaRecords.js";
-import { sliceConfig, startFakeOllama, startFakeOpenAI, writeModelsYaml, type FakeServer } from "../helpers/fakeServers.js";
+import {
+  sliceConfig,
+  startFakeOllama,
+  startFakeOpenAI,
+  writeModelsYaml,
+  type FakeServer,
+} from "../helpers/fakeServers.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-failed-q-"));
 const servers: FakeServer[] = [];
@@ -42,10 +48,19 @@ beforeAll(async () => {
 let n = 0;
 const dirs = () => ({ out: path.join(work, `run-${++n}`), cacheDir: path.join(work, `cache-${n}`) });
 const fast = { retries: 2, retryBackoffMs: 0, timeoutMs: 2000, concurrency: 1 };
-const openaiEntry = (url: string) => ({ backend: "openai-compatible", baseUrl: `${url}/v1`, model: "fake-model", ...fast });
+const openaiEntry = (url: string) => ({
+  backend: "openai-compatible",
+  baseUrl: `${url}/v1`,
+  model: "fake-model",
+  ...fast,
+});
 const ollamaEntry = (url: string) => ({ backend: "ollama", tag: "fake:latest", host: url, ...fast });
 
-function run(entry: Record<string, unknown>, d: { out: string; cacheDir: string }, extra: Partial<RunOptions> & { config?: RunConfig } = {}) {
+function run(
+  entry: Record<string, unknown>,
+  d: { out: string; cacheDir: string },
+  extra: Partial<RunOptions> & { config?: RunConfig } = {},
+) {
   const model: ResolvedModel = { name: "fake", entry: ModelEntrySchema.parse(entry), baseDir: process.cwd() };
   return runBenchmark({
     config: sliceConfig(),
@@ -71,7 +86,16 @@ function userMessage(config: RunConfig, index: number): { id: string; text: stri
 const lastMessage = (body: any): string => body.messages?.at(-1)?.content ?? body.prompt;
 
 /** llama-server's reply when its output parser cannot read the model's answer. */
-const PARSE_500 = { status: 500, json: { error: { code: 500, message: "The model produced output that does not match the expected Hermes-2-Pro format", type: "server_error" } } };
+const PARSE_500 = {
+  status: 500,
+  json: {
+    error: {
+      code: 500,
+      message: "The model produced output that does not match the expected Hermes-2-Pro format",
+      type: "server_error",
+    },
+  },
+};
 
 describe("a question the server rejects every time", () => {
   it("OpenAI-compatible, llama-server's output-parse 500: the run completes with one failed record, the metrics exclude it, --resume --retry-failed asks only it", async () => {
@@ -121,7 +145,11 @@ describe("a question the server rejects every time", () => {
     expect(metrics.inputs[task].failed).toBe(1);
     expect(metrics.inputs[task].records).toBe(records.filter((r) => r.task === task).length - 1);
     const answered = records.filter((r) => !r.failed);
-    expect(metrics.alignmentRate).toEqual(JSON.parse(JSON.stringify(metricsFromRecords(answered, { bootstrap: { samples: 0, seed: config.seed } }).alignmentRate)));
+    expect(metrics.alignmentRate).toEqual(
+      JSON.parse(
+        JSON.stringify(metricsFromRecords(answered, { bootstrap: { samples: 0, seed: config.seed } }).alignmentRate),
+      ),
+    );
     const report = readFileSync(path.join(d.out, "report.md"), "utf8");
     expect(report).toContain("1 question failed; excluded from every figure");
     expect(report).toMatch(/1 question failed; excluded from the metrics .*1 x .*could not parse the model's answer/);
@@ -157,7 +185,12 @@ describe("a question the server rejects every time", () => {
     const config = sliceConfig();
     const target = userMessage(config, 5);
     const s = await track(
-      startFakeOllama({ reject: (_p, body) => (lastMessage(body) === target.text ? { status: 400, json: { error: "prompt too long; exceeded max context length by 12 tokens" } } : undefined) }),
+      startFakeOllama({
+        reject: (_p, body) =>
+          lastMessage(body) === target.text
+            ? { status: 400, json: { error: "prompt too long; exceeded max context length by 12 tokens" } }
+            : undefined,
+      }),
     );
     const d = dirs();
     const result = await run(ollamaEntry(s.url), d);
@@ -175,7 +208,12 @@ describe("a question the server rejects every time", () => {
     const config = sliceConfig();
     const paper: RunConfig = { ...config, protocol: "paper", tasks: ["action"], repeats: 1 };
     const target = userMessage(paper, 2);
-    const s = await track(startFakeOpenAI({ reject: (_p, body) => (lastMessage(body) === target.text ? { status: 400, json: { error: { message: "bad request" } } } : undefined) }));
+    const s = await track(
+      startFakeOpenAI({
+        reject: (_p, body) =>
+          lastMessage(body) === target.text ? { status: 400, json: { error: { message: "bad request" } } } : undefined,
+      }),
+    );
     const d = dirs();
     const result = await run(openaiEntry(s.url), d, { config: paper });
     expect(result.manifest.status).toBe("complete");
@@ -193,10 +231,19 @@ describe("a question the server rejects every time", () => {
 
   it("a backend that rejects every question from the start stops the run after SETUP_FAILURE_LIMIT (a setup problem)", async () => {
     let rejecting = true;
-    const s = await track(startFakeOpenAI({ reject: () => (rejecting ? { status: 400, json: { error: { message: "top_logprobs must be <= 5" } } } : undefined) }));
+    const s = await track(
+      startFakeOpenAI({
+        reject: () =>
+          rejecting ? { status: 400, json: { error: { message: "top_logprobs must be <= 5" } } } : undefined,
+      }),
+    );
     const d = dirs();
     const err = await run(openaiEntry(s.url), d).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(new RegExp(`rejected the first ${SETUP_FAILURE_LIMIT} questions it was asked and answered none \\(last: .*top_logprobs must be <= 5.*\\); this is its setup`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `rejected the first ${SETUP_FAILURE_LIMIT} questions it was asked and answered none \\(last: .*top_logprobs must be <= 5.*\\); this is its setup`,
+      ),
+    );
     const manifest = readManifest(d.out)!;
     expect(manifest.status).toBe("failed");
     expect(manifest.lastError?.kind).toBe("error");
@@ -268,7 +315,11 @@ describe("failed questions elsewhere", () => {
     const records = baselineAndMaxUnits();
     const victim = records[0]!;
     const { letters: _l, optionProbs: _o, ...rest } = victim;
-    const failed = RecordSchema.parse({ ...rest, score: null, failed: { reason: "http://x/v1/chat/completions: HTTP 400 (too long)", status: 400 } });
+    const failed = RecordSchema.parse({
+      ...rest,
+      score: null,
+      failed: { reason: "http://x/v1/chat/completions: HTTP 400 (too long)", status: 400 },
+    });
     const { inputs } = dilemmaUnits([failed, ...records.slice(1)]);
     expect(inputs.records.droppedByReason["failed question (no answer)"]).toBe(1);
     expect(inputs.records.droppedByReason["no letter mass"]).toBe(0);
@@ -279,19 +330,49 @@ describe("failed questions elsewhere", () => {
     const config = sliceConfig();
     const target = userMessage({ ...config, repeats: 1 }, 0);
     let rejecting = true;
-    const s = await track(startFakeOpenAI({ reject: (_p, body) => (rejecting && lastMessage(body) === target.text ? PARSE_500 : undefined) }));
+    const s = await track(
+      startFakeOpenAI({
+        reject: (_p, body) => (rejecting && lastMessage(body) === target.text ? PARSE_500 : undefined),
+      }),
+    );
     const models = path.join(work, "models-cli.yaml");
     writeModelsYaml(models, "srv", openaiEntry(s.url));
     const out = path.join(work, "run-cli");
-    const args = ["run", "--model", "srv", "--models", models, "--via", "sample", "--countries", "Nigeria", "--repeats", "1", "--progress", "quiet", "--bootstrap", "0", "--cache-dir", path.join(work, "cache-cli"), "--out", out];
+    const args = [
+      "run",
+      "--model",
+      "srv",
+      "--models",
+      models,
+      "--via",
+      "sample",
+      "--countries",
+      "Nigeria",
+      "--repeats",
+      "1",
+      "--progress",
+      "quiet",
+      "--bootstrap",
+      "0",
+      "--cache-dir",
+      path.join(work, "cache-cli"),
+      "--out",
+      out,
+    ];
     const r = await valuelens(args);
     expect(r.code, r.stderr).toBe(0);
     const total = readManifest(out)!.questions.total;
-    expect(r.stderr.trim()).toMatch(new RegExp(`^valuelens: 1 of ${total} questions failed \\(.*\\) and are excluded from the metrics; ask them again with: valuelens run --out \\S+ --resume .*--retry-failed$`));
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        `^valuelens: 1 of ${total} questions failed \\(.*\\) and are excluded from the metrics; ask them again with: valuelens run --out \\S+ --resume .*--retry-failed$`,
+      ),
+    );
 
     const noResume = await valuelens([...args, "--retry-failed"]);
     expect(noResume.code).toBe(1);
-    expect(noResume.stderr).toContain("--retry-failed asks the failed questions of an existing run again: add --resume");
+    expect(noResume.stderr).toContain(
+      "--retry-failed asks the failed questions of an existing run again: add --resume",
+    );
 
     rejecting = false;
     const before = s.stats.answers;

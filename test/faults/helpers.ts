@@ -7,7 +7,20 @@ import { deterministicPart, readRecords, type RunRecord } from "../../src/runs/r
 import type { CliResult } from "../helpers/cli.js";
 
 /** The tiny model on two countries of the sample: 90 questions, several seconds on a cold cache. */
-export const SLICE = ["--model", "tiny", "--countries", "Nigeria,Germany", "--repeats", "3", "--seed", "11", "--progress", "quiet", "--bootstrap", "50"];
+export const SLICE = [
+  "--model",
+  "tiny",
+  "--countries",
+  "Nigeria,Germany",
+  "--repeats",
+  "3",
+  "--seed",
+  "11",
+  "--progress",
+  "quiet",
+  "--bootstrap",
+  "50",
+];
 
 /** The one line of a refused command (exit 1, no stack trace); checks each needle. */
 export function oneLineError(r: CliResult, ...needles: (string | RegExp)[]): string {
@@ -80,5 +93,6 @@ export function tracked(child: ChildProcess): ChildProcess {
 
 /** End the spawned processes still running (call in afterEach). */
 export function killLeftovers(): void {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }

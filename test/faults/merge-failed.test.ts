@@ -14,7 +14,22 @@ import { deterministicOf, recordsOf } from "./helpers.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-merge-failed-"));
 const cache = path.join(work, "cache");
-const ARGS = ["--model", "tiny", "--countries", "Nigeria", "--repeats", "2", "--seed", "5", "--progress", "quiet", "--bootstrap", "20", "--cache-dir", cache];
+const ARGS = [
+  "--model",
+  "tiny",
+  "--countries",
+  "Nigeria",
+  "--repeats",
+  "2",
+  "--seed",
+  "5",
+  "--progress",
+  "quiet",
+  "--bootstrap",
+  "20",
+  "--cache-dir",
+  cache,
+];
 
 /** Turn record `id` of `dir` into what a backend that rejected it leaves: no answer, a reason. */
 function failRecord(dir: string, id: string): void {
@@ -24,7 +39,11 @@ function failRecord(dir: string, id: string): void {
     const r = JSON.parse(line) as RunRecord & Record<string, unknown>;
     if (r.id !== id) return line;
     const { letters: _l, optionProbs: _o, ...rest } = r;
-    return JSON.stringify({ ...rest, score: null, failed: { reason: "HTTP 500: failed to parse the output", status: 500 } });
+    return JSON.stringify({
+      ...rest,
+      score: null,
+      failed: { reason: "HTTP 500: failed to parse the output", status: 500 },
+    });
   });
   writeFileSync(file, edited.join("\n") + "\n");
 }
@@ -74,7 +93,17 @@ describe("merge and failed questions", () => {
     expect(m.notes.join("\n")).toContain("1 question failed");
     expect(readFileSync(path.join(out, "report.md"), "utf8")).toContain("1 x HTTP 500: failed to parse the output");
 
-    const retried = valuelens(["run", "--out", out, "--resume", "--retry-failed", "--cache-dir", cache, "--progress", "quiet"]);
+    const retried = valuelens([
+      "run",
+      "--out",
+      out,
+      "--resume",
+      "--retry-failed",
+      "--cache-dir",
+      cache,
+      "--progress",
+      "quiet",
+    ]);
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stdout).toMatch(/done: 1 answered/);
     expect(readManifest(out)!.questions.failed).toBeUndefined();

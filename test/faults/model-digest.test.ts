@@ -42,19 +42,22 @@ function memoOf(file: string): Record<string, Record<string, unknown>> {
 }
 
 describe("model digest memo", () => {
-  it.each(["in-place", "rename"] as const)("a same-size model copied over the file with its mtime restored (%s) gets its own sha256", async (how) => {
-    const dir = mkdtempSync(path.join(tmpdir(), "vl-digest-"));
-    const { a, b } = await twoModels(dir);
-    const model = path.join(dir, "model.gguf");
-    const memo = path.join(dir, "memo.json");
-    copyFileSync(a.path, model);
-    utimesSync(model, TIMES, TIMES);
-    expect(await modelDigest(model, memo)).toBe(a.sha256);
-    replaceKeepingTimes(b.path, model, how);
-    expect(await modelDigest(model, memo)).toBe(b.sha256);
-    // The memo now remembers the new file.
-    expect(memoOf(memo)[path.resolve(model)]!.sha256).toBe(b.sha256);
-  });
+  it.each(["in-place", "rename"] as const)(
+    "a same-size model copied over the file with its mtime restored (%s) gets its own sha256",
+    async (how) => {
+      const dir = mkdtempSync(path.join(tmpdir(), "vl-digest-"));
+      const { a, b } = await twoModels(dir);
+      const model = path.join(dir, "model.gguf");
+      const memo = path.join(dir, "memo.json");
+      copyFileSync(a.path, model);
+      utimesSync(model, TIMES, TIMES);
+      expect(await modelDigest(model, memo)).toBe(a.sha256);
+      replaceKeepingTimes(b.path, model, how);
+      expect(await modelDigest(model, memo)).toBe(b.sha256);
+      // The memo now remembers the new file.
+      expect(memoOf(memo)[path.resolve(model)]!.sha256).toBe(b.sha256);
+    },
+  );
 
   it("the memo is used while the file is unchanged (a planted digest comes back)", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "vl-digest-hit-"));
@@ -80,7 +83,12 @@ describe("model digest memo", () => {
     // A filesystem without reliable ctime/inode: make the memo's identity match the new file.
     const st = statSync(model, { bigint: true });
     const m = memoOf(memo);
-    Object.assign(m[path.resolve(model)]!, { ctimeNs: String(st.ctimeNs), ino: String(st.ino), dev: String(st.dev), mtimeNs: String(st.mtimeNs) });
+    Object.assign(m[path.resolve(model)]!, {
+      ctimeNs: String(st.ctimeNs),
+      ino: String(st.ino),
+      dev: String(st.dev),
+      mtimeNs: String(st.mtimeNs),
+    });
     writeFileSync(memo, JSON.stringify(m));
     expect(await modelDigest(model, memo)).toBe(b.sha256);
   });
@@ -116,7 +124,10 @@ describe("model digest memo", () => {
     const { a } = await twoModels(dir);
     const memo = path.join(dir, "memo.json");
     const st = statSync(a.path);
-    writeFileSync(memo, JSON.stringify({ [path.resolve(a.path)]: { size: st.size, mtimeMs: st.mtimeMs, sha256: sha256("old") } }));
+    writeFileSync(
+      memo,
+      JSON.stringify({ [path.resolve(a.path)]: { size: st.size, mtimeMs: st.mtimeMs, sha256: sha256("old") } }),
+    );
     expect(await modelDigest(a.path, memo)).toBe(a.sha256);
   });
 });

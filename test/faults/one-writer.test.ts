@@ -12,7 +12,17 @@ import { UserError } from "../../src/util/errors.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { thrown } from "../helpers/errors.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { deterministicOf, finished, killLeftovers, lineCount, oneLineError, recordsOf, SLICE, tracked, whenLines } from "./helpers.js";
+import {
+  deterministicOf,
+  finished,
+  killLeftovers,
+  lineCount,
+  oneLineError,
+  recordsOf,
+  SLICE,
+  tracked,
+  whenLines,
+} from "./helpers.js";
 
 // 720 questions: the first run is still answering (seconds) while a second command starts (a second or two).
 const RACE = SLICE.map((a, i) => (SLICE[i - 1] === "--repeats" ? "24" : a));
@@ -26,10 +36,16 @@ function deadPid(): number {
   return r.pid!;
 }
 
-function writeLock(dir: string, holder: { pid: number; hostname: string; startedAt?: string; command?: string }): string {
+function writeLock(
+  dir: string,
+  holder: { pid: number; hostname: string; startedAt?: string; command?: string },
+): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, LOCK_FILE);
-  writeFileSync(file, JSON.stringify({ startedAt: new Date().toISOString(), command: "valuelens run --model tiny", ...holder }) + "\n");
+  writeFileSync(
+    file,
+    JSON.stringify({ startedAt: new Date().toISOString(), command: "valuelens run --model tiny", ...holder }) + "\n",
+  );
   return file;
 }
 
@@ -55,7 +71,14 @@ describe("the run directory lock (src/runs/lock.ts)", () => {
     const notes: string[] = [];
     for (const [name, holder] of [
       ["dead", { pid: deadPid(), hostname: hostname() }],
-      ["reused", { pid: process.pid, hostname: hostname(), startedAt: new Date(Date.now() - (process.uptime() + 3600) * 1000).toISOString() }],
+      [
+        "reused",
+        {
+          pid: process.pid,
+          hostname: hostname(),
+          startedAt: new Date(Date.now() - (process.uptime() + 3600) * 1000).toISOString(),
+        },
+      ],
     ] as const) {
       const dir = path.join(work, `stale-${name}`);
       writeLock(dir, holder);
@@ -104,7 +127,13 @@ describe("valuelens run: one writer per run directory (tiny model)", () => {
     await whenLines(path.join(out, "records.jsonl"), 5, first);
     const second = valuelens(["run", ...RACE, "--out", out, "--cache-dir", cache, "--resume"]);
     expect(first.exitCode, "the first run ended before the second started: the race was not exercised").toBeNull();
-    oneLineError(second, `${out} is in use by another valuelens process`, `pid ${first.pid} on ${hostname()}`, "since ", "wait for it to finish");
+    oneLineError(
+      second,
+      `${out} is in use by another valuelens process`,
+      `pid ${first.pid} on ${hostname()}`,
+      "since ",
+      "wait for it to finish",
+    );
     expect(second.stdout).toBe("");
     const r = await firstDone;
     expect(r.code, r.stderr).toBe(0);
@@ -128,7 +157,11 @@ describe("valuelens run: one writer per run directory (tiny model)", () => {
     expect(winners, results.map((r) => r.stderr).join("\n")).toHaveLength(1);
     expect(losers).toHaveLength(1);
     const winnerPid = results[0]!.code === 0 ? a.pid : b.pid;
-    oneLineError({ code: losers[0]!.code, stdout: losers[0]!.stdout, stderr: losers[0]!.stderr }, "in use by another valuelens process", `pid ${winnerPid} `);
+    oneLineError(
+      { code: losers[0]!.code, stdout: losers[0]!.stdout, stderr: losers[0]!.stderr },
+      "in use by another valuelens process",
+      `pid ${winnerPid} `,
+    );
     const manifest = readManifest(out)!;
     expect(manifest.status).toBe("complete");
     expect(manifest.sessions).toHaveLength(1);
@@ -169,7 +202,9 @@ describe("valuelens run: one writer per run directory (tiny model)", () => {
     expect(stale?.pid).toBe(child.pid);
     const resumed = valuelens(["run", ...RACE, "--out", out, "--cache-dir", cache, "--resume"]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toContain(`${out} was locked by pid ${child.pid} (since ${stale!.startedAt}), which no longer runs; its lock is taken over`);
+    expect(resumed.stderr).toContain(
+      `${out} was locked by pid ${child.pid} (since ${stale!.startedAt}), which no longer runs; its lock is taken over`,
+    );
     expect(existsSync(path.join(out, LOCK_FILE))).toBe(false);
     expect(readManifest(out)!.status).toBe("complete");
     expect(deterministicOf(out)).toEqual(clean(cache));
@@ -182,8 +217,14 @@ describe("valuelens run: one writer per run directory (tiny model)", () => {
     const files = ["manifest.json", "records.jsonl", "metrics.json", "report.md"];
     const snapshot = files.map(before);
     for (const [holder, needles] of [
-      [{ pid: process.pid, hostname: hostname() }, ["in use by another valuelens process", `pid ${process.pid} on ${hostname()}`]],
-      [{ pid: 4242, hostname: "gpu-box-7" }, ["locked by a valuelens process on another host", "pid 4242 on gpu-box-7", "if that process is gone, delete"]],
+      [
+        { pid: process.pid, hostname: hostname() },
+        ["in use by another valuelens process", `pid ${process.pid} on ${hostname()}`],
+      ],
+      [
+        { pid: 4242, hostname: "gpu-box-7" },
+        ["locked by a valuelens process on another host", "pid 4242 on gpu-box-7", "if that process is gone, delete"],
+      ],
     ] as const) {
       const lockFile = writeLock(cleanDir, holder);
       const lockText = readFileSync(lockFile, "utf8");
@@ -224,7 +265,10 @@ describe("valuelens run: one writer per run directory (tiny model)", () => {
     expect(existsSync(path.join(merged, LOCK_FILE))).toBe(false);
     expect(deterministicOf(merged)).toEqual(deterministicOf(cleanDir));
     const failedMerge = path.join(work, "merged-fails");
-    oneLineError(valuelens(["merge", cleanDir, path.join(work, "nowhere"), "--out", failedMerge]), "not a run directory");
+    oneLineError(
+      valuelens(["merge", cleanDir, path.join(work, "nowhere"), "--out", failedMerge]),
+      "not a run directory",
+    );
     expect(existsSync(failedMerge)).toBe(false);
   });
 });

@@ -12,7 +12,16 @@ import { readManifest } from "../../src/runs/manifest.js";
 import { resumeCommand } from "../../src/cli/run.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { deterministicOf, finished, killLeftovers, oneLineError, recordsOf, SLICE, tracked, whenLines } from "./helpers.js";
+import {
+  deterministicOf,
+  finished,
+  killLeftovers,
+  oneLineError,
+  recordsOf,
+  SLICE,
+  tracked,
+  whenLines,
+} from "./helpers.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-resume-config-"));
 const cache = path.join(work, "cache");
@@ -57,8 +66,24 @@ describe("run --out DIR --resume", () => {
 
     const seed = valuelens(["run", "--out", out, "--resume", "--seed", "12", "--cache-dir", cache]);
     oneLineError(seed, "--seed 12 (the run has 11)", "drop that flag", "--resume");
-    const two = valuelens(["run", "--out", out, "--resume", "--repeats", "2", "--countries", "Nigeria", "--cache-dir", cache]);
-    oneLineError(two, "--repeats 2 (the run has 3)", "--countries Nigeria (the run has Nigeria,Germany)", "drop those flags");
+    const two = valuelens([
+      "run",
+      "--out",
+      out,
+      "--resume",
+      "--repeats",
+      "2",
+      "--countries",
+      "Nigeria",
+      "--cache-dir",
+      cache,
+    ]);
+    oneLineError(
+      two,
+      "--repeats 2 (the run has 3)",
+      "--countries Nigeria (the run has Nigeria,Germany)",
+      "drop those flags",
+    );
     const model = valuelens(["run", "--out", out, "--resume", "--model", "bench", "--cache-dir", cache]);
     oneLineError(model, "--model bench (the run has tiny)");
     const suite = valuelens(["run", "--out", out, "--resume", "--suite", "dilemmas", "--cache-dir", cache]);
@@ -67,7 +92,19 @@ describe("run --out DIR --resume", () => {
     expect(readFileSync(path.join(out, "manifest.json"), "utf8")).toBe(manifestBefore);
 
     // The full original command line (what earlier versions printed) still resumes it.
-    const same = valuelens(["run", ...SLICE, "--out", out, "--resume", "--cache-dir", cache, "--bootstrap", "20", "--min-letter-mass", "0.1"]);
+    const same = valuelens([
+      "run",
+      ...SLICE,
+      "--out",
+      out,
+      "--resume",
+      "--cache-dir",
+      cache,
+      "--bootstrap",
+      "20",
+      "--min-letter-mass",
+      "0.1",
+    ]);
     expect(same.code, same.stderr).toBe(0);
     expect(deterministicOf(out)).toEqual(clean);
     expect(readManifest(out)!.config.minLetterMass).toBe(0.1);
@@ -104,7 +141,22 @@ describe("run --out DIR --resume", () => {
   });
 
   it("a dilemma run resumes from its directory alone", () => {
-    const args = ["--model", "tiny", "--suite", "dilemmas", "--persona", "none,moderate", "--limit", "2", "--repeats", "2", "--progress", "quiet", "--bootstrap", "20"];
+    const args = [
+      "--model",
+      "tiny",
+      "--suite",
+      "dilemmas",
+      "--persona",
+      "none,moderate",
+      "--limit",
+      "2",
+      "--repeats",
+      "2",
+      "--progress",
+      "quiet",
+      "--bootstrap",
+      "20",
+    ];
     const whole = path.join(work, "dilemmas-clean");
     expect(valuelens(["run", ...args, "--out", whole, "--cache-dir", cache]).code).toBe(0);
     const out = path.join(work, "dilemmas");
@@ -122,11 +174,18 @@ describe("run --out DIR --resume", () => {
     cpSync(path.join(work, "clean"), out, { recursive: true });
     const file = path.join(out, "manifest.json");
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), imported: true }, null, 2) + "\n");
-    oneLineError(valuelens(["run", "--out", out, "--resume", "--cache-dir", cache]), "imported by `valuelens import`", "not a run to continue");
+    oneLineError(
+      valuelens(["run", "--out", out, "--resume", "--cache-dir", cache]),
+      "imported by `valuelens import`",
+      "not a run to continue",
+    );
   });
 
   it("without a run to take the config from, --model is still required; a missing directory is named", () => {
-    oneLineError(valuelens(["run", "--out", path.join(work, "nothing-here"), "--resume"]), "does not exist, so there is no run to resume");
+    oneLineError(
+      valuelens(["run", "--out", path.join(work, "nothing-here"), "--resume"]),
+      "does not exist, so there is no run to resume",
+    );
     oneLineError(valuelens(["run", "--progress", "quiet"]), "--model");
   });
 });
@@ -147,13 +206,19 @@ describe("SIGHUP and the printed resume command", () => {
     const line = r.stdout.split("\n").find((l) => l.startsWith("resume with: "));
     expect(line, r.stdout).toBeDefined();
     const command = line!.slice("resume with: ".length);
-    expect(command).toBe(`valuelens run --out '${out.replace(/'/g, `'\\''`)}' --resume --cache-dir '${path.join(work, "cache hup")}'`);
+    expect(command).toBe(
+      `valuelens run --out '${out.replace(/'/g, `'\\''`)}' --resume --cache-dir '${path.join(work, "cache hup")}'`,
+    );
     // The shell hands the words back exactly: run the printed command with `valuelens` defined as a function.
     const entry = path.resolve("src/cli/main.ts");
-    const sh = spawnSync("sh", ["-c", `valuelens() { "${process.execPath}" --import tsx "${entry}" "$@"; }; ${command} --progress quiet`], {
-      encoding: "utf8",
-      env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" },
-    });
+    const sh = spawnSync(
+      "sh",
+      ["-c", `valuelens() { "${process.execPath}" --import tsx "${entry}" "$@"; }; ${command} --progress quiet`],
+      {
+        encoding: "utf8",
+        env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" },
+      },
+    );
     expect(sh.status, sh.stderr).toBe(0);
     expect(readManifest(out)!.status).toBe("complete");
     expect(recordsOf(out)).toHaveLength(readManifest(out)!.questions.total);
@@ -161,9 +226,23 @@ describe("SIGHUP and the printed resume command", () => {
   });
 
   it("resumeCommand quotes what a shell would split or expand, and keeps where the model and cache are", () => {
-    expect(resumeCommand("runs/a b", ["node", "valuelens", "run", "--model", "x y", "--models", "my models.yaml", "--seed", "3", "--out", "runs/a b"])).toBe(
-      "valuelens run --out 'runs/a b' --resume --models 'my models.yaml'",
+    expect(
+      resumeCommand("runs/a b", [
+        "node",
+        "valuelens",
+        "run",
+        "--model",
+        "x y",
+        "--models",
+        "my models.yaml",
+        "--seed",
+        "3",
+        "--out",
+        "runs/a b",
+      ]),
+    ).toBe("valuelens run --out 'runs/a b' --resume --models 'my models.yaml'");
+    expect(resumeCommand("runs/plain", ["node", "valuelens", "run", "--cache-dir=/c", "--model", "tiny"])).toBe(
+      "valuelens run --out runs/plain --resume --cache-dir=/c",
     );
-    expect(resumeCommand("runs/plain", ["node", "valuelens", "run", "--cache-dir=/c", "--model", "tiny"])).toBe("valuelens run --out runs/plain --resume --cache-dir=/c");
   });
 });

@@ -71,7 +71,10 @@ describe("a run directory without its manifest, and resumed records (tiny model)
     const f32 = await tinyModelPath("f32");
     const args = SLICE.map((a, i) => (SLICE[i - 1] === "--model" ? f32 : a));
     const n = recordsOf(A).length;
-    oneLineError(valuelens(["run", ...args, "--out", dir, "--cache-dir", cache]), `${n} of its ${n} records were not made by this run`);
+    oneLineError(
+      valuelens(["run", ...args, "--out", dir, "--cache-dir", cache]),
+      `${n} of its ${n} records were not made by this run`,
+    );
     expect(existsSync(path.join(dir, "manifest.json"))).toBe(false);
   });
 
@@ -80,7 +83,9 @@ describe("a run directory without its manifest, and resumed records (tiny model)
     rmSync(path.join(dir, "manifest.json"));
     const r = valuelens(["run", ...SLICE, "--out", dir, "--cache-dir", cache]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`has no manifest.json; its ${recordsOf(A).length} records were checked (cache keys) and are this run's`);
+    expect(r.stderr).toContain(
+      `has no manifest.json; its ${recordsOf(A).length} records were checked (cache keys) and are this run's`,
+    );
     expect(r.stdout).toContain("0 answered");
     expect(readManifest(dir)!.status).toBe("complete");
     expect(deterministicOf(dir)).toEqual(deterministicOf(A));
@@ -91,7 +96,9 @@ describe("a run directory without its manifest, and resumed records (tiny model)
     const file = path.join(dir, "records.jsonl");
     const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
     const changed = [1, 5, 9];
-    const edited = lines.map((l, i) => (changed.includes(i) ? JSON.stringify({ ...JSON.parse(l), cacheKey: "0".repeat(64) }) : l));
+    const edited = lines.map((l, i) =>
+      changed.includes(i) ? JSON.stringify({ ...JSON.parse(l), cacheKey: "0".repeat(64) }) : l,
+    );
     writeFileSync(file, edited.join("\n") + "\n");
     const m = readManifest(dir)!;
     writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ ...m, status: "interrupted" }));
@@ -107,7 +114,12 @@ describe("a run directory without its manifest, and resumed records (tiny model)
 
   it("--resume on a directory that does not exist (or holds no run) is an error, not a new run", () => {
     const missing = path.join(work, "typo", "run");
-    oneLineError(valuelens(["run", ...SLICE, "--out", missing, "--cache-dir", cache, "--resume"]), missing, "does not exist", "drop --resume");
+    oneLineError(
+      valuelens(["run", ...SLICE, "--out", missing, "--cache-dir", cache, "--resume"]),
+      missing,
+      "does not exist",
+      "drop --resume",
+    );
     expect(existsSync(path.join(work, "typo"))).toBe(false);
     const empty = path.join(work, "empty");
     mkdirSync(empty);
@@ -127,12 +139,20 @@ describe("a run directory without its manifest, and resumed records (tiny model)
       [foreign, ["records.jsonl"]],
     ] as const) {
       const before = files.map((f) => (f === "src" ? "" : readFileSync(path.join(dir, f), "utf8")));
-      oneLineError(valuelens(["run", ...SLICE, "--out", dir, "--cache-dir", cache]), `--out ${dir} is not empty and holds no valuelens run`, "nothing was written");
+      oneLineError(
+        valuelens(["run", ...SLICE, "--out", dir, "--cache-dir", cache]),
+        `--out ${dir} is not empty and holds no valuelens run`,
+        "nothing was written",
+      );
       // import (checked before its input files are read) refuses it too.
       const t1 = path.join(work, "t1-never-read.csv");
-      oneLineError(valuelens(["import", "official", "--t1", t1, "--model-name", "m", "--out", dir]), /is not empty and holds no valuelens run|holds records.jsonl without a manifest.json/);
+      oneLineError(
+        valuelens(["import", "official", "--t1", t1, "--model-name", "m", "--out", dir]),
+        /is not empty and holds no valuelens run|holds records.jsonl without a manifest.json/,
+      );
       expect(files.map((f) => (f === "src" ? "" : readFileSync(path.join(dir, f), "utf8")))).toEqual(before);
-      for (const f of ["manifest.json", "metrics.json", "report.md", LOCK_FILE]) expect(existsSync(path.join(dir, f))).toBe(false);
+      for (const f of ["manifest.json", "metrics.json", "report.md", LOCK_FILE])
+        expect(existsSync(path.join(dir, f))).toBe(false);
     }
   });
 });
@@ -143,8 +163,28 @@ describe("re-running a finished run", () => {
     const modelPath = await tinyModelPath();
     const config = testConfig({ countries: ["Nigeria"], limit: 2 });
     const dataset = await loadVia(SAMPLE_VIA_PATH);
-    const load = () => LlamaCppBackend.load({ name: "tiny", modelPath, contextSize: 1024, gpuLayers: 0, threads: 2, batchSize: 512, sequences: 1, flashAttention: false, gpu: false });
-    const opts = { config, dataset, out, resume: false, cacheDir: path.join(work, "cache-rerun"), progress: "quiet" as const, log: () => {}, outputs: { bootstrap: 0 } };
+    const load = () =>
+      LlamaCppBackend.load({
+        name: "tiny",
+        modelPath,
+        contextSize: 1024,
+        gpuLayers: 0,
+        threads: 2,
+        batchSize: 512,
+        sequences: 1,
+        flashAttention: false,
+        gpu: false,
+      });
+    const opts = {
+      config,
+      dataset,
+      out,
+      resume: false,
+      cacheDir: path.join(work, "cache-rerun"),
+      progress: "quiet" as const,
+      log: () => {},
+      outputs: { bootstrap: 0 },
+    };
     const first = await runBenchmark({ ...opts, openBackend: load });
     expect(first.manifest.status).toBe("complete");
     const finishedAt = first.manifest.finishedAt;

@@ -26,7 +26,10 @@ function copyOfA(name: string): string {
 }
 
 function appendRecords(dir: string, records: RunRecord[]): void {
-  writeFileSync(path.join(dir, "records.jsonl"), readFileSync(path.join(dir, "records.jsonl"), "utf8") + records.map((r) => JSON.stringify(r) + "\n").join(""));
+  writeFileSync(
+    path.join(dir, "records.jsonl"),
+    readFileSync(path.join(dir, "records.jsonl"), "utf8") + records.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
 }
 
 const read = (dir: string, file: string) => readFileSync(path.join(dir, file), "utf8");
@@ -50,8 +53,12 @@ describe("validated reads of a run directory (tiny model)", () => {
     const r = valuelens(["report", dup, "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
     expect(metrics(dup)).toEqual(metrics(A));
-    expect(r.stderr).toBe(`note: records.jsonl holds ${again.length} identical duplicate records (first: ${again[0]!.id}); each question is counted once\n`);
-    expect(read(dup, "report.md")).toContain(`- records.jsonl holds ${again.length} identical duplicate records (first: ${again[0]!.id}); each question is counted once.`);
+    expect(r.stderr).toBe(
+      `note: records.jsonl holds ${again.length} identical duplicate records (first: ${again[0]!.id}); each question is counted once\n`,
+    );
+    expect(read(dup, "report.md")).toContain(
+      `- records.jsonl holds ${again.length} identical duplicate records (first: ${again[0]!.id}); each question is counted once.`,
+    );
     expect(read(dup, "report.md").split("\n")[0]).not.toContain("PARTIAL");
 
     // compare and merge read it the same way.
@@ -76,7 +83,10 @@ describe("validated reads of a run directory (tiny model)", () => {
     appendRecords(bad, [{ ...target, optionProbs: { positive: 0.5, negative: 0.5 }, score: 0.5 }]);
     const before = ["metrics.json", "report.md", "manifest.json", "records.jsonl"].map((f) => read(bad, f));
 
-    const needles = [`${path.join(bad, "records.jsonl")} holds two different records for ${target.id}`, "delete the wrong line"];
+    const needles = [
+      `${path.join(bad, "records.jsonl")} holds two different records for ${target.id}`,
+      "delete the wrong line",
+    ];
     oneLineError(valuelens(["report", bad]), ...needles);
     oneLineError(valuelens(["compare", A, bad]), ...needles);
     oneLineError(valuelens(["merge", bad, "--out", path.join(work, "conflict-merged")]), ...needles);
@@ -108,7 +118,9 @@ describe("validated reads of a run directory (tiny model)", () => {
     writeFileSync(path.join(moved, "manifest.json"), JSON.stringify(m));
     const r = valuelens(["report", moved, "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(read(moved, "report.md")).toContain(`The records were not checked against the run's question list: its dataset ${m.config.via} is not on this machine.`);
+    expect(read(moved, "report.md")).toContain(
+      `The records were not checked against the run's question list: its dataset ${m.config.via} is not on this machine.`,
+    );
     expect(metrics(moved)).toEqual(metrics(A));
   });
 
@@ -118,7 +130,10 @@ describe("validated reads of a run directory (tiny model)", () => {
     const kept = all.slice(0, Math.floor(all.length / 2));
     writeFileSync(path.join(partial, "records.jsonl"), kept.map((x) => JSON.stringify(x) + "\n").join(""));
     const m = JSON.parse(read(partial, "manifest.json"));
-    writeFileSync(path.join(partial, "manifest.json"), JSON.stringify({ ...m, status: "interrupted", finishedAt: null }));
+    writeFileSync(
+      path.join(partial, "manifest.json"),
+      JSON.stringify({ ...m, status: "interrupted", finishedAt: null }),
+    );
     const r = valuelens(["report", partial]);
     expect(r.code, r.stderr).toBe(0);
     const first = r.stdout.split("\n")[0]!;

@@ -67,12 +67,21 @@ export function sixpointRecord(s: SixpointSpec): RunRecord {
     meta: { cacheHit: false, ms: 0, evaluatedTokens: 0, reusedTokens: 0 },
   };
   if (s.probs === null) {
-    return { ...base, letters: { probs: {}, mass: 0, spellings: {}, top: { text: "?", p: 0.5 }, method: "handcrafted" }, score: null };
+    return {
+      ...base,
+      letters: { probs: {}, mass: 0, spellings: {}, top: { text: "?", p: 0.5 }, method: "handcrafted" },
+      score: null,
+    };
   }
   const optionProbs = Object.fromEntries(labels.map((l) => [l, s.probs![l] ?? 0]));
   const probs = Object.fromEntries(s.order.map((k, i) => [String.fromCharCode(65 + i), optionProbs[k]!]));
   const score = labels.reduce((e, l, i) => e + i * optionProbs[l]!, 0) / 5;
-  return { ...base, letters: { probs, mass: 1, spellings: {}, top: { text: "A", p: 1 }, method: "handcrafted" }, optionProbs, score };
+  return {
+    ...base,
+    letters: { probs, mass: 1, spellings: {}, top: { text: "A", p: 1 }, method: "handcrafted" },
+    optionProbs,
+    score,
+  };
 }
 
 /** The balanced order of a repeat (option labels), as the runner shows it. */
@@ -100,14 +109,24 @@ export function question(q: QuestionSpec): RunRecord[] {
 }
 
 /** A unit answered once per question (repeat 0 only): stated value and action given as probabilities. */
-export function unit(persona: PersonaRef, dilemma: string, value: string, topic: string, stated: Record<string, number>, action: Record<string, number>): RunRecord[] {
+export function unit(
+  persona: PersonaRef,
+  dilemma: string,
+  value: string,
+  topic: string,
+  stated: Record<string, number>,
+  action: Record<string, number>,
+): RunRecord[] {
   return [
     ...question({ task: "stated", persona, dilemma, value, topic, repeats: [stated] }),
     ...question({ task: "action", persona, dilemma, value, topic, repeats: [action] }),
   ];
 }
 
-export function sixpointManifest(records: readonly RunRecord[], opts: { repeats: number; seed: number; model?: string; personas?: RunConfig["personas"]; datasetSha?: string }): Manifest {
+export function sixpointManifest(
+  records: readonly RunRecord[],
+  opts: { repeats: number; seed: number; model?: string; personas?: RunConfig["personas"]; datasetSha?: string },
+): Manifest {
   const byTask: Record<string, number> = {};
   for (const r of records) byTask[r.task] = (byTask[r.task] ?? 0) + 1;
   const model = opts.model ?? "handcrafted";
@@ -135,7 +154,12 @@ export function sixpointManifest(records: readonly RunRecord[], opts: { repeats:
       quadrants: null,
     },
     configDigest: "handcrafted",
-    dataset: { path: "datasets/dilemmas-sample.json", sha256: opts.datasetSha ?? "1".repeat(64), rows: 0, usableActions: 0 },
+    dataset: {
+      path: "datasets/dilemmas-sample.json",
+      sha256: opts.datasetSha ?? "1".repeat(64),
+      rows: 0,
+      usableActions: 0,
+    },
     backend: { model: { name: model }, modelSha256: "0".repeat(64) },
     questions: { total: records.length, byTask },
     notes: ["Handcrafted dilemma run."],
@@ -148,7 +172,11 @@ export function sixpointManifest(records: readonly RunRecord[], opts: { repeats:
 }
 
 /** Write manifest.json and records.jsonl of a sixpoint run directory. */
-export function writeSixpointRunDir(dir: string, records: readonly RunRecord[], opts: Parameters<typeof sixpointManifest>[1]): string {
+export function writeSixpointRunDir(
+  dir: string,
+  records: readonly RunRecord[],
+  opts: Parameters<typeof sixpointManifest>[1],
+): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(sixpointManifest(records, opts), null, 2) + "\n");
   writeFileSync(path.join(dir, "records.jsonl"), records.map((r) => JSON.stringify(r)).join("\n") + "\n");

@@ -49,7 +49,15 @@ export interface TopToken {
 }
 
 const LETTERS = ["A", "B", "C", "D", "E", "F"];
-const CANDIDATES = [...LETTERS.flatMap((l) => [l, ` ${l}`, `${l})`, `${l}.`]), "The", "I", "**", "\n", "Answer", "Option"];
+const CANDIDATES = [
+  ...LETTERS.flatMap((l) => [l, ` ${l}`, `${l})`, `${l}.`]),
+  "The",
+  "I",
+  "**",
+  "\n",
+  "Answer",
+  "Option",
+];
 
 function unit(text: string): number {
   return createHash("sha256").update(text).digest().readUInt32BE(0) / 0xffffffff;
@@ -66,7 +74,10 @@ const SINK = 8;
  */
 export function fakeTopLogprobs(prompt: string, n = 20, sink: readonly string[] = []): TopToken[] {
   const sunk = (token: string) => sink.includes(token.trim().replace(/[).]$/, ""));
-  const logits = CANDIDATES.map((token) => ({ token, logit: 6 * unit(`${prompt}|${token}`) - (sunk(token) ? SINK : 0) }));
+  const logits = CANDIDATES.map((token) => ({
+    token,
+    logit: 6 * unit(`${prompt}|${token}`) - (sunk(token) ? SINK : 0),
+  }));
   const other = 3;
   const max = Math.max(other, ...logits.map((l) => l.logit));
   const lse = max + Math.log(Math.exp(other - max) + logits.reduce((s, l) => s + Math.exp(l.logit - max), 0));
@@ -108,7 +119,11 @@ async function readBody(req: IncomingMessage): Promise<any> {
 type Handler = (req: IncomingMessage, body: any) => { status?: number; json: unknown; answer?: boolean };
 
 /** A server that answers with `handler`, with faults injected into answer requests. */
-async function startFake(handler: Handler, isAnswer: (path: string) => boolean, opts: FakeOptions): Promise<FakeServer> {
+async function startFake(
+  handler: Handler,
+  isAnswer: (path: string) => boolean,
+  opts: FakeOptions,
+): Promise<FakeServer> {
   const timers = new Set<NodeJS.Timeout>();
   const stats = { answers: 0, faults: 0, byFault: {} as Record<string, number> };
   const wait = (ms: number) =>
@@ -128,7 +143,9 @@ async function startFake(handler: Handler, isAnswer: (path: string) => boolean, 
         opts.onRequest?.(path, body);
         stats.answers += 1;
         const n = stats.answers;
-        fault = opts.faults?.[n] ?? (opts.failFrom !== undefined && n >= opts.failFrom ? (opts.failWith ?? "500") : undefined);
+        fault =
+          opts.faults?.[n] ??
+          (opts.failFrom !== undefined && n >= opts.failFrom ? (opts.failWith ?? "500") : undefined);
         if (opts.delayMs) await wait(opts.delayMs);
       }
       if (fault) {
@@ -136,10 +153,19 @@ async function startFake(handler: Handler, isAnswer: (path: string) => boolean, 
         stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1;
       }
       const rejection = !fault && isAnswer(path) ? opts.reject?.(path, body) : undefined;
-      if (rejection) return void res.writeHead(rejection.status, { "content-type": "application/json" }).end(JSON.stringify(rejection.json));
+      if (rejection)
+        return void res
+          .writeHead(rejection.status, { "content-type": "application/json" })
+          .end(JSON.stringify(rejection.json));
       if (fault === "refuse") return void req.socket.destroy();
-      if (fault === "500") return void res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "injected failure" }));
-      if (fault === "429") return void res.writeHead(429, { "content-type": "application/json", "retry-after": opts.retryAfter ?? "0" }).end(JSON.stringify({ error: "busy" }));
+      if (fault === "500")
+        return void res
+          .writeHead(500, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: "injected failure" }));
+      if (fault === "429")
+        return void res
+          .writeHead(429, { "content-type": "application/json", "retry-after": opts.retryAfter ?? "0" })
+          .end(JSON.stringify({ error: "busy" }));
       if (fault === "slow") await wait(opts.slowMs ?? 2000);
       const r = handler(req, body);
       const text = JSON.stringify(r.json);
@@ -148,11 +174,18 @@ async function startFake(handler: Handler, isAnswer: (path: string) => boolean, 
         res.write(text.slice(0, Math.floor(text.length / 2)));
         return void setImmediate(() => req.socket.destroy());
       }
-      if (fault === "truncated") return void res.writeHead(200, { "content-type": "application/json" }).end(text.slice(0, Math.floor(text.length / 2)));
-      if (fault === "badshape") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ choices: [{ logprobs: null }], message: { content: 7 } }));
+      if (fault === "truncated")
+        return void res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(text.slice(0, Math.floor(text.length / 2)));
+      if (fault === "badshape")
+        return void res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ choices: [{ logprobs: null }], message: { content: 7 } }));
       res.writeHead(r.status ?? 200, { "content-type": "application/json" }).end(text);
     } catch (err) {
-      if (!res.headersSent) res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: String(err) }));
+      if (!res.headersSent)
+        res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: String(err) }));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -191,26 +224,84 @@ export function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<FakeServe
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/api/version") return { json: { version } };
     if (path === "/api/tags") {
-      return { json: { models: [{ name: tag, model: tag, modified_at: "2025-01-01T00:00:00Z", size: 1234, digest, details: { family: "fake", parameter_size: "1B", quantization_level: "Q8_0" } }] } };
+      return {
+        json: {
+          models: [
+            {
+              name: tag,
+              model: tag,
+              modified_at: "2025-01-01T00:00:00Z",
+              size: 1234,
+              digest,
+              details: { family: "fake", parameter_size: "1B", quantization_level: "Q8_0" },
+            },
+          ],
+        },
+      };
     }
-    if (path === "/api/show") return { json: { modelfile: "", parameters: "", template: "{{ .Prompt }}", details: { family: "fake" }, model_info: {}, capabilities: ["completion"] } };
+    if (path === "/api/show")
+      return {
+        json: {
+          modelfile: "",
+          parameters: "",
+          template: "{{ .Prompt }}",
+          details: { family: "fake" },
+          model_info: {},
+          capabilities: ["completion"],
+        },
+      };
     if (path === "/api/chat") {
-      if (body.model !== tag && `${body.model}:latest` !== tag) return { status: 404, json: { error: `model "${body.model}" not found, try pulling it first` } };
+      if (body.model !== tag && `${body.model}:latest` !== tag)
+        return { status: 404, json: { error: `model "${body.model}" not found, try pulling it first` } };
       const prompt: string = body.messages.at(-1).content;
       const o = body.options ?? {};
-      const base = { model: tag, created_at: "2025-01-01T00:00:00Z", done: true, prompt_eval_count: prompt.length, eval_count: 1 };
+      const base = {
+        model: tag,
+        created_at: "2025-01-01T00:00:00Z",
+        done: true,
+        prompt_eval_count: prompt.length,
+        eval_count: 1,
+      };
       const own = !body.logprobs && (o.num_predict ?? Infinity) > 4 ? opts.onAnswer?.(body) : undefined;
       if (own && "status" in own) return { status: own.status, json: own.json };
-      if (own) return { json: { ...base, message: { role: "assistant", content: own.content }, done_reason: "stop", eval_count: own.content.length } };
+      if (own)
+        return {
+          json: {
+            ...base,
+            message: { role: "assistant", content: own.content },
+            done_reason: "stop",
+            eval_count: own.content.length,
+          },
+        };
       if ((o.temperature ?? 0.8) > 0) {
-        return { json: { ...base, message: { role: "assistant", content: fakeSampledAnswer(o.seed ?? 0) }, done_reason: "stop" } };
+        return {
+          json: {
+            ...base,
+            message: { role: "assistant", content: fakeSampledAnswer(o.seed ?? 0) },
+            done_reason: "stop",
+          },
+        };
       }
       if (o.num_predict === 1) {
         const top = fakeTopLogprobs(prompt, body.top_logprobs ?? 20);
         const first = top[0]!;
-        return { json: { ...base, message: { role: "assistant", content: first.token }, done_reason: "length", ...(logprobs && body.logprobs ? { logprobs: [{ ...first, top_logprobs: top }] } : {}) } };
+        return {
+          json: {
+            ...base,
+            message: { role: "assistant", content: first.token },
+            done_reason: "length",
+            ...(logprobs && body.logprobs ? { logprobs: [{ ...first, top_logprobs: top }] } : {}),
+          },
+        };
       }
-      return { json: { ...base, message: { role: "assistant", content: fakeGeneration(prompt) }, done_reason: "stop", eval_count: 2 } };
+      return {
+        json: {
+          ...base,
+          message: { role: "assistant", content: fakeGeneration(prompt) },
+          done_reason: "stop",
+          eval_count: 2,
+        },
+      };
     }
     return { status: 404, json: { error: "not found" } };
   };
@@ -230,10 +321,25 @@ export function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeServe
   const model = opts.model ?? "fake-model";
   const handler: Handler = (req, body) => {
     const path = (req.url ?? "/").split("?")[0];
-    if (path === "/v1/models") return { json: { object: "list", data: [{ id: model, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "vllm", root: `/models/${model}` }] } };
+    if (path === "/v1/models")
+      return {
+        json: {
+          object: "list",
+          data: [
+            {
+              id: model,
+              object: "model",
+              created: Math.floor(Date.now() / 1000),
+              owned_by: "vllm",
+              root: `/models/${model}`,
+            },
+          ],
+        },
+      };
     const chat = path === "/v1/chat/completions";
     if (!chat && path !== "/v1/completions") return { status: 404, json: { error: "not found" } };
-    if (body.model !== model) return { status: 404, json: { error: { message: `The model \`${body.model}\` does not exist.` } } };
+    if (body.model !== model)
+      return { status: 404, json: { error: { message: `The model \`${body.model}\` does not exist.` } } };
     const prompt: string = chat ? body.messages.at(-1).content : body.prompt;
     const usage = { prompt_tokens: prompt.length, completion_tokens: 1, total_tokens: prompt.length + 1 };
     const base = { id: "cmpl-1", created: 0, model, usage };
@@ -243,20 +349,58 @@ export function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeServe
     if (!wantsLogprobs) {
       const text = own ? own.content : fakeGeneration(prompt);
       return chat
-        ? { json: { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }] } }
-        : { json: { ...base, object: "text_completion", choices: [{ index: 0, text, finish_reason: "stop", logprobs: null }] } };
+        ? {
+            json: {
+              ...base,
+              object: "chat.completion",
+              choices: [
+                { index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null },
+              ],
+            },
+          }
+        : {
+            json: {
+              ...base,
+              object: "text_completion",
+              choices: [{ index: 0, text, finish_reason: "stop", logprobs: null }],
+            },
+          };
     }
     const top = fakeTopLogprobs(prompt, chat ? body.top_logprobs : body.logprobs, opts.sinkLetters);
     const first = top[0]!;
     const content = { content: [{ token: first.token, logprob: first.logprob, bytes: null, top_logprobs: top }] };
     if (chat) {
-      return { json: { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: first.token }, finish_reason: "length", logprobs: content }] } };
+      return {
+        json: {
+          ...base,
+          object: "chat.completion",
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: first.token },
+              finish_reason: "length",
+              logprobs: content,
+            },
+          ],
+        },
+      };
     }
     const logprobs =
       opts.completionsShape === "content"
         ? content
-        : { tokens: [first.token], token_logprobs: [first.logprob], top_logprobs: [Object.fromEntries(top.map((t) => [t.token, t.logprob]))], text_offset: [0] };
-    return { json: { ...base, object: "text_completion", choices: [{ index: 0, text: first.token, finish_reason: "length", logprobs }] } };
+        : {
+            tokens: [first.token],
+            token_logprobs: [first.logprob],
+            top_logprobs: [Object.fromEntries(top.map((t) => [t.token, t.logprob]))],
+            text_offset: [0],
+          };
+    return {
+      json: {
+        ...base,
+        object: "text_completion",
+        choices: [{ index: 0, text: first.token, finish_reason: "length", logprobs }],
+      },
+    };
   };
   return startFake(handler, (p) => p === "/v1/chat/completions" || p === "/v1/completions", opts);
 }

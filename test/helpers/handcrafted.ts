@@ -54,7 +54,13 @@ export function lettersRecord(s: LettersSpec): RunRecord {
     repeat: s.repeat,
     order: [...s.order],
     cacheKey: `handcrafted-${id}`,
-    letters: { probs, mass: 1, spellings: {}, top: { text: letter(best), p: s.byPosition[best]! }, method: "handcrafted" },
+    letters: {
+      probs,
+      mass: 1,
+      spellings: {},
+      top: { text: letter(best), p: s.byPosition[best]! },
+      method: "handcrafted",
+    },
     optionProbs,
     score: scoreOf(s.task, optionProbs),
     meta: { cacheHit: false, ms: 0, evaluatedTokens: 0, reusedTokens: 0 },
@@ -62,7 +68,14 @@ export function lettersRecord(s: LettersSpec): RunRecord {
 }
 
 /** The balanced order the runner shows on a repeat (option keys). */
-export function shownOrder(task: "stated" | "action", country: string, topic: string, value: string, repeat: number, seed: number): string[] {
+export function shownOrder(
+  task: "stated" | "action",
+  country: string,
+  topic: string,
+  value: string,
+  repeat: number,
+  seed: number,
+): string[] {
   const id = baseId({ protocol: "letters", task, country, topic, value, variant: null });
   const keys: readonly string[] = task === "stated" ? STATED_SCALE : ACTION_KEYS;
   return optionOrder(keys.length, repeat, seed, id).map((i) => keys[i]!);
@@ -80,7 +93,14 @@ export function hash01(s: string): number {
  * orders. The "model" prefers some options (from a hash of the cell) and adds `firstBias` to
  * position A, then renormalizes.
  */
-export function lettersRun(opts: { countries: string[]; topics: string[]; values: string[]; repeats: number; seed: number; firstBias?: number }): RunRecord[] {
+export function lettersRun(opts: {
+  countries: string[];
+  topics: string[];
+  values: string[];
+  repeats: number;
+  seed: number;
+  firstBias?: number;
+}): RunRecord[] {
   const out: RunRecord[] = [];
   for (const task of ["stated", "action"] as const) {
     for (const country of opts.countries) {
@@ -88,9 +108,14 @@ export function lettersRun(opts: { countries: string[]; topics: string[]; values
         for (const value of opts.values) {
           for (let repeat = 0; repeat < opts.repeats; repeat++) {
             const order = shownOrder(task, country, topic, value, repeat, opts.seed);
-            const raw = order.map((k, i) => 0.05 + hash01(`${task}/${country}/${topic}/${value}/${k}`) + (i === 0 ? (opts.firstBias ?? 0) : 0));
+            const raw = order.map(
+              (k, i) =>
+                0.05 + hash01(`${task}/${country}/${topic}/${value}/${k}`) + (i === 0 ? (opts.firstBias ?? 0) : 0),
+            );
             const sum = raw.reduce((a, b) => a + b, 0);
-            out.push(lettersRecord({ task, country, topic, value, repeat, order, byPosition: raw.map((x) => x / sum) }));
+            out.push(
+              lettersRecord({ task, country, topic, value, repeat, order, byPosition: raw.map((x) => x / sum) }),
+            );
           }
         }
       }
@@ -100,7 +125,14 @@ export function lettersRun(opts: { countries: string[]; topics: string[]; values
 }
 
 /** A paper-protocol Task-2 record (as an import or a paper run writes it). */
-export function paperActionRecord(p: { country: string; topic: string; value: string; variant: number; order: readonly string[]; option: 1 | 2 }): RunRecord {
+export function paperActionRecord(p: {
+  country: string;
+  topic: string;
+  value: string;
+  variant: number;
+  order: readonly string[];
+  option: 1 | 2;
+}): RunRecord {
   const chosen = p.order[p.option - 1]!;
   const id = `${baseId({ protocol: "paper", task: "action", country: p.country, topic: p.topic, value: p.value, variant: p.variant })}/r0`;
   return {
@@ -121,7 +153,10 @@ export function paperActionRecord(p: { country: string; topic: string; value: st
   };
 }
 
-export function handcraftedManifest(records: readonly RunRecord[], config: { protocol: "letters" | "paper"; repeats: number; seed: number }): Manifest {
+export function handcraftedManifest(
+  records: readonly RunRecord[],
+  config: { protocol: "letters" | "paper"; repeats: number; seed: number },
+): Manifest {
   const byTask: Record<string, number> = {};
   for (const r of records) byTask[r.task] = (byTask[r.task] ?? 0) + 1;
   return {
@@ -158,7 +193,11 @@ export function handcraftedManifest(records: readonly RunRecord[], config: { pro
 }
 
 /** Write manifest.json and records.jsonl of a run directory. */
-export function writeRunDir(dir: string, records: readonly RunRecord[], config: { protocol: "letters" | "paper"; repeats: number; seed: number }): string {
+export function writeRunDir(
+  dir: string,
+  records: readonly RunRecord[],
+  config: { protocol: "letters" | "paper"; repeats: number; seed: number },
+): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(handcraftedManifest(records, config), null, 2) + "\n");
   writeFileSync(path.join(dir, "records.jsonl"), records.map((r) => JSON.stringify(r)).join("\n") + "\n");

@@ -1,7 +1,21 @@
 // A real llama-server for tests: the prebuilt one in ../shared/bin/llama-server (CI always has
 // it; elsewhere tests skip with one loud line), started on a free port with a given GGUF.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -70,11 +84,31 @@ export interface RunningServer {
  * Starts llama-server with a model (flash attention off, as the embedded backend's default;
  * 2 threads; one slot unless told otherwise) and waits until it answers /health.
  */
-export async function startLlamaServer(model: string, opts: { slots?: number; ctx?: number; args?: string[] } = {}): Promise<RunningServer> {
+export async function startLlamaServer(
+  model: string,
+  opts: { slots?: number; ctx?: number; args?: string[] } = {},
+): Promise<RunningServer> {
   const binary = llamaServerBinary();
   if (!binary) throw new Error(NO_LLAMA_SERVER);
   const port = await freePort();
-  const args = ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-fa", "off", "-t", "2", "-np", String(opts.slots ?? 1), "-c", String((opts.ctx ?? 4096) * (opts.slots ?? 1)), "--no-webui", ...(opts.args ?? [])];
+  const args = [
+    "-m",
+    model,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "-fa",
+    "off",
+    "-t",
+    "2",
+    "-np",
+    String(opts.slots ?? 1),
+    "-c",
+    String((opts.ctx ?? 4096) * (opts.slots ?? 1)),
+    "--no-webui",
+    ...(opts.args ?? []),
+  ];
   // The server's log goes to a file, not a pipe: a test that blocks on spawnSync (a CLI run against
   // this server) would otherwise stop reading the pipe, and the server would block writing to it.
   const logFile = path.join(mkdtempSync(path.join(tmpdir(), "vl-llama-server-")), "server.log");
@@ -85,7 +119,8 @@ export async function startLlamaServer(model: string, opts: { slots?: number; ct
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}:\n${output().slice(-2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`llama-server exited with ${child.exitCode}:\n${output().slice(-2000)}`);
     try {
       const r = await fetch(`${url}/health`);
       if (r.ok) break;

@@ -29,12 +29,16 @@ export function quantTestVectors(): Float32Array {
   // Q8_0 ties: amax 127 gives d = 1 and id = 1, so x * id = x.
   push(Array.from({ length: 256 }, (_, i) => (i % 32 === 0 ? 127 : ((i % 2 ? -1 : 1) * ((i % 127) + 0.5)) % 127)));
   // Q4_0 ties: max -8 gives d = 1, id = 1; x + 8.5 lands on integers and halves.
-  push(Array.from({ length: 256 }, (_, i) => (i % 32 === 0 ? -8 : ((i % 16) - 8) + (i % 3 === 0 ? 0.5 : i % 3 === 1 ? -0.5 : 0))));
+  push(
+    Array.from({ length: 256 }, (_, i) =>
+      i % 32 === 0 ? -8 : (i % 16) - 8 + (i % 3 === 0 ? 0.5 : i % 3 === 1 ? -0.5 : 0),
+    ),
+  );
   // ... and max +8 (d = -1).
   push(Array.from({ length: 256 }, (_, i) => (i % 32 === 5 ? 8 : ((i % 15) - 7) * 0.5)));
   // Equal magnitudes of opposite sign: the first one decides the sign of d.
-  push(Array.from({ length: 256 }, (_, i) => ((i % 32) === 3 ? -3 : (i % 32) === 7 ? 3 : ((i * 7) % 11) / 4 - 1.2)));
-  push(Array.from({ length: 256 }, (_, i) => ((i % 32) === 2 ? 3 : (i % 32) === 9 ? -3 : ((i * 5) % 13) / 5 - 1.1)));
+  push(Array.from({ length: 256 }, (_, i) => (i % 32 === 3 ? -3 : i % 32 === 7 ? 3 : ((i * 7) % 11) / 4 - 1.2)));
+  push(Array.from({ length: 256 }, (_, i) => (i % 32 === 2 ? 3 : i % 32 === 9 ? -3 : ((i * 5) % 13) / 5 - 1.1)));
   // One nonzero value per block; integer ramps.
   push(Array.from({ length: 256 }, (_, i) => (i % 32 === 17 ? -0.37 : 0)));
   push(Array.from({ length: 256 }, (_, i) => i - 128));

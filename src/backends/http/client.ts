@@ -47,7 +47,11 @@ export function serverClient(opts: ServerConnectionOptions, headers?: Record<str
     timeoutMs: opts.timeoutMs,
     fetch: opts.fetch,
     headers,
-    retry: { retries: opts.retries, ...(opts.retryBackoffMs !== undefined ? { baseMs: opts.retryBackoffMs } : {}), ...opts.retry },
+    retry: {
+      retries: opts.retries,
+      ...(opts.retryBackoffMs !== undefined ? { baseMs: opts.retryBackoffMs } : {}),
+      ...opts.retry,
+    },
   });
 }
 
@@ -122,7 +126,11 @@ export class ServerClient {
   postJson<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
     return this.run(async (endpoint, f) => {
       const url = endpoint + path;
-      const res = await f(url, { method: "POST", headers: { "content-type": "application/json", ...this.opts.headers }, body: JSON.stringify(body) });
+      const res = await f(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...this.opts.headers },
+        body: JSON.stringify(body),
+      });
       return parseReply(url, await res.text(), schema);
     });
   }
@@ -151,7 +159,10 @@ export class ServerClient {
           throw err;
         }
         if (attempt >= this.policy.retries) {
-          throw new BackendUnavailableError(`${endpoint}: no valid answer after ${attempt + 1} tries; last error: ${c.message}`, endpoint);
+          throw new BackendUnavailableError(
+            `${endpoint}: no valid answer after ${attempt + 1} tries; last error: ${c.message}`,
+            endpoint,
+          );
         }
         this.stats.retries += 1;
         await this.policy.sleep(backoffMs(this.policy, attempt, c.retryAfterMs));

@@ -34,7 +34,10 @@ export class HttpStatusError extends Error {
 
 /** The server took longer than the per-request timeout. */
 export class RequestTimeoutError extends Error {
-  constructor(readonly url: string, readonly timeoutMs: number) {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${url}: no complete reply within ${timeoutMs} ms`);
     this.name = "RequestTimeoutError";
   }
@@ -42,7 +45,10 @@ export class RequestTimeoutError extends Error {
 
 /** The connection failed (refused, reset, closed mid-reply). */
 export class ConnectionError extends Error {
-  constructor(readonly url: string, readonly detail: string) {
+  constructor(
+    readonly url: string,
+    readonly detail: string,
+  ) {
     super(`${url}: ${detail}`);
     this.name = "ConnectionError";
   }
@@ -50,7 +56,10 @@ export class ConnectionError extends Error {
 
 /** The body is not JSON, or JSON of an unexpected shape. Never turned into numbers. */
 export class ReplyShapeError extends Error {
-  constructor(readonly url: string, readonly detail: string) {
+  constructor(
+    readonly url: string,
+    readonly detail: string,
+  ) {
     super(`reply from ${url}: ${detail}`);
     this.name = "ReplyShapeError";
   }
@@ -74,11 +83,17 @@ export const PER_SERVER_STATUSES: readonly number[] = [401, 403, 404, 405, 407];
  */
 export class RequestRejectedError extends UserError {
   readonly perQuestion: boolean;
-  constructor(readonly url: string, readonly status: number, readonly body: string) {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
     const perQuestion = isPerQuestionRejection(status, body);
     super(
       `${url} rejected the request: HTTP ${status}${body ? ` (${snippet(body)})` : ""}` +
-        (perQuestion ? "; the server rejects this request (not retried)" : "; check the model name and the models.yaml entry"),
+        (perQuestion
+          ? "; the server rejects this request (not retried)"
+          : "; check the model name and the models.yaml entry"),
     );
     this.name = "RequestRejectedError";
     this.perQuestion = perQuestion;
@@ -109,7 +124,8 @@ export function classify(err: unknown): Classified {
   if (err instanceof HttpStatusError) {
     // A server that cannot parse the model's output into its chat format (llama-server's
     // reasoning / tool-call parsers) fails the same way on every try: not worth retrying.
-    const retryable = (err.status === 408 || err.status === 429 || err.status >= 500) && !isOutputParseFailure(err.body);
+    const retryable =
+      (err.status === 408 || err.status === 429 || err.status >= 500) && !isOutputParseFailure(err.body);
     return { retryable, message: err.message, retryAfterMs: err.retryAfterMs };
   }
   if (err instanceof RequestTimeoutError || err instanceof ConnectionError || err instanceof ReplyShapeError) {

@@ -25,7 +25,8 @@ export class JsonSchemaFallback {
       try {
         return await withSchema();
       } catch (err) {
-        if (!(err instanceof RequestRejectedError && err.status === 400 && this.opts.field.test(err.message))) throw err;
+        if (!(err instanceof RequestRejectedError && err.status === 400 && this.opts.field.test(err.message)))
+          throw err;
         if (this.mode === "schema") {
           this.mode = "json";
           this.opts.warn(this.opts.warning(err));

@@ -23,7 +23,11 @@ export function letterOfToken(token: string, letters: readonly string[]): string
 }
 
 /** Letter scores from the top logprobs of the first generated token. */
-export function lettersFromTopLogprobs(top: readonly TokenLogprob[], letters: readonly string[], topN: number): LetterScores {
+export function lettersFromTopLogprobs(
+  top: readonly TokenLogprob[],
+  letters: readonly string[],
+  topN: number,
+): LetterScores {
   const perLetter = new Map<string, LetterScore>(letters.map((l) => [l, { letter: l, p: 0, spellings: {} }]));
   let topToken = { text: "", p: 0 };
   const seen = new Set<string>();
@@ -61,14 +65,22 @@ export const MIN_SPELLINGS_PER_LETTER = 2;
  * at least 2 ("A", " A"); whatever the spellings, the unseen letters cannot hold more than
  * what the returned tokens leave (1 - their total), and massBound is capped by that.
  */
-export function unseenLetters(top: readonly TokenLogprob[], missing: readonly string[], perLetter: readonly LetterScore[], topK: number): UnseenLetters {
+export function unseenLetters(
+  top: readonly TokenLogprob[],
+  missing: readonly string[],
+  perLetter: readonly LetterScore[],
+  topK: number,
+): UnseenLetters {
   const ps = top.map((t) => Math.exp(t.logprob)).sort((a, b) => b - a);
   const returnedMass = ps.reduce((sum, p) => sum + p, 0);
   let tokenBound: number;
   if (ps.length >= topK) tokenBound = ps[topK - 1]!;
   else if (returnedMass >= 1 - WHOLE_SUPPORT_TOLERANCE) tokenBound = 0;
   else tokenBound = ps.at(-1) ?? 1;
-  const spellingsPerLetter = Math.max(MIN_SPELLINGS_PER_LETTER, ...perLetter.map((l) => Object.keys(l.spellings).length));
+  const spellingsPerLetter = Math.max(
+    MIN_SPELLINGS_PER_LETTER,
+    ...perLetter.map((l) => Object.keys(l.spellings).length),
+  );
   const left = Math.max(0, 1 - returnedMass);
   const massBound = tokenBound === 0 ? 0 : Math.min(missing.length * spellingsPerLetter * tokenBound, left);
   return { letters: [...missing], topK, returned: top.length, tokenBound, spellingsPerLetter, massBound };
@@ -78,7 +90,11 @@ export function unseenLetters(top: readonly TokenLogprob[], missing: readonly st
  * Letter scores from K sampled answers: each answer's first word (markup like "**" or "("
  * around it removed) counts for its letter with weight 1/K. `mass` = the share of answers that began with a letter.
  */
-export function lettersFromSamples(answers: readonly string[], letters: readonly string[], temperature: number): LetterScores {
+export function lettersFromSamples(
+  answers: readonly string[],
+  letters: readonly string[],
+  temperature: number,
+): LetterScores {
   const k = answers.length;
   const perLetter = new Map<string, LetterScore>(letters.map((l) => [l, { letter: l, p: 0, spellings: {} }]));
   const firstWords = new Map<string, number>();
@@ -103,7 +119,12 @@ export function firstWord(answer: string): string {
   return stripped.split(/\s+/)[0] ?? "";
 }
 
-function finish(perLetter: LetterScore[], topToken: { text: string; p: number }, method: string, notFound: string[]): LetterScores {
+function finish(
+  perLetter: LetterScore[],
+  topToken: { text: string; p: number },
+  method: string,
+  notFound: string[],
+): LetterScores {
   const mass = perLetter.reduce((sum, l) => sum + l.p, 0);
   const probs: Record<string, number> = {};
   for (const l of perLetter) probs[l.letter] = mass > 0 ? l.p / mass : 0;

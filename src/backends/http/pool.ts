@@ -41,7 +41,13 @@ export class EndpointPool {
     private readonly now: () => number = Date.now,
   ) {
     if (endpoints.length === 0) throw new Error("EndpointPool: no endpoints");
-    this.states = endpoints.map((url, index) => ({ url, index, free: Math.max(1, concurrency), failures: 0, coolUntil: 0 }));
+    this.states = endpoints.map((url, index) => ({
+      url,
+      index,
+      free: Math.max(1, concurrency),
+      failures: 0,
+      coolUntil: 0,
+    }));
     this.capacity = this.states.length * Math.max(1, concurrency);
   }
 
@@ -134,10 +140,13 @@ export class EndpointPool {
     const now = this.now();
     const next = Math.min(...this.states.map((s) => (s.coolUntil > now ? s.coolUntil : Infinity)));
     if (!Number.isFinite(next)) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.serveWaiters();
-    }, next - now + 1);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.serveWaiters();
+      },
+      next - now + 1,
+    );
     this.timer.unref?.();
   }
 }

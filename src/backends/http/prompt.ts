@@ -14,12 +14,26 @@ export interface ChatMessage {
  * `sent`: anything else the request carries that changes the prompt the server renders (e.g.
  * `chat_template_kwargs`), so that the cache key holds what the server was sent.
  */
-export function prepareServerPrompt(segments: string[], opts: { system?: string; mode: PromptMode }, sent: Record<string, unknown> = {}): PreparedPrompt {
+export function prepareServerPrompt(
+  segments: string[],
+  opts: { system?: string; mode: PromptMode },
+  sent: Record<string, unknown> = {},
+): PreparedPrompt {
   const userMessage = segments.join("");
   const text = canonicalJson({ messages: messagesOf(userMessage, opts.system), mode: opts.mode, ...sent });
-  return { text, tokens: [], segmentEnds: [], userMessage, ...(opts.system !== undefined ? { system: opts.system } : {}), mode: opts.mode };
+  return {
+    text,
+    tokens: [],
+    segmentEnds: [],
+    userMessage,
+    ...(opts.system !== undefined ? { system: opts.system } : {}),
+    mode: opts.mode,
+  };
 }
 
 export function messagesOf(userMessage: string, system?: string): ChatMessage[] {
-  return [...(system !== undefined ? [{ role: "system" as const, content: system }] : []), { role: "user" as const, content: userMessage }];
+  return [
+    ...(system !== undefined ? [{ role: "system" as const, content: system }] : []),
+    { role: "user" as const, content: userMessage },
+  ];
 }

@@ -42,8 +42,13 @@ export function makeTimedFetch(timeoutMs: number, base: Fetch = fetch): Fetch {
         if (outer?.aborted) throw err;
         throw new ConnectionError(url, networkDetailOf(err));
       }
-      if (!response.ok) throw new HttpStatusError(url, response.status, text, parseRetryAfter(response.headers.get("retry-after")));
-      return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+      if (!response.ok)
+        throw new HttpStatusError(url, response.status, text, parseRetryAfter(response.headers.get("retry-after")));
+      return new Response(text, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onOuterAbort);
