@@ -166,7 +166,7 @@ async function nextTokenProbabilities(model: LlamaModel, tokens: Token[]): Promi
   }
 }
 
-const valueOf = (md: Array<[string, GgufValue]>, key: string) => md.find(([k]) => k === key)?.[1];
+const metadataValue = (md: Array<[string, GgufValue]>, key: string) => md.find(([k]) => k === key)?.[1];
 
 /** Same type and same elements (both absent counts as the same); a loop, as deep equality of 500k-element arrays is slow. */
 function sameArray(a: GgufValue | undefined, b: GgufValue | undefined): boolean {
@@ -226,18 +226,18 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
     const keys = (md: Array<[string, GgufValue]>) =>
       md.map(([k]) => k).filter((k) => k.startsWith("tokenizer.") && k !== "tokenizer.chat_template");
     for (const k of keys(base)) {
-      expect(valueOf(ours, k)?.type, k).toBe(valueOf(base, k)!.type);
+      expect(metadataValue(ours, k)?.type, k).toBe(metadataValue(base, k)!.type);
     }
-    expect(valueOf(ours, "tokenizer.ggml.token_type")!.type).toBe("i32[]");
+    expect(metadataValue(ours, "tokenizer.ggml.token_type")!.type).toBe("i32[]");
 
-    const tokens = valueOf(ours, "tokenizer.ggml.tokens")!.value as string[];
-    const baseTokens = valueOf(base, "tokenizer.ggml.tokens")!.value as string[];
-    const types = valueOf(ours, "tokenizer.ggml.token_type")!.value as Int32Array;
-    const baseTypes = valueOf(base, "tokenizer.ggml.token_type")!.value as Int32Array;
+    const tokens = metadataValue(ours, "tokenizer.ggml.tokens")!.value as string[];
+    const baseTokens = metadataValue(base, "tokenizer.ggml.tokens")!.value as string[];
+    const types = metadataValue(ours, "tokenizer.ggml.token_type")!.value as Int32Array;
+    const baseTypes = metadataValue(base, "tokenizer.ggml.token_type")!.value as Int32Array;
     expect(tokens).toHaveLength(expected.nVocab);
     expect(types).toHaveLength(expected.nVocab);
-    const scores = valueOf(ours, "tokenizer.ggml.scores");
-    if (valueOf(base, "tokenizer.ggml.scores"))
+    const scores = metadataValue(ours, "tokenizer.ggml.scores");
+    if (metadataValue(base, "tokenizer.ggml.scores"))
       expect(scores?.type === "f32[]" && scores.value.length).toBe(expected.nVocab);
     const changed = changedIds(family);
     const differing: number[] = [];
@@ -245,8 +245,10 @@ describe.skipIf(!hasGit).each(STANDIN_FAMILIES)("stand-in %s", (family) => {
       if (tokens[id] !== baseTokens[id] || types[id] !== baseTypes[id]) differing.push(id);
     }
     expect(differing.filter((id) => !changed.has(id))).toEqual([]);
-    expect(sameArray(valueOf(ours, "tokenizer.ggml.merges"), valueOf(base, "tokenizer.ggml.merges"))).toBe(true);
-    expect(sameArray(scores, valueOf(base, "tokenizer.ggml.scores"))).toBe(true);
+    expect(sameArray(metadataValue(ours, "tokenizer.ggml.merges"), metadataValue(base, "tokenizer.ggml.merges"))).toBe(
+      true,
+    );
+    expect(sameArray(scores, metadataValue(base, "tokenizer.ggml.scores"))).toBe(true);
   });
 
   it("the family's special tokens are single tokens with the real ids and attributes", () => {

@@ -41,7 +41,7 @@ import type {
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
-import { parseReply, ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
+import { parseReply, type ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import {
   commonPrefixLength,

@@ -30,7 +30,7 @@ import type {
   PromptMode,
 } from "./backend.js";
 import { newCounters } from "./backend.js";
-import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
+import { type ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { ReplyShapeError } from "./http/errors.js";
 import { lettersFromSamples, lettersFromTopLogprobs, sampleSeed } from "./http/letters.js";
 import { JsonSchemaFallback } from "./http/jsonFallback.js";

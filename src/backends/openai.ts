@@ -33,7 +33,7 @@ import type {
   PromptMode,
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
-import { ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
+import { type ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { JsonSchemaFallback } from "./http/jsonFallback.js";
 import { messagesOf, prepareServerPrompt } from "./http/prompt.js";

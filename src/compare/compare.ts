@@ -392,7 +392,7 @@ function sortedJson(obj: Record<string, unknown>): string {
  */
 export function topAnswer(r: RunRecord): string | null {
   if (r.protocol === "letters") return r.optionProbs ? topOption(r.optionProbs) : null;
-  if (!r.parsed || !r.parsed.ok) return null;
+  if (!r.parsed?.ok) return null;
   if (r.parsed.chosen !== undefined) return r.parsed.chosen;
   if (r.parsed.option !== undefined) return `option ${r.parsed.option}`;
   if (r.parsed.ratings !== undefined) return sortedJson(r.parsed.ratings);

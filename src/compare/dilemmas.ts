@@ -243,17 +243,15 @@ export function compareDilemmaRuns(
       ];
     }),
   );
-  const differencesFromFirst: RunDifference[] = units
-    .slice(1)
-    .flatMap((us, i) =>
-      groups.map((kind) => ({
-        a: 0,
-        b: i + 1,
-        labelA: labels[0]!,
-        labelB: labels[i + 1]!,
-        ...pairedDifference(units[0]!, us, kind, boot),
-      })),
-    );
+  const differencesFromFirst: RunDifference[] = units.slice(1).flatMap((us, i) =>
+    groups.map((kind) => ({
+      a: 0,
+      b: i + 1,
+      labelA: labels[0]!,
+      labelB: labels[i + 1]!,
+      ...pairedDifference(units[0]!, us, kind, boot),
+    })),
+  );
 
   const notes: string[] = [];
   if (differences.length > 0) {

@@ -9,7 +9,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Backend, GenerateOptions, Generation, PreparedPrompt } from "../backends/backend.js";
-import { AnswerCache, cacheKey } from "../cache/answerCache.js";
+import { type AnswerCache, cacheKey } from "../cache/answerCache.js";
 import type { Dilemma } from "../dilemmas/schema.js";
 import { VIA_COLUMNS, type Polarity } from "../datasets/via.js";
 import { actionPrompt, dilemmaPrompt } from "./prompts.js";

@@ -58,6 +58,7 @@ export interface SpmVocab {
   controlIds: Record<string, number>;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const WHITESPACE = /\s/;
 

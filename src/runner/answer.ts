@@ -14,7 +14,7 @@ import {
   type UnseenLetters,
 } from "../backends/backend.js";
 import { RequestRejectedError } from "../backends/http/errors.js";
-import { AnswerCache, cacheKey } from "../cache/answerCache.js";
+import { type AnswerCache, cacheKey } from "../cache/answerCache.js";
 import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
 import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
 import type { Question } from "../questions/questions.js";

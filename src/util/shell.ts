@@ -3,6 +3,6 @@
  * quotes (a quote inside written as '\''), so a printed command can be pasted as it is.
  */
 export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg)) return arg;
+  if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }

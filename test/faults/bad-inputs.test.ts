@@ -14,7 +14,7 @@ function oneLineError(args: string[]): string {
   expect(r.code).not.toBeNull();
   const lines = r.stderr.trim().split("\n");
   expect(lines, r.stderr).toHaveLength(1);
-  expect(r.stderr).not.toMatch(/internal error|    at /);
+  expect(r.stderr).not.toMatch(/internal error| {4}at /);
   return lines[0]!;
 }
 

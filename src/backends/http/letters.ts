@@ -115,7 +115,7 @@ export function lettersFromSamples(
 
 /** The first word of an answer, without leading markup like "(", "**" or quotes. */
 export function firstWord(answer: string): string {
-  const stripped = answer.trim().replace(/^[("'*`\[]+/, "");
+  const stripped = answer.trim().replace(/^[("'*`[]+/, "");
   return stripped.split(/\s+/)[0] ?? "";
 }
 
