@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../src/backends/llamaBatching.js";
 import { loadVia, SAMPLE_VIA_PATH } from "../src/datasets/via.js";
-import type { Question } from "../src/questions/questions.js";
+import type { Question } from "../src/questions/question.js";
 import { laneUnits, prefixGroups } from "../src/runner/groups.js";
 import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/runs/manifest.js";

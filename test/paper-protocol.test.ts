@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { metricsFromRecords } from "../src/metrics/fromRecords.js";
 import { renderActionPrompt, renderStatedPrompt } from "../src/protocol/paper.js";
 import { VALUE_NAMES } from "../src/protocol/values.js";
-import type { Question } from "../src/questions/questions.js";
+import type { Question } from "../src/questions/question.js";
 import { makeRecord, type CachedGeneration } from "../src/runner/answer.js";
 import { readManifest } from "../src/runs/manifest.js";
 import { readRecords, type RunRecord } from "../src/runs/records.js";

@@ -8,7 +8,8 @@
 import type { Backend, LetterScores } from "../backends/backend.js";
 import type { ViaDataset } from "../datasets/via.js";
 import { viaPersonaFor } from "../personas/runPersonas.js";
-import { buildQuestions, type Question } from "../questions/questions.js";
+import { buildQuestions } from "../questions/questions.js";
+import type { Question } from "../questions/question.js";
 import { letterOfToken } from "../backends/http/letters.js";
 
 export interface PromptSample {

@@ -3,14 +3,8 @@ import { resolveCountry, resolveTopic, resolveValue } from "../protocol/values.j
 import { renderStatedPrompt } from "../protocol/paper.js";
 import { dilemmaPersonas, personaEntries, viaPersonaFor } from "../personas/runPersonas.js";
 import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
-import {
-  baseId,
-  buildQuestions,
-  DEFAULT_ACTION_VARIANTS,
-  DEFAULT_STATED_VARIANTS,
-  type Question,
-  type Task,
-} from "../questions/questions.js";
+import { baseId, buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../questions/questions.js";
+import type { Question, Task } from "../questions/question.js";
 import { UserError } from "../util/errors.js";
 import { intOption, MAX_REPEATS, loadDataset, loadDilemmaDataset, variantsOption } from "./common.js";
 

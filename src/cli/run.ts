@@ -3,7 +3,8 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
 import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
-import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS, type Task } from "../questions/questions.js";
+import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../questions/questions.js";
+import type { Task } from "../questions/question.js";
 import {
   configDigest,
   EXIT_UNAVAILABLE,

@@ -14,7 +14,7 @@ import type { Dilemma } from "../dilemmas/schema.js";
 import type { RunPersona } from "../personas/runPersonas.js";
 import { actionQuestionPrompt, SIXPOINT_OPTIONS, valueQuestionPrompt } from "../protocol/sixpoint.js";
 import { optionOrder } from "./optionOrder.js";
-import type { Question, Task } from "./questions.js";
+import type { Question, Task } from "./question.js";
 
 export interface DilemmaBuildOptions {
   tasks: Task[];

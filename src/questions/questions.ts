@@ -11,45 +11,13 @@ import { actionLettersPrompt, statedLettersPrompt } from "../protocol/letters.js
 import { ACTION_VARIANTS, renderActionPrompt, renderStatedPrompt } from "../protocol/paper.js";
 import { VALUES } from "../protocol/values.js";
 import type { RunPersona } from "../personas/runPersonas.js";
-import type { PersonaRef } from "../runs/records.js";
 import { optionOrder } from "./optionOrder.js";
-
-export type Protocol = "letters" | "paper" | "sixpoint";
-export type Task = "stated" | "action";
+import type { Protocol, Question, Task } from "./question.js";
 
 /** The paper's 4-point scale for stated values, 0 = strongly agree .. 3 = strongly disagree. */
 export const STATED_SCALE = ["strongly agree", "agree", "disagree", "strongly disagree"] as const;
 /** Action option keys: the action that expresses the value, and the one that resists it. */
 export type ActionKey = "positive" | "negative";
-
-export interface Question {
-  id: string;
-  protocol: Protocol;
-  task: Task;
-  country: string;
-  topic: string;
-  /** The value asked about; null for the paper's stated prompt, which asks all 56 at once. */
-  value: string | null;
-  /** Paper protocol prompt variant (0-7); null for letters. */
-  variant: number | null;
-  repeat: number;
-  /** The user message in evaluation segments (context, value stem, options). */
-  segments: string[];
-  /** Option keys in the order shown: scale labels (stated) or "negative"/"positive" (action). */
-  order: string[];
-  /** Letters protocol: the answer letters, position i = order[i]. */
-  letters?: string[];
-  /** Action task: the VIA rows of the two actions. */
-  viaRows?: { positive: number; negative: number };
-  /** Paper protocol: generation cap. */
-  maxTokens?: number;
-  /** Dilemma suite: the dilemma's id. */
-  dilemma?: string;
-  /** The persona asked under (dilemma suite: always, "none" = baseline; VIA: when the run uses one). */
-  persona?: PersonaRef;
-  /** The persona's system message (none for the baseline). */
-  system?: string;
-}
 
 export interface QuestionFilter {
   countries?: string[];

@@ -17,7 +17,7 @@ import { RequestRejectedError } from "../backends/http/errors.js";
 import { type AnswerCache, cacheKey } from "../cache/answerCache.js";
 import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
 import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
-import type { Question } from "../questions/questions.js";
+import type { Question } from "../questions/question.js";
 import { STATED_SCALE } from "../questions/questions.js";
 import type { RunRecord } from "../runs/records.js";
 

@@ -1,4 +1,4 @@
-import type { Question } from "../questions/questions.js";
+import type { Question } from "../questions/question.js";
 
 /**
  * Prefix grouping: consecutive questions of one task, country and topic share their first

@@ -30,7 +30,7 @@ import { dilemmaHeatmaps, viaHeatmaps, writeHeatmaps, type Heatmap } from "../re
 import { renderDilemmaReport } from "../report/dilemmaReport.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { ACTION_GRADES } from "../dilemmas/schema.js";
-import type { Question } from "../questions/questions.js";
+import type { Question } from "../questions/question.js";
 import { renderRunReport } from "../report/runReport.js";
 import {
   configDifferences,

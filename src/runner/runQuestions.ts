@@ -7,7 +7,8 @@ import type { ViaDataset } from "../datasets/via.js";
 import type { LoadedDilemmas } from "../dilemmas/load.js";
 import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
 import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
-import { buildQuestions, type Question } from "../questions/questions.js";
+import { buildQuestions } from "../questions/questions.js";
+import type { Question } from "../questions/question.js";
 import type { RunConfig } from "../runs/manifest.js";
 import { inShard } from "./shard.js";
 
