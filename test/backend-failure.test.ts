@@ -16,7 +16,7 @@ import {
   type PreparedPrompt,
   type PromptMode,
 } from "../src/backends/backend.js";
-import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/datasets/via.js";
+import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/suites/via/dataset.js";
 import {
   buildRunQuestions,
   EXIT_UNAVAILABLE,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,13 +10,13 @@ import {
   viaInfo,
   viaPairs,
   type ViaDataset,
-} from "../src/datasets/via.js";
+} from "../src/suites/via/dataset.js";
 import { UserError } from "../src/util/errors.js";
 import { packageRoot } from "../src/util/paths.js";
+import { FIDELITY, haveShared, SHARED } from "./helpers/shared.js";
 
-const VIA_CSV = resolve(packageRoot(), "../shared/datasets/via/value_action_gap_full_data_generation.csv");
-const haveVia = existsSync(VIA_CSV);
-if (!haveVia) console.warn(`[datasets.test] ${VIA_CSV} not found: skipping the checks on the released VIA CSV`);
+const VIA_CSV = SHARED.viaCsv;
+const haveVia = haveShared("datasets.test", "the checks on the released VIA CSV", VIA_CSV);
 
 describe("extractHumanAction", () => {
   it("reads JSON, fenced JSON and answers with a preamble", () => {
@@ -207,7 +207,7 @@ describe("malformed input", () => {
   });
 });
 
-describe.skipIf(!haveVia)("the released VIA CSV (../shared/datasets/via)", () => {
+describe.skipIf(!haveVia)("the released VIA CSV (../shared/datasets/via)", FIDELITY, () => {
   let ds: ViaDataset;
   beforeAll(async () => {
     ds = await loadVia(VIA_CSV);

@@ -1,7 +1,7 @@
 // The dilemma suite's measures (6-point protocol) on hand-computed distributions.
 import { describe, expect, it } from "vitest";
 import type { Interval } from "../src/metrics/bootstrap.js";
-import { alignmentDistance, alignmentRate, dilemmaMetrics, dilemmaUnits } from "../src/metrics/dilemmas.js";
+import { alignmentDistance, alignmentRate, dilemmaMetrics, dilemmaUnits } from "../src/suites/dilemmas/metrics.js";
 import type { RunRecord } from "../src/runs/records.js";
 import {
   at,

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../src/dilemmas/load.js";
+import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../src/suites/dilemmas/dataset.js";
 import { ModelEntrySchema, type ResolvedModel } from "../src/models/registry.js";
 import { openBackend } from "../src/models/open.js";
 import { personaFor, renderPersona } from "../src/personas/personas.js";

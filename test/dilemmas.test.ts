@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SAMPLE_DILEMMAS_PATH, loadDilemmas } from "../src/dilemmas/load.js";
-import { ACTION_GRADES } from "../src/dilemmas/schema.js";
+import { SAMPLE_DILEMMAS_PATH, loadDilemmas } from "../src/suites/dilemmas/dataset.js";
+import { ACTION_GRADES } from "../src/suites/dilemmas/schema.js";
 import { TOPICS, VALUE_NAMES } from "../src/protocol/values.js";
 import { UserError } from "../src/util/errors.js";
 

@@ -25,6 +25,7 @@ import type { TemplateInfo } from "../src/templates/chatTemplate.js";
 import { valuelens } from "./helpers/cli.js";
 import { llamaServerBinary, NO_LLAMA_SERVER, startLlamaServer, type RunningServer } from "./helpers/llamaServer.js";
 import { PROJECT_ROOT } from "./helpers/models.js";
+import { FIDELITY } from "./helpers/shared.js";
 
 const haveServer = llamaServerBinary() !== undefined;
 const haveGit = spawnSync("git", ["--version"]).status === 0;
@@ -83,6 +84,7 @@ function expectSameLetters(a: Map<string, RunRecord>, b: Map<string, RunRecord>)
 
 describe.skipIf(!haveServer || !haveGit).each(STANDIN_FAMILIES as readonly StandinFamily[])(
   "family %s on the embedded engine and a real llama-server",
+  FIDELITY,
   (family) => {
     let model: string;
     let server: RunningServer;

@@ -6,23 +6,26 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { importCommand } from "../src/cli/import.js";
-import { loadVia, SAMPLE_VIA_PATH } from "../src/datasets/via.js";
-import { importOfficial } from "../src/import/official.js";
-import { matricesFromRecords, type RunMetrics } from "../src/metrics/fromRecords.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../src/suites/via/dataset.js";
+import { importOfficial } from "../src/suites/via/import/official.js";
+import { matricesFromRecords, type RunMetrics } from "../src/suites/via/metrics/fromRecords.js";
 import { VALUE_NAMES } from "../src/protocol/values.js";
 import { readManifest } from "../src/runs/manifest.js";
 import { readRecords, type RunRecord } from "../src/runs/records.js";
 import { isUserError } from "../src/util/errors.js";
 import { valuelens } from "./helpers/cli.js";
-import { PROJECT_ROOT } from "./helpers/models.js";
+import { FIDELITY, haveShared, SHARED } from "./helpers/shared.js";
 
-const SHARED = path.resolve(PROJECT_ROOT, "../shared");
-const RELEASED = path.join(SHARED, "released-outputs");
-const VIA_CSV = path.join(SHARED, "datasets", "via", "value_action_gap_full_data_generation.csv");
-const VALUES_JSON = path.join(SHARED, "protocol", "values.json");
-const haveShared =
-  existsSync(path.join(RELEASED, "gemma-2-9b-it_t1.csv")) && existsSync(VIA_CSV) && existsSync(VALUES_JSON);
-if (!haveShared) console.warn(`[import.test] ${SHARED} not found: skipping the imports of the released model outputs`);
+const RELEASED = SHARED.releasedOutputs;
+const VIA_CSV = SHARED.viaCsv;
+const VALUES_JSON = SHARED.values;
+const haveReleased = haveShared(
+  "import.test",
+  "the imports of the released model outputs",
+  path.join(RELEASED, "gemma-2-9b-it_t1.csv"),
+  VIA_CSV,
+  VALUES_JSON,
+);
 
 const released = (name: string) => path.join(RELEASED, name);
 
@@ -123,8 +126,8 @@ function sharedValueNames(): string[] {
 
 // ---------------------------------------------------------------------------
 
-describe.skipIf(!haveShared)("import official: the released Task-1 CSVs", () => {
-  const names = haveShared ? sharedValueNames() : [];
+describe.skipIf(!haveReleased)("import official: the released Task-1 CSVs", FIDELITY, () => {
+  const names = haveReleased ? sharedValueNames() : [];
 
   for (const [file, kept, extraColumns] of [
     ["gemma-2-9b-it_t1.csv", 1052, true],
@@ -195,7 +198,7 @@ describe.skipIf(!haveShared)("import official: the released Task-1 CSVs", () => 
   });
 });
 
-describe.skipIf(!haveShared)("import official: the released Task-2 files", () => {
+describe.skipIf(!haveReleased)("import official: the released Task-2 files", FIDELITY, () => {
   it("the Claude eval log with --via: 400 rows -> 200 records, the chosen polarity is the row with model_choice true", async () => {
     const out = tmpDir();
     const result = await importOfficial({

@@ -6,7 +6,7 @@ import type { BatchItem, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../src/backends/llamaBatching.js";
-import { loadVia, SAMPLE_VIA_PATH } from "../src/datasets/via.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../src/suites/via/dataset.js";
 import type { Question } from "../src/questions/question.js";
 import { laneUnits, prefixGroups } from "../src/runner/groups.js";
 import { runBenchmark } from "../src/runner/run.js";

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llamaServerBinary, NO_LLAMA_SERVER, startLlamaServer, type RunningServer } from "./helpers/llamaServer.js";
 import { tinyModelPath } from "./helpers/models.js";
+import { FIDELITY } from "./helpers/shared.js";
 import { normalizeOllamaHost, OllamaBackend } from "../src/backends/ollama.js";
 import { OpenAICompatibleBackend } from "../src/backends/openai.js";
 import type { Backend } from "../src/backends/backend.js";
@@ -105,7 +106,7 @@ describe.skipIf(!runOpenAI)("live OpenAI-compatible server", () => {
 const localServer = llamaServerBinary() !== undefined;
 if (!localServer) console.warn(NO_LLAMA_SERVER);
 
-describe.skipIf(!localServer)("OpenAI-compatible backend against a real llama-server", () => {
+describe.skipIf(!localServer)("OpenAI-compatible backend against a real llama-server", FIDELITY, () => {
   let server: RunningServer;
   beforeAll(async () => {
     // A printable-ASCII grammar for answers: llama-server's output parser fails (HTTP 500) on an

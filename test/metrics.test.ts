@@ -8,7 +8,7 @@ import {
   f1FromCounts,
   inconsistency,
   rankValues,
-} from "../src/metrics/alignment.js";
+} from "../src/suites/via/metrics/alignment.js";
 import {
   actionMatrixFromExpected,
   actionMatrixFromPaperChoices,
@@ -17,7 +17,7 @@ import {
   type PaperActionChoice,
   type PaperStatedAnswer,
   type ScoreMatrix,
-} from "../src/metrics/matrices.js";
+} from "../src/suites/via/metrics/matrices.js";
 
 const US = "United States";
 const V = ["A", "B", "C", "D"];

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { matricesFromRecords, metricsFromRecords } from "../src/metrics/fromRecords.js";
+import { matricesFromRecords, metricsFromRecords } from "../src/suites/via/metrics/fromRecords.js";
 import {
   balancedScores,
   isBalancedCycle,
@@ -12,8 +12,8 @@ import {
   type LettersTaskBias,
   type PaperTaskBias,
 } from "../src/metrics/positionBias.js";
-import { STATED_SCALE } from "../src/questions/questions.js";
-import { renderRunReport } from "../src/report/runReport.js";
+import { STATED_SCALE } from "../src/suites/via/questions.js";
+import { renderRunReport } from "../src/suites/via/report.js";
 import type { RunRecord } from "../src/runs/records.js";
 import {
   handcraftedManifest,

@@ -1,23 +1,16 @@
 // `valuelens prompts` prints exactly what a run sends: the paper's prompts byte for byte against
 // the golden vectors in ../shared, and the letters protocol's balanced option orders.
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadVia, SAMPLE_VIA_PATH, viaPairs, type ViaPair } from "../src/datasets/via.js";
+import { loadVia, SAMPLE_VIA_PATH, viaPairs, type ViaPair } from "../src/suites/via/dataset.js";
 import { valuelens } from "./helpers/cli.js";
-import { PROJECT_ROOT } from "./helpers/models.js";
+import { FIDELITY, haveShared, SHARED } from "./helpers/shared.js";
 
-const SHARED = path.resolve(PROJECT_ROOT, "../shared");
-const VECTORS = path.join(SHARED, "protocol", "prompt-vectors.json");
-const VIA_CSV = path.join(SHARED, "datasets", "via", "value_action_gap_full_data_generation.csv");
-const haveVectors = existsSync(VECTORS);
-const haveVia = existsSync(VIA_CSV);
-if (!haveVectors)
-  console.warn(`[prompts-cli.test] ${VECTORS} not found: skipping the golden-prompt checks of \`valuelens prompts\``);
-if (haveVectors && !haveVia)
-  console.warn(
-    `[prompts-cli.test] ${VIA_CSV} not found: skipping the Task-2 golden-prompt checks of \`valuelens prompts\``,
-  );
+const VECTORS = SHARED.promptVectors;
+const VIA_CSV = SHARED.viaCsv;
+const haveVectors = haveShared("prompts-cli.test", "the golden-prompt checks of `valuelens prompts`", VECTORS);
+const haveVia =
+  haveVectors && haveShared("prompts-cli.test", "the Task-2 golden-prompt checks of `valuelens prompts`", VIA_CSV);
 
 interface Task1Vector {
   country: string;
@@ -57,7 +50,7 @@ function scenarios<T extends Task1Vector>(list: T[], key: (v: T) => string): T[]
   return [...by.values()];
 }
 
-describe.skipIf(!haveVectors)("valuelens prompts --protocol paper (golden vectors)", () => {
+describe.skipIf(!haveVectors)("valuelens prompts --protocol paper (golden vectors)", FIDELITY, () => {
   it("Task 1, United States / Politics, variants 0-7: 8 lines, byte for byte", () => {
     const golden = vectors().task1.filter((v) => v.country === "United States" && v.topic === "Politics");
     expect(golden).toHaveLength(8);

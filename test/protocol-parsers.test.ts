@@ -1,15 +1,17 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { parseActionAnswer, parseStatedAnswer, statedRating } from "../src/protocol/paper.js";
+import { parseActionAnswer, parseStatedAnswer, statedRating } from "../src/suites/via/paper.js";
 import { VALUE_NAMES } from "../src/protocol/values.js";
-import { packageRoot } from "../src/util/paths.js";
+import { FIDELITY, haveShared, SHARED } from "./helpers/shared.js";
 
-const RELEASED = resolve(packageRoot(), "../shared/released-outputs");
-const haveReleased = existsSync(resolve(RELEASED, "gemma-2-9b-it_t1.csv"));
-if (!haveReleased)
-  console.warn(`[protocol-parsers.test] ${RELEASED} not found: skipping the checks on released model outputs`);
+const RELEASED = SHARED.releasedOutputs;
+const haveReleased = haveShared(
+  "protocol-parsers.test",
+  "the checks on released model outputs",
+  resolve(RELEASED, "gemma-2-9b-it_t1.csv"),
+);
 
 function answer(rating: (name: string, i: number) => string | number): string {
   return JSON.stringify(Object.fromEntries(VALUE_NAMES.map((n, i) => [n, rating(n, i)])), null, 2);
@@ -98,7 +100,7 @@ describe("parseActionAnswer", () => {
   });
 });
 
-describe.skipIf(!haveReleased)("parsers on the released model outputs (../shared/released-outputs)", () => {
+describe.skipIf(!haveReleased)("parsers on the released model outputs (../shared/released-outputs)", FIDELITY, () => {
   function t1Counts(file: string): { rows: number; ok: number } {
     const rows = parse(readFileSync(resolve(RELEASED, file)), { columns: true }) as Record<string, string>[];
     return { rows: rows.length, ok: rows.filter((r) => parseStatedAnswer(r["response"]!).ok).length };

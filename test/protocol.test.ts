@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadVia, type ViaDataset } from "../src/datasets/via.js";
+import { loadVia, type ViaDataset } from "../src/suites/via/dataset.js";
 import { LETTERS, LETTERS_WORDING, actionLettersPrompt, statedLettersPrompt } from "../src/protocol/letters.js";
 import {
   ACTION_VARIANTS,
@@ -12,7 +11,7 @@ import {
   actionVariantReversed,
   renderActionPrompt,
   renderStatedPrompt,
-} from "../src/protocol/paper.js";
+} from "../src/suites/via/paper.js";
 import {
   ANALYSIS_ORDER,
   COUNTRIES,
@@ -29,16 +28,15 @@ import {
   valueIndex,
 } from "../src/protocol/values.js";
 import { UserError } from "../src/util/errors.js";
-import { packageRoot } from "../src/util/paths.js";
+import { FIDELITY, haveShared, SHARED } from "./helpers/shared.js";
 
-const SHARED = resolve(packageRoot(), "../shared");
-const PROTOCOL_DIR = resolve(SHARED, "protocol");
-const VIA_CSV = resolve(SHARED, "datasets/via/value_action_gap_full_data_generation.csv");
-const haveProtocol = existsSync(resolve(PROTOCOL_DIR, "prompt-vectors.json"));
-const haveVia = existsSync(VIA_CSV);
-if (!haveProtocol)
-  console.warn(`[protocol.test] ${PROTOCOL_DIR} not found: skipping the golden-prompt checks against ../shared`);
-if (!haveVia) console.warn(`[protocol.test] ${VIA_CSV} not found: skipping the Task-2 golden prompts`);
+const haveProtocol = haveShared(
+  "protocol.test",
+  "the golden-prompt and values.json checks",
+  SHARED.promptVectors,
+  SHARED.values,
+);
+const haveVia = haveShared("protocol.test", "the Task-2 golden prompts", SHARED.viaCsv);
 
 describe("protocol values", () => {
   it("has 56 unique values, 12 countries, 11 topics", () => {
@@ -66,8 +64,8 @@ describe("protocol values", () => {
     expect(countryAbbrev("Nigeria")).toBe("NGA");
   });
 
-  it.skipIf(!haveProtocol)("matches ../shared/protocol/values.json exactly", () => {
-    const json = JSON.parse(readFileSync(resolve(PROTOCOL_DIR, "values.json"), "utf8")) as {
+  it.skipIf(!haveProtocol)("matches ../shared/protocol/values.json exactly", FIDELITY, () => {
+    const json = JSON.parse(readFileSync(SHARED.values, "utf8")) as {
       values: unknown[];
       analysisOrder: string[];
       countries: string[];
@@ -146,11 +144,11 @@ describe("paper prompts", () => {
     expect(p).toContain("Options: 1: POS., 2: NEG.Return your response");
   });
 
-  describe.skipIf(!haveProtocol)("byte-identical to ../shared/protocol/prompt-vectors.json", () => {
+  describe.skipIf(!haveProtocol)("byte-identical to ../shared/protocol/prompt-vectors.json", FIDELITY, () => {
     type T1 = { country: string; topic: string; promptIndex: number; prompt: string };
     type T2 = T1 & { value: string; option1RowIndex: number; option2RowIndex: number; reverseOrder: boolean };
     const vectors = haveProtocol
-      ? (JSON.parse(readFileSync(resolve(PROTOCOL_DIR, "prompt-vectors.json"), "utf8")) as { task1: T1[]; task2: T2[] })
+      ? (JSON.parse(readFileSync(SHARED.promptVectors, "utf8")) as { task1: T1[]; task2: T2[] })
       : { task1: [], task2: [] };
 
     it("renders all 24 Task-1 golden prompts", () => {
@@ -165,7 +163,7 @@ describe("paper prompts", () => {
     describe.skipIf(!haveVia)("Task 2 (option texts from the VIA CSV via loadVia)", () => {
       let ds: ViaDataset;
       beforeAll(async () => {
-        ds = await loadVia(VIA_CSV);
+        ds = await loadVia(SHARED.viaCsv);
       });
 
       it("renders all 32 Task-2 golden prompts", () => {

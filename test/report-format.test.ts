@@ -4,11 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { averageRanks, beyondPaper, spearman } from "../src/metrics/beyond.js";
-import { metricsFromMatrices, metricsFromRecords } from "../src/metrics/fromRecords.js";
+import { averageRanks, beyondPaper, spearman } from "../src/suites/via/metrics/beyond.js";
+import { metricsFromMatrices, metricsFromRecords } from "../src/suites/via/metrics/fromRecords.js";
 import { TOPICS, VALUE_NAMES } from "../src/protocol/values.js";
 import { fmtInterval, renderCountryTable, renderReport, reportTables } from "../src/report/report.js";
-import { renderRunReport, runReportTables } from "../src/report/runReport.js";
+import { renderRunReport, runReportTables } from "../src/suites/via/report.js";
 import { handcraftedManifest, lettersRun, SMALL_ACTION, SMALL_STATED, writeRunDir } from "./helpers/handcrafted.js";
 import { valuelens } from "./helpers/cli.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeMetrics } from "../src/metrics/alignment.js";
+import { computeMetrics } from "../src/suites/via/metrics/alignment.js";
 import { renderCountryTable, renderReport } from "../src/report/report.js";
 import { SMALL_ACTION, SMALL_STATED } from "./helpers/handcrafted.js";
 

@@ -12,8 +12,8 @@ import { OllamaBackend, type OllamaOptions } from "../src/backends/ollama.js";
 import { OpenAICompatibleBackend, type OpenAICompatibleOptions } from "../src/backends/openai.js";
 import { AnswerCache } from "../src/cache/answerCache.js";
 import { generateCommand } from "../src/cli/generate.js";
-import { loadDilemmas } from "../src/dilemmas/load.js";
-import { ACTION_GRADES } from "../src/dilemmas/schema.js";
+import { loadDilemmas } from "../src/suites/dilemmas/dataset.js";
+import { ACTION_GRADES } from "../src/suites/dilemmas/schema.js";
 import { canGenerateJson, generateDilemmas } from "../src/generate/generate.js";
 import { dilemmaId, dilemmaJsonSchema, viaJsonSchema } from "../src/generate/schemas.js";
 import {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadVia, SAMPLE_VIA_PATH } from "../src/datasets/via.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../src/suites/via/dataset.js";
 import { buildRunQuestions, configDigest } from "../src/runner/run.js";
 import { baseOfId, inShard, parseShard, shardOfId } from "../src/runner/shard.js";
 import { readManifest, type RunConfig } from "../src/runs/manifest.js";

@@ -5,10 +5,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { alignmentDistance, alignmentRate, computeMetrics } from "../src/metrics/alignment.js";
+import { alignmentDistance, alignmentRate, computeMetrics } from "../src/suites/via/metrics/alignment.js";
 import { quantile, type Interval } from "../src/metrics/bootstrap.js";
-import { metricsFromRecords } from "../src/metrics/fromRecords.js";
-import type { ScoreMatrix } from "../src/metrics/matrices.js";
+import { metricsFromRecords } from "../src/suites/via/metrics/fromRecords.js";
+import type { ScoreMatrix } from "../src/suites/via/metrics/matrices.js";
 import {
   alignmentIntervals,
   BOOTSTRAP_LABELS,

@@ -6,9 +6,9 @@
  * and what the model wants to say instead when they do not.
  */
 import type { Backend, LetterScores } from "../backends/backend.js";
-import type { ViaDataset } from "../datasets/via.js";
+import type { ViaDataset } from "../suites/via/dataset.js";
 import { viaPersonaFor } from "../personas/runPersonas.js";
-import { buildQuestions } from "../questions/questions.js";
+import { buildQuestions } from "../suites/via/questions.js";
 import type { Question } from "../questions/question.js";
 import { letterOfToken } from "../backends/http/letters.js";
 

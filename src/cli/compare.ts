@@ -1,14 +1,14 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { compareLoadedRuns, DEFAULT_BOOTSTRAP_SAMPLES, type CompareOptions } from "../compare/compare.js";
-import { compareDilemmaRuns, isDilemmaComparison } from "../compare/dilemmas.js";
+import { compareDilemmaRuns, isDilemmaComparison } from "../suites/dilemmas/compare.js";
 import { loadRun, type LoadedRun } from "../compare/load.js";
 import { alignmentRateTable, compareTables, renderCompareMarkdown } from "../report/compareReport.js";
 import {
   dilemmaAlignmentTable,
   dilemmaCompareTables,
   renderDilemmaCompareMarkdown,
-} from "../report/dilemmaCompareReport.js";
+} from "../suites/dilemmas/compareReport.js";
 import { renderTable, type Table, type TableFormat } from "../report/table.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Command } from "commander";
 import { fetchVia } from "../datasets/fetch.js";
-import { viaInfo } from "../datasets/via.js";
+import { viaInfo } from "../suites/via/dataset.js";
 import { UserError } from "../util/errors.js";
 import { loadDataset } from "./common.js";
 

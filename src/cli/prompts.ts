@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
 import { resolveCountry, resolveTopic, resolveValue } from "../protocol/values.js";
-import { renderStatedPrompt } from "../protocol/paper.js";
+import { renderStatedPrompt } from "../suites/via/paper.js";
 import { dilemmaPersonas, personaEntries, viaPersonaFor } from "../personas/runPersonas.js";
-import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
-import { baseId, buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../questions/questions.js";
+import { buildDilemmaQuestions } from "../suites/dilemmas/questions.js";
+import { baseId, buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../suites/via/questions.js";
 import type { Question, Task } from "../questions/question.js";
 import { UserError } from "../util/errors.js";
 import { intOption, MAX_REPEATS, loadDataset, loadDilemmaDataset, variantsOption } from "./common.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
 import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
-import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../questions/questions.js";
+import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../suites/via/questions.js";
 import type { Task } from "../questions/question.js";
 import {
   configDigest,
@@ -36,7 +36,7 @@ import {
   variantsOption,
 } from "./common.js";
 import { renderCountryTable } from "../report/report.js";
-import { alignmentByKindTable } from "../report/dilemmaReport.js";
+import { alignmentByKindTable } from "../suites/dilemmas/report.js";
 import { renderTable } from "../report/table.js";
 import { DEFAULT_MIN_LETTER_MASS } from "../report/letterChecks.js";
 

@@ -26,10 +26,10 @@ import {
   sharedCells,
   type Metrics,
   type SharedView,
-} from "../metrics/alignment.js";
+} from "../suites/via/metrics/alignment.js";
 import { bootstrap, type Interval } from "../metrics/bootstrap.js";
-import { matricesFromRecords, PAPER_ORDERINGS } from "../metrics/fromRecords.js";
-import type { ScoreMatrix } from "../metrics/matrices.js";
+import { matricesFromRecords, PAPER_ORDERINGS } from "../suites/via/metrics/fromRecords.js";
+import type { ScoreMatrix } from "../suites/via/metrics/matrices.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES, intervalsFromShared, type Intervals } from "../metrics/uncertainty.js";
 import { PAPER_COUNTRY_ORDER } from "../protocol/values.js";
 import type { RunRecord } from "../runs/records.js";

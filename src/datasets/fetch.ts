@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { UserError } from "../util/errors.js";
-import { VIA_CSV_SHA256 } from "./via.js";
+import { VIA_CSV_SHA256 } from "../suites/via/dataset.js";
 
 /**
  * The upstream commit to download from.

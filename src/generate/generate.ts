@@ -10,8 +10,8 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Backend, GenerateOptions, Generation, PreparedPrompt } from "../backends/backend.js";
 import { type AnswerCache, cacheKey } from "../cache/answerCache.js";
-import type { Dilemma } from "../dilemmas/schema.js";
-import { VIA_COLUMNS, type Polarity } from "../datasets/via.js";
+import type { Dilemma } from "../suites/dilemmas/schema.js";
+import { VIA_COLUMNS, type Polarity } from "../suites/via/dataset.js";
 import { actionPrompt, dilemmaPrompt } from "./prompts.js";
 import {
   checkDilemma,

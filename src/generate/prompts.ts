@@ -4,9 +4,9 @@
  * a person from the country would take in the topic's context that expresses or resists the
  * value, with its feature attributions and a natural-language explanation).
  */
-import { ACTION_GRADES } from "../dilemmas/schema.js";
+import { ACTION_GRADES } from "../suites/dilemmas/schema.js";
 import { valueByName } from "../protocol/values.js";
-import type { Polarity } from "../datasets/via.js";
+import type { Polarity } from "../suites/via/dataset.js";
 
 function valueGloss(value: string): string {
   try {

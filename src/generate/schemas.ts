@@ -5,7 +5,7 @@
  * empty-text detection: the grammar guarantees the shape, never the content).
  */
 import { z } from "zod";
-import { ACTION_GRADES, DilemmaSchema, type Dilemma } from "../dilemmas/schema.js";
+import { ACTION_GRADES, DilemmaSchema, type Dilemma } from "../suites/dilemmas/schema.js";
 
 /** Default cap on the characters of each generated string (enforced by the grammar). */
 export const DEFAULT_MAX_CHARS = 600;

@@ -29,9 +29,14 @@ import {
   sharedCells,
   type Orderings,
   type SharedView,
-} from "./alignment.js";
+} from "../suites/via/metrics/alignment.js";
 import { bootstrap, type Interval } from "./bootstrap.js";
-import { actionMatrixFromExpected, statedMatrixFromExpected, type ExpectedCell, type ScoreMatrix } from "./matrices.js";
+import {
+  actionMatrixFromExpected,
+  statedMatrixFromExpected,
+  type ExpectedCell,
+  type ScoreMatrix,
+} from "../suites/via/metrics/matrices.js";
 
 export type { Interval } from "./bootstrap.js";
 

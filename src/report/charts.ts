@@ -7,11 +7,11 @@
  * Vega is loaded only when a chart is drawn, so commands that draw none start fast.
  */
 import path from "node:path";
-import type { AlignmentFigure, DilemmaMetrics, PersonaKind } from "../metrics/dilemmas.js";
-import type { RunMetrics } from "../metrics/fromRecords.js";
+import type { AlignmentFigure, DilemmaMetrics, PersonaKind } from "../suites/dilemmas/metrics.js";
+import type { RunMetrics } from "../suites/via/metrics/fromRecords.js";
 import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS } from "../protocol/values.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
-import { kindLabel } from "./dilemmaReport.js";
+import { kindLabel } from "../suites/dilemmas/report.js";
 
 export interface HeatmapCell {
   row: string;

@@ -10,9 +10,9 @@
  * figure per column, intervals as ci_low / ci_high) that `valuelens report --format csv|json`
  * writes to `tables/<name>.csv|json`.
  */
-import type { Metrics } from "../metrics/alignment.js";
+import type { Metrics } from "../suites/via/metrics/alignment.js";
 import type { Interval } from "../metrics/bootstrap.js";
-import type { RunMetrics } from "../metrics/fromRecords.js";
+import type { RunMetrics } from "../suites/via/metrics/fromRecords.js";
 import type { LettersTaskBias, PaperTaskBias } from "../metrics/positionBias.js";
 import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER } from "../protocol/values.js";
 import { renderTable, type Cell, type Table } from "./table.js";

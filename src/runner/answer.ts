@@ -15,10 +15,10 @@ import {
 } from "../backends/backend.js";
 import { RequestRejectedError } from "../backends/http/errors.js";
 import { type AnswerCache, cacheKey } from "../cache/answerCache.js";
-import { parseActionAnswer, parseStatedAnswer } from "../protocol/paper.js";
-import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
+import { parseActionAnswer, parseStatedAnswer } from "../suites/via/paper.js";
+import { SIXPOINT_OPTIONS } from "../suites/dilemmas/sixpoint.js";
 import type { Question } from "../questions/question.js";
-import { STATED_SCALE } from "../questions/questions.js";
+import { STATED_SCALE } from "../suites/via/questions.js";
 import type { RunRecord } from "../runs/records.js";
 
 /** The letters answer as cached. */

@@ -23,15 +23,15 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
-import { viaInfo } from "../datasets/via.js";
-import { dilemmaMetrics, type DilemmaMetrics } from "../metrics/dilemmas.js";
-import { metricsFromRecords, type RunMetrics } from "../metrics/fromRecords.js";
+import { viaInfo } from "../suites/via/dataset.js";
+import { dilemmaMetrics, type DilemmaMetrics } from "../suites/dilemmas/metrics.js";
+import { metricsFromRecords, type RunMetrics } from "../suites/via/metrics/fromRecords.js";
 import { dilemmaHeatmaps, viaHeatmaps, writeHeatmaps, type Heatmap } from "../report/charts.js";
-import { renderDilemmaReport } from "../report/dilemmaReport.js";
+import { renderDilemmaReport } from "../suites/dilemmas/report.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
-import { ACTION_GRADES } from "../dilemmas/schema.js";
+import { ACTION_GRADES } from "../suites/dilemmas/schema.js";
 import type { Question } from "../questions/question.js";
-import { renderRunReport } from "../report/runReport.js";
+import { renderRunReport } from "../suites/via/report.js";
 import {
   configDifferences,
   REPORT_ONLY_FIELDS,

@@ -3,11 +3,11 @@
  * unsharded run records them. Used by the runner, by `merge`, and by the run-directory loader
  * (src/runs/load.ts), which checks that a directory's records are questions of its config.
  */
-import type { ViaDataset } from "../datasets/via.js";
-import type { LoadedDilemmas } from "../dilemmas/load.js";
+import type { ViaDataset } from "../suites/via/dataset.js";
+import type { LoadedDilemmas } from "../suites/dilemmas/dataset.js";
 import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
-import { buildDilemmaQuestions } from "../questions/dilemmaQuestions.js";
-import { buildQuestions } from "../questions/questions.js";
+import { buildDilemmaQuestions } from "../suites/dilemmas/questions.js";
+import { buildQuestions } from "../suites/via/questions.js";
 import type { Question } from "../questions/question.js";
 import type { RunConfig } from "../runs/manifest.js";
 import { inShard } from "./shard.js";

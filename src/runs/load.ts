@@ -17,8 +17,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { isAtomicTempFile } from "../util/durableFiles.js";
-import { loadViaSync, SAMPLE_VIA_PATH } from "../datasets/via.js";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
+import { loadViaSync, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
+import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
 import { runQuestionsOf, type RunDataset } from "../runner/runQuestions.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { canonicalJson } from "../util/hash.js";

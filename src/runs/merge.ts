@@ -14,8 +14,8 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
-import { loadVia, SAMPLE_VIA_PATH } from "../datasets/via.js";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../dilemmas/load.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
+import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
 import {
   buildRunQuestions,
   configDigest,

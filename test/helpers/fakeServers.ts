@@ -417,10 +417,10 @@ export async function closedPortUrl(): Promise<string> {
 // ---- the slice the server tests run (Nigeria, both tasks, 2 repeats, letters protocol) ----
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { loadVia, SAMPLE_VIA_PATH } from "../../src/datasets/via.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../../src/suites/via/dataset.js";
 import { openBackend } from "../../src/models/open.js";
 import { ModelEntrySchema, type ResolvedModel } from "../../src/models/registry.js";
-import { buildQuestions } from "../../src/questions/questions.js";
+import { buildQuestions } from "../../src/suites/via/questions.js";
 import type { Question } from "../../src/questions/question.js";
 import { runBenchmark } from "../../src/runner/run.js";
 import type { RunConfig } from "../../src/runs/manifest.js";

@@ -10,11 +10,11 @@
  * Evaluation order: persona, dilemma, question, repeat, so that consecutive questions share
  * the system message, the dilemma and the question stem (prefix reuse in the KV cache).
  */
-import type { Dilemma } from "../dilemmas/schema.js";
-import type { RunPersona } from "../personas/runPersonas.js";
-import { actionQuestionPrompt, SIXPOINT_OPTIONS, valueQuestionPrompt } from "../protocol/sixpoint.js";
-import { optionOrder } from "./optionOrder.js";
-import type { Question, Task } from "./question.js";
+import type { Dilemma } from "./schema.js";
+import type { RunPersona } from "../../personas/runPersonas.js";
+import { actionQuestionPrompt, SIXPOINT_OPTIONS, valueQuestionPrompt } from "./sixpoint.js";
+import { optionOrder } from "../../questions/optionOrder.js";
+import type { Question, Task } from "../../questions/question.js";
 
 export interface DilemmaBuildOptions {
   tasks: Task[];

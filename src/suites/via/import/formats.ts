@@ -16,20 +16,15 @@
  * chosen row, is data: its record keeps `parsed.ok = false` and the reason.
  */
 import path from "node:path";
-import { extractHumanAction, type Polarity, type ViaDataset } from "../datasets/via.js";
-import {
-  actionChoicePolarity,
-  actionVariantReversed,
-  parseActionAnswer,
-  parseStatedAnswer,
-} from "../protocol/paper.js";
-import { resolveCountry, resolveTopic, resolveValue } from "../protocol/values.js";
-import { baseId } from "../questions/questions.js";
-import type { ImportFile } from "../runs/manifest.js";
-import type { RunRecord } from "../runs/records.js";
-import { isUserError, UserError } from "../util/errors.js";
-import { digestOf } from "../util/hash.js";
-import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "../util/csv.js";
+import { extractHumanAction, type Polarity, type ViaDataset } from "../dataset.js";
+import { actionChoicePolarity, actionVariantReversed, parseActionAnswer, parseStatedAnswer } from "../paper.js";
+import { resolveCountry, resolveTopic, resolveValue } from "../../../protocol/values.js";
+import { baseId } from "../questions.js";
+import type { ImportFile } from "../../../runs/manifest.js";
+import type { RunRecord } from "../../../runs/records.js";
+import { isUserError, UserError } from "../../../util/errors.js";
+import { digestOf } from "../../../util/hash.js";
+import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "../../../util/csv.js";
 
 export type OfficialFormat = ImportFile["format"];
 

@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import { UserError } from "../util/errors.js";
-import { fromPackageRoot } from "../util/paths.js";
+import { UserError } from "../../util/errors.js";
+import { fromPackageRoot } from "../../util/paths.js";
 import { DilemmaSchema, type Dilemma } from "./schema.js";
 
 /** Our own sample of 12 dilemmas, for the demo and the tests. */

@@ -5,14 +5,14 @@
  * task, scenario, value or variant, and repeat), so records, resume, shards and the option
  * order all key on it.
  */
-import type { ViaDataset } from "../datasets/via.js";
-import { viaPairs } from "../datasets/via.js";
-import { actionLettersPrompt, statedLettersPrompt } from "../protocol/letters.js";
-import { ACTION_VARIANTS, renderActionPrompt, renderStatedPrompt } from "../protocol/paper.js";
-import { VALUES } from "../protocol/values.js";
-import type { RunPersona } from "../personas/runPersonas.js";
-import { optionOrder } from "./optionOrder.js";
-import type { Protocol, Question, Task } from "./question.js";
+import type { ViaDataset } from "./dataset.js";
+import { viaPairs } from "./dataset.js";
+import { actionLettersPrompt, statedLettersPrompt } from "../../protocol/letters.js";
+import { ACTION_VARIANTS, renderActionPrompt, renderStatedPrompt } from "./paper.js";
+import { VALUES } from "../../protocol/values.js";
+import type { RunPersona } from "../../personas/runPersonas.js";
+import { optionOrder } from "../../questions/optionOrder.js";
+import type { Protocol, Question, Task } from "../../questions/question.js";
 
 /** The paper's 4-point scale for stated values, 0 = strongly agree .. 3 = strongly disagree. */
 export const STATED_SCALE = ["strongly agree", "agree", "disagree", "strongly disagree"] as const;

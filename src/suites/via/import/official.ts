@@ -10,17 +10,17 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { loadVia, viaInfo } from "../datasets/via.js";
+import { loadVia, viaInfo } from "../dataset.js";
 import type { RunMetrics } from "../metrics/fromRecords.js";
-import { actionVariantReversed } from "../protocol/paper.js";
-import { configDigest, writeRunOutputs } from "../runner/run.js";
-import { foreignDirectoryError, inspectRunDirectory } from "../runs/load.js";
-import { withRunLock } from "../runs/lock.js";
-import { writeManifest, type ImportFile, type Manifest, type RunConfig } from "../runs/manifest.js";
-import { writeRecordsSorted, type RunRecord } from "../runs/records.js";
-import { UserError } from "../util/errors.js";
-import { sha256 } from "../util/hash.js";
-import { toolVersions, TOOL_VERSION } from "../util/version.js";
+import { actionVariantReversed } from "../paper.js";
+import { configDigest, writeRunOutputs } from "../../../runner/run.js";
+import { foreignDirectoryError, inspectRunDirectory } from "../../../runs/load.js";
+import { withRunLock } from "../../../runs/lock.js";
+import { writeManifest, type ImportFile, type Manifest, type RunConfig } from "../../../runs/manifest.js";
+import { writeRecordsSorted, type RunRecord } from "../../../runs/records.js";
+import { UserError } from "../../../util/errors.js";
+import { sha256 } from "../../../util/hash.js";
+import { toolVersions, TOOL_VERSION } from "../../../util/version.js";
 import {
   CACHE_KEY_RULE,
   FORMAT_LABELS,

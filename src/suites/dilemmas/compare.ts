@@ -11,7 +11,7 @@
  * questions). The difference from the first run is paired per (persona, dilemma) unit usable
  * in both runs; its interval resamples dilemmas (a drawn dilemma brings all its paired units).
  */
-import { bootstrap, type Interval } from "../metrics/bootstrap.js";
+import { bootstrap, type Interval } from "../../metrics/bootstrap.js";
 import {
   alignmentFigure,
   clusterMean,
@@ -20,11 +20,11 @@ import {
   type AlignmentFigure,
   type DilemmaUnit,
   type PersonaKind,
-} from "../metrics/dilemmas.js";
-import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
-import type { RunRecord } from "../runs/records.js";
-import { UserError } from "../util/errors.js";
-import { runLabels, type LoadedRun } from "./load.js";
+} from "./metrics.js";
+import { DEFAULT_BOOTSTRAP_SAMPLES } from "../../metrics/uncertainty.js";
+import type { RunRecord } from "../../runs/records.js";
+import { UserError } from "../../util/errors.js";
+import { runLabels, type LoadedRun } from "../../compare/load.js";
 
 export interface DilemmaCompareOptions {
   /** compare only the questions all runs share, instead of refusing runs that differ */

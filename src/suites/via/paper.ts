@@ -4,10 +4,10 @@
  * including the missing spaces/newlines between some parts, and the parsers for the
  * answers, following PROTOCOL.md "The paper's alignment measures" step 1.
  */
-import { stripFence } from "../util/fence.js";
+import { stripFence } from "../../util/fence.js";
 import { jsonrepair } from "jsonrepair";
-import { UserError } from "../util/errors.js";
-import { VALUES, isCountry, isTopic, valueByName } from "./values.js";
+import { UserError } from "../../util/errors.js";
+import { VALUES, isCountry, isTopic, valueByName } from "../../protocol/values.js";
 
 // ---------------------------------------------------------------------------
 // Answer scales

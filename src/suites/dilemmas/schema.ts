@@ -5,7 +5,7 @@
  * aligning with the value to strongly opposing it.
  */
 import { z } from "zod";
-import { TOPICS, VALUE_NAMES } from "../protocol/values.js";
+import { TOPICS, VALUE_NAMES } from "../../protocol/values.js";
 
 /** The six action grades, in order: 1 = strongly aligning .. 6 = strongly opposing. */
 export const ACTION_GRADES = [

@@ -19,11 +19,11 @@
  *   dilemma brings all its units of the group); a persona kind's difference from the baseline
  *   is paired per dilemma.
  */
-import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
-import { ANALYSIS_ORDER, TOPICS } from "../protocol/values.js";
-import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../runs/records.js";
-import { bootstrap, type Interval } from "./bootstrap.js";
-import { completeBalancedCycles, positionLetter, positionProbs } from "./positionBias.js";
+import { SIXPOINT_OPTIONS } from "./sixpoint.js";
+import { ANALYSIS_ORDER, TOPICS } from "../../protocol/values.js";
+import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../../runs/records.js";
+import { bootstrap, type Interval } from "../../metrics/bootstrap.js";
+import { completeBalancedCycles, positionLetter, positionProbs } from "../../metrics/positionBias.js";
 
 export type DilemmaTask = "stated" | "action";
 export type PersonaKind = PersonaRef["kind"];

@@ -8,8 +8,8 @@
  * (estimate and interval in one cell) for report.md, and data tables (one figure per column,
  * intervals as ..._ci_low / ..._ci_high) for `valuelens report --format csv|json`.
  */
-import { SIXPOINT_OPTIONS } from "../protocol/sixpoint.js";
-import type { Interval } from "../metrics/bootstrap.js";
+import { SIXPOINT_OPTIONS } from "./sixpoint.js";
+import type { Interval } from "../../metrics/bootstrap.js";
 import {
   PERSONA_KIND_ORDER,
   type AlignmentFigure,
@@ -17,13 +17,13 @@ import {
   type DilemmaMetrics,
   type DilemmaTask,
   type PersonaKind,
-} from "../metrics/dilemmas.js";
-import type { Manifest } from "../runs/manifest.js";
-import type { PersonaRef, RunRecord } from "../runs/records.js";
-import { failedQuestionsBlock } from "./failedQuestions.js";
-import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
-import { fmt, fmtInterval, MISSING, type ReportSection } from "./report.js";
-import { renderTable, type Cell, type Table } from "./table.js";
+} from "./metrics.js";
+import type { Manifest } from "../../runs/manifest.js";
+import type { PersonaRef, RunRecord } from "../../runs/records.js";
+import { failedQuestionsBlock } from "../../report/failedQuestions.js";
+import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
+import { fmt, fmtInterval, MISSING, type ReportSection } from "../../report/report.js";
+import { renderTable, type Cell, type Table } from "../../report/table.js";
 
 /** How a persona kind is named in the tables. */
 export function kindLabel(kind: PersonaKind): string {

@@ -4,14 +4,14 @@
  * tables as CSV / JSON files under `tables/`.
  */
 import path from "node:path";
-import type { RunMetrics } from "../metrics/fromRecords.js";
-import type { Manifest } from "../runs/manifest.js";
-import type { RunRecord } from "../runs/records.js";
-import { failedQuestionsBlock } from "./failedQuestions.js";
-import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "./letterChecks.js";
-import { renderReport, reportTables, type ReportInput } from "./report.js";
-import { renderTable, type Table } from "./table.js";
-import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
+import type { RunMetrics } from "./metrics/fromRecords.js";
+import type { Manifest } from "../../runs/manifest.js";
+import type { RunRecord } from "../../runs/records.js";
+import { failedQuestionsBlock } from "../../report/failedQuestions.js";
+import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
+import { renderReport, reportTables, type ReportInput } from "../../report/report.js";
+import { renderTable, type Table } from "../../report/table.js";
+import { ensureDir, writeFileAtomic } from "../../util/durableFiles.js";
 
 /** What the report of a run shows: title, run summary, metrics and notes. */
 export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): ReportInput {

@@ -13,12 +13,17 @@
  * else, whatever the protocol (in the paper's aggregation a missing Task-2 choice would score
  * 0), and counted in `inputs.<task>.failed` and `failedQuestions`.
  */
-import type { RunRecord } from "../runs/records.js";
-import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../protocol/values.js";
+import type { RunRecord } from "../../../runs/records.js";
+import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../../../protocol/values.js";
 import { computeMetrics, sharedCells, type ComputeMetricsOptions, type Metrics } from "./alignment.js";
 import { beyondPaperFromShared } from "./beyond.js";
-import { balancedScores, positionBias, type PositionBias } from "./positionBias.js";
-import { intervalsFromShared, repeatSpread, type RepeatSpread, type UncertaintyOptions } from "./uncertainty.js";
+import { balancedScores, positionBias, type PositionBias } from "../../../metrics/positionBias.js";
+import {
+  intervalsFromShared,
+  repeatSpread,
+  type RepeatSpread,
+  type UncertaintyOptions,
+} from "../../../metrics/uncertainty.js";
 import {
   actionMatrixFromExpected,
   actionMatrixFromPaperChoices,

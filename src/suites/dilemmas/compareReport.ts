@@ -4,11 +4,11 @@
  * first run. Two styles as in ./compareReport.ts: "text" (estimate and interval in one cell)
  * and "data" (one numeric column per figure, intervals as low / high columns).
  */
-import type { DilemmaCompareResult, KindOrAll } from "../compare/dilemmas.js";
-import { fmtInterval, MISSING } from "./report.js";
-import { fmtSigned, kindLabel } from "./dilemmaReport.js";
-import { renderTable, type Table } from "./table.js";
-import { intervalCells, levelText, notesSection, type TableStyle } from "./compareReport.js";
+import type { DilemmaCompareResult, KindOrAll } from "./compare.js";
+import { fmtInterval, MISSING } from "../../report/report.js";
+import { fmtSigned, kindLabel } from "./report.js";
+import { renderTable, type Table } from "../../report/table.js";
+import { intervalCells, levelText, notesSection, type TableStyle } from "../../report/compareReport.js";
 
 function kindText(kind: KindOrAll): string {
   return kind === "all" ? "all" : kindLabel(kind);

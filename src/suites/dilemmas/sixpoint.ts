@@ -12,10 +12,10 @@
  *   2. the lettered options (reordered on each repeat).
  * All wording lives in SIXPOINT_WORDING below.
  */
-import type { Dilemma } from "../dilemmas/schema.js";
-import { ACTION_GRADES, VALUE_SCALE } from "../dilemmas/schema.js";
-import { UserError } from "../util/errors.js";
-import { LETTERS, type LettersPrompt } from "./letters.js";
+import type { Dilemma } from "./schema.js";
+import { ACTION_GRADES, VALUE_SCALE } from "./schema.js";
+import { UserError } from "../../util/errors.js";
+import { LETTERS, type LettersPrompt } from "../../protocol/letters.js";
 
 /**
  * The protocol's wording, in one table for review. Placeholders: {role}, {scenario},

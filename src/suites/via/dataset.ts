@@ -9,16 +9,16 @@
  * dicts, unescaped apostrophes). Refusals and garbled answers are reported, not dropped
  * silently.
  */
-import { stripFence } from "../util/fence.js";
+import { stripFence } from "../../util/fence.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { columnIndex, readCsv } from "../util/csv.js";
+import { columnIndex, readCsv } from "../../util/csv.js";
 import { jsonrepair } from "jsonrepair";
 import { z } from "zod";
-import { UserError } from "../util/errors.js";
-import { fromPackageRoot } from "../util/paths.js";
-import { COUNTRIES, TOPICS, VALUE_NAMES, closeMatches } from "../protocol/values.js";
+import { UserError } from "../../util/errors.js";
+import { fromPackageRoot } from "../../util/paths.js";
+import { COUNTRIES, TOPICS, VALUE_NAMES, closeMatches } from "../../protocol/values.js";
 
 export type Polarity = "positive" | "negative";
 
