@@ -28,7 +28,7 @@ import {
 } from "node-llama-cpp";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../src/backends/llamaBatching.js";
-import { loadVia } from "../src/datasets/via.js";
+import { loadVia } from "../src/suites/via/dataset.js";
 import { ensureTestModel } from "../src/gguf/index.js";
 import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/runs/manifest.js";

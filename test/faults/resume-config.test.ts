@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SAMPLE_VIA_PATH } from "../../src/datasets/via.js";
+import { SAMPLE_VIA_PATH } from "../../src/suites/via/dataset.js";
 import { readManifest } from "../../src/runs/manifest.js";
 import { resumeCommand } from "../../src/cli/run.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../../src/backends/llamacpp.js";
-import { loadVia, SAMPLE_VIA_PATH } from "../../src/datasets/via.js";
+import { loadVia, SAMPLE_VIA_PATH } from "../../src/suites/via/dataset.js";
 import { runBenchmark } from "../../src/runner/run.js";
 import { readManifest } from "../../src/runs/manifest.js";
 import { LOCK_FILE } from "../../src/runs/lock.js";

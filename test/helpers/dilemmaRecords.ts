@@ -2,7 +2,7 @@
 // record gets the option probabilities the test chooses, shown in the runner's balanced orders.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ACTION_GRADES, VALUE_SCALE } from "../../src/dilemmas/schema.js";
+import { ACTION_GRADES, VALUE_SCALE } from "../../src/suites/dilemmas/schema.js";
 import { optionOrder } from "../../src/questions/optionOrder.js";
 import type { Manifest, RunConfig } from "../../src/runs/manifest.js";
 import type { PersonaRef, RunRecord } from "../../src/runs/records.js";

@@ -3,8 +3,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { optionOrder } from "../../src/questions/optionOrder.js";
-import { baseId, STATED_SCALE } from "../../src/questions/questions.js";
-import type { ScoreMatrix } from "../../src/metrics/matrices.js";
+import { baseId, STATED_SCALE } from "../../src/suites/via/questions.js";
+import type { ScoreMatrix } from "../../src/suites/via/metrics/matrices.js";
 import type { Manifest } from "../../src/runs/manifest.js";
 import type { RunRecord } from "../../src/runs/records.js";
 
