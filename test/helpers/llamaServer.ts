@@ -20,8 +20,9 @@ import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { PROJECT_ROOT } from "./models.js";
+import { SHARED } from "./shared.js";
 
-export const SHARED_LLAMA_SERVER_DIR = path.resolve(PROJECT_ROOT, "..", "shared", "bin", "llama-server");
+export const SHARED_LLAMA_SERVER_DIR = SHARED.llamaServerDir;
 
 /**
  * A runnable copy of the prebuilt server under .cache/llama-server/. The shared folder's library
