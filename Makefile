@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test bench bench-gpu chaos lint clean llama-server
+.PHONY: build demo demo-dilemmas test bench bench-gpu chaos typecheck lint format clean llama-server
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -20,6 +20,7 @@ demo-dilemmas: build
 	@echo
 	@sed -n '1,14p' runs/demo-dilemmas/report.md
 
+# npm test: build, type check (src, test, bench), Biome, then vitest (and the fidelity line).
 test: node_modules/.package-lock.json
 	npm test
 
@@ -36,8 +37,17 @@ bench-gpu: build
 chaos: build
 	node --import tsx bench/chaos.ts --kills 50
 
+typecheck: node_modules/.package-lock.json
+	npm run typecheck
+
+# The type check of src/, test/ and bench/, then Biome's linter and format check.
 lint: node_modules/.package-lock.json
+	npm run typecheck
 	npm run lint
+
+# Biome formats the tree in place.
+format: node_modules/.package-lock.json
+	npm run format
 
 clean:
 	rm -rf dist runs/demo runs/demo-dilemmas
