@@ -25,6 +25,7 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { testConfig } from "../test/helpers/config.js";
 import { fakeTopLogprobs, FAKE_DIGEST, startFakeOllama } from "../test/helpers/fakeServers.js";
+import { writeRunOutputs } from "../src/report/outputs.js";
 
 const FAKE_CHILD = process.env.VALUELENS_BENCH_FAKE_DELAY_MS;
 
@@ -71,7 +72,7 @@ async function timedRun(
     progress: "quiet",
     openBackend: open,
     log: () => {},
-    outputs: { bootstrap: 0 },
+    whenDone: (r) => writeRunOutputs(r.out, r.manifest, r.records, { bootstrap: 0 }).then(() => {}),
   });
   const ms = performance.now() - t0;
   if (r.interrupted) throw new Error("bench run did not complete");

@@ -12,6 +12,7 @@ import { readRecords } from "../src/runs/records.js";
 import { buildRunQuestions, runBenchmark } from "../src/runner/run.js";
 import { testConfig } from "./helpers/config.js";
 import { expectedLetters, startFakeOllama, startFakeOpenAI, type FakeServer } from "./helpers/fakeServers.js";
+import { writeRunOutputs } from "../src/report/outputs.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-dilemma-servers-"));
 const servers: FakeServer[] = [];
@@ -47,7 +48,7 @@ async function runOn(entry: Record<string, unknown>, name: string) {
     cacheDir,
     progress: "quiet",
     log: () => {},
-    outputs: { bootstrap: 0 },
+    whenDone: (r) => writeRunOutputs(r.out, r.manifest, r.records, { bootstrap: 0 }).then(() => {}),
     openBackend: () => openBackend(model, { modelsDir: cacheDir, cacheDir }),
   });
   return {

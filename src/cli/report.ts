@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
-import { runReportTables, writeReportTables } from "../suites/via/report.js";
-import { dilemmaReportTables } from "../suites/dilemmas/report.js";
-import { isDilemmaMetrics, writeRunOutputs } from "../runner/run.js";
+import { writeReportTables } from "../report/table.js";
+import { writeRunOutputs } from "../report/outputs.js";
+import { suiteOf } from "../suites/registry.js";
 import { loadRunDirectory, requireRunDirectory } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";
 import { UserError } from "../util/errors.js";
@@ -70,9 +70,7 @@ Examples:
           if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
           return;
         }
-        const tables = isDilemmaMetrics(metrics)
-          ? dilemmaReportTables(manifest, metrics, records)
-          : runReportTables(manifest, metrics, records);
+        const tables = suiteOf(manifest.config).tables(manifest, metrics, records);
         const files = writeReportTables(out, tables, flags.format);
         if (!flags.quiet) {
           const rel = (f: string) => path.relative(process.cwd(), f) || f;

@@ -8,12 +8,12 @@ import type { Task } from "../questions/question.js";
 import {
   configDigest,
   EXIT_UNAVAILABLE,
-  isDilemmaMetrics,
   runBenchmark,
   RunUnavailableError,
   unavailableMessage,
-  type AnyRunMetrics,
 } from "../runner/run.js";
+import { writeRunOutputs } from "../report/outputs.js";
+import { suiteOf as suiteOfConfig } from "../suites/registry.js";
 import { parseShard } from "../runner/shard.js";
 import type { Manifest, RunConfig } from "../runs/manifest.js";
 import { inspectRunDirectory } from "../runs/load.js";
@@ -35,9 +35,6 @@ import {
   modelPaths,
   variantsOption,
 } from "./common.js";
-import { renderCountryTable } from "../report/report.js";
-import { alignmentByKindTable } from "../suites/dilemmas/report.js";
-import { renderTable } from "../report/table.js";
 import { DEFAULT_MIN_LETTER_MASS } from "../report/letterChecks.js";
 
 interface RunFlags {
@@ -271,6 +268,7 @@ Examples:
       const outExisted = existsSync(outAbs);
       try {
         let result: Awaited<ReturnType<typeof runBenchmark>>;
+        let metrics: object | undefined;
         try {
           result = await runBenchmark({
             config,
@@ -282,7 +280,13 @@ Examples:
             progress: flags.progress,
             openBackend: () => openBackend(model, modelPaths(cacheDir)),
             signal: controller.signal,
-            outputs: { bootstrap: flags.bootstrap, bootstrapSeed: flags.bootstrapSeed },
+            // The report is a separate step, written while the run directory is still locked.
+            whenDone: async (r) => {
+              metrics = await writeRunOutputs(r.out, r.manifest, r.records, {
+                bootstrap: flags.bootstrap,
+                bootstrapSeed: flags.bootstrapSeed,
+              });
+            },
           });
         } catch (err) {
           // A run that failed before writing anything (e.g. the model would not load) leaves no
@@ -320,7 +324,7 @@ Examples:
             `valuelens: ${result.failed} of ${result.total} questions failed (the backend gave no answer; reasons in ${path.join(rel, "report.md")}) and are excluded from the metrics; ask them again with: ${retry}\n`,
           );
         }
-        process.stdout.write("\n" + headlineTable(model.name, result.metrics) + "\n");
+        if (metrics) process.stdout.write("\n" + suiteOfConfig(config).headline(model.name, metrics) + "\n");
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {
         for (const s of STOP_SIGNALS) process.off(s, onSignal);
@@ -385,23 +389,6 @@ function storedRun(out: string): Manifest | undefined {
       `--resume: ${out} holds outputs imported by \`valuelens import\`, not a run to continue; choose another --out`,
     );
   return state.kind === "run" ? state.manifest : undefined;
-}
-
-/** What a finished run prints: the paper's country table (VIA), or alignment by persona kind (dilemmas). */
-function headlineTable(modelName: string, metrics: AnyRunMetrics): string {
-  if (isDilemmaMetrics(metrics)) {
-    return renderTable(alignmentByKindTable(metrics), "md");
-  }
-  const rate = metrics.alignmentRate;
-  const iv = metrics.intervals?.alignmentRate;
-  return renderCountryTable([
-    {
-      label: modelName,
-      byCountry: rate.byCountry,
-      overall: rate.overall,
-      intervals: iv ? { byCountry: iv.byCountry, overall: iv.overall } : undefined,
-    },
-  ]);
 }
 
 /** `--suite`, implied by `--dilemmas`; options of the other suite are errors, not silently ignored. */

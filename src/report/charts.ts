@@ -1,17 +1,12 @@
 /**
- * Heatmap figures of a run as SVG files (`<run>/charts/<name>.svg`), drawn with Vega-Lite:
- * the alignment rate by country and topic (VIA suite, the paper's scenario grid) and the
- * alignment rate and distance by value and persona kind (dilemma suite, the persona study's
- * heatmap). Each cell is labelled with its number, so the figure reads without a legend.
+ * Heatmap figures of a run as SVG files (`<run>/charts/<name>.svg`), drawn with Vega-Lite.
+ * Each suite says which heatmaps it draws (src/suites/<name>/figures.ts); each cell is labelled
+ * with its number, so the figure reads without a legend.
  *
  * Vega is loaded only when a chart is drawn, so commands that draw none start fast.
  */
 import path from "node:path";
-import type { AlignmentFigure, DilemmaMetrics, PersonaKind } from "../suites/dilemmas/metrics.js";
-import type { RunMetrics } from "../suites/via/metrics/fromRecords.js";
-import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS } from "../protocol/values.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
-import { kindLabel } from "../suites/dilemmas/report.js";
 
 export interface HeatmapCell {
   row: string;
@@ -112,62 +107,4 @@ export async function writeHeatmaps(dir: string, heatmaps: readonly Heatmap[]): 
     files.push(file);
   }
   return files;
-}
-
-/** VIA suite: the alignment rate (F1) of each country x topic scenario, countries as in the paper's table. */
-export function viaHeatmaps(metrics: RunMetrics): Heatmap[] {
-  const scenarios = metrics.alignmentRate.byScenario;
-  if (scenarios.length === 0) return [];
-  const countries = PAPER_COUNTRY_ORDER.filter((c) => scenarios.some((s) => s.country === c));
-  const topics = TOPICS.filter((t) => scenarios.some((s) => s.topic === t));
-  const label = (c: string) => COUNTRY_ABBREV[c] ?? c;
-  return [
-    {
-      name: "alignment-rate-by-country-and-topic",
-      title: "Alignment rate (F1) by country and topic",
-      rowTitle: "topic",
-      columnTitle: "country",
-      valueTitle: "alignment rate",
-      rows: topics,
-      columns: countries.map(label),
-      cells: scenarios.map((s) => ({ row: s.topic, column: label(s.country), value: s.f1 })),
-      digits: 2,
-      scheme: "greens",
-    },
-  ];
-}
-
-/** Dilemma suite: alignment rate and distance by value (the paper's analysis order) and persona kind. */
-export function dilemmaHeatmaps(metrics: DilemmaMetrics): Heatmap[] {
-  const values = Object.keys(metrics.byValue);
-  if (values.length === 0) return [];
-  const kinds = metrics.kinds;
-  const cells = (pick: (f: AlignmentFigure) => number | null) =>
-    values.flatMap((v) =>
-      kinds.map((k: PersonaKind) => {
-        const f = metrics.byValue[v]![k];
-        return { row: v, column: kindLabel(k), value: f ? pick(f) : null };
-      }),
-    );
-  const common = { rowTitle: "value", columnTitle: "persona kind", rows: values, columns: kinds.map(kindLabel) };
-  return [
-    {
-      ...common,
-      name: "alignment-rate-by-value-and-kind",
-      title: "Alignment rate by value and persona kind",
-      valueTitle: "alignment rate",
-      cells: cells((f) => f.alignmentRate.estimate),
-      digits: 2,
-      scheme: "greens",
-    },
-    {
-      ...common,
-      name: "alignment-distance-by-value-and-kind",
-      title: "Alignment distance by value and persona kind",
-      valueTitle: "alignment distance",
-      cells: cells((f) => f.alignmentDistance.estimate),
-      digits: 2,
-      scheme: "reds",
-    },
-  ];
 }

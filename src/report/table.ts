@@ -2,6 +2,8 @@
  * A table as data, rendered as markdown (report.md, compare.md), CSV or JSON (--format), so
  * the numbers go straight into pandas or R.
  */
+import path from "node:path";
+import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 export type Cell = string | number | null;
 
 export interface Table {
@@ -43,4 +45,15 @@ export function renderTable(table: Table, format: TableFormat, digits = 2): stri
   const lines = [`| ${table.columns.join(" | ")} |`, `| ${table.columns.map(() => "---").join(" | ")} |`];
   for (const r of table.rows) lines.push(`| ${r.map(md).join(" | ")} |`);
   return lines.join("\n") + "\n";
+}
+
+/** Write each table as `<dir>/tables/<name>.<format>`; returns the paths written. */
+export function writeReportTables(dir: string, tables: readonly Table[], format: "csv" | "json"): string[] {
+  const tablesDir = path.join(dir, "tables");
+  ensureDir(tablesDir);
+  return tables.map((t) => {
+    const file = path.join(tablesDir, `${t.name}.${format}`);
+    writeFileAtomic(file, renderTable(t, format));
+    return file;
+  });
 }

@@ -23,15 +23,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
-import { viaInfo } from "../suites/via/dataset.js";
-import { dilemmaMetrics, type DilemmaMetrics } from "../suites/dilemmas/metrics.js";
-import { metricsFromRecords, type RunMetrics } from "../suites/via/metrics/fromRecords.js";
-import { dilemmaHeatmaps, viaHeatmaps, writeHeatmaps, type Heatmap } from "../report/charts.js";
-import { renderDilemmaReport } from "../suites/dilemmas/report.js";
-import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
-import { ACTION_GRADES } from "../suites/dilemmas/schema.js";
 import type { Question } from "../questions/question.js";
-import { renderRunReport } from "../suites/via/report.js";
 import {
   configDifferences,
   REPORT_ONLY_FIELDS,
@@ -39,7 +31,7 @@ import {
   type Manifest,
   type RunConfig,
 } from "../runs/manifest.js";
-import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
+import { ensureDir } from "../util/durableFiles.js";
 import { foreignDirectoryError, inspectRunDirectory, readRunRecords } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";
 import { EARLY_LETTER_ANSWERS, earlyLetterMassWarning, minLetterMassOf } from "../report/letterChecks.js";
@@ -52,7 +44,9 @@ import { keyFor, promptFor } from "./answer.js";
 import { laneUnits } from "./groups.js";
 import { createProgress, type ProgressMode } from "./progress.js";
 import { formatShard, inShard } from "./shard.js";
-import { buildRunQuestions, isDilemmaSet, type RunDataset } from "./runQuestions.js";
+import { buildRunQuestions, type RunDataset } from "./runQuestions.js";
+import { elicitationOf, suiteOf } from "../suites/registry.js";
+import type { BackendInfo } from "../backends/backend.js";
 
 export { buildRunQuestions, type RunDataset } from "./runQuestions.js";
 
@@ -68,8 +62,12 @@ export interface RunOptions {
   /** Stop early (Ctrl-C): the run ends "interrupted" with its records intact. */
   signal?: AbortSignal;
   log?: (line: string) => void;
-  /** bootstrap settings for metrics.json / report.md (they change no answer) */
-  outputs?: RunOutputOptions;
+  /**
+   * Called with the result once the records and manifest are final, while the run directory's
+   * lock is still held: the CLI writes the outputs here (src/report/outputs.ts), so no other
+   * writer can come between the run and its report. The runner itself writes no report.
+   */
+  whenDone?: (result: RunResult) => Promise<void> | void;
   /** Ask the questions recorded as failed again (`--retry-failed`); otherwise they are kept. */
   retryFailed?: boolean;
 }
@@ -77,7 +75,8 @@ export interface RunOptions {
 export interface RunResult {
   out: string;
   manifest: Manifest;
-  metrics: AnyRunMetrics;
+  /** The run's records (of its shard), in canonical order: what the outputs are made from (src/report/outputs.ts). */
+  records: RunRecord[];
   /** Questions answered in this invocation (from the cache or the model). */
   answered: number;
   cacheHits: number;
@@ -106,19 +105,6 @@ export function configDigest(config: RunConfig): string {
   for (const k of LATER_FIELDS) if (rest[k] === null || rest[k] === undefined) delete rest[k];
   for (const k of REPORT_ONLY_FIELDS) delete rest[k];
   return digestOf(rest);
-}
-
-/** The manifest's dataset entry. Dilemmas: rows = dilemmas in the file, usable actions = their graded actions. */
-function datasetEntry(dataset: RunDataset): Manifest["dataset"] {
-  if (isDilemmaSet(dataset))
-    return {
-      path: dataset.path,
-      sha256: dataset.sha256,
-      rows: dataset.dilemmas.length,
-      usableActions: dataset.dilemmas.length * ACTION_GRADES.length,
-    };
-  const info = viaInfo(dataset);
-  return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
 }
 
 /**
@@ -214,6 +200,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
       );
     }
   }
+  const suite = suiteOf(config);
   const all = buildRunQuestions(config, dataset);
   if (all.length === 0)
     throw new UserError("no questions match the given --countries/--topics/--values in the dataset");
@@ -300,7 +287,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     imported: false,
     config,
     configDigest: digest,
-    dataset: datasetEntry(dataset),
+    dataset: suite.datasetEntry(dataset),
     backend: {
       engine: backend.info.engine,
       engineVersion: backend.info.engineVersion,
@@ -313,7 +300,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
       ...(backend.info.letterMethod ? { letterMethod: backend.info.letterMethod } : {}),
     },
     questions: { total: questions.length, byTask },
-    notes: runNotes(config, backend),
+    notes: runNotes(config, backend.info),
     versions: toolVersions(backend.info.engineVersion),
     hardware: backend.info.hardware,
     startedAt: previous?.startedAt ?? now,
@@ -461,11 +448,10 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     });
     throw err;
   }
-  const metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
-  return {
+  const result: RunResult = {
     out,
     manifest,
-    metrics,
+    records,
     answered: session.answered,
     cacheHits: session.cacheHits,
     evaluations: session.evaluations,
@@ -477,6 +463,8 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
       ? { stopped: { endpoint: unavailable.endpoint ?? null, reason: unavailableReason(unavailable) } }
       : {}),
   };
+  await opts.whenDone?.(result);
+  return result;
 }
 
 /** Record a failure in manifest.json if the disk allows (a full disk may not): never replaces the error being thrown. */
@@ -522,132 +510,32 @@ function letterMassCheck(threshold: number, warn: (message: string) => void) {
   };
 }
 
-/** The metrics of a run: the paper's (VIA suite) or the 6-point protocol's (dilemma suite). */
-export type AnyRunMetrics = RunMetrics | DilemmaMetrics;
-
-export function isDilemmaMetrics(m: AnyRunMetrics): m is DilemmaMetrics {
-  return m.protocol === "sixpoint";
-}
-
-export interface RunOutputOptions {
-  /** bootstrap resamples per interval (--bootstrap N; default 1000; 0 disables) */
-  bootstrap?: number;
-  /** bootstrap seed (--bootstrap-seed; default: the run's seed) */
-  bootstrapSeed?: number;
-  /** Notes on how the records were read (duplicates dropped, ...): shown in report.md, not stored in the manifest. */
-  notes?: string[];
-}
-
-/**
- * metrics.json and report.md of a run directory, from its records. The bootstrap settings
- * change no answer, so they live in metrics.json (intervals.bootstrap), not in the run config.
- */
-export async function writeRunOutputs(
-  out: string,
-  manifest: Manifest,
-  records: readonly RunRecord[],
-  opts: RunOutputOptions = {},
-): Promise<AnyRunMetrics> {
-  const config = manifest.config;
-  const bootstrap = { samples: opts.bootstrap ?? DEFAULT_BOOTSTRAP_SAMPLES, seed: opts.bootstrapSeed ?? config.seed };
-  const shown = opts.notes?.length ? { ...manifest, notes: [...manifest.notes, ...opts.notes] } : manifest;
-  let metrics: AnyRunMetrics;
-  let report: string;
-  let heatmaps: Heatmap[];
-  if (config.protocol === "sixpoint") {
-    const m = dilemmaMetrics(records, { bootstrap });
-    [metrics, report, heatmaps] = [m, renderDilemmaReport(shown, m, records), dilemmaHeatmaps(m)];
-  } else {
-    const m = metricsFromRecords(records, {
-      actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,
-      bootstrap,
-    });
-    [metrics, report, heatmaps] = [m, renderRunReport(shown, m, records), viaHeatmaps(m)];
-  }
-  writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-  await writeHeatmaps(out, heatmaps);
-  writeFileAtomic(
-    path.join(out, "report.md"),
-    partialTitle(report, manifest, records.length) + figuresSection(heatmaps),
-  );
-  return metrics;
-}
-
-/** A report of an unfinished run says so in its first line: status and how many questions it holds. */
-export function partialTitle(report: string, manifest: Manifest, recorded: number): string {
-  if (manifest.status === "complete" && recorded >= manifest.questions.total) return report;
-  const status =
-    manifest.status === "running"
-      ? "did not finish (status running)"
-      : manifest.status === "complete"
-        ? "is missing records"
-        : `was ${manifest.status}`;
-  const end = report.indexOf("\n");
-  const first = end === -1 ? report : report.slice(0, end);
-  return `${first} (PARTIAL: ${recorded} of ${manifest.questions.total} questions recorded; the run ${status})${end === -1 ? "" : report.slice(end)}`;
-}
-
-/** The report's last section: the heatmaps written under charts/. */
-function figuresSection(heatmaps: readonly Heatmap[]): string {
-  if (heatmaps.length === 0) return "";
-  return `\n## Figures\n\n${heatmaps.map((h) => `![${h.title}](charts/${h.name}.svg)`).join("\n\n")}\n`;
-}
-
 /** How the note on a sharded run begins (merge drops it). */
 export const SHARD_NOTE = "Shard";
 
-function runNotes(config: RunConfig, backend: Backend): string[] {
+/** The manifest's notes: how answers were obtained (elicitation), the suite's own, then the engine's. */
+function runNotes(config: RunConfig, info: BackendInfo): string[] {
   const notes: string[] = [];
-  const letters = config.protocol !== "paper";
-  if (config.protocol === "sixpoint") {
-    notes.push(
-      "6-point protocol (dilemma suite): for each dilemma, a value question (six options, Strongly agree .. Strongly disagree) and an action question (six actions graded strongly aligning .. strongly opposing), asked in separate conversations and answered with one letter.",
-    );
-  }
-  if (letters && backend.info.letterMethod === "sampled") {
+  const letters = elicitationOf(config) === "letters";
+  if (letters && info.letterMethod === "sampled") {
     notes.push(
       "Letters protocol, SAMPLED: the server returned no logprobs (Ollama before v0.12.11, or a model without them), so each answer distribution is the share of K sampled answers starting with each letter (see each record's letters.method), not the model's probabilities.",
     );
   } else if (letters) {
     notes.push(
-      backend.info.letterMethod === "logprobs"
+      info.letterMethod === "logprobs"
         ? "Letters protocol: each answer is the probability of each option letter read from the server's top logprobs of the first answer token (letters outside the top N get 0; see letters.method); optionProbs are renormalized over the letters and `mass` is what the letters received together."
         : "Letters protocol: each answer is the probability of each option letter from one forward pass, counting every single-token spelling of a letter; optionProbs are renormalized over the letters and `mass` is what the letters received together.",
     );
   }
-  if (config.protocol === "sixpoint") {
-    notes.push(
-      `Option orders: a fresh seeded order on every repeat, balanced over cycles of six repeats (every option in every position once), the same for every persona on a given repeat (seed ${config.seed}).`,
-    );
-  } else if (letters) {
-    notes.push(
-      `Option orders: a fresh seeded order on every repeat, balanced over cycles of repeats (seed ${config.seed}).`,
-    );
-  } else {
-    notes.push(
-      "Paper protocol: the paper's prompts, answers decoded greedily (temperature 0) and parsed leniently; unparseable answers are recorded with a reason. Greedy decoding makes repeats identical, so each prompt is asked once.",
-    );
-    notes.push(
-      `Task 2 variants ${config.actionVariants.join(",")}: the paper's code shows the resisting action as Option 1 in variants 0,1,4,5.`,
-    );
-  }
-  const personas = (config.personas ?? []).map((p) => (typeof p === "string" ? p : `file ${p.file}`));
-  if (personas.some((p) => p !== "none")) {
-    const per =
-      config.protocol === "sixpoint"
-        ? "moderate/max/incongruous: one persona per map quadrant; country: one per country"
-        : "each country's scenarios get the persona of that country (a file: the same persona everywhere)";
-    notes.push(
-      `Personas (${personas.join(", ")}): the system message "You hold the following values and beliefs:" with one line per Inglehart-Welzel attribute (${per}); \`valuelens personas show\` prints them.`,
-    );
-  }
-  if (backend.info.reasoning === "empty-thinking-block")
+  notes.push(...suiteOf(config).notes(config, info));
+  if (info.reasoning === "empty-thinking-block")
     notes.push(
       letters
         ? "Reasoning model: letters were scored after an empty thinking block (<think></think>)."
         : "Reasoning model: it was allowed to think first; the final answer after the thinking block was parsed.",
     );
-  if (backend.info.reasoning === "final-channel")
+  if (info.reasoning === "final-channel")
     notes.push(
       letters
         ? "Reasoning model (harmony): letters were scored at the start of the final channel."
@@ -657,7 +545,7 @@ function runNotes(config: RunConfig, backend: Backend): string[] {
     notes.push(
       `${SHARD_NOTE} ${formatShard(config.shard)}: only this shard's questions were asked (a fixed split by question id); \`valuelens merge\` joins the shards into the whole run.`,
     );
-  if (backend.info.outputOptions.concurrentSequences) {
+  if (info.outputOptions.concurrentSequences) {
     notes.push(
       "Several context sequences shared llama.cpp batches (batching: shared, at most one answer per batch): which questions share a batch depends on timing, so probabilities may differ from a one-sequence run in their last digits (measured at most 7.5e-5 at batch size 512, 1.9e-4 at 64, tiny model; 6.6e-4 on the bench model, make bench); these answers are cached apart from one-sequence answers.",
     );

@@ -1,56 +1,21 @@
 /**
  * The questions of a run config: every question of every shard, in the canonical order an
- * unsharded run records them. Used by the runner, by `merge`, and by the run-directory loader
- * (src/runs/load.ts), which checks that a directory's records are questions of its config.
+ * unsharded run records them, built by the config's suite. Used by the runner, by `merge`, and
+ * by the run-directory loader (src/runs/load.ts), which checks that a directory's records are
+ * questions of its config.
  */
-import type { ViaDataset } from "../suites/via/dataset.js";
-import type { LoadedDilemmas } from "../suites/dilemmas/dataset.js";
-import { dilemmaPersonas, viaPersonaFor } from "../personas/runPersonas.js";
-import { buildDilemmaQuestions } from "../suites/dilemmas/questions.js";
-import { buildQuestions } from "../suites/via/questions.js";
 import type { Question } from "../questions/question.js";
 import type { RunConfig } from "../runs/manifest.js";
+import { suiteOf } from "../suites/registry.js";
+import type { SuiteDataset } from "../suites/suite.js";
 import { inShard } from "./shard.js";
 
-/** What a run asks about: the VIA dataset (letters / paper) or a dilemma file (sixpoint). */
-export type RunDataset = ViaDataset | LoadedDilemmas;
-
-export function isDilemmaSet(dataset: RunDataset): dataset is LoadedDilemmas {
-  return "dilemmas" in dataset;
-}
+/** What a run asks about: its suite's dataset (the VIA CSV, a dilemma file, ...). */
+export type RunDataset = SuiteDataset;
 
 /** Every question of a config (all shards), in the canonical order an unsharded run records them. */
 export function buildRunQuestions(config: RunConfig, dataset: RunDataset): Question[] {
-  if (config.protocol === "sixpoint") {
-    if (!isDilemmaSet(dataset)) throw new Error("a sixpoint run needs a dilemma dataset");
-    return buildDilemmaQuestions(dataset.dilemmas, {
-      tasks: config.tasks,
-      repeats: config.repeats,
-      seed: config.seed,
-      personas: dilemmaPersonas(config),
-      topics: config.topics ?? undefined,
-      values: config.values ?? undefined,
-      limit: config.limit ?? undefined,
-    });
-  }
-  if (isDilemmaSet(dataset)) throw new Error(`a ${config.protocol} run needs the VIA dataset`);
-  return buildQuestions(dataset, {
-    protocol: config.protocol,
-    tasks: config.tasks,
-    repeats: config.repeats,
-    seed: config.seed,
-    filter: {
-      countries: config.countries ?? undefined,
-      topics: config.topics ?? undefined,
-      values: config.values ?? undefined,
-    },
-    statedVariants: config.statedVariants,
-    actionVariants: config.actionVariants,
-    limit: config.limit ?? undefined,
-    statedMaxTokens: config.statedMaxTokens,
-    actionMaxTokens: config.actionMaxTokens,
-    personaFor: viaPersonaFor(config),
-  });
+  return suiteOf(config).questions(config, dataset);
 }
 
 /** The questions a run of this config asks: all of them, or its shard's. */

@@ -16,14 +16,8 @@ import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
-import {
-  buildRunQuestions,
-  configDigest,
-  SHARD_NOTE,
-  writeRunOutputs,
-  type AnyRunMetrics,
-  type RunOutputOptions,
-} from "../runner/run.js";
+import { buildRunQuestions, configDigest, SHARD_NOTE } from "../runner/run.js";
+import { writeRunOutputs, type RunOutputOptions } from "../report/outputs.js";
 import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
 import { FileWriteError } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
@@ -48,7 +42,7 @@ export interface MergeOptions {
 export interface MergeResult {
   out: string;
   manifest: Manifest;
-  metrics: AnyRunMetrics;
+  metrics: object;
   /** Questions of the full run, and how many the merged run holds. */
   total: number;
   recorded: number;
@@ -279,7 +273,7 @@ async function mergeLocked(
     }
     throw err;
   }
-  let metrics: AnyRunMetrics;
+  let metrics: object;
   try {
     metrics = await writeRunOutputs(out, manifest, records, opts.outputs);
   } catch (err) {

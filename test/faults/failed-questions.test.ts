@@ -28,6 +28,7 @@ import {
   writeModelsYaml,
   type FakeServer,
 } from "../helpers/fakeServers.js";
+import { writeRunOutputs } from "../../src/report/outputs.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-failed-q-"));
 const servers: FakeServer[] = [];
@@ -68,7 +69,7 @@ function run(
     resume: false,
     progress: "quiet",
     log: () => {},
-    outputs: { bootstrap: 0 },
+    whenDone: (r) => writeRunOutputs(r.out, r.manifest, r.records, { bootstrap: 0 }).then(() => {}),
     openBackend: () => openBackend(model, { modelsDir: d.cacheDir, cacheDir: d.cacheDir }),
     ...d,
     ...extra,

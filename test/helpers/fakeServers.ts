@@ -426,6 +426,7 @@ import { runBenchmark } from "../../src/runner/run.js";
 import type { RunConfig } from "../../src/runs/manifest.js";
 import { testConfig } from "./config.js";
 import { readRecords, type RunRecord } from "../../src/runs/records.js";
+import { writeRunOutputs } from "../../src/report/outputs.js";
 
 export function sliceConfig(model = "fake"): RunConfig {
   return testConfig({ model, countries: ["Nigeria"], statedMaxTokens: 1024, actionMaxTokens: 256 });
@@ -460,7 +461,7 @@ export async function runSlice(entry: Record<string, unknown>, out: string, cach
     progress: "quiet",
     openBackend: () => openBackend(model, { modelsDir: cacheDir, cacheDir }),
     log: () => {},
-    outputs: { bootstrap: 0 },
+    whenDone: (r) => writeRunOutputs(r.out, r.manifest, r.records, { bootstrap: 0 }).then(() => {}),
   });
   return readRecords(path.join(out, "records.jsonl")).records;
 }

@@ -3,15 +3,13 @@
  * numbers were obtained (dropped answers, letter mass, notes from the manifest); and the same
  * tables as CSV / JSON files under `tables/`.
  */
-import path from "node:path";
 import type { RunMetrics } from "./metrics/fromRecords.js";
 import type { Manifest } from "../../runs/manifest.js";
 import type { RunRecord } from "../../runs/records.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
 import { renderReport, reportTables, type ReportInput } from "../../report/report.js";
-import { renderTable, type Table } from "../../report/table.js";
-import { ensureDir, writeFileAtomic } from "../../util/durableFiles.js";
+import type { Table } from "../../report/table.js";
 
 /** What the report of a run shows: title, run summary, metrics and notes. */
 export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): ReportInput {
@@ -81,15 +79,4 @@ export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records
 /** The report's tables as data (for --format csv|json). */
 export function runReportTables(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): Table[] {
   return reportTables(runReportInput(manifest, metrics, records));
-}
-
-/** Write each table as `<dir>/tables/<name>.<format>`; returns the paths written. */
-export function writeReportTables(dir: string, tables: readonly Table[], format: "csv" | "json"): string[] {
-  const tablesDir = path.join(dir, "tables");
-  ensureDir(tablesDir);
-  return tables.map((t) => {
-    const file = path.join(tablesDir, `${t.name}.${format}`);
-    writeFileAtomic(file, renderTable(t, format));
-    return file;
-  });
 }

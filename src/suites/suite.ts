@@ -1,0 +1,126 @@
+/**
+ * A suite is one benchmark, whole: its dataset, the questions it asks, how an answer becomes a
+ * score, its metrics, its report and figures, its comparison, and its notes. In the manner of
+ * Inspect AI's Task(dataset, solver, scorer) and lm-eval's task registry, the engine (runner,
+ * lanes, cache, resume, shards, merge, progress) and the CLI only ever hold a `Suite` from the
+ * registry (./registry.ts); they never name one.
+ *
+ * How a question is answered is the elicitation (src/elicitation/): `letters` (the probability
+ * of each option letter from one forward pass) or `generate` (a generated answer, parsed). A
+ * suite says which elicitations it supports; the pair (suite, elicitation) is stored in configs
+ * and records as one `protocol` tag (see `protocols`), the name those files have always used,
+ * so run directories, config digests and cache keys made before suites existed stay valid.
+ *
+ * To add a suite: docs/ARCHITECTURE.md, "How to add a suite".
+ */
+import type { Command } from "commander";
+import type { BackendInfo } from "../backends/backend.js";
+import type { Question, Task } from "../questions/question.js";
+import type { Heatmap } from "../report/charts.js";
+import type { Table } from "../report/table.js";
+import type { Manifest, RunConfig } from "../runs/manifest.js";
+import type { RunRecord } from "../runs/records.js";
+
+/** How a question is answered: letters from one forward pass, or a generated answer parsed. */
+export type Elicitation = "letters" | "generate";
+
+/** What every suite's dataset has: where it was read from and the sha256 of its bytes. */
+export interface SuiteDataset {
+  path: string;
+  sha256: string;
+}
+
+/** The parse of a generated answer: what was read, or why nothing could be. */
+export type ParsedAnswer = NonNullable<RunRecord["parsed"]>;
+
+/** Bootstrap settings of a run's intervals (they change no answer). */
+export interface MetricsOptions {
+  bootstrap: { samples: number; seed: number };
+}
+
+/** What `run` passes to a suite to make its config: the parsed flags and the dataset label. */
+export interface ConfigInput {
+  /** All parsed `run` flags (commander's camelCase names); each suite reads its own. */
+  flags: Record<string, unknown>;
+  /** The model name as given. */
+  model: string;
+  /** The dataset label stored in the config: "sample" or an absolute path. */
+  dataset: string;
+  elicitation: Elicitation;
+}
+
+/** The metrics object a suite writes to metrics.json (its own shape). */
+export type SuiteMetrics = object;
+
+export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMetrics = SuiteMetrics> {
+  /** The name on the command line (`run --suite <name>`) and in docs. */
+  readonly name: string;
+  /** One line for `--help`. */
+  readonly description: string;
+  /** The `protocol` tag stored in configs and records for each elicitation this suite answers with. */
+  readonly protocols: { readonly [E in Elicitation]?: string };
+  /** The elicitation a run uses when none is asked for. */
+  readonly defaultElicitation: Elicitation;
+  /** Repeats per question when none are given (generated answers are greedy: always 1). */
+  readonly defaultRepeats: number;
+
+  // Dataset
+  readonly dataset: {
+    /** The command-line option naming the dataset file (e.g. "--via"), and its description. */
+    option: string;
+    description: string;
+    /** The config field that stores the dataset label ("sample" or an absolute path). */
+    configField: "via" | "dilemmas";
+    /** The dataset shipped with valuelens ("sample"). */
+    samplePath: string;
+  };
+  /** Reads and validates the dataset file (one-line UserError naming the file, row and field). */
+  loadDataset(file: string): D;
+  /** The manifest's dataset entry: rows read and usable items. */
+  datasetEntry(dataset: D): Manifest["dataset"];
+
+  // Config
+  /** The suite's own `run` options (added to the command; `configFrom` reads them). */
+  addRunOptions?(command: Command): void;
+  /** Refuses flags that belong to another suite or contradict this one (one-line UserError). */
+  checkFlags?(flags: Record<string, unknown>): void;
+  /** The run config of these flags. */
+  configFrom?(input: ConfigInput): RunConfig;
+  /**
+   * Config fields that decide which questions a run asks (and in which option order): runs are
+   * compared only when these agree. The suite's protocol is always compared.
+   */
+  questionFields(config: RunConfig): (keyof RunConfig)[];
+
+  // Questions
+  /** Every question of a config (all shards), in the canonical order an unsharded run records them. */
+  questions(config: RunConfig, dataset: D): Question[];
+  /**
+   * Consecutive questions with the same key share their leading prompt segments; the runner gives
+   * a group to one lane so its KV cache keeps them (src/runner/groups.ts).
+   */
+  prefixKey(q: Question): string;
+
+  // Scoring
+  /** Letters: the question's score in [0,1] from the renormalized option probabilities (null: no mass). */
+  letterScore(q: Question, optionProbs: Record<string, number>, mass: number): number | null;
+  /** Generate: the parse of a generated answer and its score (null when it has none). */
+  parseAnswer(q: Question, text: string): { parsed: ParsedAnswer; score: number | null };
+
+  // Outputs
+  /** Notes on how answers were obtained, stored in the manifest (the engine adds its own). */
+  notes(config: RunConfig, backend: BackendInfo): string[];
+  metrics(records: readonly RunRecord[], config: RunConfig, opts: MetricsOptions): M;
+  report(manifest: Manifest, metrics: M, records: readonly RunRecord[]): string;
+  /** The report's tables for `report --format csv|json`. */
+  tables(manifest: Manifest, metrics: M, records: readonly RunRecord[]): Table[];
+  figures(metrics: M): Heatmap[];
+  /** What a finished `run` prints (markdown): the suite's headline table. */
+  headline(modelName: string, metrics: M): string;
+  /** Tasks in the order the progress display shows them. */
+  readonly tasks: readonly Task[];
+}
+
+/** A suite of unknown dataset and metrics types, as the engine holds it. */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds suites of every dataset and metrics type
+export type AnySuite = Suite<any, any>;
