@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command } from "commander";
-import { formatImportSummary, importOfficial } from "../suites/via/import/official.js";
+import { formatImportSummary, importOfficial } from "../import/official.js";
 import { renderCountryTable } from "../report/report.js";
 
 interface ImportOfficialFlags {

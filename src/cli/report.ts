@@ -3,7 +3,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { writeReportTables } from "../report/table.js";
-import { writeRunOutputs } from "../report/outputs.js";
+import { writeRunOutputs } from "../runs/outputs.js";
 import { suiteOf } from "../suites/registry.js";
 import { loadRunDirectory, requireRunDirectory } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";

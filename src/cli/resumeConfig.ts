@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
-import type { Manifest, RunConfig } from "../runs/manifest.js";
+import type { Manifest, RunConfig } from "../records/manifest.js";
 import { UserError } from "../util/errors.js";
 
 /** The config fields a flag sets, with the flags (commander attribute names) that set them. */

@@ -12,10 +12,10 @@ import {
   RunUnavailableError,
   unavailableMessage,
 } from "../runner/run.js";
-import { writeRunOutputs } from "../report/outputs.js";
+import { writeRunOutputs } from "../runs/outputs.js";
 import { suiteOf as suiteOfConfig } from "../suites/registry.js";
-import { parseShard } from "../runner/shard.js";
-import type { Manifest, RunConfig } from "../runs/manifest.js";
+import { parseShard } from "../questions/shard.js";
+import type { Manifest, RunConfig } from "../records/manifest.js";
 import { inspectRunDirectory } from "../runs/load.js";
 import { checkSameDataset, contradictionError, contradictions, storedDatasetPath, suiteOf } from "./resumeConfig.js";
 import { shellQuote } from "../util/shell.js";

@@ -32,7 +32,7 @@ import { matricesFromRecords, PAPER_ORDERINGS } from "../suites/via/metrics/from
 import type { ScoreMatrix } from "../suites/via/metrics/matrices.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES, intervalsFromShared, type Intervals } from "../metrics/uncertainty.js";
 import { PAPER_COUNTRY_ORDER } from "../protocol/values.js";
-import type { RunRecord } from "../runs/records.js";
+import type { RunRecord } from "../records/records.js";
 import {
   alignDistributions,
   cohenKappa,

@@ -10,8 +10,8 @@
  */
 import path from "node:path";
 import { loadRunDirectory } from "../runs/load.js";
-import type { Manifest, RunConfig } from "../runs/manifest.js";
-import type { RunRecord } from "../runs/records.js";
+import type { Manifest, RunConfig } from "../records/manifest.js";
+import type { RunRecord } from "../records/records.js";
 import { UserError } from "../util/errors.js";
 
 export interface LoadedRun {

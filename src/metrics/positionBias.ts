@@ -18,7 +18,7 @@
  * confound check: when every Task-2 answer saw the resisting action first (the released
  * evaluation's variant 5), position bias and values cannot be told apart.
  */
-import type { RunRecord } from "../runs/records.js";
+import type { RunRecord } from "../records/records.js";
 
 export type TaskName = "stated" | "action";
 

@@ -21,7 +21,7 @@
  * scoring it 0.
  */
 import { sampleStandardDeviation } from "simple-statistics";
-import type { RunRecord } from "../runs/records.js";
+import type { RunRecord } from "../records/records.js";
 import {
   alignmentRateFromShared,
   binarize,

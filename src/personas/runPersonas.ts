@@ -14,8 +14,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { COUNTRIES } from "../protocol/values.js";
-import type { RunConfig } from "../runs/manifest.js";
-import type { PersonaRef } from "../runs/records.js";
+import type { RunConfig } from "../records/manifest.js";
+import type { PersonaRef } from "../records/records.js";
 import { UserError } from "../util/errors.js";
 import {
   parsePersonaOption,

@@ -3,7 +3,7 @@
  * it. Suites build them (src/suites/<name>/questions.ts); the engine never looks inside a
  * suite's fields beyond those it needs to schedule, prompt and record.
  */
-import type { PersonaRef } from "../runs/records.js";
+import type { PersonaRef } from "../records/records.js";
 
 export type Protocol = "letters" | "paper" | "sixpoint";
 export type Task = "stated" | "action";

@@ -3,7 +3,7 @@
  * answer, the same way on every try, while it answered others). They are left out of every
  * figure; the report opens with their count and lists their reasons in its notes.
  */
-import type { RunRecord } from "../runs/records.js";
+import type { RunRecord } from "../records/records.js";
 
 /**
  * Failed questions (no answer; see RecordSchema.failed): a warning at the top of the report

@@ -10,7 +10,7 @@
  *   letters and how far their renormalized figures and scores could move.
  */
 import { letterOfToken } from "../backends/http/letters.js";
-import type { RunRecord } from "../runs/records.js";
+import type { RunRecord } from "../records/records.js";
 import type { ReportSection } from "./report.js";
 import type { Cell } from "./table.js";
 

@@ -19,7 +19,7 @@ import { parseActionAnswer, parseStatedAnswer } from "../suites/via/paper.js";
 import { SIXPOINT_OPTIONS } from "../suites/dilemmas/sixpoint.js";
 import type { Question } from "../questions/question.js";
 import { STATED_SCALE } from "../suites/via/questions.js";
-import type { RunRecord } from "../runs/records.js";
+import type { RunRecord } from "../records/records.js";
 
 /** The letters answer as cached. */
 export interface CachedLetters {

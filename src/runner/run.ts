@@ -24,31 +24,25 @@ import path from "node:path";
 import { BackendUnavailableError, type Backend } from "../backends/backend.js";
 import { AnswerCache } from "../cache/answerCache.js";
 import type { Question } from "../questions/question.js";
-import {
-  configDifferences,
-  REPORT_ONLY_FIELDS,
-  writeManifest,
-  type Manifest,
-  type RunConfig,
-} from "../runs/manifest.js";
+import { configDifferences, configDigest, writeManifest, type Manifest, type RunConfig } from "../records/manifest.js";
 import { ensureDir } from "../util/durableFiles.js";
 import { foreignDirectoryError, inspectRunDirectory, readRunRecords } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";
 import { EARLY_LETTER_ANSWERS, earlyLetterMassWarning, minLetterMassOf } from "../report/letterChecks.js";
-import { RecordWriter, repairRecords, writeRecordsSorted, type RunRecord } from "../runs/records.js";
-import { digestOf } from "../util/hash.js";
+import { RecordWriter, repairRecords, writeRecordsSorted, type RunRecord } from "../records/records.js";
 import { UserError } from "../util/errors.js";
 import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import { ask } from "./answer.js";
 import { keyFor, promptFor } from "./answer.js";
 import { laneUnits } from "./groups.js";
 import { createProgress, type ProgressMode } from "./progress.js";
-import { formatShard, inShard } from "./shard.js";
-import { buildRunQuestions, type RunDataset } from "./runQuestions.js";
+import { formatShard, inShard, SHARD_NOTE } from "../questions/shard.js";
+import { buildRunQuestions, type RunDataset } from "../suites/runQuestions.js";
 import { elicitationOf, suiteOf } from "../suites/registry.js";
 import type { BackendInfo } from "../backends/backend.js";
 
-export { buildRunQuestions, type RunDataset } from "./runQuestions.js";
+export { buildRunQuestions, type RunDataset } from "../suites/runQuestions.js";
+export { configDigest } from "../records/manifest.js";
 
 export interface RunOptions {
   config: RunConfig;
@@ -90,21 +84,6 @@ export interface RunResult {
   failed: number;
   /** Set when the backend became unavailable and the run stopped early (resumable). */
   stopped?: { endpoint: string | null; reason: string };
-}
-
-/** Config fields added after the first release: left out of the digest when null or absent. */
-const LATER_FIELDS = ["shard", "dilemmas", "personas", "quadrants"] as const;
-
-/**
- * sha256 of the config. The fields added later (shard, dilemmas, personas, quadrants) are left
- * out when null or absent, so a run keeps the digest it had before they existed (existing run
- * directories stay resumable); report-only fields (minLetterMass) are always left out.
- */
-export function configDigest(config: RunConfig): string {
-  const rest: Record<string, unknown> = { ...config };
-  for (const k of LATER_FIELDS) if (rest[k] === null || rest[k] === undefined) delete rest[k];
-  for (const k of REPORT_ONLY_FIELDS) delete rest[k];
-  return digestOf(rest);
 }
 
 /**
@@ -509,9 +488,6 @@ function letterMassCheck(threshold: number, warn: (message: string) => void) {
     },
   };
 }
-
-/** How the note on a sharded run begins (merge drops it). */
-export const SHARD_NOTE = "Shard";
 
 /** The manifest's notes: how answers were obtained (elicitation), the suite's own, then the engine's. */
 function runNotes(config: RunConfig, info: BackendInfo): string[] {

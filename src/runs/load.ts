@@ -19,12 +19,12 @@ import path from "node:path";
 import { isAtomicTempFile } from "../util/durableFiles.js";
 import { loadViaSync, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
-import { runQuestionsOf, type RunDataset } from "../runner/runQuestions.js";
+import { runQuestionsOf, type RunDataset } from "../suites/runQuestions.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { canonicalJson } from "../util/hash.js";
 import { isLockFile } from "./lock.js";
-import { readManifest, type Manifest } from "./manifest.js";
-import { deterministicPart, readRecords, repairRecords, type RunRecord } from "./records.js";
+import { readManifest, type Manifest } from "../records/manifest.js";
+import { deterministicPart, readRecords, repairRecords, type RunRecord } from "../records/records.js";
 
 export const RECORDS_FILE = "records.jsonl";
 

@@ -16,17 +16,19 @@ import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { loadVia, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
-import { buildRunQuestions, configDigest, SHARD_NOTE } from "../runner/run.js";
-import { writeRunOutputs, type RunOutputOptions } from "../report/outputs.js";
-import { formatShard, shardOfId, type Shard } from "../runner/shard.js";
+import { configDigest } from "../records/manifest.js";
+import { buildRunQuestions } from "../suites/runQuestions.js";
+import { SHARD_NOTE } from "../questions/shard.js";
+import { writeRunOutputs, type RunOutputOptions } from "./outputs.js";
+import { formatShard, shardOfId, type Shard } from "../questions/shard.js";
 import { FileWriteError } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 import { shellQuote } from "../util/shell.js";
 import { canonicalJson } from "../util/hash.js";
 import { inspectRunDirectory, loadRunDirectory, uniqueRecords } from "./load.js";
 import { withRunLock } from "./lock.js";
-import { configDifferences, writeManifest, type Manifest, type RunConfig } from "./manifest.js";
-import { writeRecordsSorted, type RunRecord } from "./records.js";
+import { configDifferences, writeManifest, type Manifest, type RunConfig } from "../records/manifest.js";
+import { writeRecordsSorted, type RunRecord } from "../records/records.js";
 
 export interface MergeOptions {
   dirs: string[];

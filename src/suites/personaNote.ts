@@ -1,5 +1,5 @@
 /** The manifest note on a run's personas (system messages), in each suite's words. */
-import type { RunConfig } from "../runs/manifest.js";
+import type { RunConfig } from "../records/manifest.js";
 
 /** The note, or undefined when the run asks without a persona; `per` says how personas map to questions. */
 export function personaNote(config: RunConfig, per: string): string | undefined {

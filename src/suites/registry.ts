@@ -2,7 +2,7 @@
  * The suite registry: every benchmark valuelens runs, one line each. The engine and the CLI
  * find a suite here by its name, or by the `protocol` tag its configs and records carry.
  */
-import type { RunConfig } from "../runs/manifest.js";
+import type { RunConfig } from "../records/manifest.js";
 import { UserError } from "../util/errors.js";
 import { dilemmaSuite } from "./dilemmas/index.js";
 import type { AnySuite, Elicitation } from "./suite.js";

@@ -18,8 +18,8 @@ import type { BackendInfo } from "../backends/backend.js";
 import type { Question, Task } from "../questions/question.js";
 import type { Heatmap } from "../report/charts.js";
 import type { Table } from "../report/table.js";
-import type { Manifest, RunConfig } from "../runs/manifest.js";
-import type { RunRecord } from "../runs/records.js";
+import type { Manifest, RunConfig } from "../records/manifest.js";
+import type { RunRecord } from "../records/records.js";
 
 /** How a question is answered: letters from one forward pass, or a generated answer parsed. */
 export type Elicitation = "letters" | "generate";

@@ -22,7 +22,7 @@ import {
   type PersonaKind,
 } from "./metrics.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../../metrics/uncertainty.js";
-import type { RunRecord } from "../../runs/records.js";
+import type { RunRecord } from "../../records/records.js";
 import { UserError } from "../../util/errors.js";
 import { runLabels, type LoadedRun } from "../../compare/load.js";
 

@@ -21,7 +21,7 @@
  */
 import { SIXPOINT_OPTIONS } from "./sixpoint.js";
 import { ANALYSIS_ORDER, TOPICS } from "../../protocol/values.js";
-import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../../runs/records.js";
+import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../../records/records.js";
 import { bootstrap, type Interval } from "../../metrics/bootstrap.js";
 import { completeBalancedCycles, positionLetter, positionProbs } from "../../metrics/positionBias.js";
 

@@ -18,8 +18,8 @@ import {
   type DilemmaTask,
   type PersonaKind,
 } from "./metrics.js";
-import type { Manifest } from "../../runs/manifest.js";
-import type { PersonaRef, RunRecord } from "../../runs/records.js";
+import type { Manifest } from "../../records/manifest.js";
+import type { PersonaRef, RunRecord } from "../../records/records.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
 import { fmt, fmtInterval, MISSING, type ReportSection } from "../../report/report.js";

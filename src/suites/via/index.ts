@@ -6,7 +6,7 @@
  */
 import type { BackendInfo } from "../../backends/backend.js";
 import { renderCountryTable } from "../../report/report.js";
-import type { RunConfig } from "../../runs/manifest.js";
+import type { RunConfig } from "../../records/manifest.js";
 import { viaPersonaFor } from "../../personas/runPersonas.js";
 import { personaNote } from "../personaNote.js";
 import type { Suite } from "../suite.js";

@@ -4,8 +4,8 @@
  * tables as CSV / JSON files under `tables/`.
  */
 import type { RunMetrics } from "./metrics/fromRecords.js";
-import type { Manifest } from "../../runs/manifest.js";
-import type { RunRecord } from "../../runs/records.js";
+import type { Manifest } from "../../records/manifest.js";
+import type { RunRecord } from "../../records/records.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
 import { renderReport, reportTables, type ReportInput } from "../../report/report.js";

@@ -20,8 +20,8 @@ import { extractHumanAction, type Polarity, type ViaDataset } from "../dataset.j
 import { actionChoicePolarity, actionVariantReversed, parseActionAnswer, parseStatedAnswer } from "../paper.js";
 import { resolveCountry, resolveTopic, resolveValue } from "../../../protocol/values.js";
 import { baseId } from "../questions.js";
-import type { ImportFile } from "../../../runs/manifest.js";
-import type { RunRecord } from "../../../runs/records.js";
+import type { ImportFile } from "../../../records/manifest.js";
+import type { RunRecord } from "../../../records/records.js";
 import { isUserError, UserError } from "../../../util/errors.js";
 import { digestOf } from "../../../util/hash.js";
 import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "../../../util/csv.js";

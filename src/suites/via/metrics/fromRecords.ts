@@ -13,7 +13,7 @@
  * else, whatever the protocol (in the paper's aggregation a missing Task-2 choice would score
  * 0), and counted in `inputs.<task>.failed` and `failedQuestions`.
  */
-import type { RunRecord } from "../../../runs/records.js";
+import type { RunRecord } from "../../../records/records.js";
 import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../../../protocol/values.js";
 import { computeMetrics, sharedCells, type ComputeMetricsOptions, type Metrics } from "./alignment.js";
 import { beyondPaperFromShared } from "./beyond.js";

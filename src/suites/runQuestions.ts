@@ -5,10 +5,10 @@
  * questions of its config.
  */
 import type { Question } from "../questions/question.js";
-import type { RunConfig } from "../runs/manifest.js";
-import { suiteOf } from "../suites/registry.js";
-import type { SuiteDataset } from "../suites/suite.js";
-import { inShard } from "./shard.js";
+import type { RunConfig } from "../records/manifest.js";
+import { suiteOf } from "./registry.js";
+import type { SuiteDataset } from "./suite.js";
+import { inShard } from "../questions/shard.js";
 
 /** What a run asks about: its suite's dataset (the VIA CSV, a dilemma file, ...). */
 export type RunDataset = SuiteDataset;

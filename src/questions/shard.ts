@@ -47,3 +47,6 @@ export function parseShard(text: string): Shard {
   if (index < 1 || index > count) throw new UserError(`--shard ${text}: the shard index must lie in 1..${count}`);
   return { index, count };
 }
+
+/** How the note on a sharded run begins (merge drops it). */
+export const SHARD_NOTE = "Shard";

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { PERSONA_KINDS } from "../personas/personas.js";
 import { writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
+import { digestOf } from "../util/hash.js";
 
 export const RunConfigSchema = z.object({
   model: z.string(),
@@ -194,4 +195,19 @@ export function configDifferences(a: RunConfig, b: RunConfig): string[] {
   for (const k of REPORT_ONLY_FIELDS) keys.delete(k);
   // An absent optional field (an older manifest) equals null.
   return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null));
+}
+
+/** Config fields added after the first release: left out of the digest when null or absent. */
+const LATER_FIELDS = ["shard", "dilemmas", "personas", "quadrants"] as const;
+
+/**
+ * sha256 of the config. The fields added later (shard, dilemmas, personas, quadrants) are left
+ * out when null or absent, so a run keeps the digest it had before they existed (existing run
+ * directories stay resumable); report-only fields (minLetterMass) are always left out.
+ */
+export function configDigest(config: RunConfig): string {
+  const rest: Record<string, unknown> = { ...config };
+  for (const k of LATER_FIELDS) if (rest[k] === null || rest[k] === undefined) delete rest[k];
+  for (const k of REPORT_ONLY_FIELDS) delete rest[k];
+  return digestOf(rest);
 }

@@ -10,18 +10,18 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { loadVia, viaInfo } from "../dataset.js";
-import type { RunMetrics } from "../metrics/fromRecords.js";
-import { actionVariantReversed } from "../paper.js";
-import { configDigest } from "../../../runner/run.js";
-import { writeRunOutputs } from "../../../report/outputs.js";
-import { foreignDirectoryError, inspectRunDirectory } from "../../../runs/load.js";
-import { withRunLock } from "../../../runs/lock.js";
-import { writeManifest, type ImportFile, type Manifest, type RunConfig } from "../../../runs/manifest.js";
-import { writeRecordsSorted, type RunRecord } from "../../../runs/records.js";
-import { UserError } from "../../../util/errors.js";
-import { sha256 } from "../../../util/hash.js";
-import { toolVersions, TOOL_VERSION } from "../../../util/version.js";
+import { loadVia, viaInfo } from "../suites/via/dataset.js";
+import type { RunMetrics } from "../suites/via/metrics/fromRecords.js";
+import { actionVariantReversed } from "../suites/via/paper.js";
+import { configDigest } from "../records/manifest.js";
+import { writeRunOutputs } from "../runs/outputs.js";
+import { foreignDirectoryError, inspectRunDirectory } from "../runs/load.js";
+import { withRunLock } from "../runs/lock.js";
+import { writeManifest, type ImportFile, type Manifest, type RunConfig } from "../records/manifest.js";
+import { writeRecordsSorted, type RunRecord } from "../records/records.js";
+import { UserError } from "../util/errors.js";
+import { sha256 } from "../util/hash.js";
+import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import {
   CACHE_KEY_RULE,
   FORMAT_LABELS,
@@ -36,7 +36,7 @@ import {
   type FileReadResult,
   type ReadContext,
   type ViaIndex,
-} from "./formats.js";
+} from "../suites/via/import/formats.js";
 
 export interface ImportOfficialOptions {
   /** Task-1 answers (`*_t1.csv`). */

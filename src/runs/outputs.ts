@@ -5,12 +5,12 @@
  */
 import path from "node:path";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
-import type { Manifest } from "../runs/manifest.js";
-import type { RunRecord } from "../runs/records.js";
+import type { Manifest } from "../records/manifest.js";
+import type { RunRecord } from "../records/records.js";
 import { suiteOf } from "../suites/registry.js";
 import type { SuiteMetrics } from "../suites/suite.js";
 import { writeFileAtomic } from "../util/durableFiles.js";
-import { type Heatmap, writeHeatmaps } from "./charts.js";
+import { type Heatmap, writeHeatmaps } from "../report/charts.js";
 
 export interface RunOutputOptions {
   /** bootstrap resamples per interval (--bootstrap N; default 1000; 0 disables) */
