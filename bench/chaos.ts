@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTestModel } from "../src/gguf/index.js";
-import { deterministicPart, type RunRecord } from "../src/runs/records.js";
+import { deterministicPart, type RunRecord } from "../src/records/records.js";
 import { seededRandom } from "../src/util/random.js";
 import { packageRoot } from "../src/util/paths.js";
 

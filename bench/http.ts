@@ -20,12 +20,12 @@ import { OllamaBackend } from "../src/backends/ollama.js";
 import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/suites/via/dataset.js";
 import { runBenchmark } from "../src/runner/run.js";
 import { buildQuestions, DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
-import type { RunConfig } from "../src/runs/manifest.js";
+import type { RunConfig } from "../src/records/manifest.js";
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { testConfig } from "../test/helpers/config.js";
 import { fakeTopLogprobs, FAKE_DIGEST, startFakeOllama } from "../test/helpers/fakeServers.js";
-import { writeRunOutputs } from "../src/report/outputs.js";
+import { writeRunOutputs } from "../src/runs/outputs.js";
 
 const FAKE_CHILD = process.env.VALUELENS_BENCH_FAKE_DELAY_MS;
 

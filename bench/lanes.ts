@@ -31,8 +31,8 @@ import { isolatedBatches, sharedBatchesOneOutput, type LlamaBatching } from "../
 import { loadVia } from "../src/suites/via/dataset.js";
 import { ensureTestModel } from "../src/gguf/index.js";
 import { runBenchmark } from "../src/runner/run.js";
-import type { RunConfig } from "../src/runs/manifest.js";
-import { readRecords, type RunRecord } from "../src/runs/records.js";
+import type { RunConfig } from "../src/records/manifest.js";
+import { readRecords, type RunRecord } from "../src/records/records.js";
 import { packageRoot } from "../src/util/paths.js";
 
 const { values: args } = parseArgs({

@@ -33,8 +33,8 @@ import type { LlamaBatching } from "../src/backends/llamaBatching.js";
 import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
 import { minimumPromptTokens } from "../src/runner/minimumTokens.js";
 import { runBenchmark } from "../src/runner/run.js";
-import type { RunConfig } from "../src/runs/manifest.js";
-import { readRecords, type RunRecord } from "../src/runs/records.js";
+import type { RunConfig } from "../src/records/manifest.js";
+import { readRecords, type RunRecord } from "../src/records/records.js";
 import { packageRoot } from "../src/util/paths.js";
 
 const root = packageRoot();

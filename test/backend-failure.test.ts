@@ -24,8 +24,8 @@ import {
   RunUnavailableError,
   unavailableMessage,
 } from "../src/runner/run.js";
-import { readManifest, type RunConfig } from "../src/runs/manifest.js";
-import { deterministicPart, readRecords, type RunRecord } from "../src/runs/records.js";
+import { readManifest, type RunConfig } from "../src/records/manifest.js";
+import { deterministicPart, readRecords, type RunRecord } from "../src/records/records.js";
 import { sha256 } from "../src/util/hash.js";
 import { valuelensSpawn } from "./helpers/cli.js";
 import { startFakeOpenAI, writeModelsYaml } from "./helpers/fakeServers.js";

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readManifest } from "../src/runs/manifest.js";
+import { readManifest } from "../src/records/manifest.js";
 import { valuelens, type CliResult } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
 

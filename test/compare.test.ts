@@ -16,7 +16,7 @@ import { compareRuns, type CompareResult } from "../src/compare/compare.js";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { compareTables, renderCompareMarkdown } from "../src/report/compareReport.js";
 import { renderTable } from "../src/report/table.js";
-import { readRecords, type RunRecord } from "../src/runs/records.js";
+import { readRecords, type RunRecord } from "../src/records/records.js";
 import { UserError } from "../src/util/errors.js";
 import { valuelens } from "./helpers/cli.js";
 import { thrown } from "./helpers/errors.js";

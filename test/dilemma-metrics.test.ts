@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { alignmentDistance, alignmentRate, dilemmaMetrics, dilemmaUnits } from "../src/suites/dilemmas/metrics.js";
-import type { RunRecord } from "../src/runs/records.js";
+import type { RunRecord } from "../src/records/records.js";
 import {
   at,
   baselineAndMaxUnits,

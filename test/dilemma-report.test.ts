@@ -11,7 +11,7 @@ import { dilemmaMetrics } from "../src/suites/dilemmas/metrics.js";
 import { renderDilemmaCompareMarkdown } from "../src/suites/dilemmas/compareReport.js";
 import { dilemmaReportTables, renderDilemmaReport } from "../src/suites/dilemmas/report.js";
 import { renderTable } from "../src/report/table.js";
-import type { RunRecord } from "../src/runs/records.js";
+import type { RunRecord } from "../src/records/records.js";
 import { UserError } from "../src/util/errors.js";
 import {
   at,

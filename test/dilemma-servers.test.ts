@@ -8,11 +8,11 @@ import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../src/suites/dilemmas/datas
 import { ModelEntrySchema, type ResolvedModel } from "../src/models/registry.js";
 import { openBackend } from "../src/models/open.js";
 import { personaFor, renderPersona } from "../src/personas/personas.js";
-import { readRecords } from "../src/runs/records.js";
+import { readRecords } from "../src/records/records.js";
 import { buildRunQuestions, runBenchmark } from "../src/runner/run.js";
 import { testConfig } from "./helpers/config.js";
 import { expectedLetters, startFakeOllama, startFakeOpenAI, type FakeServer } from "./helpers/fakeServers.js";
-import { writeRunOutputs } from "../src/report/outputs.js";
+import { writeRunOutputs } from "../src/runs/outputs.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-dilemma-servers-"));
 const servers: FakeServer[] = [];

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { LlamaServerBackend } from "../src/backends/llamaServer.js";
 import { ensureStandinModel, STANDIN_FAMILIES, type StandinFamily } from "../src/gguf/index.js";
-import { readRecords, type RunRecord } from "../src/runs/records.js";
+import { readRecords, type RunRecord } from "../src/records/records.js";
 import { pinnedTemplateVariables, strftimePinned } from "../src/templates/pinned.js";
 import type { TemplateInfo } from "../src/templates/chatTemplate.js";
 import { valuelens } from "./helpers/cli.js";

@@ -8,8 +8,8 @@ import { BackendUnavailableError } from "../src/backends/backend.js";
 import { prepareServerPrompt } from "../src/backends/http/prompt.js";
 import { sampleSeed } from "../src/backends/http/letters.js";
 import { normalizeOllamaHost, OllamaBackend, versionOlder } from "../src/backends/ollama.js";
-import { readManifest } from "../src/runs/manifest.js";
-import { deterministicPart } from "../src/runs/records.js";
+import { readManifest } from "../src/records/manifest.js";
+import { deterministicPart } from "../src/records/records.js";
 import {
   closedPortUrl,
   expectedLetters,
@@ -330,7 +330,7 @@ describe("valuelens run --model <ollama entry> (CLI)", () => {
     const manifest = readManifest(out)!;
     expect(manifest.status).not.toBe("complete");
     // the probe is answer request 1; questions 1-4 were answered and recorded
-    const { readRecords } = await import("../src/runs/records.js");
+    const { readRecords } = await import("../src/records/records.js");
     expect(readRecords(path.join(out, "records.jsonl")).records.length).toBe(4);
   });
 });

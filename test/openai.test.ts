@@ -6,8 +6,8 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BackendUnavailableError } from "../src/backends/backend.js";
 import { OpenAICompatibleBackend, type OpenAICompatibleOptions } from "../src/backends/openai.js";
-import { readManifest } from "../src/runs/manifest.js";
-import { deterministicPart } from "../src/runs/records.js";
+import { readManifest } from "../src/records/manifest.js";
+import { deterministicPart } from "../src/records/records.js";
 import { expectedLetters, runSlice, sliceQuestions, startFakeOpenAI, type FakeServer } from "./helpers/fakeServers.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-openai-"));

@@ -10,8 +10,8 @@ import { renderActionPrompt, renderStatedPrompt } from "../src/suites/via/paper.
 import { VALUE_NAMES } from "../src/protocol/values.js";
 import type { Question } from "../src/questions/question.js";
 import { makeRecord, type CachedGeneration } from "../src/runner/answer.js";
-import { readManifest } from "../src/runs/manifest.js";
-import { readRecords, type RunRecord } from "../src/runs/records.js";
+import { readManifest } from "../src/records/manifest.js";
+import { readRecords, type RunRecord } from "../src/records/records.js";
 import { valuelens } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
 

@@ -14,7 +14,7 @@ import {
 } from "../src/metrics/positionBias.js";
 import { STATED_SCALE } from "../src/suites/via/questions.js";
 import { renderRunReport } from "../src/suites/via/report.js";
-import type { RunRecord } from "../src/runs/records.js";
+import type { RunRecord } from "../src/records/records.js";
 import {
   handcraftedManifest,
   lettersRecord,

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync, appendF
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readManifest } from "../src/runs/manifest.js";
-import { deterministicPart, readRecords } from "../src/runs/records.js";
+import { readManifest } from "../src/records/manifest.js";
+import { deterministicPart, readRecords } from "../src/records/records.js";
 import { valuelens, valuelensSpawn } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
 

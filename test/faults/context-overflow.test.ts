@@ -6,7 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { valuelens } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { readRecords } from "../../src/runs/records.js";
+import { readRecords } from "../../src/records/records.js";
 
 describe("a prompt that does not fit the context", () => {
   it("fails that question only; the run completes and says how many failed", async () => {

@@ -20,7 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readManifest } from "../../src/runs/manifest.js";
+import { readManifest } from "../../src/records/manifest.js";
 import { LOCK_FILE } from "../../src/runs/lock.js";
 import { AppendFile, ensureDir, FileWriteError, parseFaults, writeFileAtomic } from "../../src/util/durableFiles.js";
 import { valuelens } from "../helpers/cli.js";

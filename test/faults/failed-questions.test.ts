@@ -17,8 +17,8 @@ import { openBackend } from "../../src/models/open.js";
 import { ModelEntrySchema, type ResolvedModel } from "../../src/models/registry.js";
 import { createProgress } from "../../src/runner/progress.js";
 import { buildRunQuestions, runBenchmark, SETUP_FAILURE_LIMIT, type RunOptions } from "../../src/runner/run.js";
-import { readManifest, type RunConfig } from "../../src/runs/manifest.js";
-import { deterministicPart, readRecords, RecordSchema, type RunRecord } from "../../src/runs/records.js";
+import { readManifest, type RunConfig } from "../../src/records/manifest.js";
+import { deterministicPart, readRecords, RecordSchema, type RunRecord } from "../../src/records/records.js";
 import { valuelensSpawn } from "../helpers/cli.js";
 import { baselineAndMaxUnits } from "../helpers/dilemmaRecords.js";
 import {
@@ -28,7 +28,7 @@ import {
   writeModelsYaml,
   type FakeServer,
 } from "../helpers/fakeServers.js";
-import { writeRunOutputs } from "../../src/report/outputs.js";
+import { writeRunOutputs } from "../../src/runs/outputs.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-failed-q-"));
 const servers: FakeServer[] = [];

@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
-import { deterministicPart, readRecords, type RunRecord } from "../../src/runs/records.js";
+import { deterministicPart, readRecords, type RunRecord } from "../../src/records/records.js";
 import type { CliResult } from "../helpers/cli.js";
 
 /** The tiny model on two countries of the sample: 90 questions, several seconds on a cold cache. */

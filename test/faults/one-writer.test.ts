@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readManifest } from "../../src/runs/manifest.js";
+import { readManifest } from "../../src/records/manifest.js";
 import { acquireRunLock, LOCK_FILE, lockHolder } from "../../src/runs/lock.js";
 import { UserError } from "../../src/util/errors.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";

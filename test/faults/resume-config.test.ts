@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SAMPLE_VIA_PATH } from "../../src/suites/via/dataset.js";
-import { readManifest } from "../../src/runs/manifest.js";
+import { readManifest } from "../../src/records/manifest.js";
 import { resumeCommand } from "../../src/cli/run.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../../src/backends/llamacpp.js";
 import { loadVia, SAMPLE_VIA_PATH } from "../../src/suites/via/dataset.js";
 import { runBenchmark } from "../../src/runner/run.js";
-import { readManifest } from "../../src/runs/manifest.js";
+import { readManifest } from "../../src/records/manifest.js";
 import { LOCK_FILE } from "../../src/runs/lock.js";
 import { valuelens } from "../helpers/cli.js";
 import { testConfig } from "../helpers/config.js";

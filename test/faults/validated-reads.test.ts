@@ -8,7 +8,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compareRuns } from "../../src/compare/compare.js";
 import { loadRunDirectory } from "../../src/runs/load.js";
-import type { RunRecord } from "../../src/runs/records.js";
+import type { RunRecord } from "../../src/records/records.js";
 import { UserError } from "../../src/util/errors.js";
 import { valuelens } from "../helpers/cli.js";
 import { thrown } from "../helpers/errors.js";

@@ -1,5 +1,5 @@
 // A small letters-protocol run config for tests that drive `runBenchmark` directly.
-import type { RunConfig } from "../../src/runs/manifest.js";
+import type { RunConfig } from "../../src/records/manifest.js";
 
 export function testConfig(overrides: Partial<RunConfig> = {}): RunConfig {
   return {

@@ -4,8 +4,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ACTION_GRADES, VALUE_SCALE } from "../../src/suites/dilemmas/schema.js";
 import { optionOrder } from "../../src/questions/optionOrder.js";
-import type { Manifest, RunConfig } from "../../src/runs/manifest.js";
-import type { PersonaRef, RunRecord } from "../../src/runs/records.js";
+import type { Manifest, RunConfig } from "../../src/records/manifest.js";
+import type { PersonaRef, RunRecord } from "../../src/records/records.js";
 
 export type Task = "stated" | "action";
 

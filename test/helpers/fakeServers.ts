@@ -423,10 +423,10 @@ import { ModelEntrySchema, type ResolvedModel } from "../../src/models/registry.
 import { buildQuestions } from "../../src/suites/via/questions.js";
 import type { Question } from "../../src/questions/question.js";
 import { runBenchmark } from "../../src/runner/run.js";
-import type { RunConfig } from "../../src/runs/manifest.js";
+import type { RunConfig } from "../../src/records/manifest.js";
 import { testConfig } from "./config.js";
-import { readRecords, type RunRecord } from "../../src/runs/records.js";
-import { writeRunOutputs } from "../../src/report/outputs.js";
+import { readRecords, type RunRecord } from "../../src/records/records.js";
+import { writeRunOutputs } from "../../src/runs/outputs.js";
 
 export function sliceConfig(model = "fake"): RunConfig {
   return testConfig({ model, countries: ["Nigeria"], statedMaxTokens: 1024, actionMaxTokens: 256 });

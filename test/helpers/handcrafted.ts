@@ -5,8 +5,8 @@ import path from "node:path";
 import { optionOrder } from "../../src/questions/optionOrder.js";
 import { baseId, STATED_SCALE } from "../../src/suites/via/questions.js";
 import type { ScoreMatrix } from "../../src/suites/via/metrics/matrices.js";
-import type { Manifest } from "../../src/runs/manifest.js";
-import type { RunRecord } from "../../src/runs/records.js";
+import type { Manifest } from "../../src/records/manifest.js";
+import type { RunRecord } from "../../src/records/records.js";
 
 export const ACTION_KEYS = ["negative", "positive"] as const;
 
