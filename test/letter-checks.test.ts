@@ -11,7 +11,10 @@ import { metricsFromRecords } from "../src/suites/via/metrics/fromRecords.js";
 import { renderDilemmaReport, dilemmaReportTables } from "../src/suites/dilemmas/report.js";
 import { earlyLetterMassWarning, lowLetterMassBlock, unseenLettersSummary } from "../src/report/letterChecks.js";
 import { renderRunReport, runReportTables } from "../src/suites/via/report.js";
-import { letterScore, renormalizationShiftBound } from "../src/runner/answer.js";
+import { renormalizationShiftBound } from "../src/elicitation/letters.js";
+import { viaSuite } from "../src/suites/via/index.js";
+
+const letterScore = viaSuite.letterScore;
 import { createProgress } from "../src/runner/progress.js";
 import { configDigest } from "../src/runner/run.js";
 import { configDifferences } from "../src/records/manifest.js";

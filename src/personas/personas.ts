@@ -21,8 +21,9 @@ import { resolveCountry } from "../protocol/values.js";
 import { UserError } from "../util/errors.js";
 import { countryPositions, levelIndex, personaAttributes, type Axis, type MapPosition } from "./map.js";
 
-export const PERSONA_KINDS = ["none", "moderate", "max", "incongruous", "country"] as const;
-export type PersonaKind = (typeof PERSONA_KINDS)[number];
+import { PERSONA_KINDS, type PersonaKind } from "../records/records.js";
+
+export { PERSONA_KINDS, type PersonaKind };
 
 /** The four quadrants of the map: (traditional | secular) x (survival | self-expression). */
 export const QUADRANTS = [

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { PERSONA_KINDS } from "../personas/personas.js";
+import { PERSONA_KINDS } from "./records.js";
 import { writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 import { digestOf } from "../util/hash.js";

@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { z } from "zod";
-import { PERSONA_KINDS } from "../personas/personas.js";
 import { AppendFile, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 
@@ -44,6 +43,10 @@ const LetterScoresSchema = z.object({
   method: z.string(),
   unseen: UnseenLettersSchema.optional(),
 });
+
+/** The persona kinds a run asks under (src/personas/personas.ts builds them); part of the record format. */
+export const PERSONA_KINDS = ["none", "moderate", "max", "incongruous", "country"] as const;
+export type PersonaKind = (typeof PERSONA_KINDS)[number];
 
 /**
  * The persona a question was asked under (its system message). Dilemma records always carry

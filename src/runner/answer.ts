@@ -5,45 +5,16 @@
  * parsing and scoring happen when the record is made, so a better parser never needs the
  * model again.
  */
-import {
-  QuestionFailedError,
-  type Backend,
-  type LetterScores,
-  type PreparedPrompt,
-  type QuestionFailure,
-  type UnseenLetters,
-} from "../backends/backend.js";
+import { QuestionFailedError, type Backend, type PreparedPrompt, type QuestionFailure } from "../backends/backend.js";
 import { RequestRejectedError } from "../backends/http/errors.js";
 import { type AnswerCache, cacheKey } from "../cache/answerCache.js";
-import { parseActionAnswer, parseStatedAnswer } from "../suites/via/paper.js";
-import { SIXPOINT_OPTIONS } from "../suites/dilemmas/sixpoint.js";
 import type { Question } from "../questions/question.js";
-import { STATED_SCALE } from "../suites/via/questions.js";
 import type { RunRecord } from "../records/records.js";
+import { suiteOfProtocol } from "../suites/registry.js";
+import { type CachedGeneration, GREEDY, generationField, withCapNote } from "../elicitation/generate.js";
+import { type CachedLetters, lettersFields, toCachedLetters } from "../elicitation/letters.js";
 
-/** The letters answer as cached. */
-export interface CachedLetters {
-  kind: "letters";
-  probs: Record<string, number>;
-  mass: number;
-  spellings: Record<string, Record<string, number>>;
-  top: { text: string; p: number };
-  method: string;
-  /** Letters outside a server's top-K list (absent when all were returned, and in older cache entries). */
-  unseen?: UnseenLetters;
-}
-
-/** A generated answer as cached. */
-export interface CachedGeneration {
-  kind: "generation";
-  text: string;
-  thoughts?: string;
-  finishReason: "stop" | "maxTokens";
-  generatedTokens: number;
-}
-
-/** Generation is greedy: the paper's answers are decoded at temperature 0 here. */
-export const GREEDY = { temperature: 0 } as const;
+export type { CachedGeneration, CachedLetters };
 
 export function promptFor(backend: Backend, q: Question): PreparedPrompt {
   return backend.prepare(q.segments, {
@@ -136,20 +107,6 @@ async function answer(
   return { record: makeRecord(q, key, value, meta), cacheHit };
 }
 
-function toCachedLetters(s: LetterScores): CachedLetters {
-  const spellings: Record<string, Record<string, number>> = {};
-  for (const l of s.perLetter) spellings[l.letter] = l.spellings;
-  return {
-    kind: "letters",
-    probs: s.probs,
-    mass: s.mass,
-    spellings,
-    top: s.topToken,
-    method: s.method,
-    ...(s.unseen ? { unseen: s.unseen } : {}),
-  };
-}
-
 export function makeRecord(
   q: Question,
   key: string,
@@ -157,24 +114,13 @@ export function makeRecord(
   meta: RunRecord["meta"],
 ): RunRecord {
   const base = recordBase(q, key);
+  const suite = suiteOfProtocol(q.protocol).suite;
   if (value.kind === "letters") {
-    const optionProbs: Record<string, number> = {};
-    q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
-    const { kind: _kind, unseen, ...rest } = value;
-    const letters = {
-      ...rest,
-      ...(unseen ? { unseen: { ...unseen, shiftBound: renormalizationShiftBound(value.mass, unseen.massBound) } } : {}),
-    };
-    return { ...base, letters, optionProbs, score: letterScore(q, optionProbs, value.mass), meta };
+    const { letters, optionProbs } = lettersFields(q, value);
+    return { ...base, letters, optionProbs, score: suite.letterScore(q, optionProbs, value.mass), meta };
   }
-  const generation = {
-    raw: value.text,
-    ...(value.thoughts ? { thoughts: value.thoughts } : {}),
-    finishReason: value.finishReason,
-    generatedTokens: value.generatedTokens,
-  };
-  const { parsed, score } = parseGeneration(q, value.text, value.finishReason);
-  return { ...base, generation, parsed, score, meta };
+  const { parsed, score } = suite.parseAnswer(q, value.text);
+  return { ...base, generation: generationField(value), parsed: withCapNote(parsed, value.finishReason), score, meta };
 }
 
 /** The record of a failed question: who it is, why it failed, no answer and no score. */
@@ -199,62 +145,4 @@ function recordBase(q: Question, key: string) {
     ...(q.persona ? { persona: q.persona } : {}),
     cacheKey: key,
   };
-}
-
-/**
- * The letters protocol's score in [0,1]. Stated: the expected position on the 4-point scale
- * (0 = strongly agree .. 3 = strongly disagree) divided by 3. Action: the probability of the
- * action that resists the value. Sixpoint: the expected position on the question's 6-point
- * scale (value: Strongly agree .. Strongly disagree; action: strongly aligning .. strongly
- * opposing) divided by 5. Null when the letters got no probability at all.
- */
-export function letterScore(q: Question, optionProbs: Record<string, number>, mass: number): number | null {
-  if (!(mass > 0)) return null;
-  if (q.protocol === "sixpoint") return expectedPosition(SIXPOINT_OPTIONS[q.task], optionProbs);
-  if (q.task === "stated") {
-    return expectedPosition(STATED_SCALE, optionProbs);
-  }
-  return optionProbs.negative ?? 0;
-}
-
-/**
- * How far a renormalized letter probability, and the question's score, could move when letters
- * outside a server's top-K list hold up to `massBound` (d) of raw probability besides the
- * letter mass M found.
- *
- * The letters found give q_i = p_i / M; with the unseen letters holding δ in [0, d] the true
- * renormalized distribution is q'_i = p_i / (M + δ) (found) and δ_j / (M + δ) (unseen). Their
- * total-variation distance is ½(Σ_found p_i (1/M - 1/(M+δ)) + δ/(M+δ)) = δ / (M + δ) <= d / (M + d).
- * Each single probability moves by at most the total-variation distance, and so does any
- * expectation E_q[f] of an f with values in [0, 1]: every letters score is one (expected
- * position / (n - 1) on a scale, or P(resisting) = E[1{resisting}]), so the score moves by at
- * most d / (M + d) as well. 1 when nothing was found (M = 0) but something could be unseen.
- */
-export function renormalizationShiftBound(mass: number, massBound: number): number {
-  if (!(massBound > 0)) return 0;
-  return mass > 0 ? massBound / (mass + massBound) : 1;
-}
-
-/** Expected index on an ordered scale, divided by its last index: 0 = first option .. 1 = last. */
-function expectedPosition(scale: readonly string[], optionProbs: Record<string, number>): number {
-  let expected = 0;
-  scale.forEach((label, position) => (expected += position * (optionProbs[label] ?? 0)));
-  return expected / (scale.length - 1);
-}
-
-function parseGeneration(
-  q: Question,
-  text: string,
-  finishReason: string,
-): { parsed: RunRecord["parsed"]; score: number | null } {
-  const cut = finishReason === "maxTokens" ? " (the answer hit the generation cap)" : "";
-  if (q.task === "stated") {
-    const r = parseStatedAnswer(text);
-    if (!r.ok) return { parsed: { ok: false, reason: r.reason + cut }, score: null };
-    return { parsed: { ok: true, ratings: r.ratings }, score: null };
-  }
-  const r = parseActionAnswer(text);
-  if (!r.ok) return { parsed: { ok: false, reason: r.reason + cut }, score: null };
-  const chosen = q.order[r.option - 1]!;
-  return { parsed: { ok: true, option: r.option, chosen }, score: chosen === "negative" ? 1 : 0 };
 }

@@ -1,16 +1,18 @@
 import type { Question } from "../questions/question.js";
+import { suiteOfProtocol } from "../suites/registry.js";
 
 /**
- * Prefix grouping: consecutive questions of one task, country and topic share their first
- * segment (the scenario context), and the repeats of a question share the first two. Dilemma
- * questions group by persona, dilemma and task (system message, dilemma, question stem).
- * A group runs on one lane in order, so the lane's KV cache keeps the shared segments.
+ * Prefix grouping: consecutive questions with the same prefix key (the suite's `prefixKey`: VIA
+ * groups one task, country and topic, whose questions share the scenario context; the dilemma
+ * suite one persona, dilemma and task) share their leading segments, and the repeats of a
+ * question share all but the last. A group runs on one lane in order, so the lane's KV cache
+ * keeps the shared segments.
  */
 export function prefixGroups(questions: readonly Question[]): Question[][] {
   const groups: Question[][] = [];
   let key: string | undefined;
   for (const q of questions) {
-    const k = [q.protocol, q.task, q.country, q.topic, q.persona?.id ?? "", q.dilemma ?? ""].join("\u0000");
+    const k = suiteOfProtocol(q.protocol).suite.prefixKey(q);
     if (k !== key) {
       groups.push([]);
       key = k;
