@@ -82,6 +82,33 @@ export const ImportSchema = z.object({
   cacheKeyRule: z.string(),
 });
 
+/**
+ * The manifest's backend: what src/backends/backend.ts `BackendInfo` says about the engine and
+ * the model (written by the runner in this order), plus `modelSha256`. Imported runs have only
+ * engine "imported", the model and its digest. Unknown fields (a later version's) are kept.
+ */
+export const ManifestBackendSchema = z.looseObject({
+  engine: z.string(),
+  engineVersion: z.string().optional(),
+  model: z.looseObject({
+    name: z.string(),
+    path: z.string().optional(),
+    sha256: z.string(),
+    bytes: z.number().optional(),
+    architecture: z.string().optional(),
+    description: z.string().optional(),
+  }),
+  modelSha256: z.string(),
+  /** Load options that can change outputs (part of the cache key). */
+  outputOptions: z.record(z.string(), z.unknown()).optional(),
+  /** Load options that do not (reported only). */
+  otherOptions: z.record(z.string(), z.unknown()).optional(),
+  chatWrapper: z.string().optional(),
+  reasoning: z.enum(["none", "empty-thinking-block", "final-channel"]).optional(),
+  letterMethod: z.enum(["logprobs", "sampled"]).optional(),
+});
+export type ManifestBackend = z.infer<typeof ManifestBackendSchema>;
+
 export const ManifestSchema = z.object({
   tool: z.object({ name: z.literal("valuelens"), version: z.string() }),
   status: z.enum(["running", "interrupted", "failed", "complete"]),
@@ -93,7 +120,7 @@ export const ManifestSchema = z.object({
   configDigest: z.string(),
   /** VIA: rows and usable actions; dilemmas: rows = dilemmas in the file, usableActions = dilemmas x 6 actions. */
   dataset: z.object({ path: z.string(), sha256: z.string(), rows: z.number(), usableActions: z.number() }),
-  backend: z.record(z.string(), z.unknown()),
+  backend: ManifestBackendSchema,
   /**
    * failed: questions recorded as failed (no answer; left out of the metrics; `run --resume
    * --retry-failed` asks them again). Absent when none is (and in runs made before).

@@ -160,7 +160,7 @@ export function sixpointManifest(
       rows: 0,
       usableActions: 0,
     },
-    backend: { model: { name: model }, modelSha256: "0".repeat(64) },
+    backend: { engine: "handcrafted", model: { name: model, sha256: "0".repeat(64) }, modelSha256: "0".repeat(64) },
     questions: { total: records.length, byTask },
     notes: ["Handcrafted dilemma run."],
     versions: {},
