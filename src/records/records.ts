@@ -62,24 +62,14 @@ export const PersonaRefSchema = z.object({
 });
 export type PersonaRef = z.infer<typeof PersonaRefSchema>;
 
-export const RecordSchema = z.object({
-  id: z.string(),
-  /** letters / paper: the VIA suite; sixpoint: the dilemma suite's 6-point letters protocol. */
-  protocol: z.enum(["letters", "paper", "sixpoint"]),
-  /** stated: the stated-value (value) question; action: the action question. */
-  task: z.enum(["stated", "action"]),
-  /** VIA: the scenario's country. Dilemmas: the country persona's country, else "". */
-  country: z.string(),
-  topic: z.string(),
-  value: z.string().nullable(),
-  variant: z.number().int().nullable(),
-  repeat: z.number().int(),
-  /** Option keys in the order shown. */
-  order: z.array(z.string()),
-  viaRows: z.object({ positive: z.number().int(), negative: z.number().int() }).optional(),
-  /** Dilemma suite: the dilemma's id. */
-  dilemma: z.string().optional(),
-  persona: PersonaRefSchema.optional(),
+/** stated: the stated-value (value) question; action: the action question. */
+export const TaskSchema = z.enum(["stated", "action"]);
+
+/**
+ * The answer part of every record, after the suite's own fields: the cache key, the answer as
+ * elicited (letters, or a generation and its parse), the score, a failure, and meta.
+ */
+const ANSWER_SHAPE = {
   cacheKey: z.string(),
   /** Letters protocol: letter probabilities from one forward pass. */
   letters: LetterScoresSchema.optional(),
@@ -123,7 +113,53 @@ export const RecordSchema = z.object({
   failed: z.object({ reason: z.string(), status: z.number().int().nullable() }).optional(),
   /** Volatile facts about this evaluation (not part of the deterministic record). */
   meta: z.object({ cacheHit: z.boolean(), ms: z.number(), evaluatedTokens: z.number(), reusedTokens: z.number() }),
-});
+};
+
+/**
+ * A suite's record schema: the envelope every record shares (id, protocol, task, repeat, order,
+ * and the answer part) around the suite's own fields, in the order records are written
+ * (`identity` after the task, `payload` after the option order), so a record read and written
+ * again keeps its bytes. Each suite defines its records with it (src/suites/<name>/record.ts).
+ */
+export function suiteRecordSchema<
+  const P extends readonly [string, ...string[]],
+  I extends z.ZodRawShape,
+  X extends z.ZodRawShape,
+>(protocols: P, identity: I, payload: X) {
+  return z.object({
+    id: z.string(),
+    /** The suite and elicitation, as one tag (src/suites/registry.ts suiteOfProtocol). */
+    protocol: z.enum(protocols),
+    task: TaskSchema,
+    ...identity,
+    repeat: z.number().int(),
+    /** Option keys in the order shown. */
+    order: z.array(z.string()),
+    ...payload,
+    ...ANSWER_SHAPE,
+  });
+}
+
+/**
+ * Any record, as the engine reads it before its suite's schema narrows it: the VIA fields and
+ * the dilemma fields, each optional. (Suites read their own types: ViaRecord, DilemmaRecord.)
+ */
+export const RecordSchema = suiteRecordSchema(
+  ["letters", "paper", "sixpoint"],
+  {
+    /** VIA: the scenario's country. Dilemmas: the country persona's country, else "". */
+    country: z.string(),
+    topic: z.string(),
+    value: z.string().nullable(),
+    variant: z.number().int().nullable(),
+  },
+  {
+    viaRows: z.object({ positive: z.number().int(), negative: z.number().int() }).optional(),
+    /** Dilemma suite: the dilemma's id. */
+    dilemma: z.string().optional(),
+    persona: PersonaRefSchema.optional(),
+  },
+);
 
 export type RunRecord = z.infer<typeof RecordSchema>;
 
