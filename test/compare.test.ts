@@ -11,16 +11,29 @@ import {
   jensenShannon,
   meanAbsDiff,
   topOption,
-} from "../src/compare/agreement.js";
-import { compareRuns, type CompareResult } from "../src/compare/compare.js";
+} from "../src/metrics/agreement.js";
+import { compareInput } from "../src/compare/compare.js";
+import { loadRun } from "../src/compare/load.js";
+import type { CompareOptions } from "../src/suites/compare.js";
+import { compareViaRuns, type CompareResult } from "../src/suites/via/compare.js";
 import type { Interval } from "../src/metrics/bootstrap.js";
-import { compareTables, renderCompareMarkdown } from "../src/report/compareReport.js";
+import { compareTables, renderCompareMarkdown } from "../src/suites/via/compareReport.js";
 import { renderTable } from "../src/report/table.js";
 import { readRecords, type RunRecord } from "../src/records/records.js";
 import { UserError } from "../src/util/errors.js";
 import { valuelens } from "./helpers/cli.js";
 import { thrown } from "./helpers/errors.js";
 import { tinyModelPath } from "./helpers/models.js";
+
+/** VIA's comparison of run directories, as `valuelens compare` computes it. */
+function compareRuns(dirs: readonly string[], opts: CompareOptions = {}): CompareResult {
+  return compareViaRuns(
+    compareInput(
+      dirs.map((d) => loadRun(d)),
+      opts,
+    ),
+  );
+}
 
 describe("agreement statistics (by hand)", () => {
   it("Cohen's kappa", () => {

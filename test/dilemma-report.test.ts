@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { compareCommand } from "../src/cli/compare.js";
 import { compareDilemmaRuns } from "../src/suites/dilemmas/compare.js";
+import { compareInput } from "../src/compare/compare.js";
 import { loadRun } from "../src/compare/load.js";
 import { dilemmaMetrics } from "../src/suites/dilemmas/metrics.js";
 import { renderDilemmaCompareMarkdown } from "../src/suites/dilemmas/compareReport.js";
@@ -204,7 +205,7 @@ describe("valuelens compare of dilemma-suite runs", () => {
   const BOOT = { bootstrap: 200, seed: 2 };
 
   it("per run and persona kind: the runs' own figures and intervals (the report's)", () => {
-    const r = compareDilemmaRuns([loadRun(A), loadRun(B)], BOOT);
+    const r = compareDilemmaRuns(compareInput([loadRun(A), loadRun(B)], BOOT));
     expect(r.protocol).toBe("sixpoint");
     expect(r.runs.map((x) => [x.label, x.units, x.compared])).toEqual([
       ["alpha", 12, 144],
@@ -228,7 +229,7 @@ describe("valuelens compare of dilemma-suite runs", () => {
   });
 
   it("paired difference from the first run over shared units, by hand", () => {
-    const r = compareDilemmaRuns([loadRun(A), loadRun(B)], BOOT);
+    const r = compareDilemmaRuns(compareInput([loadRun(A), loadRun(B)], BOOT));
     // Only the max personas' actions on d0, d1 moved: the baseline difference is exactly 0.
     const none = r.differences.find((d) => d.kind === "none")!;
     expect(none).toMatchObject({ a: 0, b: 1, labelA: "alpha", labelB: "beta", units: 4, dilemmas: 4 });
@@ -254,16 +255,16 @@ describe("valuelens compare of dilemma-suite runs", () => {
     expect(all.units).toBe(12);
     expect(all.alignmentDistance.estimate).toBeCloseTo((max.alignmentDistance.estimate! * 8) / 12, 12);
     // Deterministic.
-    expect(compareDilemmaRuns([loadRun(A), loadRun(B)], BOOT)).toEqual(r);
+    expect(compareDilemmaRuns(compareInput([loadRun(A), loadRun(B)], BOOT))).toEqual(r);
   });
 
   it("runs with other questions: refused, or compared on the shared ones with --allow-partial", () => {
-    const e = thrown(() => compareDilemmaRuns([loadRun(A), loadRun(BASE)], BOOT));
+    const e = thrown(() => compareDilemmaRuns(compareInput([loadRun(A), loadRun(BASE)], BOOT)));
     expect(e).toBeInstanceOf(UserError);
     expect(e.message).toContain("questions that");
     expect(e.message).toContain("--allow-partial");
     expect(e.message.split("\n")).toHaveLength(1);
-    const r = compareDilemmaRuns([loadRun(A), loadRun(BASE)], { ...BOOT, allowPartial: true });
+    const r = compareDilemmaRuns(compareInput([loadRun(A), loadRun(BASE)], { ...BOOT, allowPartial: true }));
     expect(r.questions.partial).toBe(true);
     expect(r.questions.shared).toBe(48);
     expect(r.kinds).toEqual(["none"]);

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { matricesFromRecords, metricsFromRecords } from "../src/suites/via/metrics/fromRecords.js";
+import { isBalancedCycle } from "../src/metrics/positionBias.js";
 import {
   balancedScores,
-  isBalancedCycle,
   positionBias,
   type LettersTaskBias,
   type PaperTaskBias,
-} from "../src/metrics/positionBias.js";
+} from "../src/suites/via/metrics/positionBias.js";
 import { STATED_SCALE } from "../src/suites/via/questions.js";
 import { renderRunReport } from "../src/suites/via/report.js";
 import type { RunRecord } from "../src/records/records.js";

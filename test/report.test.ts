@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { computeMetrics } from "../src/suites/via/metrics/alignment.js";
-import { renderCountryTable, renderReport } from "../src/report/report.js";
+import { renderCountryTable } from "../src/report/report.js";
+import { renderReport } from "../src/suites/via/reportSections.js";
 import { SMALL_ACTION, SMALL_STATED } from "./helpers/handcrafted.js";
 
 const HEADER = "| model | US | CA | GER | UK | FR | AUS | IND | PAK | PHIL | NGA | EG | UG | overall |";

@@ -15,7 +15,7 @@ import {
   repeatSpread,
   RESAMPLED,
   type Intervals,
-} from "../src/metrics/uncertainty.js";
+} from "../src/suites/via/metrics/uncertainty.js";
 import { TOPICS, VALUE_NAMES } from "../src/protocol/values.js";
 import { seededRandom } from "../src/util/random.js";
 import { hash01, lettersRecord, lettersRun, writeRunDir } from "./helpers/handcrafted.js";

@@ -1,15 +1,9 @@
 import path from "node:path";
 import { Command, Option } from "commander";
-import { compareLoadedRuns, DEFAULT_BOOTSTRAP_SAMPLES, type CompareOptions } from "../compare/compare.js";
-import { compareDilemmaRuns, isDilemmaComparison } from "../suites/dilemmas/compare.js";
-import { loadRun, type LoadedRun } from "../compare/load.js";
-import { alignmentRateTable, compareTables, renderCompareMarkdown } from "../report/compareReport.js";
-import {
-  dilemmaAlignmentTable,
-  dilemmaCompareTables,
-  renderDilemmaCompareMarkdown,
-} from "../suites/dilemmas/compareReport.js";
-import { renderTable, type Table, type TableFormat } from "../report/table.js";
+import { compareRuns } from "../compare/compare.js";
+import { loadRun } from "../compare/load.js";
+import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
+import { renderTable, type TableFormat } from "../report/table.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 import { intOption } from "./common.js";
@@ -62,7 +56,7 @@ Examples:
         throw new UserError(`--format ${flags.format} writes one file per table: pass --out DIR`);
       }
       const opts = { allowPartial: flags.allowPartial === true, bootstrap: flags.bootstrap, seed: flags.seed };
-      const c = comparison(
+      const c = compareRuns(
         dirs.map((d) => loadRun(d)),
         opts,
       );
@@ -89,27 +83,4 @@ Examples:
       process.stdout.write(renderTable(c.headline, "md"));
       process.stdout.write(`\nwrote ${written.map((f) => path.relative(process.cwd(), f) || f).join(", ")}\n`);
     });
-}
-
-/** A comparison of VIA runs or of dilemma-suite runs, ready to print and write. */
-function comparison(
-  runs: readonly LoadedRun[],
-  opts: CompareOptions,
-): { result: { questions: { partial: boolean; shared: number } }; markdown: string; tables: Table[]; headline: Table } {
-  if (isDilemmaComparison(runs)) {
-    const result = compareDilemmaRuns(runs, opts);
-    return {
-      result,
-      markdown: renderDilemmaCompareMarkdown(result),
-      tables: dilemmaCompareTables(result, "data"),
-      headline: dilemmaAlignmentTable(result, "text"),
-    };
-  }
-  const result = compareLoadedRuns(runs, opts);
-  return {
-    result,
-    markdown: renderCompareMarkdown(result),
-    tables: compareTables(result, "data"),
-    headline: alignmentRateTable(result, "text"),
-  };
 }

@@ -17,6 +17,7 @@ import type { Command } from "commander";
 import type { BackendInfo } from "../backends/backend.js";
 import type { Question, Task } from "../questions/question.js";
 import type { Heatmap } from "../report/charts.js";
+import type { CompareInput, Comparison } from "./compare.js";
 import type { Table } from "../report/table.js";
 import type { Manifest, RunConfig } from "../records/manifest.js";
 import type { RunRecord } from "../records/records.js";
@@ -115,6 +116,10 @@ export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMet
   /** The report's tables for `report --format csv|json`. */
   tables(manifest: Manifest, metrics: M, records: readonly RunRecord[]): Table[];
   figures(metrics: M): Heatmap[];
+  /** `valuelens compare`: two or more runs of this suite side by side (./compare.ts). */
+  compare(input: CompareInput): Comparison;
+  /** How messages name a run of this suite: "a <runNoun> run" ("VIA", "dilemma-suite"). */
+  readonly runNoun: string;
   /** What a finished `run` prints (markdown): the suite's headline table. */
   headline(modelName: string, metrics: M): string;
   /** Tasks in the order the progress display shows them. */

@@ -6,7 +6,9 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compareRuns } from "../../src/compare/compare.js";
+import { compareInput } from "../../src/compare/compare.js";
+import { loadRun } from "../../src/compare/load.js";
+import { compareViaRuns } from "../../src/suites/via/compare.js";
 import { loadRunDirectory } from "../../src/runs/load.js";
 import type { RunRecord } from "../../src/records/records.js";
 import { UserError } from "../../src/util/errors.js";
@@ -62,7 +64,7 @@ describe("validated reads of a run directory (tiny model)", () => {
     expect(read(dup, "report.md").split("\n")[0]).not.toContain("PARTIAL");
 
     // compare and merge read it the same way.
-    const c = compareRuns([A, dup], { bootstrap: 0 });
+    const c = compareViaRuns(compareInput([loadRun(A), loadRun(dup)], { bootstrap: 0 }));
     expect(c.pairs[0]!.difference.overall.estimate).toBe(0);
     expect(c.runs[1]!.compared).toBe(recordsOf(A).length);
     expect(c.notes.join("\n")).toContain("identical duplicate records");

@@ -1,7 +1,7 @@
 /**
  * `valuelens compare` for dilemma-suite runs (the 6-point protocol): alignment rate and
  * alignment distance per run and persona kind, and each run's paired difference from the
- * first run; src/report/dilemmaCompareReport.ts renders it.
+ * first run; ./compareReport.ts renders it.
  *
  * Runs are compared on the questions they share: a question is (persona, dilemma, task,
  * repeat), so runs with different repeats compare on their common repeats and stay
@@ -24,18 +24,7 @@ import {
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../../metrics/uncertainty.js";
 import type { RunRecord } from "../../records/records.js";
 import { UserError } from "../../util/errors.js";
-import { runLabels, type LoadedRun } from "../../compare/load.js";
-
-export interface DilemmaCompareOptions {
-  /** compare only the questions all runs share, instead of refusing runs that differ */
-  allowPartial?: boolean;
-  /** bootstrap resamples per interval (default 1000; 0 = no intervals) */
-  bootstrap?: number;
-  /** bootstrap seed (default: the first run's --seed, as `valuelens report` uses) */
-  seed?: number;
-  /** interval level (default 0.95) */
-  level?: number;
-}
+import type { CompareInput, RunToCompare } from "../compare.js";
 
 /** A persona kind, or "all" for every unit of the run. */
 export type KindOrAll = PersonaKind | "all";
@@ -89,20 +78,6 @@ export interface DilemmaCompareResult {
   notes: string[];
 }
 
-/**
- * True when every run is a dilemma-suite run, false when none is; runs of both suites are a
- * one-line UserError.
- */
-export function isDilemmaComparison(runs: readonly LoadedRun[]): boolean {
-  const six = runs.filter((r) => r.manifest.config.protocol === "sixpoint");
-  if (six.length === 0) return false;
-  const via = runs.find((r) => r.manifest.config.protocol !== "sixpoint");
-  if (via === undefined) return true;
-  throw new UserError(
-    `${six[0]!.dir} is a dilemma-suite run (sixpoint protocol) and ${via.dir} a VIA run (${via.manifest.config.protocol} protocol); compare runs of one suite only`,
-  );
-}
-
 const SEP = "\u0000";
 
 /** The question a record answers, repeat included: persona, dilemma, task, repeat. */
@@ -120,7 +95,7 @@ function describeKey(key: string): string {
 }
 
 /** What differs between the runs' questions and dilemma files; the shared question keys. */
-function comparability(runs: readonly LoadedRun[]): { shared: Set<string>; differences: string[]; notes: string[] } {
+function comparability(runs: readonly RunToCompare[]): { shared: Set<string>; differences: string[]; notes: string[] } {
   const keys = runs.map((r) => new Set(r.records.map(questionKey)));
   const differences: string[] = [];
   const notes: string[] = [];
@@ -204,10 +179,8 @@ function pairedDifference(
  * Compare loaded dilemma-suite runs. Throws a one-line UserError when they differ in their
  * questions or dilemma file and `allowPartial` is not set, or share no question.
  */
-export function compareDilemmaRuns(
-  loaded: readonly LoadedRun[],
-  opts: DilemmaCompareOptions = {},
-): DilemmaCompareResult {
+export function compareDilemmaRuns(input: CompareInput): DilemmaCompareResult {
+  const { runs: loaded, options: opts } = input;
   if (loaded.length < 2) throw new UserError("compare needs at least two run directories");
   const { shared, differences, notes: comparabilityNotes } = comparability(loaded);
   if (differences.length > 0 && !opts.allowPartial) {
@@ -222,7 +195,7 @@ export function compareDilemmaRuns(
     seed: opts.seed ?? loaded[0]!.manifest.config.seed,
     level: opts.level ?? 0.95,
   };
-  const labels = runLabels(loaded);
+  const labels = input.labels;
   const records = loaded.map((l) => l.records.filter((r) => shared.has(questionKey(r))));
   const units = records.map((rs) => dilemmaUnits(rs).units);
   const present = new Set(units.flatMap((us) => us.map((u) => u.persona.kind)));

@@ -1,14 +1,14 @@
 /**
  * compare.md and the comparison tables (--format csv|json) of dilemma-suite runs: alignment
  * rate and distance per run and persona kind, then each run's paired difference from the
- * first run. Two styles as in ./compareReport.ts: "text" (estimate and interval in one cell)
+ * first run. Two styles as in src/report/compare.ts: "text" (estimate and interval in one cell)
  * and "data" (one numeric column per figure, intervals as low / high columns).
  */
 import type { DilemmaCompareResult, KindOrAll } from "./compare.js";
 import { fmtInterval, MISSING } from "../../report/report.js";
 import { fmtSigned, kindLabel } from "./report.js";
 import { renderTable, type Table } from "../../report/table.js";
-import { intervalCells, levelText, notesSection, type TableStyle } from "../../report/compareReport.js";
+import { intervalCells, levelText, notesSection, type TableStyle } from "../../report/compare.js";
 
 function kindText(kind: KindOrAll): string {
   return kind === "all" ? "all" : kindLabel(kind);

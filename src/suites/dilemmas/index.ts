@@ -14,6 +14,8 @@ import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "./datas
 import { dilemmaHeatmaps } from "./figures.js";
 import { dilemmaMetrics, type DilemmaMetrics } from "./metrics.js";
 import { buildDilemmaQuestions } from "./questions.js";
+import { compareDilemmaRuns } from "./compare.js";
+import { dilemmaAlignmentTable, dilemmaCompareTables, renderDilemmaCompareMarkdown } from "./compareReport.js";
 import { alignmentByKindTable, dilemmaReportTables, renderDilemmaReport } from "./report.js";
 import { SIXPOINT_OPTIONS } from "./sixpoint.js";
 
@@ -79,5 +81,15 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics> = {
   report: renderDilemmaReport,
   tables: dilemmaReportTables,
   figures: dilemmaHeatmaps,
+  compare: (input) => {
+    const result = compareDilemmaRuns(input);
+    return {
+      result,
+      markdown: renderDilemmaCompareMarkdown(result),
+      tables: dilemmaCompareTables(result, "data"),
+      headline: dilemmaAlignmentTable(result, "text"),
+    };
+  },
+  runNoun: "dilemma-suite",
   headline: (_modelName, metrics) => renderTable(alignmentByKindTable(metrics), "md"),
 };

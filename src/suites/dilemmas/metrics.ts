@@ -19,13 +19,13 @@
  *   dilemma brings all its units of the group); a persona kind's difference from the baseline
  *   is paired per dilemma.
  */
+import type { Task } from "../../questions/question.js";
 import { SIXPOINT_OPTIONS } from "./sixpoint.js";
 import { ANALYSIS_ORDER, TOPICS } from "../../protocol/values.js";
 import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../../records/records.js";
 import { bootstrap, type Interval } from "../../metrics/bootstrap.js";
 import { completeBalancedCycles, positionLetter, positionProbs } from "../../metrics/positionBias.js";
 
-export type DilemmaTask = "stated" | "action";
 export type PersonaKind = PersonaRef["kind"];
 
 /** Persona kinds in report order (the `--persona` kinds, then persona files); "none" is the baseline. */
@@ -85,7 +85,7 @@ export interface DilemmaInputs {
   /** (persona, dilemma) pairs seen, used, and dropped by reason */
   units: { total: number; used: number; dropped: number; droppedByReason: Record<string, number> };
   /** scored questions per task, and how many were order-balanced */
-  questions: Record<DilemmaTask, { scored: number; balanced: number; unbalanced: number }>;
+  questions: Record<Task, { scored: number; balanced: number; unbalanced: number }>;
 }
 
 /** Mean alignment rate and distance over a group of units, with bootstrap intervals over dilemmas. */
@@ -162,8 +162,8 @@ export interface DilemmaMetrics {
   /** topic -> kind -> figure (the paper's topic order) */
   byTopic: Record<string, Partial<Record<PersonaKind, AlignmentFigure>>>;
   byDilemma: DilemmaFigure[];
-  choices: Record<DilemmaTask, Partial<Record<PersonaKind, ChoiceDistribution>>>;
-  positionBias: Partial<Record<DilemmaTask, PositionMass>>;
+  choices: Record<Task, Partial<Record<PersonaKind, ChoiceDistribution>>>;
+  positionBias: Partial<Record<Task, PositionMass>>;
   /** present when bootstrap options were given (samples 0: none computed) */
   intervals?: { bootstrap: DilemmaBootstrapSettings };
 }
@@ -492,7 +492,7 @@ function byKindFigures(
 // ---------------------------------------------------------------------------------------------
 // Answer choices and position bias
 
-function choiceDistribution(task: DilemmaTask, records: readonly RunRecord[]): ChoiceDistribution {
+function choiceDistribution(task: Task, records: readonly RunRecord[]): ChoiceDistribution {
   const labels = SIXPOINT_OPTIONS[task];
   const mean = new Array<number>(SCALE_POINTS).fill(0);
   const top = new Array<number>(SCALE_POINTS).fill(0);

@@ -4,10 +4,11 @@
  * the value x persona-kind heatmaps, topics, the answer-choice distributions, position bias,
  * the run summary, notes, and our operational definitions.
  *
- * As in ./report.ts, every section is built twice from the same numbers: display tables
- * (estimate and interval in one cell) for report.md, and data tables (one figure per column,
- * intervals as ..._ci_low / ..._ci_high) for `valuelens report --format csv|json`.
+ * As in every suite's report (src/report/report.ts), each section holds display tables (estimate
+ * and interval in one cell) for report.md, and data tables built from the same numbers (one
+ * figure per column, intervals as ..._ci_low / ..._ci_high) for `valuelens report --format csv|json`.
  */
+import type { Task } from "../../questions/question.js";
 import { SIXPOINT_OPTIONS } from "./sixpoint.js";
 import type { Interval } from "../../metrics/bootstrap.js";
 import {
@@ -15,15 +16,30 @@ import {
   type AlignmentFigure,
   type BaselineDifference,
   type DilemmaMetrics,
-  type DilemmaTask,
   type PersonaKind,
 } from "./metrics.js";
 import type { Manifest } from "../../records/manifest.js";
 import type { PersonaRef, RunRecord } from "../../records/records.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
-import { fmt, fmtInterval, MISSING, type ReportSection } from "../../report/report.js";
-import { renderTable, type Cell, type Table } from "../../report/table.js";
+import {
+  backendSummary,
+  bootstrapSummary,
+  bootstrapWords,
+  droppedReasonsText,
+  fmt,
+  fmtInterval,
+  MISSING,
+  meanLetterMass,
+  modelNameOf,
+  NO_INTERVALS,
+  num,
+  renderReportDocument,
+  runSummarySection,
+  text,
+  type ReportSection,
+} from "../../report/report.js";
+import type { Cell, Table } from "../../report/table.js";
 
 /** How a persona kind is named in the tables. */
 export function kindLabel(kind: PersonaKind): string {
@@ -38,15 +54,6 @@ export function fmtSigned(iv: Interval | undefined, digits = 2): string {
     return Number(t) === 0 ? (0).toFixed(digits) : x > 0 ? `+${t}` : t;
   };
   return iv.low === null || iv.high === null ? s(iv.estimate) : `${s(iv.estimate)} [${s(iv.low)}, ${s(iv.high)}]`;
-}
-
-/** Text for a display table: backslashes escaped here, pipes and newlines by renderTable. */
-function text(s: string): string {
-  return s.replace(/\\/g, "\\\\");
-}
-
-function num(x: number | null | undefined): Cell {
-  return x === null || x === undefined || !Number.isFinite(x) ? null : x;
 }
 
 /** estimate, ci_low, ci_high */
@@ -74,10 +81,9 @@ function personaPlace(p: PersonaRef): string {
   return p.quadrant ?? p.country ?? "";
 }
 
-function bootstrapWords(m: DilemmaMetrics): string {
+function dilemmaBootstrapWords(m: DilemmaMetrics): string {
   const b = m.intervals?.bootstrap;
-  if (b === undefined || b.samples === 0) return "No intervals: the bootstrap was disabled (--bootstrap 0).";
-  return `In brackets: ${Math.round(b.level * 100)}% percentile bootstrap intervals (${b.samples} resamples, seed ${b.seed}); resampled: ${b.resampled}.`;
+  return b === undefined ? NO_INTERVALS : bootstrapWords(b, `; resampled: ${b.resampled}.`);
 }
 
 /** The run summary as key/value pairs. */
@@ -87,8 +93,8 @@ function runSummary(
   records: readonly RunRecord[],
 ): Record<string, string | number> {
   const c = manifest.config;
-  const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? c.model;
-  const mass = records.filter((r) => r.letters).map((r) => r.letters!.mass);
+  const model = modelNameOf(manifest);
+  const mass = meanLetterMass(records);
   const personas = (c.personas ?? []).map((p) =>
     typeof p === "string" ? p : `file ${p.file} (sha256 ${p.sha256.slice(0, 16)})`,
   );
@@ -103,33 +109,21 @@ function runSummary(
     dilemmas: `${c.dilemmas ?? manifest.dataset.path} (${manifest.dataset.path}, sha256 ${manifest.dataset.sha256.slice(0, 16)})`,
     "personas asked": personas.length > 0 ? personas.join(", ") : "none",
     quadrants: c.quadrants && c.quadrants.length > 0 ? c.quadrants.join(", ") : "all four",
-    "model sha256": String(manifest.backend.modelSha256 ?? "").slice(0, 16),
-    engine: String(manifest.backend.engineVersion ?? manifest.backend.engine ?? ""),
+    ...backendSummary(manifest),
   };
-  if (mass.length > 0) out["mean letter mass"] = (mass.reduce((a, b) => a + b, 0) / mass.length).toFixed(3);
+  if (mass !== undefined) out["mean letter mass"] = mass;
   const b = m.intervals?.bootstrap;
-  if (b)
-    out.bootstrap =
-      b.samples > 0
-        ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals over dilemmas`
-        : "disabled (--bootstrap 0)";
+  if (b) out.bootstrap = bootstrapSummary(b, " over dilemmas");
   return out;
-}
-
-function reasonsText(byReason: Readonly<Record<string, number>>): string {
-  return Object.entries(byReason)
-    .filter(([, n]) => n > 0)
-    .map(([r, n]) => `${r}: ${n}`)
-    .join(", ");
 }
 
 /** Notes: the manifest's, then what entered the figures and what was dropped. */
 function notes(manifest: Manifest, m: DilemmaMetrics): string[] {
   const i = m.inputs;
   const out = [...manifest.notes];
-  const rr = reasonsText(i.records.droppedByReason);
+  const rr = droppedReasonsText(i.records.droppedByReason);
   out.push(`Records: ${i.records.records} recorded, ${i.records.used} used${rr ? ` (dropped: ${rr})` : ""}.`);
-  const ur = reasonsText(i.units.droppedByReason);
+  const ur = droppedReasonsText(i.units.droppedByReason);
   out.push(
     `Units (persona x dilemma): ${i.units.total} asked, ${i.units.used} with both questions scored${ur ? ` (dropped: ${ur})` : ""}.`,
   );
@@ -226,7 +220,7 @@ export function dilemmaReportSections(
           : "This run has no baseline (persona kind none): no differences from it."),
     ],
     display: [alignmentByKindTable(m)],
-    after: [bootstrapWords(m)],
+    after: [dilemmaBootstrapWords(m)],
     data: [
       {
         name: "alignment-by-persona-kind",
@@ -380,8 +374,8 @@ export function dilemmaReportSections(
   });
 
   // 5. Answer choices.
-  const choiceKinds = (task: DilemmaTask) => PERSONA_KIND_ORDER.filter((k) => m.choices[task][k]);
-  const choiceTable = (task: DilemmaTask): Table => ({
+  const choiceKinds = (task: Task) => PERSONA_KIND_ORDER.filter((k) => m.choices[task][k]);
+  const choiceTable = (task: Task): Table => ({
     name: task === "stated" ? "answer-choices-value-question" : "answer-choices-action-question",
     title: task === "stated" ? "Answer choices: value question" : "Answer choices: action question",
     columns: ["persona kind", "answers", ...SIXPOINT_OPTIONS[task]],
@@ -476,23 +470,7 @@ export function dilemmaReportSections(
   if (unseen) sections.push(unseen);
 
   // 8. Run summary.
-  const summary = Object.entries(runSummary(manifest, m, records));
-  sections.push({
-    heading: "Run summary",
-    before: [],
-    display: [
-      {
-        name: "run-summary",
-        title: "Run summary",
-        columns: ["key", "value"],
-        rows: summary.map(([k, v]) => [text(k), text(String(v))]),
-      },
-    ],
-    after: [],
-    data: [
-      { name: "run-summary", title: "Run summary", columns: ["key", "value"], rows: summary.map(([k, v]) => [k, v]) },
-    ],
-  });
+  sections.push(runSummarySection(runSummary(manifest, m, records)));
   return sections;
 }
 
@@ -502,32 +480,23 @@ export function renderDilemmaReport(
   metrics: DilemmaMetrics,
   records: readonly RunRecord[],
 ): string {
-  const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? manifest.config.model;
-  const out: string[] = [`# valuelens report: ${model} (dilemma suite)`, ""];
   const failed = failedQuestionsBlock(records);
-  if (failed) out.push(failed.preface, "");
   const lowMass = lowLetterMassBlock(records, minLetterMassOf(manifest.config));
-  if (lowMass) out.push(lowMass, "");
-  for (const s of dilemmaReportSections(manifest, metrics, records)) {
-    out.push(`## ${s.heading}`, "");
-    for (const p of s.before) out.push(p, "");
-    for (const t of s.display) {
-      if (s.display.length > 1) out.push(`**${t.title}**`, "");
-      out.push(renderTable(t, "md").trimEnd(), "");
-    }
-    for (const p of s.after) out.push(p, "");
-  }
-  out.push("## Notes", "");
-  for (const n of notes(manifest, metrics)) out.push(`- ${n}`);
-  if (failed) out.push(`- ${failed.note}`);
-  out.push("", "## Operational definitions (ours)", "");
-  out.push(
-    "These are our operational definitions of the measures above for the 6-point protocol, not the paper's F1:",
-    "",
-  );
-  for (const d of Object.values(metrics.definitions)) out.push(`- ${d}`);
-  out.push("");
-  return out.join("\n");
+  return renderReportDocument({
+    title: `valuelens report: ${modelNameOf(manifest)} (dilemma suite)`,
+    preface: [...(failed ? [failed.preface] : []), ...(lowMass ? [lowMass] : [])],
+    sections: dilemmaReportSections(manifest, metrics, records),
+    closing: [
+      { heading: "Notes", before: [], bullets: [...notes(manifest, metrics), ...(failed ? [failed.note] : [])] },
+      {
+        heading: "Operational definitions (ours)",
+        before: [
+          "These are our operational definitions of the measures above for the 6-point protocol, not the paper's F1:",
+        ],
+        bullets: Object.values(metrics.definitions),
+      },
+    ],
+  });
 }
 
 /** The report's tables as data (raw numbers), for `--format csv|json`. */

@@ -15,6 +15,8 @@ import { viaHeatmaps } from "./figures.js";
 import { metricsFromRecords, type RunMetrics } from "./metrics/fromRecords.js";
 import { parseActionAnswer, parseStatedAnswer } from "./paper.js";
 import { buildQuestions, STATED_SCALE } from "./questions.js";
+import { compareViaRuns } from "./compare.js";
+import { alignmentRateTable, compareTables, renderCompareMarkdown } from "./compareReport.js";
 import { renderRunReport, runReportTables } from "./report.js";
 import { expectedPosition } from "../scales.js";
 
@@ -108,6 +110,16 @@ export const viaSuite: Suite<ViaDataset, RunMetrics> = {
   report: renderRunReport,
   tables: runReportTables,
   figures: viaHeatmaps,
+  compare: (input) => {
+    const result = compareViaRuns(input);
+    return {
+      result,
+      markdown: renderCompareMarkdown(result),
+      tables: compareTables(result, "data"),
+      headline: alignmentRateTable(result, "text"),
+    };
+  },
+  runNoun: "VIA",
   headline: (modelName, metrics) => {
     const iv = metrics.intervals?.alignmentRate;
     return renderCountryTable([

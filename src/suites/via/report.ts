@@ -8,15 +8,22 @@ import type { Manifest } from "../../records/manifest.js";
 import type { RunRecord } from "../../records/records.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
-import { renderReport, reportTables, type ReportInput } from "../../report/report.js";
+import {
+  backendSummary,
+  bootstrapSummary,
+  droppedReasonsText,
+  meanLetterMass,
+  modelNameOf,
+} from "../../report/report.js";
 import type { Table } from "../../report/table.js";
+import { renderReport, reportTables, type ReportInput } from "./reportSections.js";
 
 /** What the report of a run shows: title, run summary, metrics and notes. */
 export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): ReportInput {
   const c = manifest.config;
-  const model = (manifest.backend.model as { name?: string } | undefined)?.name ?? c.model;
-  const letterMass = records.filter((r) => r.letters).map((r) => r.letters!.mass);
-  const meanMass = letterMass.length ? letterMass.reduce((a, b) => a + b, 0) / letterMass.length : undefined;
+  const model = modelNameOf(manifest);
+  const { "model sha256": modelSha256, engine } = backendSummary(manifest);
+  const meanMass = meanLetterMass(records);
   const summary: Record<string, string | number> = {
     model,
     status: manifest.status,
@@ -27,31 +34,23 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
     records: records.length,
     "questions in run": manifest.questions.total,
     ...(metrics.failedQuestions > 0 ? { "failed questions (excluded)": metrics.failedQuestions } : {}),
-    "model sha256": String(manifest.backend.modelSha256 ?? "").slice(0, 16),
+    "model sha256": modelSha256,
     dataset: `${manifest.dataset.path} (sha256 ${manifest.dataset.sha256.slice(0, 16)})`,
-    engine: String(manifest.backend.engineVersion ?? manifest.backend.engine ?? ""),
+    engine,
   };
   if (c.personas?.length)
     summary.persona = c.personas.map((p) => (typeof p === "string" ? p : `file ${p.file}`)).join(", ");
-  if (meanMass !== undefined) summary["mean letter mass"] = meanMass.toFixed(3);
+  if (meanMass !== undefined) summary["mean letter mass"] = meanMass;
   if (metrics.scoreAverage) summary["repeat average"] = metrics.scoreAverage.method;
   const b = metrics.intervals?.bootstrap;
-  if (b) {
-    summary.bootstrap =
-      b.samples > 0
-        ? `${b.samples} resamples, seed ${b.seed}, ${Math.round(b.level * 100)}% percentile intervals`
-        : "disabled (--bootstrap 0)";
-  }
+  if (b) summary.bootstrap = bootstrapSummary(b);
   const notes = [...manifest.notes];
   const failed = failedQuestionsBlock(records);
   if (failed) notes.push(failed.note);
   for (const task of ["stated", "action"] as const) {
     const i = metrics.inputs[task];
     if (i.records === 0) continue;
-    const reasons = Object.entries(i.droppedByReason)
-      .filter(([, n]) => n > 0)
-      .map(([r, n]) => `${r}: ${n}`)
-      .join(", ");
+    const reasons = droppedReasonsText(i.droppedByReason);
     notes.push(`${task}: ${i.records} answers recorded, ${i.used} used${reasons ? ` (${reasons})` : ""}.`);
   }
   const unparsed = records.filter((r) => r.parsed && !r.parsed.ok).length;

@@ -10,7 +10,7 @@
 import type { BeyondPaper } from "./beyond.js";
 import type { ScoreMatrix } from "./matrices.js";
 import { countCells, countScenarios } from "./matrices.js";
-import type { Intervals } from "../../../metrics/uncertainty.js";
+import type { Intervals } from "./uncertainty.js";
 
 /** PROTOCOL.md step 3: "binarize both matrices at 0.5 (below 0.5 is 0)". */
 export const BINARIZE_THRESHOLD = 0.5;

@@ -17,13 +17,9 @@ import type { RunRecord } from "../../../records/records.js";
 import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../../../protocol/values.js";
 import { computeMetrics, sharedCells, type ComputeMetricsOptions, type Metrics } from "./alignment.js";
 import { beyondPaperFromShared } from "./beyond.js";
-import { balancedScores, positionBias, type PositionBias } from "../../../metrics/positionBias.js";
-import {
-  intervalsFromShared,
-  repeatSpread,
-  type RepeatSpread,
-  type UncertaintyOptions,
-} from "../../../metrics/uncertainty.js";
+import { balancedScores, positionBias, type PositionBias } from "./positionBias.js";
+import type { UncertaintyOptions } from "../../../metrics/uncertainty.js";
+import { intervalsFromShared, repeatSpread, type RepeatSpread } from "./uncertainty.js";
 import {
   actionMatrixFromExpected,
   actionMatrixFromPaperChoices,

@@ -1,5 +1,5 @@
 /**
- * compare.md and the comparison tables (--format csv|json): the paper's country table with
+ * compare.md and the comparison tables of VIA runs (--format csv|json): the paper's country table with
  * one row per run first, then the differences between runs with paired intervals, how much
  * the runs agree, and the alignment distance per country.
  *
@@ -7,12 +7,11 @@
  * cell, "–" where missing) and "data" (csv/json: one numeric column per figure, intervals as
  * `low` / `high` columns, null where missing).
  */
-import type { AnswerAgreement, CompareResult, DecisionAgreement } from "../compare/compare.js";
-import type { Interval } from "../metrics/bootstrap.js";
-import { COUNTRY_ABBREV } from "../protocol/values.js";
-import { renderTable, type Cell, type Table } from "./table.js";
-
-export type TableStyle = "text" | "data";
+import type { AnswerAgreement, CompareResult, DecisionAgreement } from "./compare.js";
+import type { Interval } from "../../metrics/bootstrap.js";
+import { COUNTRY_ABBREV } from "../../protocol/values.js";
+import { intervalCells, levelText, notesSection, type TableStyle } from "../../report/compare.js";
+import { renderTable, type Cell, type Table } from "../../report/table.js";
 
 const MISSING = "–";
 
@@ -40,21 +39,6 @@ function intervalText(iv: Interval | undefined, digits: number, signed = false):
   const est = num(iv.estimate, digits, signed);
   if (iv.low === null || iv.high === null) return est;
   return `${est} [${num(iv.low, digits, signed)}, ${num(iv.high, digits, signed)}]`;
-}
-
-/** An interval as three data cells: estimate, low, high. */
-export function intervalCells(iv: Interval | undefined): Cell[] {
-  return [iv?.estimate ?? null, iv?.low ?? null, iv?.high ?? null];
-}
-
-/** "95%" for a comparison's bootstrap level. */
-export function levelText(r: { bootstrap: { level: number } }): string {
-  return `${Math.round(r.bootstrap.level * 100)}%`;
-}
-
-/** The "Notes" section of a comparison's markdown (nothing when there are none). */
-export function notesSection(notes: readonly string[]): string[] {
-  return notes.length > 0 ? ["## Notes", "", ...notes.map((n) => `- ${n}`), ""] : [];
 }
 
 export function alignmentRateTable(r: CompareResult, style: TableStyle): Table {
