@@ -2,7 +2,8 @@ import { Command } from "commander";
 import { formatPreflight, preflight } from "../check/preflight.js";
 import { openBackend } from "../models/open.js";
 import { UserError } from "../util/errors.js";
-import { defaultCacheDir, intOption, loadDataset, loadModelSpec, modelPaths, shareOption } from "./common.js";
+import { suiteNamed } from "../suites/registry.js";
+import { defaultCacheDir, intOption, loadModelSpec, loadSuiteDataset, modelPaths, shareOption } from "./common.js";
 
 interface CheckFlags {
   model: string;
@@ -44,7 +45,8 @@ export function checkCommand(): Command {
       if (flags.persona === "none")
         throw new UserError("--persona: give a persona kind to show (moderate, max, incongruous or country)");
       const model = loadModelSpec(flags.model, flags.models);
-      const { dataset } = await loadDataset(flags.via, { quiet: true });
+      // The preflight asks sample questions of the VIA suite.
+      const { dataset } = loadSuiteDataset(suiteNamed("via"), flags.via, { quiet: true });
       const backend = await openBackend(model, modelPaths(flags.cacheDir ?? defaultCacheDir()));
       try {
         const result = await preflight(backend, dataset, {

@@ -2,13 +2,14 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { InvalidArgumentError } from "commander";
-import { VIA_CSV_NAME } from "../datasets/fetch.js";
-import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../suites/via/dataset.js";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "../suites/dilemmas/dataset.js";
+import { InvalidArgumentError, Option } from "commander";
 import type { ModelPaths } from "../models/open.js";
 import { defaultModelsFile, readModels, resolveModel, type ResolvedModel } from "../models/registry.js";
+import { SUITES, suiteNamed } from "../suites/registry.js";
+import type { AnySuite, Suite, SuiteDataset } from "../suites/suite.js";
 import { UserError } from "../util/errors.js";
+
+export { intOption, listOption } from "../util/options.js";
 
 /**
  * The per-user cache root, never relative to the working directory: $VALUELENS_CACHE_DIR, else
@@ -54,45 +55,39 @@ export function loadModelSpec(spec: string, modelsFile?: string): ResolvedModel 
   return resolveModel(spec, readModels(file), modelsFile ?? "models.yaml");
 }
 
-/** Where `valuelens datasets fetch via` puts the released CSV. */
-export function fetchedViaPath(cwd = process.cwd()): string {
-  return path.join(cwd, "datasets", "cache", VIA_CSV_NAME);
+/** The commander attribute name of an option: `--via` -> `via`, `--stated-max-tokens` -> `statedMaxTokens`. */
+export function attributeOf(option: string): string {
+  return new Option(option).attributeName();
+}
+
+/** The flag naming a suite's dataset file (`--via FILE`), as parsed. */
+export function datasetFlag(suite: AnySuite, flags: Record<string, unknown>): string | undefined {
+  return flags[attributeOf(suite.dataset.option)] as string | undefined;
+}
+
+/** `--suite`, else the suite a flag implies (`--dilemmas`), else the registry's first. */
+export function suiteOfFlags(flags: Record<string, unknown>): AnySuite {
+  if (typeof flags.suite === "string") return suiteNamed(flags.suite);
+  return SUITES.find((s) => s.impliedBy?.some((attribute) => flags[attribute] !== undefined)) ?? SUITES[0]!;
 }
 
 /**
- * The dataset of a command: `--via PATH` (or `sample`); without it $VALUELENS_VIA, then the
- * full VIA fetched by `valuelens datasets fetch via`, then the small sample shipped with
- * valuelens (with a note, so nobody runs the sample overnight by mistake).
+ * A suite's dataset: the file named (or `sample`); without one the suite's default (VIA:
+ * $VALUELENS_VIA, then the full VIA fetched by `valuelens datasets fetch via`), else the small
+ * sample shipped with valuelens, with the suite's note (so nobody runs the sample overnight by
+ * mistake). The label is what the config stores: "sample" or the absolute path.
  */
-export async function loadDataset(
-  via: string | undefined,
+export function loadSuiteDataset<D extends SuiteDataset>(
+  suite: Pick<Suite<D>, "dataset" | "loadDataset">,
+  file: string | undefined,
   opts: { quiet?: boolean } = {},
-): Promise<{ dataset: ViaDataset; label: string }> {
-  const chosen = via ?? process.env.VALUELENS_VIA ?? (existsSync(fetchedViaPath()) ? fetchedViaPath() : undefined);
+): { dataset: D; label: string } {
+  const chosen = file ?? suite.dataset.defaultFile?.();
   if (!chosen || chosen === "sample") {
-    if (!chosen && !opts.quiet) {
-      process.stderr.write(
-        "note: using the small sample dataset shipped with valuelens; `valuelens datasets fetch via` gets the full VIA (or pass --via PATH)\n",
-      );
-    }
-    return { dataset: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
+    if (!chosen && !opts.quiet && suite.dataset.sampleNote) process.stderr.write(`note: ${suite.dataset.sampleNote}\n`);
+    return { dataset: suite.loadDataset(suite.dataset.samplePath), label: "sample" };
   }
-  return { dataset: await loadVia(path.resolve(chosen)), label: path.resolve(chosen) };
-}
-
-/** The dilemma suite's dataset: `--dilemmas FILE`, or the sample shipped with valuelens ("sample"). */
-export function loadDilemmaDataset(file: string | undefined): { dataset: LoadedDilemmas; label: string } {
-  if (file === undefined || file === "sample") return { dataset: loadDilemmas(SAMPLE_DILEMMAS_PATH), label: "sample" };
-  return { dataset: loadDilemmas(path.resolve(file)), label: path.resolve(file) };
-}
-
-export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}, got ${value}`);
-    return n;
-  };
+  return { dataset: suite.loadDataset(path.resolve(chosen)), label: path.resolve(chosen) };
 }
 
 /** The most repeats a question may have (each is a model evaluation; 1,000 is already far past any balanced cycle). */
@@ -106,25 +101,4 @@ export function shareOption(name: string) {
       throw new InvalidArgumentError(`${name} must be a number in [0,1], got "${value}"`);
     return n;
   };
-}
-
-export function listOption(value: string): string[] {
-  return value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-/** "0-7", "5", "0,2,4" -> numbers in 0..7 */
-export function variantsOption(value: string): number[] {
-  const out = new Set<number>();
-  for (const part of listOption(value)) {
-    const m = /^(\d)(?:-(\d))?$/.exec(part);
-    if (!m) throw new InvalidArgumentError(`variants must be numbers 0-7 or ranges like 0-7, got "${part}"`);
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
-    if (from > 7 || to > 7 || to < from) throw new InvalidArgumentError(`variants must lie in 0-7, got "${part}"`);
-    for (let v = from; v <= to; v++) out.add(v);
-  }
-  return [...out].sort((a, b) => a - b);
 }

@@ -1,12 +1,15 @@
 import path from "node:path";
 import { Command } from "commander";
 import { fetchVia } from "../datasets/fetch.js";
-import { viaInfo } from "../suites/via/dataset.js";
+import { SUITES } from "../suites/registry.js";
 import { UserError } from "../util/errors.js";
-import { loadDataset } from "./common.js";
+import { datasetFlag, loadSuiteDataset } from "./common.js";
 
-function checkName(name: string): void {
-  if (name !== "via") throw new UserError(`unknown dataset "${name}" (valuelens knows: via)`);
+/** The suites whose dataset `datasets info` describes, by name. */
+const DESCRIBED = SUITES.filter((s) => s.datasetInfo !== undefined);
+
+function checkName(name: string, known: readonly string[]): void {
+  if (!known.includes(name)) throw new UserError(`unknown dataset "${name}" (valuelens knows: ${known.join(", ")})`);
 }
 
 export function datasetsCommand(): Command {
@@ -17,31 +20,31 @@ export function datasetsCommand(): Command {
     .argument("<name>", "via")
     .option("--dir <dir>", "where to keep it", path.join("datasets", "cache"))
     .action(async (name: string, flags: { dir: string }) => {
-      checkName(name);
+      checkName(name, ["via"]);
       const file = await fetchVia({ cacheDir: path.resolve(flags.dir) });
       process.stdout.write(
         `${path.relative(process.cwd(), file)}\nuse it with: valuelens run --via ${path.relative(process.cwd(), file)} ...\n`,
       );
     });
-  cmd
+  const info = cmd
     .command("info")
     .description("rows, usable actions, excluded rows by reason, complete (value, polarity) pairs")
-    .argument("<name>", "via")
-    .option("--via <path>", "VIA CSV (default: the shipped sample)")
-    .option("--json", "print JSON")
-    .action(async (name: string, flags: { via?: string; json?: boolean }) => {
-      checkName(name);
-      const { dataset, label } = await loadDataset(flags.via);
-      const info = viaInfo(dataset);
-      if (flags.json) {
-        process.stdout.write(JSON.stringify(info) + "\n");
-        return;
-      }
-      process.stdout.write(
-        `${label}\n  rows             ${info.rows}\n  usable actions   ${info.usableActions}\n  complete pairs   ${info.completePairs}\n`,
-      );
-      for (const [reason, n] of Object.entries(info.excluded))
-        process.stdout.write(`  excluded: ${reason.padEnd(12)} ${n}\n`);
-    });
+    .argument("<name>", DESCRIBED.map((s) => s.name).join(" | "));
+  for (const suite of DESCRIBED)
+    info.option(`${suite.dataset.option} <file>`, `${suite.dataset.what} (default: the shipped sample)`);
+  info.option("--json", "print JSON").action((name: string, flags: Record<string, unknown>) => {
+    checkName(
+      name,
+      DESCRIBED.map((s) => s.name),
+    );
+    const suite = DESCRIBED.find((s) => s.name === name)!;
+    const { dataset, label } = loadSuiteDataset(suite, datasetFlag(suite, flags));
+    const described = suite.datasetInfo!(dataset);
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(described.json) + "\n");
+      return;
+    }
+    process.stdout.write(`${label}\n${described.lines.map((line) => `  ${line}\n`).join("")}`);
+  });
   return cmd;
 }

@@ -13,6 +13,7 @@
 import { existsSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { Manifest, RunConfig } from "../records/manifest.js";
+import { suiteOf } from "../suites/registry.js";
 import { UserError } from "../util/errors.js";
 
 /** The config fields a flag sets, with the flags (commander attribute names) that set them. */
@@ -38,11 +39,6 @@ const FIELD_FLAGS: ReadonlyArray<readonly [keyof RunConfig, readonly string[]]> 
 /** `statedMaxTokens` -> `--stated-max-tokens` */
 export function flagName(attribute: string): string {
   return "--" + attribute.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-}
-
-/** The suite of a stored config. */
-export function suiteOf(config: RunConfig): "via" | "dilemmas" {
-  return config.protocol === "sixpoint" ? "dilemmas" : "via";
 }
 
 function shown(value: unknown): string {
@@ -82,16 +78,16 @@ export function contradictions(stored: RunConfig, fresh: RunConfig, given: (attr
 }
 
 /**
- * Where to read the dataset of a resumed run when no --via/--dilemmas is given: the path in its
+ * Where to read the dataset of a resumed run when its suite's dataset option (--via) is not given: the path in its
  * config, else the path the manifest last recorded (a resume from a copy at another path), else
  * a one-line error saying how to point at a copy.
  */
 export function storedDatasetPath(manifest: Manifest): string {
   const config = manifest.config;
-  const label = suiteOf(config) === "dilemmas" ? (config.dilemmas ?? "sample") : config.via;
+  const { configField, option } = suiteOf(config).dataset;
+  const label = config[configField] ?? "sample";
   if (label === "sample") return "sample";
   for (const candidate of [label, manifest.dataset.path]) if (candidate && existsSync(candidate)) return candidate;
-  const option = suiteOf(config) === "dilemmas" ? "--dilemmas" : "--via";
   throw new UserError(
     `--resume: the run's dataset ${label} is not on this machine; pass ${option} PATH naming a copy of it (sha256 ${manifest.dataset.sha256.slice(0, 12)}…)`,
   );

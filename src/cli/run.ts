@@ -2,9 +2,6 @@ import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { openBackend } from "../models/open.js";
-import { resolveCountries, resolveTopics, resolveValues } from "../protocol/values.js";
-import { DEFAULT_ACTION_VARIANTS, DEFAULT_STATED_VARIANTS } from "../suites/via/questions.js";
-import type { Task } from "../questions/question.js";
 import {
   configDigest,
   EXIT_UNAVAILABLE,
@@ -13,65 +10,65 @@ import {
   unavailableMessage,
 } from "../runner/run.js";
 import { writeRunOutputs } from "../runs/outputs.js";
-import { suiteOf as suiteOfConfig } from "../suites/registry.js";
-import { parseShard } from "../questions/shard.js";
-import type { Manifest, RunConfig } from "../records/manifest.js";
+import { elicitationOf, SUITE_NAMES, SUITES, suiteOf } from "../suites/registry.js";
+import type { AnySuite } from "../suites/suite.js";
+import type { Manifest } from "../records/manifest.js";
+import type { RunConfig } from "../records/manifest.js";
 import { inspectRunDirectory } from "../runs/load.js";
-import { checkSameDataset, contradictionError, contradictions, storedDatasetPath, suiteOf } from "./resumeConfig.js";
+import { checkSameDataset, contradictionError, contradictions, storedDatasetPath } from "./resumeConfig.js";
 import { shellQuote } from "../util/shell.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { FileWriteError } from "../util/durableFiles.js";
-import { resolveQuadrant } from "../personas/personas.js";
-import { personaEntries } from "../personas/runPersonas.js";
 import {
+  attributeOf,
+  datasetFlag,
   defaultCacheDir,
   intOption,
   MAX_REPEATS,
   listOption,
   shareOption,
-  loadDataset,
-  loadDilemmaDataset,
   loadModelSpec,
+  loadSuiteDataset,
   modelPaths,
-  variantsOption,
+  suiteOfFlags,
 } from "./common.js";
 import { DEFAULT_MIN_LETTER_MASS } from "../report/letterChecks.js";
 
-interface RunFlags {
+/** The flags every run has; each suite adds its own (`Suite.addRunOptions`) and reads them itself. */
+interface RunFlags extends Record<string, unknown> {
   /** Required, except with `--out DIR --resume` (the run's own model). */
   model?: string;
   models?: string;
   tasks: string[];
-  protocol: "letters" | "paper";
   repeats?: number;
   seed: number;
   countries?: string[];
   topics?: string[];
   values?: string[];
   limit?: number;
-  via?: string;
   out?: string;
   resume?: boolean;
   retryFailed?: boolean;
   cacheDir?: string;
-  variants?: number[];
-  statedVariants?: number[];
-  actionVariants?: number[];
-  statedMaxTokens: number;
-  actionMaxTokens: number;
   progress: "auto" | "bars" | "lines" | "quiet";
   bootstrap: number;
   bootstrapSeed?: number;
   shard?: string;
-  suite?: "via" | "dilemmas";
-  dilemmas?: string;
+  suite?: string;
   persona?: string[];
-  quadrants?: string[];
   minLetterMass: number;
 }
 
+/** `--suite`'s help: each suite, the default first, and the dataset option that implies one. */
+function suiteHelp(): string {
+  return SUITES.map((s, i) => {
+    const implied = s.impliedBy?.includes(attributeOf(s.dataset.option)) ? ` (implied by ${s.dataset.option})` : "";
+    return `${s.name}: ${s.description}${i === 0 ? " (default)" : ""}${implied}`;
+  }).join("; ");
+}
+
 export function runCommand(): Command {
-  return new Command("run")
+  const command = new Command("run")
     .description("ask a model the stated-value and action questions and write a run directory")
     .option(
       "--model <name>",
@@ -79,17 +76,9 @@ export function runCommand(): Command {
     )
     .option("--models <file>", "models file (default ./models.yaml)")
     .option("--tasks <list>", "stated,action", listOption, ["stated", "action"])
-    .addOption(
-      new Option(
-        "--protocol <name>",
-        "letters: letter probabilities from one forward pass; paper: the paper's prompts, generated and parsed",
-      )
-        .choices(["letters", "paper"])
-        .default("letters"),
-    )
     .option(
       "--repeats <n>",
-      "repeats per question, each with a fresh balanced option order (letters: default 5; dilemmas: default 6)",
+      `repeats per question, each with a fresh balanced option order (default: ${SUITES.map((s) => `${s.name} ${s.defaultRepeats}`).join(", ")}; generated answers: 1)`,
       intOption("--repeats", 1, MAX_REPEATS),
     )
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0)
@@ -105,28 +94,14 @@ export function runCommand(): Command {
       "only the first N questions of each task (before repeats); dilemmas: the first N dilemmas",
       intOption("--limit", 1),
     )
-    .addOption(
-      new Option(
-        "--suite <name>",
-        "via: the VIA value-action pairs (default); dilemmas: moral dilemmas on the 6-point protocol (implied by --dilemmas)",
-      ).choices(["via", "dilemmas"]),
-    )
-    .option(
-      "--via <path>",
-      "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)",
-    )
-    .option(
-      "--dilemmas <file>",
-      "dilemma suite: a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)",
-    )
+    .addOption(new Option("--suite <name>", suiteHelp()).choices(SUITE_NAMES));
+  // Each suite's dataset option and its own options (read by its configFrom, refused by the others' checkFlags).
+  for (const suite of SUITES) command.option(`${suite.dataset.option} <file>`, suite.dataset.description);
+  for (const suite of SUITES) suite.addRunOptions(command);
+  return command
     .option(
       "--persona <list>",
       "system-message personas: none, moderate, max, incongruous, country or a JSON persona file; dilemmas take a list (e.g. none,moderate,max,incongruous), VIA one",
-      listOption,
-    )
-    .option(
-      "--quadrants <list>",
-      "dilemma suite: map quadrants of the moderate/max/incongruous personas (default all four)",
       listOption,
     )
     .option("--out <dir>", "run directory (default runs/<model>-<date>-<config hash>)")
@@ -145,21 +120,6 @@ export function runCommand(): Command {
     .option(
       "--shard <i/n>",
       "run only shard I of N (1-based; a fixed split of the questions; join the shards with `valuelens merge`)",
-    )
-    .option("--variants <list>", "paper protocol: prompt variants for both tasks, e.g. 0-7 or 5", variantsOption)
-    .option("--stated-variants <list>", "paper protocol: Task-1 variants (default 0-7)", variantsOption)
-    .option("--action-variants <list>", "paper protocol: Task-2 variants (default 5, as released)", variantsOption)
-    .option(
-      "--stated-max-tokens <n>",
-      "paper protocol: generation cap for Task 1",
-      intOption("--stated-max-tokens", 1),
-      1024,
-    )
-    .option(
-      "--action-max-tokens <n>",
-      "paper protocol: generation cap for Task 2",
-      intOption("--action-max-tokens", 1),
-      256,
     )
     .addOption(
       new Option("--progress <mode>", "progress display").choices(["auto", "bars", "lines", "quiet"]).default("auto"),
@@ -209,24 +169,26 @@ Examples:
             : "required option '--model <name>' not specified (or resume a run with `--out DIR --resume`)",
         );
       }
+      // Without --suite or a dataset option, a resume continues the run's own suite.
       const suite =
-        stored && !given("suite") && !given("dilemmas") && !given("via") ? suiteOf(stored.config) : runSuite(flags);
+        stored && !given("suite") && !SUITES.some((s) => given(attributeOf(s.dataset.option)))
+          ? suiteOf(stored.config)
+          : runSuite(flags);
       if (stored && suite !== suiteOf(stored.config))
-        throw contradictionError(flags.out!, [`--suite ${suite} (the run has ${suiteOf(stored.config)})`]);
-      const datasetOption = suite === "dilemmas" ? "--dilemmas" : "--via";
-      const datasetFlag = suite === "dilemmas" ? flags.dilemmas : flags.via;
-      const datasetPath = stored && datasetFlag === undefined ? storedDatasetPath(stored) : datasetFlag;
-      const { dataset, label } =
-        suite === "dilemmas" ? loadDilemmaDataset(datasetPath) : await loadDataset(datasetPath);
+        throw contradictionError(flags.out!, [`--suite ${suite.name} (the run has ${suiteOf(stored.config).name})`]);
+      const datasetOption = suite.dataset.option;
+      const datasetGiven = datasetFlag(suite, flags);
+      const datasetPath = stored && datasetGiven === undefined ? storedDatasetPath(stored) : datasetGiven;
+      const { dataset, label } = loadSuiteDataset(suite, datasetPath);
       if (stored)
         checkSameDataset(
           flags.out!,
           stored,
           dataset.sha256,
-          datasetFlag === undefined ? datasetPath! : `${datasetOption} ${datasetFlag}`,
-          datasetFlag === undefined ? null : datasetOption,
+          datasetGiven === undefined ? datasetPath! : `${datasetOption} ${datasetGiven}`,
+          datasetGiven === undefined ? null : datasetOption,
         );
-      const fresh = configFromFlags({ ...flags, model: flags.model ?? stored!.config.model }, suite, label);
+      const fresh = suite.configFrom({ flags, model: flags.model ?? stored!.config.model, dataset: label });
       let config = fresh;
       if (stored) {
         const wrong = contradictions(stored.config, fresh, given);
@@ -240,7 +202,7 @@ Examples:
             : {}),
         };
       }
-      if (flags.protocol === "paper" && flags.repeats && flags.repeats > 1) {
+      if (elicitationOf(config) === "generate" && flags.repeats && flags.repeats > 1) {
         process.stderr.write(
           "note: the paper protocol decodes greedily, so repeats would be identical; each prompt is asked once\n",
         );
@@ -324,7 +286,7 @@ Examples:
             `valuelens: ${result.failed} of ${result.total} questions failed (the backend gave no answer; reasons in ${path.join(rel, "report.md")}) and are excluded from the metrics; ask them again with: ${retry}\n`,
           );
         }
-        if (metrics) process.stdout.write("\n" + suiteOfConfig(config).headline(model.name, metrics) + "\n");
+        if (metrics) process.stdout.write("\n" + suiteOf(config).headline(model.name, metrics) + "\n");
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {
         for (const s of STOP_SIGNALS) process.off(s, onSignal);
@@ -346,41 +308,6 @@ function quietClosedTerminal(): void {
     if (stream.listenerCount("error") === 0) stream.on("error", () => {});
 }
 
-/** The run config the flags describe (`model` resolved by the caller; defaults where not given). */
-function configFromFlags(flags: RunFlags & { model: string }, suite: "via" | "dilemmas", label: string): RunConfig {
-  const tasks = flags.tasks.map((t) => {
-    if (t !== "stated" && t !== "action") throw new UserError(`--tasks: unknown task "${t}" (use stated, action)`);
-    return t as Task;
-  });
-  const shard = flags.shard === undefined ? null : parseShard(flags.shard);
-  const protocol = suite === "dilemmas" ? "sixpoint" : flags.protocol;
-  // More than one persona on VIA is refused where the questions are built (viaPersonaFor).
-  const personas = flags.persona ? personaEntries(flags.persona) : null;
-  return {
-    model: flags.model,
-    protocol,
-    tasks,
-    repeats: protocol === "paper" ? 1 : (flags.repeats ?? (protocol === "sixpoint" ? 6 : 5)),
-    seed: flags.seed,
-    countries: flags.countries ? resolveCountries(flags.countries) : null,
-    topics: flags.topics ? resolveTopics(flags.topics) : null,
-    values: flags.values ? resolveValues(flags.values) : null,
-    limit: flags.limit ?? null,
-    statedVariants: flags.statedVariants ?? flags.variants ?? DEFAULT_STATED_VARIANTS,
-    actionVariants: flags.actionVariants ?? flags.variants ?? DEFAULT_ACTION_VARIANTS,
-    statedMaxTokens: flags.statedMaxTokens,
-    actionMaxTokens: flags.actionMaxTokens,
-    via: suite === "via" ? label : "none",
-    shard,
-    ...(suite === "dilemmas" ? { dilemmas: label } : {}),
-    // `--persona none` alone is the same run as no --persona (same config digest).
-    ...(personas && !(personas.length === 1 && personas[0] === "none") ? { personas } : {}),
-    ...(suite === "dilemmas" && flags.quadrants ? { quadrants: flags.quadrants.map(resolveQuadrant) } : {}),
-    // Report-only: never part of the config digest.
-    minLetterMass: flags.minLetterMass,
-  };
-}
-
 /** The manifest of the run in `out`, when it holds one (a resume takes its config from it). */
 function storedRun(out: string): Manifest | undefined {
   const state = inspectRunDirectory(out);
@@ -391,26 +318,10 @@ function storedRun(out: string): Manifest | undefined {
   return state.kind === "run" ? state.manifest : undefined;
 }
 
-/** `--suite`, implied by `--dilemmas`; options of the other suite are errors, not silently ignored. */
-function runSuite(flags: RunFlags): "via" | "dilemmas" {
-  const suite = flags.suite ?? (flags.dilemmas !== undefined ? "dilemmas" : "via");
-  if (suite === "via" && flags.dilemmas !== undefined)
-    throw new UserError("--dilemmas belongs to the dilemma suite; drop --suite via (or --dilemmas)");
-  if (suite === "via" && flags.quadrants)
-    throw new UserError(
-      "--quadrants belongs to the dilemma suite (--suite dilemmas); a VIA run takes each country's quadrant",
-    );
-  if (suite === "dilemmas" && flags.via !== undefined)
-    throw new UserError("--via belongs to the VIA suite; the dilemma suite reads --dilemmas FILE");
-  if (suite === "dilemmas" && flags.protocol === "paper")
-    throw new UserError(
-      "--protocol paper belongs to the VIA suite; the dilemma suite uses the 6-point letters protocol",
-    );
-  if (suite === "dilemmas" && flags.countries && !flags.persona?.some((p) => p.trim().toLowerCase() === "country")) {
-    throw new UserError(
-      "--countries: dilemmas have no country; in the dilemma suite it picks the countries of --persona country (add it, or drop --countries)",
-    );
-  }
+/** `--suite`, implied by a suite's flag (`--dilemmas`); options of another suite are errors, not silently ignored. */
+function runSuite(flags: RunFlags): AnySuite {
+  const suite = suiteOfFlags(flags);
+  suite.checkFlags(flags);
   return suite;
 }
 

@@ -10,8 +10,9 @@
  */
 import path from "node:path";
 import { loadRunDirectory } from "../runs/load.js";
-import type { Manifest, RunConfig } from "../records/manifest.js";
+import type { Manifest } from "../records/manifest.js";
 import type { RunRecord } from "../records/records.js";
+import { elicitationOf, suiteOf } from "../suites/registry.js";
 import { UserError } from "../util/errors.js";
 
 export interface LoadedRun {
@@ -78,13 +79,6 @@ export interface Comparability {
   notes: string[];
 }
 
-/** Config fields that decide which questions a run asks (and, for the letters protocol, in which option order). */
-function questionFields(protocol: RunConfig["protocol"]): (keyof RunConfig)[] {
-  return protocol === "letters"
-    ? ["tasks", "countries", "topics", "values", "limit", "repeats", "seed"]
-    : ["tasks", "countries", "topics", "values", "limit", "statedVariants", "actionVariants"];
-}
-
 function show(v: unknown): string {
   if (v === null || v === undefined) return "all";
   if (Array.isArray(v)) return v.join(",");
@@ -119,7 +113,7 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
     const r = runs[i]!;
     const a = ref.manifest.config;
     const b = r.manifest.config;
-    for (const k of questionFields(protocol)) {
+    for (const k of suiteOf(a).questionFields(a)) {
       if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
         differences.push(`${k} differ (${ref.dir}: ${show(a[k])}; ${r.dir}: ${show(b[k])})`);
     }
@@ -139,7 +133,8 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
         );
       }
     }
-    if (protocol === "paper") {
+    // Generated answers: the generation caps may change them (a difference worth a note, not a refusal).
+    if (elicitationOf(a) === "generate") {
       for (const k of ["statedMaxTokens", "actionMaxTokens"] as const) {
         if (a[k] !== b[k])
           notes.push(

@@ -10,7 +10,9 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { UserError } from "../util/errors.js";
-import { VIA_CSV_SHA256 } from "../suites/via/dataset.js";
+import { VIA_CSV_NAME, VIA_CSV_SHA256 } from "../suites/via/dataset.js";
+
+export { VIA_CSV_NAME };
 
 /**
  * The upstream commit to download from.
@@ -20,7 +22,6 @@ import { VIA_CSV_SHA256 } from "../suites/via/dataset.js";
 export const VIA_PINNED_COMMIT = "a63a7d027044d5cb7e7d5c7da254b53bfd93aa22";
 export const VIA_REPO = "huashen218/value_action_gap";
 export const VIA_ZIP_PATH = "outputs/data_release/value_action_gap_full_data_generation.zip";
-export const VIA_CSV_NAME = "value_action_gap_full_data_generation.csv";
 export const VIA_ZIP_URL = `https://github.com/${VIA_REPO}/raw/${VIA_PINNED_COMMIT}/${VIA_ZIP_PATH}`;
 /** The zip's own sha256, when known (it is not: only the CSV's is published in PROTOCOL.md). */
 export const VIA_ZIP_SHA256: string | null = null;

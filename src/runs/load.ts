@@ -17,9 +17,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { isAtomicTempFile } from "../util/durableFiles.js";
-import { loadViaSync, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
+import { suiteOf } from "../suites/registry.js";
 import { runQuestionsOf, type RunDataset } from "../suites/runQuestions.js";
+import type { Suite } from "../suites/suite.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { canonicalJson } from "../util/hash.js";
 import { isLockFile } from "./lock.js";
@@ -165,12 +165,11 @@ export function uniqueRecords<W>(
   };
 }
 
-export interface LoadRunOptions {
-  /** The VIA CSV, when the path in the run's config is not on this machine. */
-  via?: string;
-  /** The dilemma file, when the path in the run's config is not on this machine. */
-  dilemmas?: string;
-}
+/**
+ * The dataset file of a run, by its suite's config field (`via`: the VIA CSV, `dilemmas`: the
+ * dilemma file), when the path in the run's config is not on this machine.
+ */
+export type LoadRunOptions = { [F in Suite["dataset"]["configField"]]?: string };
 
 export interface LoadedRunDirectory {
   /** The directory, resolved. */
@@ -227,14 +226,15 @@ export function loadRunDirectory(dir: string, opts: LoadRunOptions = {}): Loaded
 function questionIdsOf(manifest: Manifest, opts: LoadRunOptions): { ids?: Set<string>; unchecked?: string } {
   if (manifest.imported) return {};
   const config = manifest.config;
-  const sixpoint = config.protocol === "sixpoint";
-  const label = sixpoint ? (opts.dilemmas ?? config.dilemmas ?? "sample") : (opts.via ?? config.via);
+  const suite = suiteOf(config);
+  const field = suite.dataset.configField;
+  const label = opts[field] ?? config[field] ?? "sample";
   if (label === "none") return { unchecked: "its config names no dataset" };
-  const file = label === "sample" ? (sixpoint ? SAMPLE_DILEMMAS_PATH : SAMPLE_VIA_PATH) : path.resolve(label);
+  const file = label === "sample" ? suite.dataset.samplePath : path.resolve(label);
   if (!existsSync(file)) return { unchecked: `its dataset ${file} is not on this machine` };
   let dataset: RunDataset;
   try {
-    dataset = sixpoint ? loadDilemmas(file) : loadViaSync(file);
+    dataset = suite.loadDataset(file);
   } catch (err) {
     if (isUserError(err)) return { unchecked: `its dataset ${file} could not be read (${err.message})` };
     throw err;

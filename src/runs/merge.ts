@@ -14,8 +14,8 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
-import { loadVia, SAMPLE_VIA_PATH } from "../suites/via/dataset.js";
-import { loadDilemmas, SAMPLE_DILEMMAS_PATH } from "../suites/dilemmas/dataset.js";
+import { SUITES, suiteOf } from "../suites/registry.js";
+import type { AnySuite } from "../suites/suite.js";
 import { configDigest } from "../records/manifest.js";
 import { buildRunQuestions } from "../suites/runQuestions.js";
 import { SHARD_NOTE } from "../questions/shard.js";
@@ -62,9 +62,11 @@ interface Input {
   records: RunRecord[];
 }
 
-/** The config without what may differ between the shards of one run. */
-function sharedConfig(config: RunConfig): Omit<RunConfig, "shard" | "via" | "dilemmas"> {
-  const { shard: _shard, via: _via, dilemmas: _dilemmas, ...rest } = config;
+/** The config without what may differ between the shards of one run: the shard and the dataset's path. */
+function sharedConfig(config: RunConfig): Partial<RunConfig> {
+  const rest: Partial<RunConfig> = { ...config };
+  delete rest.shard;
+  for (const suite of SUITES) delete rest[suite.dataset.configField];
   return rest;
 }
 
@@ -158,20 +160,16 @@ async function mergeLocked(
   }
 
   // The full question list, from the config and the dataset.
-  const sixpoint = ref.manifest.config.protocol === "sixpoint";
-  const { file, label } = locateDataset(
-    inputs,
-    sixpoint ? opts.dilemmas : opts.via,
-    sixpoint ? DILEMMA_SOURCE : VIA_SOURCE,
-  );
-  const dataset = sixpoint ? loadDilemmas(file) : await loadVia(file);
-  // `via` / `dilemmas` name the dataset as found on this machine, so the unsharded command resumes a gap here.
-  const config: RunConfig = sixpoint
-    ? { ...ref.manifest.config, dilemmas: label, shard: null }
-    : { ...ref.manifest.config, via: label, shard: null };
+  const suite = suiteOf(ref.manifest.config);
+  const field = suite.dataset.configField;
+  const { file, label } = locateDataset(inputs, opts[field], suite);
+  const dataset = suite.loadDataset(file);
+  // The dataset field (`via`, `dilemmas`) names the dataset as found on this machine, so the
+  // unsharded command resumes a gap here.
+  const config: RunConfig = { ...ref.manifest.config, [field]: label, shard: null };
   if (dataset.sha256 !== ref.manifest.dataset.sha256) {
     throw new UserError(
-      `${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with ${sixpoint ? "--dilemmas" : "--via"}`,
+      `${dataset.path} has sha256 ${short(dataset.sha256)}, but the runs were made on a dataset with sha256 ${short(ref.manifest.dataset.sha256)}; pass the right file with ${suite.dataset.option}`,
     );
   }
   const questions = buildRunQuestions(config, dataset);
@@ -295,22 +293,6 @@ async function mergeLocked(
   };
 }
 
-/** Where a suite's dataset comes from: the option that names it, the config field, the shipped sample. */
-interface DatasetSource {
-  flag: "--via" | "--dilemmas";
-  what: string;
-  configured: (config: RunConfig) => string;
-  sample: string;
-}
-
-const VIA_SOURCE: DatasetSource = { flag: "--via", what: "VIA CSV", configured: (c) => c.via, sample: SAMPLE_VIA_PATH };
-const DILEMMA_SOURCE: DatasetSource = {
-  flag: "--dilemmas",
-  what: "dilemma file",
-  configured: (c) => c.dilemmas ?? "sample",
-  sample: SAMPLE_DILEMMAS_PATH,
-};
-
 /**
  * The runs' dataset file and its label for the merged config: the option's path, else the first
  * path in the runs' configs that exists on this machine ("sample" = the file shipped with valuelens).
@@ -318,20 +300,21 @@ const DILEMMA_SOURCE: DatasetSource = {
 function locateDataset(
   inputs: readonly Input[],
   given: string | undefined,
-  src: DatasetSource,
+  suite: AnySuite,
 ): { file: string; label: string } {
+  const { option, what, configField, samplePath } = suite.dataset;
   const label = (v: string) => (v === "sample" ? "sample" : path.resolve(v));
-  const file = (l: string) => (l === "sample" ? src.sample : l);
+  const file = (l: string) => (l === "sample" ? samplePath : l);
   if (given !== undefined) {
     if (!existsSync(file(label(given))))
-      throw new UserError(`${src.flag} ${given}: file not found; pass the ${src.what} the runs were made on`);
+      throw new UserError(`${option} ${given}: file not found; pass the ${what} the runs were made on`);
     return { file: file(label(given)), label: label(given) };
   }
-  const candidates = [...new Set(inputs.map((i) => label(src.configured(i.manifest.config))))];
+  const candidates = [...new Set(inputs.map((i) => label(i.manifest.config[configField] ?? "sample")))];
   const found = candidates.find((l) => existsSync(file(l)));
   if (!found)
     throw new UserError(
-      `the runs' ${src.what} ${candidates[0]} is not on this machine; pass the same file with ${src.flag} PATH`,
+      `the runs' ${what} ${candidates[0]} is not on this machine; pass the same file with ${option} PATH`,
     );
   return { file: file(found), label: found };
 }

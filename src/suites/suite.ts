@@ -39,7 +39,10 @@ export interface MetricsOptions {
   bootstrap: { samples: number; seed: number };
 }
 
-/** What `run` passes to a suite to make its config: the parsed flags and the dataset label. */
+/**
+ * What `run` passes to a suite to make its config: the parsed flags and the dataset label. The
+ * suite reads how its questions are answered from its own flags (VIA: `--protocol letters|paper`).
+ */
 export interface ConfigInput {
   /** All parsed `run` flags (commander's camelCase names); each suite reads its own. */
   flags: Record<string, unknown>;
@@ -47,7 +50,23 @@ export interface ConfigInput {
   model: string;
   /** The dataset label stored in the config: "sample" or an absolute path. */
   dataset: string;
-  elicitation: Elicitation;
+}
+
+/** What `prompts` prints for one question: the exact prompt a run sends (before the chat template). */
+export interface PromptLine {
+  id: string;
+  system?: string;
+  prompt: string;
+  order: readonly string[];
+  letters?: readonly string[];
+}
+
+/** What `prompts` passes to a suite: the parsed flags, the task and the value (resolved). */
+export interface PromptsInput {
+  /** All parsed `prompts` flags (commander's camelCase names); each suite reads its own. */
+  flags: Record<string, unknown>;
+  task: Task;
+  value: string | undefined;
 }
 
 /** The metrics object a suite writes to metrics.json (its own shape). */
@@ -74,19 +93,35 @@ export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMet
     configField: "via" | "dilemmas";
     /** The dataset shipped with valuelens ("sample"). */
     samplePath: string;
+    /** What the file is, in messages ("VIA CSV"). */
+    what: string;
+    /** The file read when the option is not given (e.g. from the environment); undefined: the sample. */
+    defaultFile?(): string | undefined;
+    /** Printed (after "note: ") when the sample is read because no file was given or found. */
+    sampleNote?: string;
   };
+  /**
+   * Flags (commander attribute names) that choose this suite when `--suite` is not given
+   * (e.g. its dataset option); without any, the registry's first suite runs.
+   */
+  readonly impliedBy?: readonly string[];
   /** Reads and validates the dataset file (one-line UserError naming the file, row and field). */
   loadDataset(file: string): D;
   /** The manifest's dataset entry: rows read and usable items. */
   datasetEntry(dataset: D): Manifest["dataset"];
+  /** `datasets info`: the dataset's counts as JSON and as lines of text. */
+  datasetInfo?(dataset: D): { json: object; lines: string[] };
 
   // Config
-  /** The suite's own `run` options (added to the command; `configFrom` reads them). */
-  addRunOptions?(command: Command): void;
+  /**
+   * The suite's own `run` options (added to the command; `configFrom` reads them). The command
+   * adds every suite's dataset option itself.
+   */
+  addRunOptions(command: Command): void;
   /** Refuses flags that belong to another suite or contradict this one (one-line UserError). */
-  checkFlags?(flags: Record<string, unknown>): void;
-  /** The run config of these flags. */
-  configFrom?(input: ConfigInput): RunConfig;
+  checkFlags(flags: Record<string, unknown>): void;
+  /** The run config of these flags (one-line UserError for a bad value). */
+  configFrom(input: ConfigInput): RunConfig;
   /**
    * Config fields that decide which questions a run asks (and in which option order): runs are
    * compared only when these agree. The suite's protocol is always compared.
@@ -101,6 +136,13 @@ export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMet
    * a group to one lane so its KV cache keeps them (src/runner/groups.ts).
    */
   prefixKey(q: Question): string;
+  /** The suite's own `prompts` options (added to the command; `prompts` reads them). */
+  addPromptOptions(command: Command): void;
+  /**
+   * `valuelens prompts`: the exact prompts a run would send for these flags; `load` reads the
+   * dataset (the dataset option's file, or the sample). One-line UserError when none match.
+   */
+  prompts(input: PromptsInput, load: () => D): PromptLine[];
 
   // Scoring
   /** Letters: the question's score in [0,1] from the renormalized option probabilities (null: no mass). */

@@ -10,6 +10,13 @@ import { personaNote } from "../personaNote.js";
 import { expectedPosition } from "../scales.js";
 import type { Suite } from "../suite.js";
 import { ACTION_GRADES } from "./schema.js";
+import {
+  addDilemmaPromptOptions,
+  addDilemmaRunOptions,
+  checkDilemmaFlags,
+  dilemmaConfigFrom,
+  dilemmaPrompts,
+} from "./cli.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "./dataset.js";
 import { dilemmaHeatmaps } from "./figures.js";
 import { dilemmaMetrics, type DilemmaMetrics } from "./metrics.js";
@@ -29,10 +36,12 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics> = {
   dataset: {
     option: "--dilemmas",
     description:
-      "a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)",
+      "dilemma suite: a JSON/JSONL dilemma file (default: the sample shipped with valuelens; `valuelens generate dilemmas` makes one)",
     configField: "dilemmas",
     samplePath: SAMPLE_DILEMMAS_PATH,
+    what: "dilemma file",
   },
+  impliedBy: ["dilemmas", "dilemma"],
   loadDataset: (file) => loadDilemmas(file),
   // Rows = dilemmas in the file, usable actions = their graded actions.
   datasetEntry: (dataset) => ({
@@ -41,6 +50,10 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics> = {
     rows: dataset.dilemmas.length,
     usableActions: dataset.dilemmas.length * ACTION_GRADES.length,
   }),
+
+  addRunOptions: addDilemmaRunOptions,
+  checkFlags: checkDilemmaFlags,
+  configFrom: (input) => dilemmaConfigFrom(input, dilemmaSuite),
   // Repeats and seed decide the option orders, as in any letters run.
   questionFields: () => ["tasks", "countries", "topics", "values", "limit", "repeats", "seed"],
 
@@ -56,6 +69,8 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics> = {
     }),
   // Persona (system message), dilemma and task share the leading segments.
   prefixKey: (q) => [q.protocol, q.task, q.country, q.topic, q.persona?.id ?? "", q.dilemma ?? ""].join("\u0000"),
+  addPromptOptions: addDilemmaPromptOptions,
+  prompts: dilemmaPrompts,
 
   /**
    * The expected position on the question's 6-point scale (value: Strongly agree .. Strongly

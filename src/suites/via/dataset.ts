@@ -76,6 +76,8 @@ export interface ViaInfo {
 /** Our own small sample in the VIA layout (the default dataset for the demo and tests). */
 export const SAMPLE_VIA_PATH: string = fromPackageRoot("datasets", "via-sample.csv");
 
+/** The released CSV's file name (in its zip, and where `valuelens datasets fetch via` puts it). */
+export const VIA_CSV_NAME = "value_action_gap_full_data_generation.csv";
 /** The released VIA CSV's sha256 (PROTOCOL.md). */
 export const VIA_CSV_SHA256 = "892e52588d9b9ffa0c3316200dec4ceec4e893793aa2a47ae6f11415e4f9209d";
 

@@ -10,6 +10,16 @@ import type { RunConfig } from "../../records/manifest.js";
 import { viaPersonaFor } from "../../personas/runPersonas.js";
 import { personaNote } from "../personaNote.js";
 import type { Suite } from "../suite.js";
+import {
+  addViaPromptOptions,
+  addViaRunOptions,
+  checkViaFlags,
+  defaultViaFile,
+  VIA_SAMPLE_NOTE,
+  viaConfigFrom,
+  viaDatasetInfo,
+  viaPrompts,
+} from "./cli.js";
 import { loadViaSync, SAMPLE_VIA_PATH, viaInfo, type ViaDataset } from "./dataset.js";
 import { viaHeatmaps } from "./figures.js";
 import { metricsFromRecords, type RunMetrics } from "./metrics/fromRecords.js";
@@ -29,15 +39,24 @@ export const viaSuite: Suite<ViaDataset, RunMetrics> = {
   tasks: ["stated", "action"],
   dataset: {
     option: "--via",
-    description: "the VIA CSV (default: the sample shipped with valuelens)",
+    description:
+      "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)",
     configField: "via",
     samplePath: SAMPLE_VIA_PATH,
+    what: "VIA CSV",
+    defaultFile: defaultViaFile,
+    sampleNote: VIA_SAMPLE_NOTE,
   },
   loadDataset: (file) => loadViaSync(file),
   datasetEntry(dataset) {
     const info = viaInfo(dataset);
     return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
   },
+  datasetInfo: viaDatasetInfo,
+
+  addRunOptions: addViaRunOptions,
+  checkFlags: checkViaFlags,
+  configFrom: (input) => viaConfigFrom(input, viaSuite),
   questionFields: (config) =>
     config.protocol === "letters"
       ? ["tasks", "countries", "topics", "values", "limit", "repeats", "seed"]
@@ -63,6 +82,8 @@ export const viaSuite: Suite<ViaDataset, RunMetrics> = {
     }),
   // One task, country and topic share the scenario context (segment 0).
   prefixKey: (q) => [q.protocol, q.task, q.country, q.topic, q.persona?.id ?? ""].join("\u0000"),
+  addPromptOptions: addViaPromptOptions,
+  prompts: viaPrompts,
 
   /**
    * Stated: the expected position on the 4-point scale (0 = strongly agree .. 3 = strongly
