@@ -181,7 +181,11 @@ export function handcraftedManifest(
     },
     configDigest: "handcrafted",
     dataset: { path: "handcrafted", sha256: "0".repeat(64), rows: 0, usableActions: 0 },
-    backend: { engine: "handcrafted", model: { name: "handcrafted", sha256: "0".repeat(64) }, modelSha256: "0".repeat(64) },
+    backend: {
+      engine: "handcrafted",
+      model: { name: "handcrafted", sha256: "0".repeat(64) },
+      modelSha256: "0".repeat(64),
+    },
     questions: { total: records.length, byTask },
     notes: [],
     versions: {},
