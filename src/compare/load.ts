@@ -2,8 +2,9 @@
  * Loading run directories for `valuelens compare`, and deciding whether they can be compared.
  *
  * Runs are comparable when they use one protocol and asked the same questions: the same
- * question ids (which include the repeat) and the same question-defining settings (tasks,
- * slice, repeats and seed of the option orders, variants, dataset). Different models,
+ * question ids (which include the repeat) and the same question-defining settings (the
+ * suite's `questionFields`: tasks, slice, repeats and seed of the option orders or prompt
+ * variants; and the dataset). Different models,
  * quantizations and generation caps are what a comparison is for and are always allowed.
  * With `allowPartial`, runs that differ in their questions are compared on the question ids
  * all of them share; a protocol difference is never comparable.
