@@ -39,7 +39,7 @@ export function lettersFields(
   value: CachedLetters,
 ): { letters: NonNullable<RunRecord["letters"]>; optionProbs: Record<string, number> } {
   const optionProbs: Record<string, number> = {};
-  q.letters!.forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
+  (q.letters ?? []).forEach((letter, i) => (optionProbs[q.order[i]!] = value.probs[letter] ?? 0));
   const { kind: _kind, unseen, ...rest } = value;
   const letters = {
     ...rest,

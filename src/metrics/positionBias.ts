@@ -36,8 +36,8 @@ export function isBalancedCycle(orders: readonly (readonly string[])[]): boolean
 }
 
 /** Records by question (`questionKey`), each list in repeat order. */
-export function groupByQuestion(records: readonly RunRecord[]): Map<string, RunRecord[]> {
-  const by = new Map<string, RunRecord[]>();
+export function groupByQuestion<R extends RunRecord>(records: readonly R[]): Map<string, R[]> {
+  const by = new Map<string, R[]>();
   for (const r of records) {
     const k = questionKey(r);
     const list = by.get(k);
@@ -53,15 +53,15 @@ export function groupByQuestion(records: readonly RunRecord[]): Map<string, RunR
  * number of options; repeats nc .. nc+n-1), and a cycle counts when all n repeats are there
  * and their orders put every option in every position once. In cycle order.
  */
-export function completeBalancedCycles(records: readonly RunRecord[], n: number): RunRecord[] {
-  const cycles = new Map<number, RunRecord[]>();
+export function completeBalancedCycles<R extends RunRecord>(records: readonly R[], n: number): R[] {
+  const cycles = new Map<number, R[]>();
   for (const r of records) {
     const c = Math.floor(r.repeat / n);
     const xs = cycles.get(c);
     if (xs) xs.push(r);
     else cycles.set(c, [r]);
   }
-  const used: RunRecord[] = [];
+  const used: R[] = [];
   for (const c of [...cycles.keys()].sort((a, b) => a - b)) {
     const xs = cycles.get(c)!;
     const distinctRepeats = new Set(xs.map((r) => r.repeat)).size;
@@ -74,9 +74,10 @@ export function completeBalancedCycles(records: readonly RunRecord[], n: number)
 export function positionProbs(r: RunRecord): number[] | undefined {
   const n = r.order.length;
   if (n === 0) return undefined;
-  if (r.optionProbs) return r.order.map((k) => r.optionProbs![k] ?? 0);
-  if (r.letters) {
-    const xs = Array.from({ length: n }, (_, i) => r.letters!.probs[positionLetter(i)] ?? 0);
+  const { optionProbs, letters } = r;
+  if (optionProbs) return r.order.map((k) => optionProbs[k] ?? 0);
+  if (letters) {
+    const xs = Array.from({ length: n }, (_, i) => letters.probs[positionLetter(i)] ?? 0);
     const s = xs.reduce((a, b) => a + b, 0);
     return s > 0 ? xs.map((x) => x / s) : undefined;
   }

@@ -141,25 +141,19 @@ export function suiteRecordSchema<
 }
 
 /**
- * Any record, as the engine reads it before its suite's schema narrows it: the VIA fields and
- * the dilemma fields, each optional. (Suites read their own types: ViaRecord, DilemmaRecord.)
+ * Any record, as the engine sees it: the envelope (identity, option order, the answer as
+ * elicited, score, failure, meta); a suite's own fields (the VIA scenario, the dilemma and
+ * persona, ...) are there but typed only by the suite's schema (`Suite.recordSchema`:
+ * ViaRecord, DilemmaRecord), which the loader checks every record against.
  */
-export const RecordSchema = suiteRecordSchema(
-  ["letters", "paper", "sixpoint"],
-  {
-    /** VIA: the scenario's country. Dilemmas: the country persona's country, else "". */
-    country: z.string(),
-    topic: z.string(),
-    value: z.string().nullable(),
-    variant: z.number().int().nullable(),
-  },
-  {
-    viaRows: z.object({ positive: z.number().int(), negative: z.number().int() }).optional(),
-    /** Dilemma suite: the dilemma's id. */
-    dilemma: z.string().optional(),
-    persona: PersonaRefSchema.optional(),
-  },
-);
+export const RecordSchema = z.looseObject({
+  id: z.string(),
+  protocol: z.string(),
+  task: TaskSchema,
+  repeat: z.number().int(),
+  order: z.array(z.string()),
+  ...ANSWER_SHAPE,
+});
 
 export type RunRecord = z.infer<typeof RecordSchema>;
 
@@ -170,7 +164,10 @@ export interface ReadRecordsResult {
   tornLines: number;
 }
 
-export function readRecords(file: string): ReadRecordsResult {
+/** The schema a record of this protocol must satisfy (its suite's); absent: the envelope only. */
+export type RecordSchemaOf = (protocol: string) => z.ZodType | undefined;
+
+export function readRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecordsResult {
   if (!existsSync(file)) return { records: [], validBytes: 0, tornLines: 0 };
   let buf: Buffer;
   try {
@@ -200,7 +197,12 @@ export function readRecords(file: string): ReadRecordsResult {
     }
     let parsed: RunRecord;
     try {
-      parsed = RecordSchema.parse(JSON.parse(line));
+      // Checked against the envelope, then the suite's schema; the record kept is the line's own
+      // object, so a record read and written again keeps its bytes (its key order).
+      const json: unknown = JSON.parse(line);
+      parsed = RecordSchema.parse(json) as RunRecord;
+      schemaOf?.(parsed.protocol)?.parse(json);
+      parsed = json as RunRecord;
     } catch (err) {
       // Only the final line can be torn; damage before it means someone edited the file.
       if (offset >= buf.length) {
@@ -218,8 +220,8 @@ export function readRecords(file: string): ReadRecordsResult {
 }
 
 /** Cut a torn tail so appends start on a fresh line. Returns the records kept. */
-export function repairRecords(file: string): ReadRecordsResult {
-  const result = readRecords(file);
+export function repairRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecordsResult {
+  const result = readRecords(file, schemaOf);
   if (result.tornLines > 0 && existsSync(file)) truncateSync(file, result.validBytes);
   return result;
 }

@@ -10,10 +10,10 @@ import type { RunRecord } from "../records/records.js";
  * and a note with their reasons. Undefined when none failed.
  */
 export function failedQuestionsBlock(records: readonly RunRecord[]): { preface: string; note: string } | undefined {
-  const failed = records.filter((r) => r.failed !== undefined);
+  const failed = records.flatMap((r) => (r.failed ? [r.failed] : []));
   if (failed.length === 0) return undefined;
   const byReason = new Map<string, number>();
-  for (const r of failed) byReason.set(r.failed!.reason, (byReason.get(r.failed!.reason) ?? 0) + 1);
+  for (const f of failed) byReason.set(f.reason, (byReason.get(f.reason) ?? 0) + 1);
   const reasons = [...byReason].sort((a, b) => b[1] - a[1]);
   const shown = reasons.slice(0, 3).map(([reason, n]) => `${n} x ${reason}`);
   const more = reasons.length > 3 ? `; ${reasons.length - 3} other reasons` : "";

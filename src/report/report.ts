@@ -220,7 +220,7 @@ export function backendSummary(manifest: Manifest): { "model sha256": string; en
 
 /** The mean letter mass of the letters records (3 decimals); undefined without any. */
 export function meanLetterMass(records: readonly RunRecord[]): string | undefined {
-  const mass = records.filter((r) => r.letters).map((r) => r.letters!.mass);
+  const mass = records.flatMap((r) => (r.letters ? [r.letters.mass] : []));
   return mass.length > 0 ? (mass.reduce((a, b) => a + b, 0) / mass.length).toFixed(3) : undefined;
 }
 

@@ -17,7 +17,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { isAtomicTempFile } from "../util/durableFiles.js";
-import { suiteOf } from "../suites/registry.js";
+import { suiteOf, suiteOfProtocol } from "../suites/registry.js";
 import { runQuestionsOf, type RunDataset } from "../suites/runQuestions.js";
 import type { Suite } from "../suites/suite.js";
 import { isUserError, UserError } from "../util/errors.js";
@@ -81,10 +81,16 @@ export interface ReadRecordsOptions {
   repair?: boolean;
 }
 
+/** The schema of a record of this protocol: its suite's. */
+function suiteRecordSchema(protocol: string) {
+  return suiteOfProtocol(protocol).suite.recordSchema;
+}
+
 /** records.jsonl of a run directory, validated (see the module comment). */
 export function readRunRecords(dir: string, opts: ReadRecordsOptions = {}): RecordsRead {
   const file = path.join(path.resolve(dir), RECORDS_FILE);
-  const read = opts.repair ? repairRecords(file) : readRecords(file);
+  // Each record is checked against the envelope and its suite's schema (Suite.recordSchema).
+  const read = opts.repair ? repairRecords(file, suiteRecordSchema) : readRecords(file, suiteRecordSchema);
   const notes: string[] = [];
   if (read.tornLines > 0) {
     notes.push(

@@ -19,14 +19,14 @@ export interface CompareOptions {
 }
 
 /** A run directory loaded for `compare` (src/compare/load.ts `LoadedRun`). */
-export interface RunToCompare {
+export interface RunToCompare<R extends RunRecord = RunRecord> {
   /** the directory as given (used in messages) */
   dir: string;
   /** the model's name (manifest backend.model.name, else config.model) */
   model: string;
   manifest: Manifest;
   /** records, one per question id, validated by the run-directory loader */
-  records: RunRecord[];
+  records: R[];
   /** what the loader dropped or could not check, one sentence each */
   notes: string[];
 }
@@ -46,9 +46,9 @@ export interface Comparability {
   notes: string[];
 }
 
-export interface CompareInput {
+export interface CompareInput<R extends RunRecord = RunRecord> {
   /** two or more runs of the suite */
-  runs: readonly RunToCompare[];
+  runs: readonly RunToCompare<R>[];
   /** one label per run for tables: the model name, disambiguated by directory or position */
   labels: readonly string[];
   /**

@@ -14,6 +14,7 @@
  * To add a suite: docs/ARCHITECTURE.md, "How to add a suite".
  */
 import type { Command } from "commander";
+import type { z } from "zod";
 import type { BackendInfo } from "../backends/backend.js";
 import type { Question, Task } from "../questions/question.js";
 import type { Heatmap } from "../report/charts.js";
@@ -72,7 +73,11 @@ export interface PromptsInput {
 /** The metrics object a suite writes to metrics.json (its own shape). */
 export type SuiteMetrics = object;
 
-export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMetrics = SuiteMetrics> {
+export interface Suite<
+  D extends SuiteDataset = SuiteDataset,
+  M extends SuiteMetrics = SuiteMetrics,
+  R extends RunRecord = RunRecord,
+> {
   /** The name on the command line (`run --suite <name>`) and in docs. */
   readonly name: string;
   /** One line for `--help`. */
@@ -153,13 +158,18 @@ export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMet
   // Outputs
   /** Notes on how answers were obtained, stored in the manifest (the engine adds its own). */
   notes(config: RunConfig, backend: BackendInfo): string[];
-  metrics(records: readonly RunRecord[], config: RunConfig, opts: MetricsOptions): M;
-  report(manifest: Manifest, metrics: M, records: readonly RunRecord[]): string;
+  /**
+   * The suite's records: the envelope (src/records/records.ts suiteRecordSchema) around its own
+   * fields. The run-directory loader checks every record against it, so the hooks below get R.
+   */
+  readonly recordSchema: z.ZodType<R>;
+  metrics(records: readonly R[], config: RunConfig, opts: MetricsOptions): M;
+  report(manifest: Manifest, metrics: M, records: readonly R[]): string;
   /** The report's tables for `report --format csv|json`. */
-  tables(manifest: Manifest, metrics: M, records: readonly RunRecord[]): Table[];
+  tables(manifest: Manifest, metrics: M, records: readonly R[]): Table[];
   figures(metrics: M): Heatmap[];
   /** `valuelens compare`: two or more runs of this suite side by side (./compare.ts). */
-  compare(input: CompareInput): Comparison;
+  compare(input: CompareInput<R>): Comparison;
   /** How messages name a run of this suite: "a <runNoun> run" ("VIA", "dilemma-suite"). */
   readonly runNoun: string;
   /** What a finished `run` prints (markdown): the suite's headline table. */
@@ -170,4 +180,4 @@ export interface Suite<D extends SuiteDataset = SuiteDataset, M extends SuiteMet
 
 /** A suite of unknown dataset and metrics types, as the engine holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds suites of every dataset and metrics type
-export type AnySuite = Suite<any, any>;
+export type AnySuite = Suite<any, any, any>;

@@ -22,7 +22,7 @@ import {
   type PersonaKind,
 } from "./metrics.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../../metrics/uncertainty.js";
-import type { RunRecord } from "../../records/records.js";
+import type { DilemmaRecord } from "./record.js";
 import { UserError } from "../../util/errors.js";
 import type { CompareInput, RunToCompare } from "../compare.js";
 
@@ -81,7 +81,7 @@ export interface DilemmaCompareResult {
 const SEP = "\u0000";
 
 /** The question a record answers, repeat included: persona, dilemma, task, repeat. */
-function questionKey(r: RunRecord): string {
+function questionKey(r: DilemmaRecord): string {
   return [r.persona?.id ?? "", r.dilemma ?? "", r.task, r.repeat].join(SEP);
 }
 
@@ -95,7 +95,11 @@ function describeKey(key: string): string {
 }
 
 /** What differs between the runs' questions and dilemma files; the shared question keys. */
-function comparability(runs: readonly RunToCompare[]): { shared: Set<string>; differences: string[]; notes: string[] } {
+function comparability(runs: readonly RunToCompare<DilemmaRecord>[]): {
+  shared: Set<string>;
+  differences: string[];
+  notes: string[];
+} {
   const keys = runs.map((r) => new Set(r.records.map(questionKey)));
   const differences: string[] = [];
   const notes: string[] = [];
@@ -179,7 +183,7 @@ function pairedDifference(
  * Compare loaded dilemma-suite runs. Throws a one-line UserError when they differ in their
  * questions or dilemma file and `allowPartial` is not set, or share no question.
  */
-export function compareDilemmaRuns(input: CompareInput): DilemmaCompareResult {
+export function compareDilemmaRuns(input: CompareInput<DilemmaRecord>): DilemmaCompareResult {
   const { runs: loaded, options: opts } = input;
   if (loaded.length < 2) throw new UserError("compare needs at least two run directories");
   const { shared, differences, notes: comparabilityNotes } = comparability(loaded);

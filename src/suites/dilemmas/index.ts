@@ -9,6 +9,7 @@ import { dilemmaPersonas } from "../../personas/runPersonas.js";
 import { personaNote } from "../personaNote.js";
 import { expectedPosition } from "../scales.js";
 import type { Suite } from "../suite.js";
+import { DilemmaRecordSchema, type DilemmaRecord } from "./record.js";
 import { ACTION_GRADES } from "./schema.js";
 import {
   addDilemmaPromptOptions,
@@ -26,7 +27,7 @@ import { dilemmaAlignmentTable, dilemmaCompareTables, renderDilemmaCompareMarkdo
 import { alignmentByKindTable, dilemmaReportTables, renderDilemmaReport } from "./report.js";
 import { SIXPOINT_OPTIONS } from "./sixpoint.js";
 
-export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics> = {
+export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics, DilemmaRecord> = {
   name: "dilemmas",
   description: "moral dilemmas on the 6-point protocol, under personas (the persona study)",
   protocols: { letters: "sixpoint" },
@@ -92,6 +93,7 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics> = {
     );
     return persona ? [...notes, persona] : notes;
   },
+  recordSchema: DilemmaRecordSchema,
   metrics: (records, _config, opts) => dilemmaMetrics(records, { bootstrap: opts.bootstrap }),
   report: renderDilemmaReport,
   tables: dilemmaReportTables,

@@ -22,7 +22,8 @@
 import type { Task } from "../../questions/question.js";
 import { SIXPOINT_OPTIONS } from "./sixpoint.js";
 import { ANALYSIS_ORDER, TOPICS } from "../../protocol/values.js";
-import { PersonaRefSchema, type PersonaRef, type RunRecord } from "../../records/records.js";
+import { PersonaRefSchema, type PersonaRef } from "../../records/records.js";
+import type { DilemmaRecord } from "./record.js";
 import { bootstrap, type Interval } from "../../metrics/bootstrap.js";
 import { completeBalancedCycles, positionLetter, positionProbs } from "../../metrics/positionBias.js";
 
@@ -208,9 +209,10 @@ export function alignmentRate(V: readonly number[], A: readonly number[]): numbe
 // From records to units
 
 /** A scored record's distribution over its task's scale (renormalized); undefined without letter mass. */
-export function scaleDistribution(r: RunRecord): number[] | undefined {
-  if (r.score === null || r.optionProbs === undefined) return undefined;
-  const xs = SIXPOINT_OPTIONS[r.task].map((k) => r.optionProbs![k] ?? 0);
+export function scaleDistribution(r: DilemmaRecord): number[] | undefined {
+  const probs = r.optionProbs;
+  if (r.score === null || probs === undefined) return undefined;
+  const xs = SIXPOINT_OPTIONS[r.task].map((k) => probs[k] ?? 0);
   const s = xs.reduce((a, b) => a + b, 0);
   if (!(s > 0) || !Number.isFinite(s) || xs.some((x) => !(x >= 0))) return undefined;
   return xs.map((x) => x / s);
@@ -218,12 +220,12 @@ export function scaleDistribution(r: RunRecord): number[] | undefined {
 
 interface QuestionAverage {
   distribution: number[];
-  used: RunRecord[];
+  used: DilemmaRecord[];
   balanced: boolean;
 }
 
 /** Mean distribution over the complete balanced cycles of a question's scored repeats (else over all of them). */
-function orderBalanced(scored: readonly RunRecord[]): QuestionAverage {
+function orderBalanced(scored: readonly DilemmaRecord[]): QuestionAverage {
   const used = completeBalancedCycles(scored, SCALE_POINTS);
   const balanced = used.length > 0;
   const chosen = balanced ? used : [...scored];
@@ -259,9 +261,9 @@ function increment(m: Record<string, number>, k: string, by = 1): void {
  * The usable (persona, dilemma) units of a run's records, and what was dropped on the way.
  * Units come sorted by persona kind, persona id and dilemma id.
  */
-export function dilemmaUnits(records: readonly RunRecord[]): { units: DilemmaUnit[]; inputs: DilemmaInputs } {
+export function dilemmaUnits(records: readonly DilemmaRecord[]): { units: DilemmaUnit[]; inputs: DilemmaInputs } {
   const droppedByReason: Record<string, number> = Object.fromEntries(Object.values(REASONS).map((r) => [r, 0]));
-  const questions: Map<string, { records: RunRecord[]; scored: RunRecord[] }> = new Map();
+  const questions: Map<string, { records: DilemmaRecord[]; scored: DilemmaRecord[] }> = new Map();
   for (const r of records) {
     if (r.failed !== undefined) increment(droppedByReason, FAILED_REASON);
     else if (r.protocol !== "sixpoint") increment(droppedByReason, REASONS.protocol);
@@ -291,10 +293,10 @@ export function dilemmaUnits(records: readonly RunRecord[]): { units: DilemmaUni
     if (avg.balanced) c.balanced++;
     else c.unbalanced++;
   }
-  const unitKeys = new Map<string, RunRecord>();
+  const unitKeys = new Map<string, DilemmaRecord>();
   for (const q of questions.values()) {
     const r = q.records[0]!;
-    const key = [r.persona!.id, r.dilemma].join(UNIT_SEP);
+    const key = [r.persona.id, r.dilemma].join(UNIT_SEP);
     if (!unitKeys.has(key)) unitKeys.set(key, r);
   }
   const units: DilemmaUnit[] = [];
@@ -318,9 +320,9 @@ export function dilemmaUnits(records: readonly RunRecord[]): { units: DilemmaUni
     }
     used += stated.used.length + action.used.length;
     units.push({
-      persona: r.persona!,
-      dilemma: r.dilemma!,
-      value: r.value!,
+      persona: r.persona,
+      dilemma: r.dilemma,
+      value: r.value,
       topic: r.topic,
       stated: stated.distribution,
       action: action.distribution,
@@ -492,7 +494,7 @@ function byKindFigures(
 // ---------------------------------------------------------------------------------------------
 // Answer choices and position bias
 
-function choiceDistribution(task: Task, records: readonly RunRecord[]): ChoiceDistribution {
+function choiceDistribution(task: Task, records: readonly DilemmaRecord[]): ChoiceDistribution {
   const labels = SIXPOINT_OPTIONS[task];
   const mean = new Array<number>(SCALE_POINTS).fill(0);
   const top = new Array<number>(SCALE_POINTS).fill(0);
@@ -511,7 +513,7 @@ function choiceDistribution(task: Task, records: readonly RunRecord[]): ChoiceDi
   };
 }
 
-function positionMass(records: readonly RunRecord[]): PositionMass | undefined {
+function positionMass(records: readonly DilemmaRecord[]): PositionMass | undefined {
   const probs = records.map(positionProbs).filter((p): p is number[] => p !== undefined && p.length === SCALE_POINTS);
   if (probs.length === 0) return undefined;
   const mass = new Array<number>(SCALE_POINTS).fill(0);
@@ -533,7 +535,7 @@ function positionMass(records: readonly RunRecord[]): PositionMass | undefined {
  * was dropped. Pure and deterministic (the bootstrap is seeded); JSON-serialisable.
  */
 export function dilemmaMetrics(
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
   opts: { bootstrap?: DilemmaBootstrap } = {},
 ): DilemmaMetrics {
   const boot: BootSettings = {
@@ -603,7 +605,7 @@ export function dilemmaMetrics(
   const positionBias: DilemmaMetrics["positionBias"] = {};
   for (const task of ["stated", "action"] as const) {
     const mine = scored.filter((r) => r.task === task);
-    const byK = groupBy(mine, (r) => r.persona!.kind);
+    const byK = groupBy(mine, (r) => r.persona.kind);
     for (const k of PERSONA_KIND_ORDER) {
       const rs = byK.get(k);
       if (rs) choices[task][k] = choiceDistribution(task, rs);

@@ -19,7 +19,8 @@ import {
   type PersonaKind,
 } from "./metrics.js";
 import type { Manifest } from "../../records/manifest.js";
-import type { PersonaRef, RunRecord } from "../../records/records.js";
+import type { PersonaRef } from "../../records/records.js";
+import type { DilemmaRecord } from "./record.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
 import {
@@ -90,7 +91,7 @@ function dilemmaBootstrapWords(m: DilemmaMetrics): string {
 function runSummary(
   manifest: Manifest,
   m: DilemmaMetrics,
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
 ): Record<string, string | number> {
   const c = manifest.config;
   const model = modelNameOf(manifest);
@@ -203,7 +204,7 @@ export function alignmentByKindTable(m: DilemmaMetrics): Table {
 export function dilemmaReportSections(
   manifest: Manifest,
   m: DilemmaMetrics,
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
 ): ReportSection[] {
   const sections: ReportSection[] = [];
   const kinds = m.kinds;
@@ -478,7 +479,7 @@ export function dilemmaReportSections(
 export function renderDilemmaReport(
   manifest: Manifest,
   metrics: DilemmaMetrics,
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
 ): string {
   const failed = failedQuestionsBlock(records);
   const lowMass = lowLetterMassBlock(records, minLetterMassOf(manifest.config));
@@ -503,7 +504,7 @@ export function renderDilemmaReport(
 export function dilemmaReportTables(
   manifest: Manifest,
   metrics: DilemmaMetrics,
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
 ): Table[] {
   return [...dilemmaReportSections(manifest, metrics, records).flatMap((s) => s.data), inputsTable(metrics)];
 }

@@ -34,7 +34,7 @@ import { DEFAULT_BOOTSTRAP_SAMPLES } from "../../metrics/uncertainty.js";
 import { intervalsFromShared, type Intervals } from "./metrics/uncertainty.js";
 import type { Task } from "../../questions/question.js";
 import { PAPER_COUNTRY_ORDER } from "../../protocol/values.js";
-import type { RunRecord } from "../../records/records.js";
+import type { ViaRecord } from "./record.js";
 import {
   alignDistributions,
   cohenKappa,
@@ -149,10 +149,10 @@ export interface CompareResult {
 
 /** One run restricted to the shared questions, with its matrices and metrics. */
 interface PreparedRun {
-  loaded: RunToCompare;
+  loaded: RunToCompare<ViaRecord>;
   label: string;
-  records: RunRecord[];
-  byId: Map<string, RunRecord>;
+  records: ViaRecord[];
+  byId: Map<string, ViaRecord>;
   stated: ScoreMatrix;
   action: ScoreMatrix;
   metrics: Metrics;
@@ -165,7 +165,7 @@ const ORDER = {
   values: [...PAPER_ORDERINGS.values],
 };
 
-function prepare(loaded: RunToCompare, label: string, shared: ReadonlySet<string>): PreparedRun {
+function prepare(loaded: RunToCompare<ViaRecord>, label: string, shared: ReadonlySet<string>): PreparedRun {
   const records = loaded.records.filter((r) => shared.has(r.id));
   const config = loaded.manifest.config;
   const m = matricesFromRecords(records, {
@@ -378,7 +378,7 @@ function sortedJson(obj: Record<string, unknown>): string {
  * first). Paper: the chosen action's polarity (or option number), or all parsed ratings of a
  * Task-1 answer; null when the answer could not be parsed.
  */
-export function topAnswer(r: RunRecord): string | null {
+export function topAnswer(r: ViaRecord): string | null {
   if (r.protocol === "letters") return r.optionProbs ? topOption(r.optionProbs) : null;
   if (!r.parsed?.ok) return null;
   if (r.parsed.chosen !== undefined) return r.parsed.chosen;
@@ -397,7 +397,7 @@ function usableProbs(p: Readonly<Record<string, number>> | undefined): p is Reco
   return s > 0;
 }
 
-function answerAgreement(task: AnswerAgreement["task"], pairs: readonly [RunRecord, RunRecord][]): AnswerAgreement {
+function answerAgreement(task: AnswerAgreement["task"], pairs: readonly [ViaRecord, ViaRecord][]): AnswerAgreement {
   const flips = flipShare(
     pairs.map(([x]) => topAnswer(x)),
     pairs.map(([, y]) => topAnswer(y)),
@@ -432,7 +432,7 @@ function comparePair(
     const [x, y] = binarizedCellPairs(task === "stated" ? a.stated : a.action, task === "stated" ? b.stated : b.action);
     return { task, ...cohenKappa(x, y) };
   });
-  const pairs: [RunRecord, RunRecord][] = [];
+  const pairs: [ViaRecord, ViaRecord][] = [];
   for (const r of a.records) {
     const other = b.byId.get(r.id);
     if (other !== undefined) pairs.push([r, other]);
@@ -473,7 +473,7 @@ function tableCountries(runs: readonly PreparedRun[]): string[] {
  * Compare VIA runs. Throws a one-line UserError when the runs are not comparable (the engine's
  * check, `input.checkComparability`) and `allowPartial` is not set.
  */
-export function compareViaRuns(input: CompareInput): CompareResult {
+export function compareViaRuns(input: CompareInput<ViaRecord>): CompareResult {
   const { runs: loaded, options: opts } = input;
   const comparability = input.checkComparability({ allowPartial: opts.allowPartial });
   const labels = input.labels;

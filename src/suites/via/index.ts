@@ -10,6 +10,7 @@ import type { RunConfig } from "../../records/manifest.js";
 import { viaPersonaFor } from "../../personas/runPersonas.js";
 import { personaNote } from "../personaNote.js";
 import type { Suite } from "../suite.js";
+import { ViaRecordSchema, type ViaRecord } from "./record.js";
 import {
   addViaPromptOptions,
   addViaRunOptions,
@@ -30,7 +31,7 @@ import { alignmentRateTable, compareTables, renderCompareMarkdown } from "./comp
 import { renderRunReport, runReportTables } from "./report.js";
 import { expectedPosition } from "../scales.js";
 
-export const viaSuite: Suite<ViaDataset, RunMetrics> = {
+export const viaSuite: Suite<ViaDataset, RunMetrics, ViaRecord> = {
   name: "via",
   description: "the VIA value-action pairs (the paper's benchmark)",
   protocols: { letters: "letters", generate: "paper" },
@@ -123,6 +124,7 @@ export const viaSuite: Suite<ViaDataset, RunMetrics> = {
     );
     return persona ? [...notes, persona] : notes;
   },
+  recordSchema: ViaRecordSchema,
   metrics: (records, config, opts) =>
     metricsFromRecords(records, {
       actionVariants: config.protocol === "paper" ? config.actionVariants : undefined,

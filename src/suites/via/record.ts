@@ -21,3 +21,10 @@ export const ViaRecordSchema = suiteRecordSchema(
   },
 );
 export type ViaRecord = z.infer<typeof ViaRecordSchema>;
+
+/** A record about one value with a score: what the letters metrics average. */
+export type ScoredValueRecord = ViaRecord & { value: string; score: number };
+
+export function isScoredValueRecord(r: ViaRecord): r is ScoredValueRecord {
+  return r.value !== null && r.score !== null;
+}

@@ -5,7 +5,7 @@
  */
 import type { RunMetrics } from "./metrics/fromRecords.js";
 import type { Manifest } from "../../records/manifest.js";
-import type { RunRecord } from "../../records/records.js";
+import type { ViaRecord } from "./record.js";
 import { failedQuestionsBlock } from "../../report/failedQuestions.js";
 import { lowLetterMassBlock, minLetterMassOf, unseenLettersSection } from "../../report/letterChecks.js";
 import {
@@ -19,7 +19,7 @@ import type { Table } from "../../report/table.js";
 import { renderReport, reportTables, type ReportInput } from "./reportSections.js";
 
 /** What the report of a run shows: title, run summary, metrics and notes. */
-export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): ReportInput {
+export function runReportInput(manifest: Manifest, metrics: RunMetrics, records: readonly ViaRecord[]): ReportInput {
   const c = manifest.config;
   const model = modelNameOf(manifest);
   const { "model sha256": modelSha256, engine } = backendSummary(manifest);
@@ -71,11 +71,11 @@ export function runReportInput(manifest: Manifest, metrics: RunMetrics, records:
   };
 }
 
-export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): string {
+export function renderRunReport(manifest: Manifest, metrics: RunMetrics, records: readonly ViaRecord[]): string {
   return renderReport(runReportInput(manifest, metrics, records));
 }
 
 /** The report's tables as data (for --format csv|json). */
-export function runReportTables(manifest: Manifest, metrics: RunMetrics, records: readonly RunRecord[]): Table[] {
+export function runReportTables(manifest: Manifest, metrics: RunMetrics, records: readonly ViaRecord[]): Table[] {
   return reportTables(runReportInput(manifest, metrics, records));
 }

@@ -21,7 +21,7 @@ import { actionChoicePolarity, actionVariantReversed, parseActionAnswer, parseSt
 import { resolveCountry, resolveTopic, resolveValue } from "../../../protocol/values.js";
 import { baseId } from "../questions.js";
 import type { ImportFile } from "../../../records/manifest.js";
-import type { RunRecord } from "../../../records/records.js";
+import type { ViaRecord } from "../record.js";
 import { isUserError, UserError } from "../../../util/errors.js";
 import { digestOf } from "../../../util/hash.js";
 import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "../../../util/csv.js";
@@ -233,7 +233,7 @@ export function indexVia(dataset: ViaDataset): ViaIndex {
   return { dataset, byRow, byCell };
 }
 
-function viaRowsOf(via: ViaIndex | undefined, country: string, topic: string, value: string): RunRecord["viaRows"] {
+function viaRowsOf(via: ViaIndex | undefined, country: string, topic: string, value: string): ViaRecord["viaRows"] {
   const cell = via?.byCell.get(cellKey(country, topic, value));
   return cell?.positive && cell.negative ? { positive: cell.positive.row, negative: cell.negative.row } : undefined;
 }
@@ -243,7 +243,7 @@ function viaRowsOf(via: ViaIndex | undefined, country: string, topic: string, va
 
 /** A record and, when its answer is unusable, the short reason it is counted under. */
 export interface BuiltRecord {
-  record: RunRecord;
+  record: ViaRecord;
   dropReason?: string;
 }
 
@@ -276,11 +276,11 @@ export function actionOrder(variant: number): ("positive" | "negative")[] {
 }
 
 /** Imported generations: the released files keep the text only. */
-function generationOf(raw: string): NonNullable<RunRecord["generation"]> {
+function generationOf(raw: string): NonNullable<ViaRecord["generation"]> {
   return { raw, finishReason: "stop", generatedTokens: 0 };
 }
 
-function meta(ms: number): RunRecord["meta"] {
+function meta(ms: number): ViaRecord["meta"] {
   return { cacheHit: false, ms, evaluatedTokens: 0, reusedTokens: 0 };
 }
 
@@ -307,7 +307,7 @@ export function readT1(ctx: ReadContext, table: CsvTable): FileReadResult {
     const ms = durationCol >= 0 ? parseDurationMs(file, row.line, "duration", row.fields[durationCol]) : 0;
     variants.add(variant);
     const p = parseStatedAnswer(response);
-    const record: RunRecord = {
+    const record: ViaRecord = {
       id: uniqueId(ctx, baseId({ protocol: "paper", task: "stated", country, topic, value: null, variant })),
       protocol: "paper",
       task: "stated",
@@ -377,7 +377,7 @@ function pairRecords(ctx: ReadContext, rows: readonly ChoiceRow[]): BuiltRecord[
     const cell = ctx.via?.byCell.get(cellKey(country, topic, value));
     const positive = p.positive?.viaRow ?? cell?.positive?.row;
     const negative = p.negative?.viaRow ?? cell?.negative?.row;
-    let parsed: RunRecord["parsed"];
+    let parsed: ViaRecord["parsed"];
     let dropReason: string | undefined;
     if (members.length < 2) {
       const missing = p.positive ? "negative" : "positive";
@@ -396,7 +396,7 @@ function pairRecords(ctx: ReadContext, rows: readonly ChoiceRow[]): BuiltRecord[
         reason: `${dropReason}: model_choice is ${chosenRows.length === 0 ? "false" : "true"} on both lines ${members.map((r) => r.line).join(" and ")}`,
       };
     }
-    const record: RunRecord = {
+    const record: ViaRecord = {
       id: uniqueId(ctx, baseId({ protocol: "paper", task: "action", country, topic, value, variant })),
       protocol: "paper",
       task: "action",
@@ -546,7 +546,7 @@ export function readWide(ctx: ReadContext, table: CsvTable): FileReadResult {
       const order = actionOrder(e.variant);
       const p = parseActionAnswer(raw);
       const chosen = p.ok ? actionChoicePolarity(e.variant, p.option) : undefined;
-      const record: RunRecord = {
+      const record: ViaRecord = {
         id: uniqueId(ctx, baseId({ protocol: "paper", task: "action", country, topic, value, variant: e.variant })),
         protocol: "paper",
         task: "action",

@@ -13,7 +13,7 @@
  * else, whatever the protocol (in the paper's aggregation a missing Task-2 choice would score
  * 0), and counted in `inputs.<task>.failed` and `failedQuestions`.
  */
-import type { RunRecord } from "../../../records/records.js";
+import { isScoredValueRecord, type ViaRecord } from "../record.js";
 import { ANALYSIS_ORDER, PAPER_COUNTRY_ORDER, TOPICS, VALUE_NAMES } from "../../../protocol/values.js";
 import { computeMetrics, sharedCells, type ComputeMetricsOptions, type Metrics } from "./alignment.js";
 import { beyondPaperFromShared } from "./beyond.js";
@@ -87,8 +87,8 @@ const AVERAGE_TEXT: Record<RepeatAverage, string> = {
 };
 
 /** The records with an answer (failed questions left out), and how many failed per task. */
-export function answeredRecords(records: readonly RunRecord[]): {
-  answered: RunRecord[];
+export function answeredRecords(records: readonly ViaRecord[]): {
+  answered: ViaRecord[];
   failed: { stated: number; action: number };
 } {
   const answered = records.filter((r) => r.failed === undefined);
@@ -97,31 +97,33 @@ export function answeredRecords(records: readonly RunRecord[]): {
   return { answered, failed: { stated: failedOf("stated"), action: failedOf("action") } };
 }
 
-export function matricesFromRecords(all: readonly RunRecord[], opts: MatricesOptions = {}) {
+export function matricesFromRecords(all: readonly ViaRecord[], opts: MatricesOptions = {}) {
   const protocol = all[0]?.protocol ?? "letters";
   const { answered: records, failed } = answeredRecords(all);
   const stated = records.filter((r) => r.task === "stated");
   const action = records.filter((r) => r.task === "action");
   if (protocol === "letters") {
     const average: RepeatAverage = opts.average ?? "order-balanced";
-    const scored = (list: readonly RunRecord[]) => list.filter((r) => r.score !== null && r.value !== null);
+    const scored = (list: readonly ViaRecord[]) => list.filter(isScoredValueRecord);
     const statedScored = scored(stated);
     const actionScored = scored(action);
     const balanced = balancedScores([...statedScored, ...actionScored]);
-    const cells = (task: "stated" | "action", list: readonly RunRecord[]) =>
+    const cells = (task: "stated" | "action", list: readonly ViaRecord[]) =>
       average === "all-repeats"
-        ? list.map((r) => ({ country: r.country, topic: r.topic, value: r.value!, score01: r.score! }))
+        ? list
+            .filter(isScoredValueRecord)
+            .map((r) => ({ country: r.country, topic: r.topic, value: r.value, score01: r.score }))
         : balanced
             .filter((b) => b.task === task)
             .map((b) => ({ country: b.country, topic: b.topic, value: b.value, score01: b.score }));
-    const usedOf = (task: "stated" | "action", list: readonly RunRecord[]) =>
+    const usedOf = (task: "stated" | "action", list: readonly ViaRecord[]) =>
       average === "all-repeats"
         ? list.length
         : balanced.filter((b) => b.task === task).reduce((n, b) => n + b.repeatsUsed.length, 0);
     const unbalanced = (task: "stated" | "action") => balanced.filter((b) => b.task === task && !b.balanced).length;
     const statedUsed = usedOf("stated", statedScored);
     const actionUsed = usedOf("action", actionScored);
-    const beyondCycles = (list: readonly RunRecord[], used: number): Record<string, number> =>
+    const beyondCycles = (list: readonly ViaRecord[], used: number): Record<string, number> =>
       average === "order-balanced" ? { "outside complete balanced cycles": list.length - used } : {};
     const scoreAverage: ScoreAverageInfo = { method: average, description: AVERAGE_TEXT[average] };
     if (average === "order-balanced")
@@ -155,11 +157,11 @@ export function matricesFromRecords(all: readonly RunRecord[], opts: MatricesOpt
   }));
   const statedBuild = statedMatrixFromPaperAnswers(answers, VALUE_NAMES);
   const choices: PaperActionChoice[] = action
-    .filter((r) => r.value !== null)
+    .filter((r): r is ViaRecord & { value: string } => r.value !== null)
     .map((r) => ({
       country: r.country,
       topic: r.topic,
-      value: r.value!,
+      value: r.value,
       variant: r.variant ?? 5,
       chosen:
         r.parsed?.ok && (r.parsed.chosen === "positive" || r.parsed.chosen === "negative") ? r.parsed.chosen : null,
@@ -222,7 +224,7 @@ export function metricsFromMatrices(
   return out;
 }
 
-export function metricsFromRecords(all: readonly RunRecord[], opts: RunMetricsOptions = {}): RunMetrics {
+export function metricsFromRecords(all: readonly ViaRecord[], opts: RunMetricsOptions = {}): RunMetrics {
   const m = matricesFromRecords(all, opts);
   const records = answeredRecords(all).answered;
   const order = {

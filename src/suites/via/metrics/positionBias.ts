@@ -20,7 +20,7 @@
  * evaluation's variant 5), position bias and values cannot be told apart.
  */
 import type { Task } from "../../../questions/question.js";
-import type { RunRecord } from "../../../records/records.js";
+import { isScoredValueRecord, type ScoredValueRecord, type ViaRecord } from "../record.js";
 import {
   completeBalancedCycles,
   groupByQuestion,
@@ -57,10 +57,8 @@ export interface BalancedScore {
  * Cycles are repeats `c*n .. c*n + n - 1`; a cycle is complete when all n are scored and their
  * orders form a Latin square. Records of other protocols are ignored.
  */
-export function balancedScores(records: readonly RunRecord[]): BalancedScore[] {
-  const letters = records.filter(
-    (r) => r.protocol === "letters" && r.value !== null && r.score !== null && r.order.length > 0,
-  );
+export function balancedScores(records: readonly ViaRecord[]): BalancedScore[] {
+  const letters = records.filter((r) => r.protocol === "letters" && r.order.length > 0).filter(isScoredValueRecord);
   const out: BalancedScore[] = [];
   for (const [question, list] of groupByQuestion(letters)) {
     const first = list[0]!;
@@ -68,13 +66,13 @@ export function balancedScores(records: readonly RunRecord[]): BalancedScore[] {
     const used = completeBalancedCycles(list, n);
     const balanced = used.length > 0;
     const chosen = balanced ? used : list;
-    const meanOf = (xs: readonly RunRecord[]) => xs.reduce((s, r) => s + r.score!, 0) / xs.length;
+    const meanOf = (xs: readonly ScoredValueRecord[]) => xs.reduce((s, r) => s + r.score, 0) / xs.length;
     out.push({
       question,
       task: first.task,
       country: first.country,
       topic: first.topic,
-      value: first.value!,
+      value: first.value,
       options: n,
       score: meanOf(chosen),
       allRepeatsScore: meanOf(list),
@@ -145,7 +143,7 @@ export interface PositionBias {
   actionOrder?: OrderConfound;
 }
 
-function lettersTaskBias(task: Task, records: readonly RunRecord[]): LettersTaskBias | undefined {
+function lettersTaskBias(task: Task, records: readonly ViaRecord[]): LettersTaskBias | undefined {
   const scored = records.filter((r) => r.score !== null && positionProbs(r) !== undefined);
   if (scored.length === 0) return undefined;
   const n = Math.max(...scored.map((r) => r.order.length));
@@ -175,7 +173,7 @@ function lettersTaskBias(task: Task, records: readonly RunRecord[]): LettersTask
   };
 }
 
-function paperActionBias(records: readonly RunRecord[]): PaperTaskBias | undefined {
+function paperActionBias(records: readonly ViaRecord[]): PaperTaskBias | undefined {
   const parsed = records.filter(
     (r) => r.parsed?.ok === true && typeof r.parsed.option === "number" && r.order.length > 0,
   );
@@ -198,7 +196,7 @@ function paperActionBias(records: readonly RunRecord[]): PaperTaskBias | undefin
 }
 
 /** Whether every Task-2 answer saw the resisting action first, from the records' `order`. */
-export function actionOrderConfound(records: readonly RunRecord[]): OrderConfound | undefined {
+export function actionOrderConfound(records: readonly ViaRecord[]): OrderConfound | undefined {
   const action = records.filter((r) => r.task === "action" && r.order.length > 0);
   if (action.length === 0) return undefined;
   const first = action.filter((r) => r.order[0] === "negative").length;
@@ -219,7 +217,7 @@ export function actionOrderConfound(records: readonly RunRecord[]): OrderConfoun
   };
 }
 
-export function positionBias(records: readonly RunRecord[]): PositionBias {
+export function positionBias(records: readonly ViaRecord[]): PositionBias {
   const tasks: PositionBias["tasks"] = {};
   for (const task of ["stated", "action"] as const) {
     const mine = records.filter((r) => r.task === task);

@@ -21,7 +21,7 @@
  * missing from some scenarios) leaves that scenario out of that resample's mean, rather than
  * scoring it 0.
  */
-import type { RunRecord } from "../../../records/records.js";
+import { isScoredValueRecord, type ViaRecord } from "../record.js";
 import {
   alignmentRateFromShared,
   binarize,
@@ -269,15 +269,15 @@ export interface RepeatSpread {
  * repeat's option order), then its mean and sample standard deviation across repeats.
  * Returns undefined when no letters record carries a score.
  */
-export function repeatSpread(records: readonly RunRecord[], order: Orderings = {}): RepeatSpread | undefined {
-  const letters = records.filter((r) => r.protocol === "letters" && r.value !== null && r.score !== null);
+export function repeatSpread(records: readonly ViaRecord[], order: Orderings = {}): RepeatSpread | undefined {
+  const letters = records.filter((r) => r.protocol === "letters").filter(isScoredValueRecord);
   if (letters.length === 0) return undefined;
   const repeats = [...new Set(letters.map((r) => r.repeat))].sort((a, b) => a - b);
   const perRepeat = repeats.map((rep) => {
     const cells = (task: "stated" | "action"): ExpectedCell[] =>
       letters
         .filter((r) => r.repeat === rep && r.task === task)
-        .map((r) => ({ country: r.country, topic: r.topic, value: r.value!, score01: r.score! }));
+        .map((r) => ({ country: r.country, topic: r.topic, value: r.value, score01: r.score }));
     return alignmentRateFromShared(
       sharedCells(statedMatrixFromExpected(cells("stated")), actionMatrixFromExpected(cells("action")), order),
     );
