@@ -28,7 +28,7 @@ export const RunConfigSchema = z.object({
   /** The dataset: "sample" (shipped with valuelens) or a path to a VIA CSV. */
   via: z.string(),
   /**
-   * `--shard I/N`: this run asks only the questions of shard I of N (src/runner/shard.ts).
+   * `--shard I/N`: this run asks only the questions of shard I of N (src/questions/shard.ts).
    * Null or absent for a whole run; then it is left out of the config digest, so whole runs
    * keep the digest they had before shards existed.
    */
@@ -60,7 +60,7 @@ export const ImportFileSchema = z.object({
   role: z.enum(["t1", "t2"]),
   path: z.string(),
   sha256: z.string(),
-  /** t1-csv, t2-eval-log, t2-partial-csv or t2-wide-csv (src/import/formats.ts). */
+  /** t1-csv, t2-eval-log, t2-partial-csv or t2-wide-csv (src/suites/via/import/formats.ts). */
   format: z.enum(["t1-csv", "t2-eval-log", "t2-partial-csv", "t2-wide-csv"]),
   /** Data rows (CSV, header excluded) or JSON lines read. */
   rows: z.number().int(),

@@ -58,7 +58,7 @@ export interface RunOptions {
   log?: (line: string) => void;
   /**
    * Called with the result once the records and manifest are final, while the run directory's
-   * lock is still held: the CLI writes the outputs here (src/report/outputs.ts), so no other
+   * lock is still held: the CLI writes the outputs here (src/runs/outputs.ts), so no other
    * writer can come between the run and its report. The runner itself writes no report.
    */
   whenDone?: (result: RunResult) => Promise<void> | void;
@@ -69,7 +69,7 @@ export interface RunOptions {
 export interface RunResult {
   out: string;
   manifest: Manifest;
-  /** The run's records (of its shard), in canonical order: what the outputs are made from (src/report/outputs.ts). */
+  /** The run's records (of its shard), in canonical order: what the outputs are made from (src/runs/outputs.ts). */
   records: RunRecord[];
   /** Questions answered in this invocation (from the cache or the model). */
   answered: number;

@@ -6,7 +6,7 @@
  * Runs are compared on the questions they share: a question is (persona, dilemma, task,
  * repeat), so runs with different repeats compare on their common repeats and stay
  * order-balanced. Runs that differ in their questions or their dilemma file are refused
- * unless `allowPartial`. A run's own figures use the labels of src/metrics/dilemmas.ts, so with
+ * unless `allowPartial`. A run's own figures use the labels of src/suites/dilemmas/metrics.ts, so with
  * the same --bootstrap and seed they are the intervals of its report.md (over the compared
  * questions). The difference from the first run is paired per (persona, dilemma) unit usable
  * in both runs; its interval resamples dilemmas (a drawn dilemma brings all its paired units).
