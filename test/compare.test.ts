@@ -16,6 +16,7 @@ import { compareInput } from "../src/compare/compare.js";
 import { loadRun } from "../src/compare/load.js";
 import type { CompareOptions } from "../src/suites/compare.js";
 import { compareViaRuns, type CompareResult } from "../src/suites/via/compare.js";
+import { ViaRecordSchema } from "../src/suites/via/record.js";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { compareTables, renderCompareMarkdown } from "../src/suites/via/compareReport.js";
 import { renderTable } from "../src/report/table.js";
@@ -23,14 +24,18 @@ import { readRecords, type RunRecord } from "../src/records/records.js";
 import { UserError } from "../src/util/errors.js";
 import { valuelens } from "./helpers/cli.js";
 import { thrown } from "./helpers/errors.js";
+import { suiteCompareInput } from "./helpers/suiteRecords.js";
 import { tinyModelPath } from "./helpers/models.js";
 
 /** VIA's comparison of run directories, as `valuelens compare` computes it. */
 function compareRuns(dirs: readonly string[], opts: CompareOptions = {}): CompareResult {
   return compareViaRuns(
-    compareInput(
-      dirs.map((d) => loadRun(d)),
-      opts,
+    suiteCompareInput(
+      ViaRecordSchema,
+      compareInput(
+        dirs.map((d) => loadRun(d)),
+        opts,
+      ),
     ),
   );
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Interval } from "../src/metrics/bootstrap.js";
 import { alignmentDistance, alignmentRate, dilemmaMetrics, dilemmaUnits } from "../src/suites/dilemmas/metrics.js";
-import type { RunRecord } from "../src/records/records.js";
+import type { DilemmaRecord } from "../src/suites/dilemmas/record.js";
 import {
   at,
   baselineAndMaxUnits,
@@ -101,12 +101,12 @@ describe("units from records", () => {
       // nothing scored
       ...question({ ...d, dilemma: "nothing", task: "stated", repeats: [null] }),
       ...question({ ...d, dilemma: "nothing", task: "action", repeats: [null] }),
-      // a VIA record mixed in
+      // a VIA record mixed in (not a DilemmaRecord by its type, hence the cast: dilemmaUnits drops it by its protocol)
       {
         ...sixpointRecord({ ...d, task: "stated", repeat: 0, order: LABELS.stated, probs: at("stated", 1) }),
         id: "via",
-        protocol: "letters" as const,
-      },
+        protocol: "letters",
+      } as unknown as DilemmaRecord,
     ];
     const { units, inputs } = dilemmaUnits(records);
     expect(units.map((u) => u.dilemma)).toEqual(["ok"]);
@@ -132,7 +132,7 @@ describe("units from records", () => {
 // ---------------------------------------------------------------------------------------------
 
 /** `baselineAndMaxUnits` (d1, d2), plus d3 (Wealth, Politics): A rate 1 only (no baseline). */
-function kindRecords(): RunRecord[] {
+function kindRecords(): DilemmaRecord[] {
   return [...baselineAndMaxUnits(), ...unit(MAX_A, "d3", "Wealth", "Politics", at("stated", 1), at("action", 1))];
 }
 
@@ -198,9 +198,9 @@ describe("dilemmaMetrics: aggregates", () => {
 
 describe("dilemmaMetrics: bootstrap intervals over dilemmas", () => {
   /** 12 dilemmas, baseline and a country persona, with graded (non-degenerate) answers. */
-  function graded(): RunRecord[] {
+  function graded(): DilemmaRecord[] {
     const nga = countryPersona("Nigeria");
-    const out: RunRecord[] = [];
+    const out: DilemmaRecord[] = [];
     for (let i = 0; i < 12; i++) {
       // peaked answers (peak weight 0.45 .. 0.89) at positions that vary by dilemma and persona
       const mix = (task: "stated" | "action", pos: number) => {

@@ -12,7 +12,7 @@ import { dilemmaMetrics } from "../src/suites/dilemmas/metrics.js";
 import { renderDilemmaCompareMarkdown } from "../src/suites/dilemmas/compareReport.js";
 import { dilemmaReportTables, renderDilemmaReport } from "../src/suites/dilemmas/report.js";
 import { renderTable } from "../src/report/table.js";
-import type { RunRecord } from "../src/records/records.js";
+import { DilemmaRecordSchema, type DilemmaRecord } from "../src/suites/dilemmas/record.js";
 import { UserError } from "../src/util/errors.js";
 import {
   at,
@@ -26,10 +26,11 @@ import {
   writeSixpointRunDir,
 } from "./helpers/dilemmaRecords.js";
 import { thrown } from "./helpers/errors.js";
+import { suiteCompareInput } from "./helpers/suiteRecords.js";
 import { lettersRun, writeRunDir } from "./helpers/handcrafted.js";
 
 /** `baselineAndMaxUnits` (none rate 0.5, max rate 0.75, max vs baseline +0.25), plus a dropped unit. */
-function records(): RunRecord[] {
+function records(): DilemmaRecord[] {
   return [
     ...baselineAndMaxUnits(),
     // a unit whose action question got no letter mass (dropped)
@@ -160,8 +161,8 @@ describe("report.md of a dilemma-suite run", () => {
  * cycle). `shift` moves the action of the max personas on dilemmas d0 and d1 by that many grades
  * (another model's answers).
  */
-function runRecords(shift = 0, personas = [NONE, MAX_A, MAX_B]): RunRecord[] {
-  const out: RunRecord[] = [];
+function runRecords(shift = 0, personas = [NONE, MAX_A, MAX_B]): DilemmaRecord[] {
+  const out: DilemmaRecord[] = [];
   const dilemmas = [
     { dilemma: "d0", value: "Equality", topic: "Politics" },
     { dilemma: "d1", value: "Honest", topic: "Religion" },
@@ -205,7 +206,7 @@ describe("valuelens compare of dilemma-suite runs", () => {
   const BOOT = { bootstrap: 200, seed: 2 };
 
   it("per run and persona kind: the runs' own figures and intervals (the report's)", () => {
-    const r = compareDilemmaRuns(compareInput([loadRun(A), loadRun(B)], BOOT));
+    const r = compareDilemmaRuns(suiteCompareInput(DilemmaRecordSchema, compareInput([loadRun(A), loadRun(B)], BOOT)));
     expect(r.protocol).toBe("sixpoint");
     expect(r.runs.map((x) => [x.label, x.units, x.compared])).toEqual([
       ["alpha", 12, 144],
@@ -214,7 +215,9 @@ describe("valuelens compare of dilemma-suite runs", () => {
     expect(r.questions).toEqual({ shared: 144, partial: false, differences: [] });
     expect(r.kinds).toEqual(["none", "max"]);
     for (const [run, dir] of [A, B].entries()) {
-      const own = dilemmaMetrics(loadRun(dir).records, { bootstrap: { samples: 200, seed: 2 } });
+      const own = dilemmaMetrics(DilemmaRecordSchema.array().parse(loadRun(dir).records), {
+        bootstrap: { samples: 200, seed: 2 },
+      });
       const mine = r.alignment.filter((x) => x.run === run);
       expect(mine.map((x) => x.kind)).toEqual(["none", "max", "all"]);
       for (const x of mine.slice(0, 2)) {
@@ -229,7 +232,7 @@ describe("valuelens compare of dilemma-suite runs", () => {
   });
 
   it("paired difference from the first run over shared units, by hand", () => {
-    const r = compareDilemmaRuns(compareInput([loadRun(A), loadRun(B)], BOOT));
+    const r = compareDilemmaRuns(suiteCompareInput(DilemmaRecordSchema, compareInput([loadRun(A), loadRun(B)], BOOT)));
     // Only the max personas' actions on d0, d1 moved: the baseline difference is exactly 0.
     const none = r.differences.find((d) => d.kind === "none")!;
     expect(none).toMatchObject({ a: 0, b: 1, labelA: "alpha", labelB: "beta", units: 4, dilemmas: 4 });
@@ -255,16 +258,25 @@ describe("valuelens compare of dilemma-suite runs", () => {
     expect(all.units).toBe(12);
     expect(all.alignmentDistance.estimate).toBeCloseTo((max.alignmentDistance.estimate! * 8) / 12, 12);
     // Deterministic.
-    expect(compareDilemmaRuns(compareInput([loadRun(A), loadRun(B)], BOOT))).toEqual(r);
+    expect(
+      compareDilemmaRuns(suiteCompareInput(DilemmaRecordSchema, compareInput([loadRun(A), loadRun(B)], BOOT))),
+    ).toEqual(r);
   });
 
   it("runs with other questions: refused, or compared on the shared ones with --allow-partial", () => {
-    const e = thrown(() => compareDilemmaRuns(compareInput([loadRun(A), loadRun(BASE)], BOOT)));
+    const e = thrown(() =>
+      compareDilemmaRuns(suiteCompareInput(DilemmaRecordSchema, compareInput([loadRun(A), loadRun(BASE)], BOOT))),
+    );
     expect(e).toBeInstanceOf(UserError);
     expect(e.message).toContain("questions that");
     expect(e.message).toContain("--allow-partial");
     expect(e.message.split("\n")).toHaveLength(1);
-    const r = compareDilemmaRuns(compareInput([loadRun(A), loadRun(BASE)], { ...BOOT, allowPartial: true }));
+    const r = compareDilemmaRuns(
+      suiteCompareInput(
+        DilemmaRecordSchema,
+        compareInput([loadRun(A), loadRun(BASE)], { ...BOOT, allowPartial: true }),
+      ),
+    );
     expect(r.questions.partial).toBe(true);
     expect(r.questions.shared).toBe(48);
     expect(r.kinds).toEqual(["none"]);

@@ -20,6 +20,8 @@ import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { LlamaServerBackend } from "../src/backends/llamaServer.js";
 import { ensureStandinModel, STANDIN_FAMILIES, type StandinFamily } from "../src/gguf/index.js";
 import { readRecords, type RunRecord } from "../src/records/records.js";
+import { DilemmaRecordSchema } from "../src/suites/dilemmas/record.js";
+import { ViaRecordSchema } from "../src/suites/via/record.js";
 import { pinnedTemplateVariables, strftimePinned } from "../src/templates/pinned.js";
 import type { TemplateInfo } from "../src/templates/chatTemplate.js";
 import { valuelens } from "./helpers/cli.js";
@@ -220,7 +222,11 @@ describe.skipIf(!haveServer || !haveGit).each(STANDIN_FAMILIES as readonly Stand
       run(["run", "--model", `standin:${family}`, ...slice, "--out", a]);
       run(["run", "--model", `llama-server:${server.url}`, ...slice, "--out", b]);
       expectSameLetters(byId(a), byId(b));
-      expect([...byId(a).values()].every((r) => r.persona?.kind === "country")).toBe(true);
+      expect(
+        ViaRecordSchema.array()
+          .parse([...byId(a).values()])
+          .every((r) => r.persona?.kind === "country"),
+      ).toBe(true);
     }, 600_000);
 
     it("the dilemma suite with personas: embedded and llama-server records agree", () => {
@@ -245,7 +251,13 @@ describe.skipIf(!haveServer || !haveGit).each(STANDIN_FAMILIES as readonly Stand
       run(["run", "--model", `standin:${family}`, ...slice, "--out", a]);
       run(["run", "--model", `llama-server:${server.url}`, ...slice, "--out", b]);
       expectSameLetters(byId(a), byId(b));
-      expect(new Set([...byId(b).values()].map((r) => r.persona!.kind))).toEqual(new Set(["none", "max"]));
+      expect(
+        new Set(
+          DilemmaRecordSchema.array()
+            .parse([...byId(b).values()])
+            .map((r) => r.persona.kind),
+        ),
+      ).toEqual(new Set(["none", "max"]));
     }, 600_000);
 
     it("the paper protocol runs end to end on llama-server", () => {

@@ -11,7 +11,8 @@ import { importOfficial } from "../src/import/official.js";
 import { matricesFromRecords, type RunMetrics } from "../src/suites/via/metrics/fromRecords.js";
 import { VALUE_NAMES } from "../src/protocol/values.js";
 import { readManifest } from "../src/records/manifest.js";
-import { readRecords, type RunRecord } from "../src/records/records.js";
+import { readRecords } from "../src/records/records.js";
+import { ViaRecordSchema, type ViaRecord } from "../src/suites/via/record.js";
 import { isUserError } from "../src/util/errors.js";
 import { valuelens } from "./helpers/cli.js";
 import { FIDELITY, haveShared, SHARED } from "./helpers/shared.js";
@@ -39,8 +40,9 @@ function tmpFile(name: string, text: string): string {
 }
 afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 
-function recordsOf(dir: string): RunRecord[] {
-  return readRecords(path.join(dir, "records.jsonl")).records;
+/** An imported run's records: VIA records (parsed with their schema, as the run-directory loader checks them). */
+function recordsOf(dir: string): ViaRecord[] {
+  return ViaRecordSchema.array().parse(readRecords(path.join(dir, "records.jsonl")).records);
 }
 
 function metricsOf(dir: string): RunMetrics {

@@ -11,7 +11,8 @@ import { VALUE_NAMES } from "../src/protocol/values.js";
 import type { Question } from "../src/questions/question.js";
 import { makeRecord, type CachedGeneration } from "../src/runner/answer.js";
 import { readManifest } from "../src/records/manifest.js";
-import { readRecords, type RunRecord } from "../src/records/records.js";
+import { readRecords } from "../src/records/records.js";
+import { ViaRecordSchema, type ViaRecord } from "../src/suites/via/record.js";
 import { valuelens } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/models.js";
 
@@ -22,7 +23,7 @@ describe("valuelens run --protocol paper on the tiny random model", () => {
   const work = mkdtempSync(path.join(tmpdir(), "vl-paper-"));
   const out = path.join(work, "run");
   const cacheDir = path.join(work, "cache");
-  let records: RunRecord[];
+  let records: ViaRecord[];
   let stdout: string;
 
   beforeAll(async () => {
@@ -57,7 +58,7 @@ describe("valuelens run --protocol paper on the tiny random model", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     stdout = r.stdout;
-    records = readRecords(path.join(out, "records.jsonl")).records;
+    records = ViaRecordSchema.array().parse(readRecords(path.join(out, "records.jsonl")).records);
   });
 
   it("completes, with one stated record (variant 0) and one action record per value (variant 5)", () => {
@@ -157,8 +158,10 @@ function actionQuestion(value: string, variant: number): Question {
   };
 }
 
-function action(value: string, variant: number, text: string): RunRecord {
-  return makeRecord(actionQuestion(value, variant), `key-${value}-${variant}`, generation(text), META);
+function action(value: string, variant: number, text: string): ViaRecord {
+  return ViaRecordSchema.parse(
+    makeRecord(actionQuestion(value, variant), `key-${value}-${variant}`, generation(text), META),
+  );
 }
 
 /** A stated answer rating every value `base`, except the given overrides. */
@@ -166,8 +169,8 @@ function statedText(base: number, overrides: Record<string, number> = {}): strin
   return JSON.stringify(Object.fromEntries(VALUE_NAMES.map((v) => [v, String(overrides[v] ?? base)])), null, 2);
 }
 
-function stated(variant: number, text: string): RunRecord {
-  return makeRecord(statedQuestion(variant), `key-stated-${variant}`, generation(text), META);
+function stated(variant: number, text: string): ViaRecord {
+  return ViaRecordSchema.parse(makeRecord(statedQuestion(variant), `key-stated-${variant}`, generation(text), META));
 }
 
 describe("makeRecord on handcrafted paper answers", () => {

@@ -14,7 +14,7 @@ import {
 } from "../src/suites/via/metrics/positionBias.js";
 import { STATED_SCALE } from "../src/suites/via/questions.js";
 import { renderRunReport } from "../src/suites/via/report.js";
-import type { RunRecord } from "../src/records/records.js";
+import type { ViaRecord } from "../src/suites/via/record.js";
 import {
   handcraftedManifest,
   lettersRecord,
@@ -30,8 +30,8 @@ const T = "Politics";
 const VALUES = ["Equality", "Wealth", "Freedom"];
 
 /** A model that puts 0.7 on "A" whatever A says (2 options, balanced orders). */
-function alwaysA(repeats: number, seed = 4): RunRecord[] {
-  const out: RunRecord[] = [];
+function alwaysA(repeats: number, seed = 4): ViaRecord[] {
+  const out: ViaRecord[] = [];
   for (const value of VALUES) {
     for (let repeat = 0; repeat < repeats; repeat++) {
       const order = shownOrder("action", C, T, value, repeat, seed);
@@ -62,7 +62,7 @@ describe("position bias (letters)", () => {
   });
 
   it("a model that follows the options, not the positions, never flips", () => {
-    const recs: RunRecord[] = [];
+    const recs: ViaRecord[] = [];
     for (let repeat = 0; repeat < 4; repeat++) {
       const order = shownOrder("action", C, T, "Equality", repeat, 4);
       recs.push(
@@ -83,7 +83,7 @@ describe("position bias (letters)", () => {
   });
 
   it("stated task: 4 positions against 0.25", () => {
-    const recs: RunRecord[] = [];
+    const recs: ViaRecord[] = [];
     for (let repeat = 0; repeat < 4; repeat++) {
       const order = shownOrder("stated", C, T, "Wealth", repeat, 4);
       recs.push(

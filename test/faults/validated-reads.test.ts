@@ -9,11 +9,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { compareInput } from "../../src/compare/compare.js";
 import { loadRun } from "../../src/compare/load.js";
 import { compareViaRuns } from "../../src/suites/via/compare.js";
+import { ViaRecordSchema } from "../../src/suites/via/record.js";
 import { loadRunDirectory } from "../../src/runs/load.js";
 import type { RunRecord } from "../../src/records/records.js";
 import { UserError } from "../../src/util/errors.js";
 import { valuelens } from "../helpers/cli.js";
 import { thrown } from "../helpers/errors.js";
+import { suiteCompareInput } from "../helpers/suiteRecords.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { deterministicOf, oneLineError, recordsOf, SLICE } from "./helpers.js";
 
@@ -64,7 +66,9 @@ describe("validated reads of a run directory (tiny model)", () => {
     expect(read(dup, "report.md").split("\n")[0]).not.toContain("PARTIAL");
 
     // compare and merge read it the same way.
-    const c = compareViaRuns(compareInput([loadRun(A), loadRun(dup)], { bootstrap: 0 }));
+    const c = compareViaRuns(
+      suiteCompareInput(ViaRecordSchema, compareInput([loadRun(A), loadRun(dup)], { bootstrap: 0 })),
+    );
     expect(c.pairs[0]!.difference.overall.estimate).toBe(0);
     expect(c.runs[1]!.compared).toBe(recordsOf(A).length);
     expect(c.notes.join("\n")).toContain("identical duplicate records");

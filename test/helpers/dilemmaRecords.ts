@@ -5,7 +5,8 @@ import path from "node:path";
 import { ACTION_GRADES, VALUE_SCALE } from "../../src/suites/dilemmas/schema.js";
 import { optionOrder } from "../../src/questions/optionOrder.js";
 import type { Manifest, RunConfig } from "../../src/records/manifest.js";
-import type { PersonaRef, RunRecord } from "../../src/records/records.js";
+import type { PersonaRef } from "../../src/records/records.js";
+import type { DilemmaRecord } from "../../src/suites/dilemmas/record.js";
 
 export type Task = "stated" | "action";
 
@@ -48,7 +49,7 @@ export function sixpointId(task: Task, persona: PersonaRef, dilemma: string, rep
   return `sixpoint/${task}/${persona.id}/${dilemma}/r${repeat}`;
 }
 
-export function sixpointRecord(s: SixpointSpec): RunRecord {
+export function sixpointRecord(s: SixpointSpec): DilemmaRecord {
   const id = sixpointId(s.task, s.persona, s.dilemma, s.repeat);
   const labels = LABELS[s.task];
   const base = {
@@ -102,7 +103,7 @@ export interface QuestionSpec {
 }
 
 /** All repeats of one question, in balanced orders. */
-export function question(q: QuestionSpec): RunRecord[] {
+export function question(q: QuestionSpec): DilemmaRecord[] {
   return q.repeats.map((probs, repeat) =>
     sixpointRecord({ ...q, repeat, order: balancedOrder(q.task, q.persona, q.dilemma, repeat, q.seed), probs }),
   );
@@ -116,7 +117,7 @@ export function unit(
   topic: string,
   stated: Record<string, number>,
   action: Record<string, number>,
-): RunRecord[] {
+): DilemmaRecord[] {
   return [
     ...question({ task: "stated", persona, dilemma, value, topic, repeats: [stated] }),
     ...question({ task: "action", persona, dilemma, value, topic, repeats: [action] }),
@@ -124,7 +125,7 @@ export function unit(
 }
 
 export function sixpointManifest(
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
   opts: { repeats: number; seed: number; model?: string; personas?: RunConfig["personas"]; datasetSha?: string },
 ): Manifest {
   const byTask: Record<string, number> = {};
@@ -174,7 +175,7 @@ export function sixpointManifest(
 /** Write manifest.json and records.jsonl of a sixpoint run directory. */
 export function writeSixpointRunDir(
   dir: string,
-  records: readonly RunRecord[],
+  records: readonly DilemmaRecord[],
   opts: Parameters<typeof sixpointManifest>[1],
 ): string {
   mkdirSync(dir, { recursive: true });
@@ -192,7 +193,7 @@ export const MAX_B = maxPersona("secular-self-expression");
  *   d2 (Honest, Religion):   none rate 0 (agree, oppose: distance 1), A rate 1, B rate 1 (disagree, oppose)
  * -> none rate 0.5, max rate 0.75; max vs baseline: d1 0.5 - 1, d2 1 - 0 -> +0.25
  */
-export function baselineAndMaxUnits(): RunRecord[] {
+export function baselineAndMaxUnits(): DilemmaRecord[] {
   const agree = at("stated", 1);
   const align = at("action", 1);
   const oppose = at("action", 6);

@@ -6,7 +6,7 @@ import { optionOrder } from "../../src/questions/optionOrder.js";
 import { baseId, STATED_SCALE } from "../../src/suites/via/questions.js";
 import type { ScoreMatrix } from "../../src/suites/via/metrics/matrices.js";
 import type { Manifest } from "../../src/records/manifest.js";
-import type { RunRecord } from "../../src/records/records.js";
+import type { ViaRecord } from "../../src/suites/via/record.js";
 
 export const ACTION_KEYS = ["negative", "positive"] as const;
 
@@ -34,7 +34,7 @@ export interface LettersSpec {
   byPosition: readonly number[];
 }
 
-export function lettersRecord(s: LettersSpec): RunRecord {
+export function lettersRecord(s: LettersSpec): ViaRecord {
   const id = `${baseId({ protocol: "letters", task: s.task, country: s.country, topic: s.topic, value: s.value, variant: null })}/r${s.repeat}`;
   const probs: Record<string, number> = {};
   const optionProbs: Record<string, number> = {};
@@ -100,8 +100,8 @@ export function lettersRun(opts: {
   repeats: number;
   seed: number;
   firstBias?: number;
-}): RunRecord[] {
-  const out: RunRecord[] = [];
+}): ViaRecord[] {
+  const out: ViaRecord[] = [];
   for (const task of ["stated", "action"] as const) {
     for (const country of opts.countries) {
       for (const topic of opts.topics) {
@@ -132,7 +132,7 @@ export function paperActionRecord(p: {
   variant: number;
   order: readonly string[];
   option: 1 | 2;
-}): RunRecord {
+}): ViaRecord {
   const chosen = p.order[p.option - 1]!;
   const id = `${baseId({ protocol: "paper", task: "action", country: p.country, topic: p.topic, value: p.value, variant: p.variant })}/r0`;
   return {
@@ -154,7 +154,7 @@ export function paperActionRecord(p: {
 }
 
 export function handcraftedManifest(
-  records: readonly RunRecord[],
+  records: readonly ViaRecord[],
   config: { protocol: "letters" | "paper"; repeats: number; seed: number },
 ): Manifest {
   const byTask: Record<string, number> = {};
@@ -199,7 +199,7 @@ export function handcraftedManifest(
 /** Write manifest.json and records.jsonl of a run directory. */
 export function writeRunDir(
   dir: string,
-  records: readonly RunRecord[],
+  records: readonly ViaRecord[],
   config: { protocol: "letters" | "paper"; repeats: number; seed: number },
 ): string {
   mkdirSync(dir, { recursive: true });
