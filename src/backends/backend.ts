@@ -1,3 +1,4 @@
+import type { ChatTurn } from "../templates/chatTemplate.js";
 import { UserError } from "../util/errors.js";
 
 /**
@@ -21,12 +22,38 @@ export interface PreparedPrompt {
   /** What the prompt was made from (generation re-renders the chat from these). */
   userMessage: string;
   system?: string;
+  /** Earlier turns of a conversation (absent: one user message). */
+  history?: readonly ChatTurn[];
+  /** Text the answer starts with, after the answer start (absent: none). */
+  answerPrefix?: string;
   /** "letters": ends where the final answer begins (after an empty thinking block or in the
    * final channel for reasoning models); "generate": ends at the assistant turn's start. */
   mode: PromptMode;
 }
 
 export type PromptMode = "letters" | "generate";
+
+/**
+ * How a user message is prepared: the persona's system message, the mode, and optionally earlier
+ * turns of a conversation and a prefix the answer starts with. Backends that render the model's
+ * own chat template (embedded llama.cpp, llama-server) take all of them, so a conversation is
+ * the same tokens on both; a backend that cannot refuses `history` and `answerPrefix` with a
+ * one-line UserError (`refuseConversation`).
+ */
+export interface PrepareOptions {
+  system?: string;
+  mode: PromptMode;
+  history?: readonly ChatTurn[];
+  answerPrefix?: string;
+}
+
+/** For backends that send one user message (chat APIs): a conversation or an answer prefix is refused, not dropped. */
+export function refuseConversation(engine: string, opts: PrepareOptions): void {
+  if ((opts.history && opts.history.length > 0) || opts.answerPrefix)
+    throw new UserError(
+      `the ${engine} backend sends one user message and cannot continue a conversation or an assistant's answer prefix; run this suite on the embedded backend (a .gguf model) or llama-server:URL`,
+    );
+}
 
 /** Probability of one answer letter, summed over every single-token spelling of it. */
 export interface LetterScore {
@@ -159,7 +186,7 @@ export interface Backend {
    */
   readonly reusesPrefixes: boolean;
   /** Apply the chat template to a user message given as segments (concatenated = the message). */
-  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt;
+  prepare(segments: string[], opts: PrepareOptions): PreparedPrompt;
   scoreLetters(prompt: PreparedPrompt, letters: string[], lane?: number): Promise<LetterScores>;
   generate(prompt: PreparedPrompt, opts: GenerateOptions, lane?: number): Promise<Generation>;
   close(): Promise<void>;

@@ -37,7 +37,7 @@ import type {
   Generation,
   LetterScores,
   PreparedPrompt,
-  PromptMode,
+  PrepareOptions,
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
@@ -288,11 +288,13 @@ export class LlamaServerBackend implements Backend {
   }
 
   /** The prompt text (rendered here, tokenized on the server when it is asked). */
-  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+  prepare(segments: string[], opts: PrepareOptions): PreparedPrompt {
     const q = renderQuestion(this.template, segments, {
       system: opts.system,
       handling: this.handling,
       addBos: this.addBos,
+      ...(opts.history ? { history: opts.history } : {}),
+      ...(opts.answerPrefix !== undefined ? { answerPrefix: opts.answerPrefix } : {}),
     });
     const prepared: PreparedPrompt = {
       text: q.text,
@@ -301,6 +303,8 @@ export class LlamaServerBackend implements Backend {
       userMessage: segments.join(""),
       system: opts.system,
       mode: opts.mode,
+      ...(opts.history ? { history: opts.history } : {}),
+      ...(opts.answerPrefix !== undefined ? { answerPrefix: opts.answerPrefix } : {}),
     };
     this.pending.set(prepared, { text: q.text, charEnds: q.segmentCharEnds });
     return prepared;

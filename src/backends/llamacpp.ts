@@ -40,6 +40,7 @@ import type {
   LetterScores,
   PreparedPrompt,
   PromptMode,
+  PrepareOptions,
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
@@ -256,14 +257,35 @@ export class LlamaCppBackend implements Backend {
    * variables, up to where the final answer begins, and tokenize it as llama-server does.
    * Segment boundaries are mapped onto the tokens. Letters and generation see the same prompt.
    */
-  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+  prepare(segments: string[], opts: PrepareOptions): PreparedPrompt {
     const user = segments.join("");
-    if (!this.template) return this.prepareWithWrapper(segments, opts);
+    if (!this.template) {
+      if ((opts.history && opts.history.length > 0) || opts.answerPrefix)
+        throw new UserError(
+          "this model has no usable chat template of its own, so valuelens cannot render a conversation or an answer prefix for it; use a model whose GGUF carries a chat template",
+        );
+      return this.prepareWithWrapper(segments, opts);
+    }
     const addBos = this.model.tokens.shouldPrependBosToken;
-    const q = renderQuestion(this.template, segments, { system: opts.system, handling: this.handling, addBos });
+    const q = renderQuestion(this.template, segments, {
+      system: opts.system,
+      handling: this.handling,
+      addBos,
+      ...(opts.history ? { history: opts.history } : {}),
+      ...(opts.answerPrefix !== undefined ? { answerPrefix: opts.answerPrefix } : {}),
+    });
     const tokens = this.tokensOf(q.text);
     const segmentEnds = segmentTokenEnds(tokens, q.segmentCharEnds, (chars) => this.tokensOf(q.text.slice(0, chars)));
-    return { text: q.text, tokens, segmentEnds, userMessage: user, system: opts.system, mode: opts.mode };
+    return {
+      text: q.text,
+      tokens,
+      segmentEnds,
+      userMessage: user,
+      system: opts.system,
+      mode: opts.mode,
+      ...(opts.history ? { history: opts.history } : {}),
+      ...(opts.answerPrefix !== undefined ? { answerPrefix: opts.answerPrefix } : {}),
+    };
   }
 
   /** Tokens of a prompt text: BOS where the vocabulary asks for it, special tokens parsed (llama-server's tokenization). */

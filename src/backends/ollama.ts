@@ -27,9 +27,9 @@ import type {
   Generation,
   LetterScores,
   PreparedPrompt,
-  PromptMode,
+  PrepareOptions,
 } from "./backend.js";
-import { newCounters } from "./backend.js";
+import { newCounters, refuseConversation } from "./backend.js";
 import { type ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { ReplyShapeError } from "./http/errors.js";
 import { lettersFromSamples, lettersFromTopLogprobs, sampleSeed } from "./http/letters.js";
@@ -204,7 +204,8 @@ export class OllamaBackend implements Backend {
     return reply.logprobs && reply.logprobs.length > 0 ? "logprobs" : "sampled";
   }
 
-  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+  prepare(segments: string[], opts: PrepareOptions): PreparedPrompt {
+    refuseConversation("Ollama", opts);
     return prepareServerPrompt(segments, opts);
   }
 

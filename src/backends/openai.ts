@@ -30,9 +30,9 @@ import type {
   Generation,
   LetterScores,
   PreparedPrompt,
-  PromptMode,
+  PrepareOptions,
 } from "./backend.js";
-import { newCounters, QuestionFailedError } from "./backend.js";
+import { newCounters, QuestionFailedError, refuseConversation } from "./backend.js";
 import { type ServerClient, serverClient, trimSlash, validate, type ServerConnectionOptions } from "./http/client.js";
 import { lettersFromTopLogprobs, type TokenLogprob } from "./http/letters.js";
 import { JsonSchemaFallback } from "./http/jsonFallback.js";
@@ -211,7 +211,8 @@ export class OpenAICompatibleBackend implements Backend {
     return new OpenAICompatibleBackend(info, opts, http);
   }
 
-  prepare(segments: string[], opts: { system?: string; mode: PromptMode }): PreparedPrompt {
+  prepare(segments: string[], opts: PrepareOptions): PreparedPrompt {
+    refuseConversation("OpenAI-compatible", opts);
     return prepareServerPrompt(segments, opts, this.sent);
   }
 

@@ -33,7 +33,8 @@ export function promptsCommand(): Command {
     .option("--repeats <n>", "letters protocol repeats", intOption("--repeats", 1, MAX_REPEATS), 1)
     .option("--seed <n>", "seed of the option orders", intOption("--seed"), 0);
   for (const suite of SUITES)
-    command.option(`${suite.dataset.option} <file>`, `${suite.dataset.what} (default: the shipped sample)`);
+    if (!command.options.some((o) => o.long === suite.dataset.option))
+      command.option(`${suite.dataset.option} <file>`, `${suite.dataset.what} (default: the shipped sample)`);
   for (const suite of SUITES) suite.addPromptOptions(command);
   return command
     .addHelpText(

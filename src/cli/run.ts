@@ -96,7 +96,10 @@ export function runCommand(): Command {
     )
     .addOption(new Option("--suite <name>", suiteHelp()).choices(SUITE_NAMES));
   // Each suite's dataset option and its own options (read by its configFrom, refused by the others' checkFlags).
-  for (const suite of SUITES) command.option(`${suite.dataset.option} <file>`, suite.dataset.description);
+  // Suites may share a dataset option (a suite built on VIA reads --via too): it is added once.
+  for (const suite of SUITES)
+    if (!command.options.some((o) => o.long === suite.dataset.option))
+      command.option(`${suite.dataset.option} <file>`, suite.dataset.description);
   for (const suite of SUITES) suite.addRunOptions(command);
   return command
     .option(

@@ -67,7 +67,7 @@ export function runLabels(runs: readonly Pick<LoadedRun, "model" | "dir">[]): st
 }
 
 export interface Comparability {
-  protocol: "letters" | "paper" | "sixpoint";
+  protocol: string;
   /** question ids every run holds, in the first run's record order */
   sharedIds: string[];
   /** what differs between the runs (question sets, question-defining settings), one phrase each; empty when none */

@@ -5,7 +5,8 @@
  */
 import type { PersonaRef } from "../records/records.js";
 
-export type Protocol = "letters" | "paper" | "sixpoint";
+/** The suite and elicitation, as one tag: "letters" | "paper" (VIA), "sixpoint" (dilemmas), or a suite's own. */
+export type Protocol = string;
 export type Task = "stated" | "action";
 
 export interface Question {
@@ -35,4 +36,21 @@ export interface Question {
   persona?: PersonaRef;
   /** The persona's system message (none for the baseline). */
   system?: string;
+  /**
+   * Turns before the user message (a few-shot conversation), alternating user and assistant,
+   * rendered with the model's chat template before `segments`. Absent: one user message.
+   */
+  history?: ChatTurn[];
+  /** Text the assistant's answer starts with (after the template's answer start); the model continues it. */
+  answerPrefix?: string;
+  /** Generate: sampling instead of greedy decoding (absent: greedy, temperature 0). */
+  sampling?: { temperature: number; seed: number };
+  /** The suite's own record fields, written after the option order (its record schema types them). */
+  recordFields?: Record<string, unknown>;
+}
+
+/** One earlier turn of a conversation. */
+export interface ChatTurn {
+  role: "user" | "assistant";
+  content: string;
 }

@@ -12,8 +12,12 @@ import { digestOf } from "../util/hash.js";
 
 export const RunConfigSchema = z.object({
   model: z.string(),
-  /** letters / paper: the VIA suite; sixpoint: the dilemma suite (`run --suite dilemmas`). */
-  protocol: z.enum(["letters", "paper", "sixpoint"]),
+  /**
+   * The suite and elicitation, as one tag (src/suites/registry.ts suiteOfProtocol): letters /
+   * paper: the VIA suite; sixpoint: the dilemma suite; a suite's own tags otherwise. Any string
+   * here; the registry refuses a tag no suite knows when the run is read.
+   */
+  protocol: z.string(),
   tasks: z.array(z.enum(["stated", "action"])),
   repeats: z.number().int().positive(),
   seed: z.number().int(),
@@ -51,6 +55,11 @@ export const RunConfigSchema = z.object({
    * resume may set another, and runs made before it existed keep their digest.
    */
   minLetterMass: z.number().min(0).max(1).optional(),
+  /**
+   * A suite's own settings that decide its questions (its schema is the suite's; the engine
+   * only stores, digests and compares them). Null or absent for suites without any (VIA, dilemmas).
+   */
+  suiteOptions: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
@@ -225,10 +234,10 @@ export function configDifferences(a: RunConfig, b: RunConfig): string[] {
 }
 
 /** Config fields added after the first release: left out of the digest when null or absent. */
-const LATER_FIELDS = ["shard", "dilemmas", "personas", "quadrants"] as const;
+const LATER_FIELDS = ["shard", "dilemmas", "personas", "quadrants", "suiteOptions"] as const;
 
 /**
- * sha256 of the config. The fields added later (shard, dilemmas, personas, quadrants) are left
+ * sha256 of the config. The fields added later (shard, dilemmas, personas, quadrants, suiteOptions) are left
  * out when null or absent, so a run keeps the digest it had before they existed (existing run
  * directories stay resumable); report-only fields (minLetterMass) are always left out.
  */

@@ -20,6 +20,8 @@ export function promptFor(backend: Backend, q: Question): PreparedPrompt {
   return backend.prepare(q.segments, {
     mode: q.letters ? "letters" : "generate",
     ...(q.system !== undefined ? { system: q.system } : {}),
+    ...(q.history ? { history: q.history } : {}),
+    ...(q.answerPrefix !== undefined ? { answerPrefix: q.answerPrefix } : {}),
   });
 }
 
@@ -30,7 +32,7 @@ export function keyFor(backend: Backend, q: Question, prompt: PreparedPrompt): s
     prompt: { text: prompt.text, segmentEnds: prompt.segmentEnds },
     answer: q.letters
       ? { mode: "letters", letters: q.letters }
-      : { mode: "generate", maxTokens: q.maxTokens, ...GREEDY },
+      : { mode: "generate", maxTokens: q.maxTokens, ...(q.sampling ?? GREEDY) },
   });
 }
 
@@ -90,7 +92,7 @@ async function answer(
       reusedTokens = scores.reusedTokens;
       value = toCachedLetters(scores);
     } else {
-      const gen = await backend.generate(prompt, { maxTokens: q.maxTokens ?? 256, ...GREEDY }, lane);
+      const gen = await backend.generate(prompt, { maxTokens: q.maxTokens ?? 256, ...(q.sampling ?? GREEDY) }, lane);
       evaluatedTokens = gen.evaluatedTokens;
       value = {
         kind: "generation",
@@ -140,6 +142,7 @@ function recordBase(q: Question, key: string) {
     variant: q.variant,
     repeat: q.repeat,
     order: q.order,
+    ...(q.recordFields ?? {}),
     ...(q.viaRows ? { viaRows: q.viaRows } : {}),
     ...(q.dilemma !== undefined ? { dilemma: q.dilemma } : {}),
     ...(q.persona ? { persona: q.persona } : {}),

@@ -5,10 +5,11 @@
 import type { RunConfig } from "../records/manifest.js";
 import { UserError } from "../util/errors.js";
 import { dilemmaSuite } from "./dilemmas/index.js";
+import { predictSuite } from "./predict/index.js";
 import type { AnySuite, Elicitation } from "./suite.js";
 import { viaSuite } from "./via/index.js";
 
-export const SUITES: readonly AnySuite[] = [viaSuite, dilemmaSuite];
+export const SUITES: readonly AnySuite[] = [viaSuite, dilemmaSuite, predictSuite];
 
 export const SUITE_NAMES: readonly string[] = SUITES.map((s) => s.name);
 

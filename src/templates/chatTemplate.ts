@@ -16,6 +16,12 @@ export interface TemplateMessage {
   content: string;
 }
 
+/** An earlier turn of a conversation (a question's `history`): user or assistant. */
+export interface ChatTurn {
+  role: "user" | "assistant";
+  content: string;
+}
+
 /** What the manifest says about the template (and the cache key holds). */
 export interface TemplateInfo {
   /** Where the template came from: "gguf" (the model file), "server" (llama-server /props). */
@@ -87,16 +93,16 @@ export class ChatTemplate {
 
   /**
    * The messages a question becomes: a persona goes in a system message where the template has a
-   * system role, and is otherwise prepended to the user message (one rule for every backend).
+   * system role, and is otherwise prepended to the conversation's first user message (one rule
+   * for every backend). `history`: earlier turns of a conversation, before the user message.
    */
-  messages(user: string, system?: string): TemplateMessage[] {
-    if (system === undefined || system === "") return [{ role: "user", content: user }];
-    if (this.info.systemRole === "native")
-      return [
-        { role: "system", content: system },
-        { role: "user", content: user },
-      ];
-    return [{ role: "user", content: foldSystem(system, user) }];
+  messages(user: string, system?: string, history: readonly ChatTurn[] = []): TemplateMessage[] {
+    const turns: TemplateMessage[] = [...history.map((t) => ({ ...t })), { role: "user", content: user }];
+    if (system === undefined || system === "") return turns;
+    if (this.info.systemRole === "native") return [{ role: "system", content: system }, ...turns];
+    const first = turns.findIndex((t) => t.role === "user");
+    turns[first] = { role: "user", content: foldSystem(system, turns[first]!.content) };
+    return turns;
   }
 
   /** A system message is native when the template renders it (without raising) and keeps its text. */

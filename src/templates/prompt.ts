@@ -7,7 +7,7 @@
  * everywhere; each backend only tokenizes it (as llama.cpp's server does: the leading BOS text
  * is dropped and the tokenizer adds BOS when the vocabulary asks for it, special tokens parsed).
  */
-import type { ChatTemplate, TemplateMessage } from "./chatTemplate.js";
+import type { ChatTemplate, ChatTurn, TemplateMessage } from "./chatTemplate.js";
 
 /** How a reasoning model's final answer is reached (manifest: `reasoning`). */
 export type ReasoningHandling = "none" | "empty-thinking-block" | "final-channel";
@@ -52,23 +52,34 @@ export interface RenderedQuestion {
   bosText: string;
 }
 
+/**
+ * `history`: earlier turns of a conversation, rendered by the template before the user message.
+ * `answerPrefix`: text the assistant's answer starts with, after the answer start (the model
+ * continues it; e.g. "Label: " so that the next token is the label).
+ */
 export function renderQuestion(
   template: ChatTemplate,
   segments: readonly string[],
-  opts: { system?: string; handling: ReasoningHandling; addBos: boolean },
+  opts: {
+    system?: string;
+    handling: ReasoningHandling;
+    addBos: boolean;
+    history?: readonly ChatTurn[];
+    answerPrefix?: string;
+  },
 ): RenderedQuestion {
   const user = segments.join("");
-  const messages = template.messages(user, opts.system);
+  const messages = template.messages(user, opts.system, opts.history);
   const content = messages[messages.length - 1]!.content;
   const rendered = template.render(messages);
-  let text = rendered + answerStart(rendered, opts.handling);
+  let text = rendered + answerStart(rendered, opts.handling) + (opts.answerPrefix ?? "");
   let bosText = "";
   if (opts.addBos && template.bosToken !== "" && text.startsWith(template.bosToken)) {
     bosText = template.bosToken;
     text = text.slice(bosText.length);
   }
   // Where the user message's content sits in the text (after any folded persona).
-  const at = text.lastIndexOf(content);
+  const at = text.lastIndexOf(content, rendered.length);
   const segmentCharEnds: number[] = [];
   if (at >= 0) {
     let offset = at + (content.length - user.length);

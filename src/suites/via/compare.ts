@@ -59,7 +59,7 @@ export interface ComparedRun {
   model: string;
   modelSha256: string | null;
   status: string;
-  protocol: "letters" | "paper" | "sixpoint";
+  protocol: string;
   tasks: string[];
   repeats: number;
   seed: number;
@@ -121,7 +121,7 @@ export interface RunDistance {
 
 export interface CompareResult {
   schema: "valuelens.compare/1";
-  protocol: "letters" | "paper" | "sixpoint";
+  protocol: string;
   runs: ComparedRun[];
   questions: {
     /** question ids compared (held by every run) */
