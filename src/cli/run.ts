@@ -289,7 +289,7 @@ Examples:
             `valuelens: ${result.failed} of ${result.total} questions failed (the backend gave no answer; reasons in ${path.join(rel, "report.md")}) and are excluded from the metrics; ask them again with: ${retry}\n`,
           );
         }
-        if (metrics) process.stdout.write("\n" + suiteOf(config).headline(model.name, metrics) + "\n");
+        if (metrics) process.stdout.write("\n" + suite.headline(model.name, metrics) + "\n");
         process.stdout.write(`\nreport: ${path.join(rel, "report.md")}\n`);
       } finally {
         for (const s of STOP_SIGNALS) process.off(s, onSignal);

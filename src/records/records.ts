@@ -197,11 +197,12 @@ export function readRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecord
     }
     let parsed: RunRecord;
     try {
-      // Checked against the envelope, then the suite's schema; the record kept is the line's own
-      // object, so a record read and written again keeps its bytes (its key order).
+      // Checked once, against its suite's schema (which holds the envelope), else the envelope;
+      // the record kept is the line's own object, so a record read and written again keeps its
+      // bytes (its key order).
       const json: unknown = JSON.parse(line);
-      parsed = RecordSchema.parse(json) as RunRecord;
-      schemaOf?.(parsed.protocol)?.parse(json);
+      const protocol = (json as { protocol?: unknown } | null)?.protocol;
+      ((typeof protocol === "string" ? schemaOf?.(protocol) : undefined) ?? RecordSchema).parse(json);
       parsed = json as RunRecord;
     } catch (err) {
       // Only the final line can be torn; damage before it means someone edited the file.

@@ -10,8 +10,8 @@
 import { renderTable } from "../../report/table.js";
 import { UserError } from "../../util/errors.js";
 import type { Suite } from "../suite.js";
-import { defaultViaFile, VIA_SAMPLE_NOTE } from "../via/cli.js";
-import { loadViaSync, SAMPLE_VIA_PATH, type ViaDataset, viaInfo } from "../via/dataset.js";
+import type { ViaDataset } from "../via/dataset.js";
+import { viaSuite } from "../via/index.js";
 import {
   addPredictRunOptions,
   checkPredictFlags,
@@ -39,22 +39,11 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
   defaultElicitation: "letters",
   defaultRepeats: PREDICT_DEFAULT_REPEATS,
   tasks: ["action"],
-  dataset: {
-    option: "--via",
-    description:
-      "VIA CSV (default: the sample shipped with valuelens; `valuelens datasets fetch via` downloads the full set)",
-    configField: "via",
-    samplePath: SAMPLE_VIA_PATH,
-    what: "VIA CSV",
-    defaultFile: defaultViaFile,
-    sampleNote: VIA_SAMPLE_NOTE,
-  },
+  // The VIA dataset, as the VIA suite reads it (the labels' rows are its rows).
+  dataset: viaSuite.dataset,
   impliedBy: ["labels"],
-  loadDataset: (file) => loadViaSync(file),
-  datasetEntry(dataset) {
-    const info = viaInfo(dataset);
-    return { path: dataset.path, sha256: dataset.sha256, rows: info.rows, usableActions: info.usableActions };
-  },
+  loadDataset: viaSuite.loadDataset,
+  datasetEntry: viaSuite.datasetEntry,
 
   addRunOptions: addPredictRunOptions,
   checkFlags: checkPredictFlags,
