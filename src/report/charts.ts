@@ -86,7 +86,7 @@ export async function renderHeatmapSvg(h: Heatmap): Promise<string> {
 }
 
 /** Vega numbers gradient ids per process; renumber them per document so a chart never depends on what was drawn before it. */
-function renumberIds(svg: string): string {
+export function renumberIds(svg: string): string {
   const ids = new Map<string, number>();
   return svg.replace(/\b(gradient|clip|pattern)_(\d+)\b/g, (_whole, kind: string, n: string) => {
     const key = `${kind}_${n}`;

@@ -10,7 +10,7 @@ import type { RunRecord } from "../records/records.js";
 import { suiteOf } from "../suites/registry.js";
 import type { SuiteMetrics } from "../suites/suite.js";
 import { writeFileAtomic } from "../util/durableFiles.js";
-import { type Heatmap, writeHeatmaps } from "../report/charts.js";
+import { type Figure, type FigureFormat, figuresSection, writeChartFiles, writeFigureFiles } from "../report/figure.js";
 
 export interface RunOutputOptions {
   /** bootstrap resamples per interval (--bootstrap N; default 1000; 0 disables) */
@@ -19,6 +19,8 @@ export interface RunOutputOptions {
   bootstrapSeed?: number;
   /** Notes on how the records were read (duplicates dropped, ...): shown in report.md, not stored in the manifest. */
   notes?: string[];
+  /** Also write every figure under `<dir>/figures/` in these formats (`report --figures svg,pdf`); default none. */
+  figures?: readonly FigureFormat[];
 }
 
 /**
@@ -37,12 +39,13 @@ export async function writeRunOutputs(
   const shown = opts.notes?.length ? { ...manifest, notes: [...manifest.notes, ...opts.notes] } : manifest;
   const metrics = suite.metrics(records, config, { bootstrap });
   const report = suite.report(shown, metrics, records);
-  const heatmaps: Heatmap[] = suite.figures(metrics);
+  const figures: Figure[] = suite.figures(metrics, records, manifest);
   writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-  await writeHeatmaps(out, heatmaps);
+  await writeChartFiles(out, figures);
+  if (opts.figures?.length) await writeFigureFiles(out, figures, opts.figures);
   writeFileAtomic(
     path.join(out, "report.md"),
-    partialTitle(report, manifest, records.length) + figuresSection(heatmaps),
+    partialTitle(report, manifest, records.length) + figuresSection(figures),
   );
   return metrics;
 }
@@ -59,10 +62,4 @@ export function partialTitle(report: string, manifest: Manifest, recorded: numbe
   const end = report.indexOf("\n");
   const first = end === -1 ? report : report.slice(0, end);
   return `${first} (PARTIAL: ${recorded} of ${manifest.questions.total} questions recorded; the run ${status})${end === -1 ? "" : report.slice(end)}`;
-}
-
-/** The report's last section: the heatmaps written under charts/. */
-function figuresSection(heatmaps: readonly Heatmap[]): string {
-  if (heatmaps.length === 0) return "";
-  return `\n## Figures\n\n${heatmaps.map((h) => `![${h.title}](charts/${h.name}.svg)`).join("\n\n")}\n`;
 }

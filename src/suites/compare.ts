@@ -5,6 +5,7 @@
  */
 import type { Manifest, RunConfig } from "../records/manifest.js";
 import type { RunRecord } from "../records/records.js";
+import type { Figure } from "../report/figure.js";
 import type { Table } from "../report/table.js";
 
 export interface CompareOptions {
@@ -70,4 +71,6 @@ export interface Comparison {
   tables: Table[];
   /** the table printed after writing (markdown) */
   headline: Table;
+  /** the comparison's figures (compare.html; `compare --figures svg,pdf`) */
+  figures?: Figure[];
 }

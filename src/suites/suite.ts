@@ -17,7 +17,7 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import type { BackendInfo } from "../backends/backend.js";
 import type { Question, Task } from "../questions/question.js";
-import type { Heatmap } from "../report/charts.js";
+import type { Figure } from "../report/figure.js";
 import type { CompareInput, Comparison } from "./compare.js";
 import type { Table } from "../report/table.js";
 import type { Manifest, RunConfig } from "../records/manifest.js";
@@ -167,7 +167,11 @@ export interface Suite<
   report(manifest: Manifest, metrics: M, records: readonly R[]): string;
   /** The report's tables for `report --format csv|json`. */
   tables(manifest: Manifest, metrics: M, records: readonly R[]): Table[];
-  figures(metrics: M): Heatmap[];
+  /**
+   * The run's figures (src/report/figure.ts): those marked `markdown` are report.md's
+   * "## Figures" and `charts/<name>.svg`; `report --figures svg,pdf` writes all under figures/.
+   */
+  figures(metrics: M, records: readonly R[], manifest: Manifest): Figure[];
   /** `valuelens compare`: two or more runs of this suite side by side (./compare.ts). */
   compare(input: CompareInput<R>): Comparison;
   /** How messages name a run of this suite: "a <runNoun> run" ("VIA", "dilemma-suite"). */

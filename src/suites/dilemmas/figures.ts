@@ -1,5 +1,8 @@
 /** The dilemma suite's figures: alignment rate and distance by value and persona kind (the persona study's heatmap). */
 import type { Heatmap } from "../../report/charts.js";
+import { type Figure, heatmapFigure } from "../../report/figure.js";
+import type { Manifest } from "../../records/manifest.js";
+import type { DilemmaRecord } from "./record.js";
 import type { AlignmentFigure, DilemmaMetrics, PersonaKind } from "./metrics.js";
 import { kindLabel } from "./report.js";
 
@@ -36,4 +39,18 @@ export function dilemmaHeatmaps(metrics: DilemmaMetrics): Heatmap[] {
       scheme: "reds",
     },
   ];
+}
+
+/** Dilemma suite: every figure of a run (the two value x persona-kind heatmaps are report.md's). */
+export function dilemmaFigures(
+  metrics: DilemmaMetrics,
+  _records: readonly DilemmaRecord[],
+  _manifest: Manifest,
+): Figure[] {
+  return dilemmaHeatmaps(metrics).map((h) =>
+    heatmapFigure(
+      h,
+      `${h.title}: the mean over dilemmas of each value and persona kind; point estimates, no intervals.`,
+    ),
+  );
 }

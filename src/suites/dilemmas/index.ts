@@ -19,7 +19,7 @@ import {
   dilemmaPrompts,
 } from "./cli.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "./dataset.js";
-import { dilemmaHeatmaps } from "./figures.js";
+import { dilemmaFigures } from "./figures.js";
 import { dilemmaMetrics, type DilemmaMetrics } from "./metrics.js";
 import { buildDilemmaQuestions } from "./questions.js";
 import { compareDilemmaRuns } from "./compare.js";
@@ -97,7 +97,7 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics, DilemmaRecord> 
   metrics: (records, _config, opts) => dilemmaMetrics(records, { bootstrap: opts.bootstrap }),
   report: renderDilemmaReport,
   tables: dilemmaReportTables,
-  figures: dilemmaHeatmaps,
+  figures: dilemmaFigures,
   compare: (input) => {
     const result = compareDilemmaRuns(input);
     return {

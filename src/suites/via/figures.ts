@@ -1,6 +1,9 @@
 /** The VIA suite's figures: the alignment rate by country and topic (the paper's scenario grid). */
 import { COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS } from "../../protocol/values.js";
 import type { Heatmap } from "../../report/charts.js";
+import { type Figure, heatmapFigure } from "../../report/figure.js";
+import type { Manifest } from "../../records/manifest.js";
+import type { ViaRecord } from "./record.js";
 import type { RunMetrics } from "./metrics/fromRecords.js";
 
 /** VIA suite: the alignment rate (F1) of each country x topic scenario, countries as in the paper's table. */
@@ -24,4 +27,14 @@ export function viaHeatmaps(metrics: RunMetrics): Heatmap[] {
       scheme: "greens",
     },
   ];
+}
+
+/** VIA suite: every figure of a run (the first, the country x topic heatmap, is report.md's). */
+export function viaFigures(metrics: RunMetrics, _records: readonly ViaRecord[], _manifest: Manifest): Figure[] {
+  return viaHeatmaps(metrics).map((h) =>
+    heatmapFigure(
+      h,
+      "Alignment rate (F1 of the stated and action answers' agreement) of each country x topic scenario; point estimates, no intervals.",
+    ),
+  );
 }

@@ -22,7 +22,7 @@ import {
   viaPrompts,
 } from "./cli.js";
 import { loadViaSync, SAMPLE_VIA_PATH, viaInfo, type ViaDataset } from "./dataset.js";
-import { viaHeatmaps } from "./figures.js";
+import { viaFigures } from "./figures.js";
 import { metricsFromRecords, type RunMetrics } from "./metrics/fromRecords.js";
 import { parseActionAnswer, parseStatedAnswer } from "./paper.js";
 import { buildQuestions, STATED_SCALE } from "./questions.js";
@@ -132,7 +132,7 @@ export const viaSuite: Suite<ViaDataset, RunMetrics, ViaRecord> = {
     }),
   report: renderRunReport,
   tables: runReportTables,
-  figures: viaHeatmaps,
+  figures: viaFigures,
   compare: (input) => {
     const result = compareViaRuns(input);
     return {
