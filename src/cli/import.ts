@@ -1,7 +1,9 @@
 import path from "node:path";
 import { Command } from "commander";
+import { formatExplanationsSummary, importExplanations } from "../import/explanations.js";
 import { formatImportSummary, importOfficial } from "../import/official.js";
 import { renderCountryTable } from "../report/report.js";
+import { suiteOf } from "../suites/registry.js";
 
 interface ImportOfficialFlags {
   t1?: string;
@@ -11,7 +13,10 @@ interface ImportOfficialFlags {
   out: string;
 }
 
-/** `valuelens import official`: the paper's released model outputs as a run directory. */
+/**
+ * `valuelens import official`: the paper's released model outputs as a VIA run directory;
+ * `valuelens import explanations`: its released predictions as a prediction-suite run directory.
+ */
 export function importCommand(): Command {
   const cmd = new Command("import").description("turn model outputs made elsewhere into a valuelens run directory");
   cmd
@@ -59,6 +64,33 @@ Examples:
       }
       process.stdout.write(
         `\n${result.records.length} records -> ${path.relative(process.cwd(), result.out) || "."}; report: ${path.join(path.relative(process.cwd(), result.out) || ".", "report.md")}\n`,
+      );
+    });
+  cmd
+    .command("explanations")
+    .description(
+      "import the paper's released predictions (<predicted>_explanation_outputs_<mode>.csv, one per mode) as a predict-suite run directory with metrics.json (byMode), intervals and paired differences",
+    )
+    .argument(
+      "<files...>",
+      "the released files, one per mode (default, attribution, explanation, attribution_explanation)",
+    )
+    .option("--model-name <name>", "the predictor that wrote the answers (default: the paper's, gpt-4o-mini)")
+    .requiredOption("--out <dir>", "run directory to write")
+    .addHelpText(
+      "after",
+      `
+Example:
+  valuelens import explanations released/explanations/chatgpt_explanation_outputs_*.csv --out runs/chatgpt-predictions`,
+    )
+    .action(async (files: string[], flags: { modelName?: string; out: string }) => {
+      const result = await importExplanations({ files, modelName: flags.modelName, out: flags.out });
+      process.stdout.write(formatExplanationsSummary(result));
+      const suite = suiteOf(result.manifest.config);
+      process.stdout.write(`\n${suite.headline(result.manifest.config.model, result.metrics)}\n`);
+      const shown = path.relative(process.cwd(), result.out) || ".";
+      process.stdout.write(
+        `\n${result.records.length} records -> ${shown}; report: ${path.join(shown, "report.md")}\n`,
       );
     });
   return cmd;

@@ -51,6 +51,7 @@ function shown(value: unknown): string {
           .join(",");
   if (typeof value === "object" && value && "index" in value && "count" in value)
     return `${(value as { index: number }).index}/${(value as { count: number }).count}`;
+  if (typeof value === "object" && value && "dir" in value) return String((value as { dir: unknown }).dir);
   return String(value);
 }
 
@@ -72,6 +73,16 @@ export function contradictions(stored: RunConfig, fresh: RunConfig, given: (attr
     if (typed.length === 0) continue;
     const a = stored[field] ?? null;
     const b = fresh[field] ?? null;
+    if (!isDeepStrictEqual(a, b)) out.push(`${typed.map(flagName).join("/")} ${shown(b)} (the run has ${shown(a)})`);
+  }
+  // The suite's own options (config.suiteOptions), each set by the flags the suite names.
+  const storedOptions = (stored.suiteOptions ?? {}) as Record<string, unknown>;
+  const freshOptions = (fresh.suiteOptions ?? {}) as Record<string, unknown>;
+  for (const [key, flags] of Object.entries(suiteOf(stored).suiteOptionFlags ?? {})) {
+    const typed = flags.filter(given);
+    if (typed.length === 0) continue;
+    const a = storedOptions[key] ?? null;
+    const b = freshOptions[key] ?? null;
     if (!isDeepStrictEqual(a, b)) out.push(`${typed.map(flagName).join("/")} ${shown(b)} (the run has ${shown(a)})`);
   }
   return out;

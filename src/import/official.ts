@@ -25,6 +25,7 @@ import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import {
   CACHE_KEY_RULE,
   FORMAT_LABELS,
+  type OfficialFormat,
   formatTask,
   indexVia,
   readEvalLog,
@@ -161,7 +162,7 @@ export async function importOfficial(opts: ImportOfficialOptions): Promise<Impor
  * What --out may hold: nothing, or an earlier import (replaced). A valuelens run, records
  * without their manifest, or anything else is refused and left as it is.
  */
-function checkImportOut(out: string): void {
+export function checkImportOut(out: string): void {
   const state = inspectRunDirectory(out);
   if (state.kind === "run" && !state.manifest!.imported) {
     throw new UserError(
@@ -273,7 +274,7 @@ export function formatImportSummary(result: ImportOfficialResult): string {
       .map(([r, n]) => `${r}: ${n}`)
       .join("; ");
     lines.push(
-      `${path.basename(f.path)} (${FORMAT_LABELS[f.format]}, variants ${f.variants.join(",")}): ` +
+      `${path.basename(f.path)} (${FORMAT_LABELS[f.format as OfficialFormat]}, variants ${f.variants.join(",")}): ` +
         `${f.rows} rows read, ${f.records} records, ${f.kept} kept, ${f.dropped} dropped${reasons ? ` (${reasons})` : ""}`,
     );
     if (f.viaMismatches !== undefined)

@@ -63,14 +63,20 @@ export const RunConfigSchema = z.object({
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
-/** One file of an imported run (`valuelens import official`): what was read and what became of it. */
+/**
+ * One file of an imported run (`valuelens import official`, `valuelens import explanations`):
+ * what was read and what became of it.
+ */
 export const ImportFileSchema = z.object({
-  /** Which option named it: --t1 (Task 1) or --t2 (Task 2). */
-  role: z.enum(["t1", "t2"]),
+  /** Which option named it: --t1 (Task 1) or --t2 (Task 2); or a released prediction file (explanations). */
+  role: z.enum(["t1", "t2", "explanations"]),
   path: z.string(),
   sha256: z.string(),
-  /** t1-csv, t2-eval-log, t2-partial-csv or t2-wide-csv (src/suites/via/import/formats.ts). */
-  format: z.enum(["t1-csv", "t2-eval-log", "t2-partial-csv", "t2-wide-csv"]),
+  /**
+   * t1-csv, t2-eval-log, t2-partial-csv or t2-wide-csv (src/suites/via/import/formats.ts);
+   * explanations-csv: `<predicted>_explanation_outputs_<mode>.csv` (src/suites/predict/released.ts).
+   */
+  format: z.enum(["t1-csv", "t2-eval-log", "t2-partial-csv", "t2-wide-csv", "explanations-csv"]),
   /** Data rows (CSV, header excluded) or JSON lines read. */
   rows: z.number().int(),
   records: z.number().int(),

@@ -6,6 +6,7 @@
  * exactly 0.5 or without letter mass; paper protocol: the parsed label (the majority over
  * repeats when there are several; a tie is unparsed). Failed questions are left out and counted.
  */
+import path from "node:path";
 import type { Manifest, RunConfig } from "../../records/manifest.js";
 import { cell, fmt, fmtInterval, MISSING } from "../../report/report.js";
 import { renderTable, type Table } from "../../report/table.js";
@@ -22,13 +23,24 @@ export interface PredictRunMetrics extends PredictMetrics {
   failed: number;
 }
 
+/**
+ * The test row a record answers, the same in every mode (modes are paired on it): its VIA row,
+ * or for an imported record the released file's index.
+ */
+export function testRowKey(r: PredictRecord): number {
+  const key = r.row ?? r.index;
+  if (key === undefined) throw new Error(`prediction record ${r.id} names neither a VIA row nor a released index`);
+  return key;
+}
+
 /** Each mode's test rows as the metrics take them. */
 export function scoredRowsByMode(records: readonly PredictRecord[]): Record<string, ScoredRow[]> {
   const groups = new Map<string, Map<number, PredictRecord[]>>();
   for (const r of records) {
     if (r.failed) continue;
     const byRow = groups.get(r.mode) ?? new Map<number, PredictRecord[]>();
-    byRow.set(r.row, [...(byRow.get(r.row) ?? []), r]);
+    const key = testRowKey(r);
+    byRow.set(key, [...(byRow.get(key) ?? []), r]);
     groups.set(r.mode, byRow);
   }
   const out: Record<string, ScoredRow[]> = {};
@@ -208,8 +220,14 @@ export function renderPredictReport(
     "## Run",
     "",
     `- Predictor: ${manifest.backend.model.name}; ${m.elicitation === "letters" ? `letters (P(True) after the answer prefix \`Label: \`, ${config.repeats} repeat${config.repeats === 1 ? "" : "s"} alternating the label order of the training examples)` : `generated answers (temperature ${opts.temperature}), the second word read`}.`,
-    `- Labels: ${opts.labels ? `${opts.labels.dir} (${opts.labels.method}; digest ${opts.labels.digest.slice(0, 12)}…)` : MISSING}.`,
-    `- ${opts.train} training examples and ${opts.test} test rows per label; seed ${config.seed}; modes ${opts.modes.join(", ")}.`,
+    manifest.imported
+      ? `- Imported from the released predictions (${(manifest.import?.files ?? []).map((f) => path.basename(f.path)).join(", ")}): the labels are the released ones; the test rows are the files' (paired across modes on their index column); modes ${opts.modes.join(", ")}.`
+      : `- Labels: ${opts.labels ? `${opts.labels.dir} (${opts.labels.method}; digest ${opts.labels.digest.slice(0, 12)}…)` : MISSING}.`,
+    ...(manifest.imported
+      ? []
+      : [
+          `- ${opts.train} training examples and ${opts.test} test rows per label; seed ${config.seed}; modes ${opts.modes.join(", ")}.`,
+        ]),
     `- Records: ${records.length}${m.failed > 0 ? `, of which ${m.failed} failed (left out)` : ""}.`,
     `- Intervals: ${m.bootstrap.samples} bootstrap resamples over test rows (seed ${m.bootstrap.seed}); scikit-learn's zero-division rule (a metric with a zero denominator is 0).`,
     "",

@@ -26,7 +26,8 @@ import { isUserError, UserError } from "../../../util/errors.js";
 import { digestOf } from "../../../util/hash.js";
 import { columnIndex, field, readCsv, type CsvRow, type CsvTable } from "../../../util/csv.js";
 
-export type OfficialFormat = ImportFile["format"];
+/** The formats of the paper's released VIA outputs (`valuelens import official`). */
+export type OfficialFormat = Exclude<ImportFile["format"], "explanations-csv">;
 
 export const FORMAT_LABELS: Readonly<Record<OfficialFormat, string>> = {
   "t1-csv": "Task-1 CSV",
