@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { compareRuns } from "../compare/compare.js";
+import { writeCompareHtml } from "../compare/html.js";
 import { loadRun } from "../compare/load.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { renderTable, type TableFormat } from "../report/table.js";
@@ -10,6 +11,7 @@ import { intOption } from "./common.js";
 
 interface CompareFlags {
   out?: string;
+  html?: string;
   allowPartial?: boolean;
   bootstrap: number;
   seed?: number;
@@ -22,7 +24,8 @@ export function compareCommand(): Command {
       "compare runs side by side (one model at several quantizations, or several models): alignment rates with intervals, paired differences, agreement",
     )
     .argument("<runs...>", "two or more run directories")
-    .option("--out <dir>", "write compare.md and compare.json here (default: print compare.md)")
+    .option("--out <dir>", "write compare.md, compare.json and compare.html here (default: print compare.md)")
+    .option("--html <file>", "also write the comparison as one self-contained HTML page to this file")
     .option("--allow-partial", "compare runs that asked different questions on the questions they all share")
     .option(
       "--bootstrap <n>",
@@ -49,26 +52,31 @@ Examples:
   valuelens compare runs/all-countries runs/nigeria --allow-partial  # only the shared questions
   valuelens compare runs/gemma-dilemmas runs/llama-dilemmas          # dilemma suite: per persona kind, differences from the first run`,
     )
-    .action((dirs: string[], flags: CompareFlags) => {
+    .action(async (dirs: string[], flags: CompareFlags) => {
       if (dirs.length < 2)
         throw new UserError("compare needs at least two run directories, e.g. valuelens compare runs/a runs/b");
       if (flags.format !== "md" && flags.out === undefined) {
         throw new UserError(`--format ${flags.format} writes one file per table: pass --out DIR`);
       }
       const opts = { allowPartial: flags.allowPartial === true, bootstrap: flags.bootstrap, seed: flags.seed };
-      const c = compareRuns(
-        dirs.map((d) => loadRun(d)),
-        opts,
-      );
+      const runs = dirs.map((d) => loadRun(d));
+      const c = compareRuns(runs, opts);
+      const html = flags.html === undefined ? undefined : path.resolve(flags.html);
       if (flags.out === undefined) {
         process.stdout.write(c.markdown);
+        if (html !== undefined) {
+          await writeCompareHtml(html, runs, c);
+          process.stderr.write(`wrote ${path.relative(process.cwd(), html) || html}\n`);
+        }
         return;
       }
       const out = path.resolve(flags.out);
       ensureDir(out);
       writeFileAtomic(path.join(out, "compare.md"), c.markdown);
       writeFileAtomic(path.join(out, "compare.json"), JSON.stringify(c.result, null, 2) + "\n");
-      const written = [path.join(out, "compare.md"), path.join(out, "compare.json")];
+      const page = html ?? path.join(out, "compare.html");
+      await writeCompareHtml(page, runs, c);
+      const written = [path.join(out, "compare.md"), path.join(out, "compare.json"), page];
       if (flags.format !== "md") {
         const dir = path.join(out, "tables");
         ensureDir(dir);

@@ -17,6 +17,7 @@ import { personasCommand } from "./personas.js";
 import { promptsCommand } from "./prompts.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
+import { viewCommand } from "./view.js";
 
 export function program(): Command {
   const program = new Command("valuelens")
@@ -27,6 +28,7 @@ export function program(): Command {
   program.addCommand(checkCommand());
   program.addCommand(reportCommand());
   program.addCommand(compareCommand());
+  program.addCommand(viewCommand());
   program.addCommand(mergeCommand());
   program.addCommand(importCommand());
   program.addCommand(promptsCommand());

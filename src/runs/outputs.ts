@@ -10,6 +10,7 @@ import type { RunRecord } from "../records/records.js";
 import { suiteOf } from "../suites/registry.js";
 import type { SuiteMetrics } from "../suites/suite.js";
 import { writeFileAtomic } from "../util/durableFiles.js";
+import { writeRunHtml } from "./html.js";
 import { type Figure, type FigureFormat, figuresSection, writeChartFiles, writeFigureFiles } from "../report/figure.js";
 
 export interface RunOutputOptions {
@@ -43,10 +44,9 @@ export async function writeRunOutputs(
   writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
   await writeChartFiles(out, figures);
   if (opts.figures?.length) await writeFigureFiles(out, figures, opts.figures);
-  writeFileAtomic(
-    path.join(out, "report.md"),
-    partialTitle(report, manifest, records.length) + figuresSection(figures),
-  );
+  const markdown = partialTitle(report, manifest, records.length) + figuresSection(figures);
+  writeFileAtomic(path.join(out, "report.md"), markdown);
+  await writeRunHtml(out, { manifest: shown, metrics, records, figures, markdown });
   return metrics;
 }
 

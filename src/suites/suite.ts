@@ -18,6 +18,8 @@ import type { z } from "zod";
 import type { BackendInfo } from "../backends/backend.js";
 import type { Question, Task } from "../questions/question.js";
 import type { Figure } from "../report/figure.js";
+import type { BrowserData } from "../report/html/browser.js";
+import type { BrowseInput } from "./browse.js";
 import type { CompareInput, Comparison } from "./compare.js";
 import type { Table } from "../report/table.js";
 import type { Manifest, RunConfig } from "../records/manifest.js";
@@ -132,6 +134,11 @@ export interface Suite<
    * compared only when these agree. The suite's protocol is always compared.
    */
   questionFields(config: RunConfig): (keyof RunConfig)[];
+  /**
+   * The keys of `config.suiteOptions` and the `run` flags (commander attribute names) that set
+   * them: a resume refuses a flag that contradicts the stored value (src/cli/resumeConfig.ts).
+   */
+  readonly suiteOptionFlags?: Readonly<Record<string, readonly string[]>>;
 
   // Questions
   /** Every question of a config (all shards), in the canonical order an unsharded run records them. */
@@ -172,6 +179,11 @@ export interface Suite<
    * "## Figures" and `charts/<name>.svg`; `report --figures svg,pdf` writes all under figures/.
    */
   figures(metrics: M, records: readonly R[], manifest: Manifest): Figure[];
+  /**
+   * report.html's question browser: the suite's filters and each question (repeats, prompt,
+   * verdict, texts side by side); src/report/html/browser.ts. Absent: the page has no browser.
+   */
+  browse?(input: BrowseInput<D, M, R>): BrowserData;
   /** `valuelens compare`: two or more runs of this suite side by side (./compare.ts). */
   compare(input: CompareInput<R>): Comparison;
   /** How messages name a run of this suite: "a <runNoun> run" ("VIA", "dilemma-suite"). */

@@ -4,6 +4,7 @@
  * answered with one letter. Everything that is the dilemma suite's lives in this folder; this
  * file is what the engine sees.
  */
+import { dilemmaBrowse } from "./browse.js";
 import { renderTable } from "../../report/table.js";
 import { dilemmaPersonas } from "../../personas/runPersonas.js";
 import { personaNote } from "../personaNote.js";
@@ -98,6 +99,7 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics, DilemmaRecord> 
   report: renderDilemmaReport,
   tables: dilemmaReportTables,
   figures: dilemmaFigures,
+  browse: dilemmaBrowse,
   compare: (input) => {
     const result = compareDilemmaRuns(input);
     return {

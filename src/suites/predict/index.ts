@@ -7,6 +7,7 @@
  * the paper does. Everything that is this suite's lives in this folder; this file is what the
  * engine sees.
  */
+import { predictBrowse } from "./browse.js";
 import { renderTable } from "../../report/table.js";
 import { UserError } from "../../util/errors.js";
 import type { Suite } from "../suite.js";
@@ -50,6 +51,14 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
   configFrom: (input) => predictConfigFrom(input, predictSuite, PREDICT_PROTOCOLS),
   // The labels, sizes, pools and modes (suiteOptions), and the seed that draws the rows.
   questionFields: () => ["repeats", "seed", "suiteOptions"],
+  suiteOptionFlags: {
+    labels: ["labels"],
+    train: ["train"],
+    test: ["test"],
+    trainPoolEnd: ["trainPoolEnd"],
+    modes: ["modes"],
+    temperature: ["temperature"],
+  },
 
   questions: (config, dataset) => buildPredictQuestions(config, dataset, PREDICT_PROTOCOLS),
   // One mode and repeat share the system message and the training turns.
@@ -87,6 +96,7 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
   report: renderPredictReport,
   tables: predictTables,
   figures: () => [],
+  browse: predictBrowse,
   compare: comparePredictRuns,
   runNoun: "prediction",
   headline: (_modelName, metrics) => renderTable(modesTable(metrics, "text"), "md"),

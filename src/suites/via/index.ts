@@ -4,6 +4,7 @@
  * answered with letters (`letters`) or with the paper's prompts generated and parsed (`paper`).
  * Everything that is VIA's lives in this folder; this file is what the engine sees.
  */
+import { viaBrowse } from "./browse.js";
 import type { BackendInfo } from "../../backends/backend.js";
 import { renderCountryTable } from "../../report/report.js";
 import type { RunConfig } from "../../records/manifest.js";
@@ -133,6 +134,7 @@ export const viaSuite: Suite<ViaDataset, RunMetrics, ViaRecord> = {
   report: renderRunReport,
   tables: runReportTables,
   figures: viaFigures,
+  browse: viaBrowse,
   compare: (input) => {
     const result = compareViaRuns(input);
     return {
