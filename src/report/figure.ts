@@ -37,6 +37,16 @@ export function heatmapFigure(h: Heatmap, caption: string): Figure {
   return { name: h.name, title: h.title, caption, spec: heatmapSpec(h), markdown: true };
 }
 
+/** The bootstrap sentence of a caption: settings, and what was resampled. */
+export function bootstrapSentence(
+  b: { samples: number; seed: number; level: number } | undefined,
+  resampled: string | undefined,
+): string {
+  if (!b || b.samples === 0) return "No intervals: the bootstrap was off (--bootstrap 0).";
+  const level = Math.round(b.level * 100);
+  return `${level}% percentile bootstrap intervals (${b.samples} resamples, seed ${b.seed})${resampled ? `; resampled: ${resampled}` : ""}.`;
+}
+
 /** Parses `--figures svg,pdf` (one-line error text for an unknown format, or undefined when fine). */
 export function parseFigureFormats(text: string): FigureFormat[] | string {
   const parts = text

@@ -13,7 +13,7 @@
  */
 import { ANALYSIS_ORDER, COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS, valueByName } from "../../protocol/values.js";
 import type { Heatmap } from "../../report/charts.js";
-import { type Figure, heatmapFigure, PAGE_WIDTH } from "../../report/figure.js";
+import { bootstrapSentence, type Figure, heatmapFigure, PAGE_WIDTH } from "../../report/figure.js";
 import { dotIntervalSpec, groupedHeatmapSpec, rankingSpec, referenceBarsSpec } from "../../report/figureSpecs.js";
 import type { Manifest } from "../../records/manifest.js";
 import type { RunMetrics } from "./metrics/fromRecords.js";
@@ -42,16 +42,6 @@ export function viaHeatmaps(metrics: RunMetrics): Heatmap[] {
       scheme: "greens",
     },
   ];
-}
-
-/** The bootstrap sentence of a caption: settings, and what was resampled. */
-export function bootstrapSentence(
-  b: { samples: number; seed: number; level: number } | undefined,
-  resampled: string | undefined,
-): string {
-  if (!b || b.samples === 0) return "No intervals: the bootstrap was off (--bootstrap 0).";
-  const level = Math.round(b.level * 100);
-  return `${level}% percentile bootstrap intervals (${b.samples} resamples, seed ${b.seed})${resampled ? `; resampled: ${resampled}` : ""}.`;
 }
 
 const ordered = (preferred: readonly string[], present: Iterable<string>): string[] => {
