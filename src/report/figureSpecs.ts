@@ -118,10 +118,15 @@ export function dotIntervalSpec(o: DotIntervalOptions): Record<string, unknown> 
   const width = o.width ?? COLUMN_WIDTH;
   const step = many ? 8 * series.length + 4 : 14;
   if (o.panel) {
+    // the value title goes above the panels: an axis title wider than its panel would push the panel off its axis
+    for (const layer of layers) {
+      const x = (layer.encoding as { x: Record<string, unknown> }).x;
+      if ("title" in x) x.title = null;
+    }
     return {
       ...base(o.title),
       data: { values },
-      facet: { field: "series", type: "nominal", sort: series, title: null },
+      facet: { field: "series", type: "nominal", sort: series, title: o.valueTitle || null },
       columns: o.panel.columns ?? series.length,
       resolve: { scale: { x: "independent" } },
       spec: { width, height: { step }, layer: layers },

@@ -31,6 +31,7 @@ import {
   predictTables,
   renderPredictReport,
 } from "./report.js";
+import { predictFigures } from "./figures.js";
 
 export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> = {
   name: "predict",
@@ -95,7 +96,7 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
   metrics: (records, config, opts) => predictRunMetrics(records, config, opts.bootstrap),
   report: renderPredictReport,
   tables: predictTables,
-  figures: () => [],
+  figures: predictFigures,
   browse: predictBrowse,
   compare: comparePredictRuns,
   runNoun: "prediction",
