@@ -21,6 +21,7 @@ import {
 } from "./cli.js";
 import { loadDilemmas, SAMPLE_DILEMMAS_PATH, type LoadedDilemmas } from "./dataset.js";
 import { dilemmaFigures } from "./figures.js";
+import { dilemmaCompareFigures } from "./compareFigures.js";
 import { dilemmaMetrics, type DilemmaMetrics } from "./metrics.js";
 import { buildDilemmaQuestions } from "./questions.js";
 import { compareDilemmaRuns } from "./compare.js";
@@ -107,6 +108,7 @@ export const dilemmaSuite: Suite<LoadedDilemmas, DilemmaMetrics, DilemmaRecord> 
       markdown: renderDilemmaCompareMarkdown(result),
       tables: dilemmaCompareTables(result, "data"),
       headline: dilemmaAlignmentTable(result, "text"),
+      figures: dilemmaCompareFigures(result),
     };
   },
   runNoun: "dilemma-suite",

@@ -24,6 +24,7 @@ import {
 } from "./cli.js";
 import { loadViaSync, SAMPLE_VIA_PATH, viaInfo, type ViaDataset } from "./dataset.js";
 import { viaFigures } from "./figures.js";
+import { viaCompareFigures } from "./compareFigures.js";
 import { metricsFromRecords, type RunMetrics } from "./metrics/fromRecords.js";
 import { parseActionAnswer, parseStatedAnswer } from "./paper.js";
 import { buildQuestions, STATED_SCALE } from "./questions.js";
@@ -142,6 +143,7 @@ export const viaSuite: Suite<ViaDataset, RunMetrics, ViaRecord> = {
       markdown: renderCompareMarkdown(result),
       tables: compareTables(result, "data"),
       headline: alignmentRateTable(result, "text"),
+      figures: viaCompareFigures(result),
     };
   },
   runNoun: "VIA",
