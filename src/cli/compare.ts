@@ -4,6 +4,7 @@ import { compareRuns } from "../compare/compare.js";
 import { writeCompareHtml } from "../compare/html.js";
 import { loadRun } from "../compare/load.js";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
+import { type FigureFormat, figuresOption, writeFigureFiles } from "../report/figure.js";
 import { renderTable, type TableFormat } from "../report/table.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
@@ -16,6 +17,7 @@ interface CompareFlags {
   bootstrap: number;
   seed?: number;
   format: TableFormat;
+  figures?: FigureFormat[];
 }
 
 export function compareCommand(): Command {
@@ -43,6 +45,11 @@ export function compareCommand(): Command {
         .choices(["md", "csv", "json"])
         .default("md"),
     )
+    .option(
+      "--figures <formats>",
+      "also write every figure of the comparison to <out>/figures/<name>.svg|pdf (svg, pdf or svg,pdf; sized for a paper)",
+      figuresOption,
+    )
     .addHelpText(
       "after",
       `
@@ -58,6 +65,8 @@ Examples:
       if (flags.format !== "md" && flags.out === undefined) {
         throw new UserError(`--format ${flags.format} writes one file per table: pass --out DIR`);
       }
+      if (flags.figures !== undefined && flags.out === undefined)
+        throw new UserError("--figures writes one file per figure: pass --out DIR");
       const opts = { allowPartial: flags.allowPartial === true, bootstrap: flags.bootstrap, seed: flags.seed };
       const runs = dirs.map((d) => loadRun(d));
       const c = compareRuns(runs, opts);
@@ -86,6 +95,7 @@ Examples:
           written.push(file);
         }
       }
+      if (flags.figures !== undefined) written.push(...(await writeFigureFiles(out, c.figures ?? [], flags.figures)));
       if (c.result.questions.partial)
         process.stdout.write(`partial comparison: ${c.result.questions.shared} shared questions (--allow-partial)\n\n`);
       process.stdout.write(renderTable(c.headline, "md"));

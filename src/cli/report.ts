@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
+import { type FigureFormat, figuresOption } from "../report/figure.js";
 import { writeReportTables } from "../report/table.js";
 import { writeRunOutputs } from "../runs/outputs.js";
 import { suiteOf } from "../suites/registry.js";
@@ -15,6 +16,7 @@ interface ReportFlags {
   format: "md" | "csv" | "json";
   bootstrap?: number;
   bootstrapSeed?: number;
+  figures?: FigureFormat[];
 }
 
 export function reportCommand(): Command {
@@ -42,11 +44,17 @@ export function reportCommand(): Command {
       "seed of the bootstrap (default: as recorded in metrics.json, else the run's --seed)",
       intOption("--bootstrap-seed"),
     )
+    .option(
+      "--figures <formats>",
+      "also write every figure of the run to <dir>/figures/<name>.svg|pdf (svg, pdf or svg,pdf; sized for a paper column, heatmaps for a page)",
+      figuresOption,
+    )
     .addHelpText(
       "after",
       `
 Examples:
   valuelens report runs/gemma-q8                      # recompute and print report.md
+  valuelens report runs/gemma-q8 --figures svg,pdf    # runs/gemma-q8/figures/*.svg and *.pdf for LaTeX
   valuelens report runs/gemma-q8 --bootstrap 5000     # tighter interval ends (more resamples)
   valuelens report runs/gemma-q8 --format csv         # runs/gemma-q8/tables/*.csv for pandas or R`,
     )
@@ -65,7 +73,10 @@ Examples:
           bootstrap: flags.bootstrap ?? previous.samples,
           bootstrapSeed: flags.bootstrapSeed ?? previous.seed,
           notes: [...run.notes.map((n) => `${n}.`), ...(run.unchecked ? [run.unchecked] : [])],
+          ...(flags.figures ? { figures: flags.figures } : {}),
         });
+        if (flags.figures && !flags.quiet)
+          process.stderr.write(`wrote the figures (${flags.figures.join(", ")}) to ${path.join(out, "figures")}\n`);
         if (flags.format === "md") {
           if (!flags.quiet) process.stdout.write(readFileSync(path.join(out, "report.md"), "utf8"));
           return;

@@ -9,6 +9,7 @@
  * svg-to-pdfkit are loaded only when a figure is drawn, so commands that draw none start fast.
  */
 import path from "node:path";
+import { InvalidArgumentError } from "commander";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { type Heatmap, heatmapSpec, renumberIds } from "./charts.js";
 
@@ -47,7 +48,14 @@ export function bootstrapSentence(
   return `${level}% percentile bootstrap intervals (${b.samples} resamples, seed ${b.seed})${resampled ? `; resampled: ${resampled}` : ""}.`;
 }
 
-/** Parses `--figures svg,pdf` (one-line error text for an unknown format, or undefined when fine). */
+/** Commander's parser of `--figures svg,pdf` (a one-line error for an unknown format). */
+export function figuresOption(text: string): FigureFormat[] {
+  const parsed = parseFigureFormats(text);
+  if (typeof parsed === "string") throw new InvalidArgumentError(parsed);
+  return parsed;
+}
+
+/** Parses `--figures svg,pdf`: the formats in canonical order, or one line saying what is wrong. */
 export function parseFigureFormats(text: string): FigureFormat[] | string {
   const parts = text
     .split(",")
