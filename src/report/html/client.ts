@@ -35,7 +35,7 @@ export const BROWSER_SCRIPT = String.raw`
     for (var i = 0; i < D.n; i++) counts.set(col[i], (counts.get(col[i]) || 0) + 1);
     if (counts.size < 2 && D.n > 0) return; // one value only: nothing to filter
     var s = el("select", { "data-facet": f[0], "aria-label": f[1] });
-    s.appendChild(el("option", { value: "-1", text: "all " + f[1] + " (" + counts.size + ")" }));
+    s.appendChild(el("option", { value: "-1", text: "all (" + counts.size + ")" }));
     counts.forEach(function (n, v) { s.appendChild(el("option", { value: String(v), text: S[v] + " (" + n + ")" })); });
     s.addEventListener("change", function () { sel[k] = Number(s.value); page = 0; update(); });
     controls.appendChild(el("label", { cls: "facet" }, [el("span", { text: f[1] }), s]));
