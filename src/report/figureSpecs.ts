@@ -386,3 +386,38 @@ export function referenceBarsSpec(o: ReferenceBarsOptions): Record<string, unkno
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shares
+
+export interface ShareBarsOptions {
+  title: string;
+  /** one horizontal bar per row, with its text (e.g. "3/7") after it */
+  rows: readonly { label: string; share: number; text: string }[];
+  labelTitle: string;
+  valueTitle: string;
+  width?: number;
+}
+
+/** Horizontal bars of shares in [0, 1], each with a text label, rows in the given order. */
+export function shareBarsSpec(o: ShareBarsOptions): Record<string, unknown> {
+  const y = { field: "label", type: "nominal", sort: o.rows.map((r) => r.label), title: o.labelTitle };
+  const x = {
+    field: "share",
+    type: "quantitative",
+    title: o.valueTitle,
+    scale: { domain: [0, 1] },
+    axis: { format: "%" },
+  };
+  return {
+    ...base(o.title),
+    data: { values: o.rows.map((r) => ({ ...r })) },
+    width: o.width ?? COLUMN_WIDTH - 90,
+    height: { step: 16 },
+    encoding: { y, x },
+    layer: [
+      { mark: { type: "bar", color: "#4c78a8" }, encoding: { tooltip: [{ field: "label" }, { field: "text" }] } },
+      { mark: { type: "text", align: "left", dx: 3, fontSize: 8 }, encoding: { text: { field: "text" } } },
+    ],
+  };
+}

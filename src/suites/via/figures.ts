@@ -14,7 +14,13 @@
 import { ANALYSIS_ORDER, COUNTRY_ABBREV, PAPER_COUNTRY_ORDER, TOPICS, valueByName } from "../../protocol/values.js";
 import type { Heatmap } from "../../report/charts.js";
 import { bootstrapSentence, type Figure, heatmapFigure, PAGE_WIDTH } from "../../report/figure.js";
-import { dotIntervalSpec, groupedHeatmapSpec, rankingSpec, referenceBarsSpec } from "../../report/figureSpecs.js";
+import {
+  dotIntervalSpec,
+  groupedHeatmapSpec,
+  rankingSpec,
+  referenceBarsSpec,
+  shareBarsSpec,
+} from "../../report/figureSpecs.js";
 import type { Manifest } from "../../records/manifest.js";
 import type { RunMetrics } from "./metrics/fromRecords.js";
 import { matricesFromRecords } from "./metrics/fromRecords.js";
@@ -274,23 +280,19 @@ export function viaFigures(metrics: RunMetrics, records: readonly ViaRecord[], m
     const b = tasks[t];
     if (b?.protocol !== "letters" || b.topAnswerChanges.share === null) return [];
     const c = b.topAnswerChanges;
-    return [{ panel: "questions", x: `${taskName[t]} (${c.changed}/${c.eligible})`, value: c.share!, reference: 0 }];
+    return [{ label: taskName[t], share: c.share!, text: `${c.changed}/${c.eligible}` }];
   });
   if (flips.length > 0) {
     figures.push({
       name: "top-answer-changes-with-order",
       title: "Top answer changes with the option order",
       caption:
-        "Share of questions (asked in at least two option orders) whose most probable option is not the same on every repeat; in brackets, questions that changed of those eligible. Point estimates, no intervals.",
-      spec: referenceBarsSpec({
+        "Share of questions (asked in at least two option orders) whose most probable option is not the same on every repeat; after each bar, questions that changed of those eligible. Point estimates, no intervals.",
+      spec: shareBarsSpec({
         title: "Top answer changes with the option order",
         rows: flips,
-        panels: ["questions"],
-        xTitle: "task",
+        labelTitle: "task",
         valueTitle: "share of questions",
-        referenceLabel: "none",
-        domain: [0, 1],
-        width: 160,
       }),
     });
   }
