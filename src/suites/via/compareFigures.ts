@@ -73,55 +73,38 @@ export function viaCompareFigures(result: CompareResult): Figure[] {
     });
 
     // Agreement: kappa of the binarized decisions, the share of flipped top answers, and the JSD.
-    const agreement: IntervalPoint[] = result.pairs.flatMap((p) => {
-      const pair = pairName(p).replace(" − ", " vs ");
-      const rows: IntervalPoint[] = [];
-      for (const d of p.decisions)
-        rows.push({
-          label: `${pair}: ${d.task}`,
-          series: "Cohen's kappa (binarized cells)",
-          estimate: d.kappa,
-          low: null,
-          high: null,
-        });
-      for (const a of p.answers) {
-        rows.push({
-          label: `${pair}: ${a.task}`,
-          series: "share of top answers that flip",
-          estimate: a.flips.share,
-          low: null,
-          high: null,
-        });
-        rows.push({
-          label: `${pair}: ${a.task}`,
-          series: "Jensen-Shannon divergence (bits)",
-          estimate: a.jsd,
-          low: null,
-          high: null,
-        });
-      }
-      return rows;
-    });
+    const KAPPA = "kappa";
+    const FLIPS = "flip share";
+    const JSD = "JSD (bits)";
+    const one = result.pairs.length === 1;
+    const rowOf = (p: (typeof result.pairs)[number], task: string) => (one ? task : `${task} · ${pairName(p)}`);
+    const agreement: IntervalPoint[] = result.pairs.flatMap((p) => [
+      ...p.decisions.map((d) => ({ label: rowOf(p, d.task), series: KAPPA, estimate: d.kappa, low: null, high: null })),
+      ...p.answers.flatMap((a) => [
+        { label: rowOf(p, a.task), series: FLIPS, estimate: a.flips.share, low: null, high: null },
+        { label: rowOf(p, a.task), series: JSD, estimate: a.jsd, low: null, high: null },
+      ]),
+    ]);
     if (agreement.some((r) => r.estimate !== null)) {
-      const title = "Agreement between runs";
+      const title = one
+        ? `Agreement between runs: ${pairName(result.pairs[0]!).replace(" − ", " and ")}`
+        : "Agreement between runs";
+      const low = Math.min(0, ...agreement.map((r) => r.estimate ?? 0));
       figures.push({
         name: "compare-agreement",
         title,
         caption:
-          "Per pair of runs and task: Cohen's kappa of the binarized (0.5) matrix cells both runs have, the share of questions whose top answer differs between the runs, and the mean Jensen-Shannon divergence (bits) of the option probabilities (letters runs); point estimates, no intervals.",
+          "Per pair of runs and task: Cohen's kappa of the binarized (0.5) matrix cells both runs have (1 = the same decisions), the share of questions whose top answer differs between the runs (flip share), and the mean Jensen-Shannon divergence in bits of the option probabilities (letters runs; 0 = the same probabilities); point estimates, no intervals.",
         spec: dotIntervalSpec({
           title,
           points: agreement,
-          labelTitle: "pair and task",
+          labelTitle: one ? "task" : "task · pair",
           valueTitle: "",
           labels: [...new Set(agreement.map((r) => r.label))],
-          series: [
-            "Cohen's kappa (binarized cells)",
-            "share of top answers that flip",
-            "Jensen-Shannon divergence (bits)",
-          ],
+          series: [KAPPA, FLIPS, JSD],
+          domain: [low, 1],
           panel: { field: "series" },
-          width: 110,
+          width: 90,
         }),
       });
     }
