@@ -74,7 +74,12 @@ export function dotIntervalSpec(o: DotIntervalOptions): Record<string, unknown> 
   const labels = o.labels ?? [...new Set(values.map((v) => v.label))];
   const series = o.series ?? [...new Set(values.map((v) => v.series))];
   const many = series.length > 1 && o.panel === undefined;
-  const scale = o.domain ? { domain: [...o.domain], zero: false, nice: false } : { zero: false };
+  // every number equal (e.g. two copies of a run): a domain around it, so the axis reads
+  const all = values.flatMap((v) => [v.estimate as number, v.low, v.high]).filter(finite);
+  if (finite(o.reference)) all.push(o.reference);
+  const flat = all.length > 0 && Math.max(...all) - Math.min(...all) < 1e-9;
+  const domain = o.domain ?? (flat ? ([all[0]! - 0.05, all[0]! + 0.05] as const) : undefined);
+  const scale = domain ? { domain: [...domain], zero: false, nice: false } : { zero: false };
   const y = { field: "label", type: "nominal", sort: labels, title: o.labelTitle, axis: { labelLimit: 140 } };
   const color = many
     ? { color: { field: "series", type: "nominal", sort: series, title: null, legend: { orient: "bottom" } } }

@@ -45,11 +45,15 @@ export function dilemmaCompareFigures(result: DilemmaCompareResult): Figure[] {
     });
   }
   if (result.differences.length > 0) {
+    const pairs = [...new Set(result.differences.map((d) => `${d.labelB} − ${d.labelA}`))];
+    const one = pairs.length === 1;
+    const row = (d: (typeof result.differences)[number]) =>
+      one ? label(d.kind) : `${label(d.kind)} · ${d.labelB} − ${d.labelA}`;
     const points: IntervalPoint[] = result.differences.flatMap((d) => [
-      { label: `${label(d.kind)} · ${d.labelB} − ${d.labelA}`, series: RATE, ...d.alignmentRate },
-      { label: `${label(d.kind)} · ${d.labelB} − ${d.labelA}`, series: DISTANCE, ...d.alignmentDistance },
+      { label: row(d), series: RATE, ...d.alignmentRate },
+      { label: row(d), series: DISTANCE, ...d.alignmentDistance },
     ]);
-    const title = "Differences between runs by persona kind";
+    const title = one ? `Differences by persona kind: ${pairs[0]}` : "Differences between runs by persona kind";
     figures.push({
       name: "compare-differences-by-kind",
       title,
@@ -57,7 +61,7 @@ export function dilemmaCompareFigures(result: DilemmaCompareResult): Figure[] {
       spec: dotIntervalSpec({
         title,
         points,
-        labelTitle: "persona kind · runs",
+        labelTitle: one ? "persona kind" : "persona kind · runs",
         valueTitle: "difference",
         labels: [...new Set(points.map((p) => p.label))],
         series: [RATE, DISTANCE],
