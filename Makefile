@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test bench bench-gpu chaos typecheck lint format clean llama-server
+.PHONY: build demo demo-dilemmas test bench bench-gpu bench-html screenshots chaos typecheck lint format clean llama-server
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -14,11 +14,17 @@ demo: build
 	$(VALUELENS) report runs/demo --quiet
 	@echo
 	@sed -n '1,12p' runs/demo/report.md
+	@echo
+	@printf 'The whole report, figures and every question, in one page (open it in a browser): '
+	@$(VALUELENS) view runs/demo
 
 demo-dilemmas: build
 	$(VALUELENS) run --model tiny --suite dilemmas --persona none,moderate,max,incongruous --limit 4 --out runs/demo-dilemmas --progress lines
 	@echo
 	@sed -n '1,14p' runs/demo-dilemmas/report.md
+	@echo
+	@printf 'The whole report in one page (open it in a browser): '
+	@$(VALUELENS) view runs/demo-dilemmas
 
 # npm test: build, type check (src, test, bench), Biome, then vitest (and the fidelity line).
 test: node_modules/.package-lock.json
@@ -32,6 +38,15 @@ bench: build
 bench-gpu: build
 	test -x $(LLAMA_BUILD)/build/bin/llama-bench || $(MAKE) llama-server CMAKE_ARGS="-DGGML_CUDA=ON $(CMAKE_ARGS)"
 	node --import tsx bench/gpu.ts
+
+# report.html of a synthetic full-size VIA run (73,920 records) opened in headless Chromium:
+# the time until the page is ready (target < 3 s); writes bench/results/html.json.
+bench-html: build
+	node --import tsx bench/html.ts
+
+# The README's screenshots (docs/img/*.png), taken by the page tests in headless Chromium.
+screenshots: node_modules/.package-lock.json
+	npm run screenshots
 
 # SIGKILL runs at random moments, resume them, count lost / doubled / wrong records; bad inputs table.
 chaos: build

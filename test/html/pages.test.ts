@@ -6,6 +6,7 @@
 // metrics.json (or the comparison), every figure drawn with marks, the browser's filters count
 // what the records hold, a question's details show its prompt and repeats, and a screenshot
 // that is not blank (`npm run screenshots` writes them to docs/img/ for the README).
+/// <reference lib="dom" />
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -122,6 +123,8 @@ describe.skipIf(!have)("report.html and compare.html in Chromium", () => {
     expect(await details.locator(".turn.user pre").textContent()).toMatch(/Option|A\./);
     expect(await details.locator("table.repeats tbody > tr").count()).toBe(run.manifest.config.repeats);
     expect(await details.locator("ol.options li").count()).toBe(2 * run.manifest.config.repeats);
+    await page.evaluate(() => document.getElementById("browser")?.scrollIntoView());
+    await expectScreenshot(browser, page, "report-via-questions");
     // the search box
     await page.fill("input[data-search]", "no-such-question");
     expect(await page.getAttribute("#vl-count", "data-count")).toBe("0");

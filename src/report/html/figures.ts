@@ -13,6 +13,24 @@ function scopeIds(svg: string, prefix: string): string {
     .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${prefix}-${id}"`);
 }
 
+/**
+ * Figures sized for a paper column (narrower than SMALL_WIDTH px) are drawn SCREEN_SCALE times
+ * larger on screen; the viewBox keeps them sharp. Wider ones (heatmaps) keep their size.
+ */
+export const SCREEN_SCALE = 1.5;
+const SMALL_WIDTH = 400;
+
+function enlarge(svg: string): string {
+  return svg.replace(/^<svg\b[^>]*>/, (open) => {
+    const width = Number(/\bwidth="([\d.]+)"/.exec(open)?.[1] ?? Number.NaN);
+    if (!open.includes("viewBox=") || !(width < SMALL_WIDTH)) return open;
+    return open.replace(
+      /\b(width|height)="([\d.]+)"/g,
+      (_m, attr: string, v: string) => `${attr}="${Math.round(Number(v) * SCREEN_SCALE)}"`,
+    );
+  });
+}
+
 /** One `<figure>` per figure: the SVG, then the title and caption. */
 export async function figuresHtml(figures: readonly Figure[]): Promise<string> {
   const parts: string[] = [];
@@ -20,7 +38,7 @@ export async function figuresHtml(figures: readonly Figure[]): Promise<string> {
     let body: string;
     try {
       const svg = (await renderFigureSvg(f)).replace(/^<\?xml[^>]*>\s*/, "");
-      body = scopeIds(svg, `f${i}`);
+      body = enlarge(scopeIds(svg, `f${i}`));
     } catch (err) {
       body = `<p class="error">This figure could not be drawn: ${esc(err instanceof Error ? err.message : String(err))}</p>`;
     }

@@ -37,12 +37,14 @@ header h1 { margin: 0 0 4px; font-size: 22px; }
 header .sub { margin: 0; color: var(--muted); }
 nav { margin-top: 8px; }
 nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
-main { padding: 10px 28px 40px; max-width: 1400px; }
-section { margin-top: 22px; }
+main { padding: 4px 28px 40px; max-width: 1400px; }
+section { margin-top: 18px; }
 h2 { font-size: 18px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 16px 0 6px; }
 h4 { font-size: 13px; margin: 10px 0 4px; color: var(--muted); }
-dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
+dl.summary { display: grid; grid-template-columns: repeat(3, max-content minmax(0, 1fr)); gap: 2px 14px; margin: 0; font-size: 13px; }
+dl.summary dd { overflow-wrap: anywhere; }
+@media (max-width: 900px) { dl.summary { grid-template-columns: max-content 1fr; } }
 dl.summary dt { color: var(--muted); }
 dl.summary dd { margin: 0; }
 .scroll { overflow-x: auto; }

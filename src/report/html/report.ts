@@ -1,7 +1,8 @@
 /**
- * report.html of a run and compare.html of a comparison: the same tables as report.md's
- * (`Suite.tables`, exact values in data-value), the figures as inline SVG with their captions,
- * the notes, report.md itself (folded), and for a run the question browser.
+ * report.html of a run and compare.html of a comparison: the headline table (the first of
+ * report.md's tables), the figures as inline SVG with their captions, the other tables
+ * (`Suite.tables`, exact values in data-value), for a run the question browser, the notes and
+ * report.md itself (folded).
  */
 import type { Manifest } from "../../records/manifest.js";
 import type { Figure } from "../figure.js";
@@ -61,8 +62,10 @@ export async function runPageHtml(input: RunPageInput): Promise<string> {
   const model = modelNameOf(m);
   const partial = m.status !== "complete" || input.recorded < m.questions.total;
   const sections: PageSection[] = [];
-  if (input.tables.length) sections.push(tablesSection(input.tables));
+  const [headline, ...rest] = input.tables;
+  if (headline) sections.push({ id: "headline", title: "Headline", html: tableHtml(headline) });
   if (input.figures.length) sections.push(await figuresSection(input.figures));
+  if (rest.length) sections.push(tablesSection(rest));
   if (input.browser) sections.push({ id: "browser", title: "Questions", html: '<div id="vl-browser"></div>' });
   if (input.notes.length) sections.push(notesSection(input.notes));
   sections.push(markdownSection("report.md", input.markdown));
@@ -103,8 +106,8 @@ export async function comparePageHtml(input: ComparePageInput): Promise<string> 
   const sections: PageSection[] = [];
   sections.push({ id: "headline", title: "Headline", html: tableHtml(input.headline) });
   const rest = input.tables.filter((t) => t.name !== input.headline.name);
-  if (rest.length) sections.push(tablesSection(rest));
   if (input.figures.length) sections.push(await figuresSection(input.figures));
+  if (rest.length) sections.push(tablesSection(rest));
   sections.push(markdownSection("compare.md", input.markdown));
   return renderPage({
     title: `Comparison of ${input.runs.length} runs`,
