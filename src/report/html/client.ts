@@ -1,6 +1,7 @@
 /**
  * The question browser's script, embedded in the page as text (plain ES2019, no library). It
- * reads the compact data (./browser.ts EncodedBrowser) from `<script id="vl-data">`, draws one
+ * unpacks the compact data (./browser.ts EncodedBrowser, gzip in base64: ./page.ts packData)
+ * from `<script id="vl-data">` with the browser's DecompressionStream, draws one
  * filter per facet plus a search box, and renders only the current page of rows; a row's
  * details (prompt, repeats, verdict, side-by-side texts) are built when it is opened.
  */
@@ -10,7 +11,21 @@ export const BROWSER_SCRIPT = String.raw`
   var root = document.getElementById("vl-browser");
   var dataEl = document.getElementById("vl-data");
   if (!root || !dataEl) return;
-  var D = JSON.parse(dataEl.textContent);
+  unpack(dataEl.textContent.trim()).then(start, function (err) {
+    root.textContent = "The questions could not be unpacked in this browser (" + err + "); the tables and figures above hold the results.";
+    document.documentElement.setAttribute("data-browser-ready", "error");
+  });
+
+  // gzip + base64 -> the data object, with the browser's DecompressionStream
+  function unpack(b64) {
+    if (typeof DecompressionStream === "undefined") return Promise.reject(new Error("no DecompressionStream"));
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
+  function start(D) {
   var S = D.s, PAGE = 50, JOIN = "\u001f", ROLES = ["system", "user", "assistant"];
   var sel = D.f.map(function () { return -1; });
   var query = "", page = 0, matches = [], open = {};
@@ -173,5 +188,6 @@ export const BROWSER_SCRIPT = String.raw`
 
   update();
   document.documentElement.setAttribute("data-browser-ready", "1");
+  }
 })();
 `;
