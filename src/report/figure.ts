@@ -163,7 +163,7 @@ export async function writeChartFiles(dir: string, figures: readonly Figure[]): 
   return files;
 }
 
-/** Writes every figure as `<dir>/figures/<name>.<format>` for each format; returns the paths written. */
+/** Writes every figure as `<dir>/figures/<name>.<format>` for each format, and their captions as `captions.md`; returns the paths written. */
 export async function writeFigureFiles(
   dir: string,
   figures: readonly Figure[],
@@ -186,7 +186,15 @@ export async function writeFigureFiles(
       files.push(file);
     }
   }
+  const captions = path.join(out, "captions.md");
+  writeFileAtomic(captions, figureCaptions(figures));
+  files.push(captions);
   return files;
+}
+
+/** `figures/captions.md`: each figure's file, title and caption, for a paper's \caption{}. */
+export function figureCaptions(figures: readonly Figure[]): string {
+  return `# Figures\n\n${figures.map((f) => `## ${f.name}\n\n**${f.title}.** ${f.caption}\n`).join("\n")}`;
 }
 
 /** report.md's last section: the markdown figures, as `charts/<name>.svg` images. */

@@ -26,7 +26,13 @@ describe("report --figures", () => {
     const dir = copy("via-letters");
     const r = valuelens(["report", dir, "--figures", "svg,pdf", "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
-    const files = readdirSync(path.join(dir, "figures")).sort();
+    const files = readdirSync(path.join(dir, "figures"))
+      .filter((f) => f !== "captions.md")
+      .sort();
+    const captions = readFileSync(path.join(dir, "figures", "captions.md"), "utf8");
+    expect(captions).toContain(
+      "## alignment-rate-by-country\n\n**Alignment rate (F1) by country.** Alignment rate of each country",
+    );
     const names = [...new Set(files.map((f) => f.replace(/\.(svg|pdf)$/, "")))];
     expect(names).toContain("alignment-rate-by-country");
     expect(names).toContain("stated-by-country-and-value");
@@ -64,7 +70,7 @@ describe("report --figures", () => {
     expect(bad.stderr).toMatch(/--figures takes svg, pdf or svg,pdf \(got "png"\)/);
     const pdf = valuelens(["report", dir, "--figures", "pdf", "--quiet"]);
     expect(pdf.code, pdf.stderr).toBe(0);
-    const files = readdirSync(path.join(dir, "figures"));
+    const files = readdirSync(path.join(dir, "figures")).filter((f) => f !== "captions.md");
     expect(files.every((f) => f.endsWith(".pdf"))).toBe(true);
     expect(files).toContain("choices-action-questions-by-kind.pdf");
   }, 120_000);
@@ -78,6 +84,7 @@ describe("compare --figures", () => {
     const r = valuelens(["compare", a, b, "--out", out, "--figures", "svg"]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(path.join(out, "figures")).sort()).toEqual([
+      "captions.md",
       "compare-agreement.svg",
       "compare-alignment-rate-by-country.svg",
       "compare-differences-by-country.svg",
