@@ -18,7 +18,7 @@ import { loadRunDirectory } from "../../src/runs/load.js";
 import { baseIdOf } from "../../src/suites/browse.js";
 import { suiteOf } from "../../src/suites/registry.js";
 import { haveChromium, launchChromium } from "../helpers/browser.js";
-import { valuelens } from "../helpers/cli.js";
+import { valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { PROJECT_ROOT, tinyModelPath } from "../helpers/models.js";
 import {
   expectFigures,
@@ -177,6 +177,44 @@ describe.skipIf(!have)("report.html and compare.html in Chromium", () => {
     await expectScreenshot(browser, page, "compare");
     expectQuiet(log, url);
     await page.context().close();
+  });
+
+  it("VIA paper protocol: each question's raw answer and what its parse read", async () => {
+    const paper = copyFixture("via-paper");
+    report(paper);
+    const { run, tables } = expected(paper);
+    const { page, log, url } = await openFile(browser, path.join(paper, "report.html"));
+    await expectTables(page, tables);
+    await page.click("tr.vl-row >> nth=0");
+    const details = page.locator(".details");
+    const first = run.records[0]!;
+    expect(await details.locator("pre.raw").first().textContent()).toBe(first.generation!.raw);
+    expect(await details.locator("p.parse").first().textContent()).toMatch(/^parse: /);
+    expect(await details.locator(".turn.user pre").textContent()).toMatch(/Nigeria/);
+    expectQuiet(log, url);
+    await page.context().close();
+  });
+
+  it("valuelens view --serve serves the run directory on a loopback port until stopped", async () => {
+    const child = valuelensSpawn(["view", via, "--serve"]);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let out = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on("data", (b: Buffer) => {
+        out += b.toString();
+        const m = /^(http:\/\/127\.0\.0\.1:\d+\/report\.html)$/m.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on("exit", () => reject(new Error(`view --serve exited: ${out}`)));
+    });
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await page.text()).toBe(readFileSync(path.join(via, "report.html"), "utf8"));
+    expect((await fetch(url.replace("report.html", "metrics.json"))).status).toBe(200);
+    expect((await fetch(url.replace("report.html", "%2e%2e/%2e%2e/etc/passwd"))).status).toBe(404);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
   });
 
   it("valuelens view prints report.html's path, and writes it again when it is missing", () => {
