@@ -21,7 +21,7 @@ import { predictFigures } from "../../src/suites/predict/figures.js";
 import type { PredictRunMetrics } from "../../src/suites/predict/report.js";
 import type { Manifest } from "../../src/records/manifest.js";
 import { PROJECT_ROOT } from "../helpers/models.js";
-import { markItems, pdfPages } from "./marks.js";
+import { markItems, pdfPages, pdfTextObjects } from "./marks.js";
 
 const FIXTURES = path.join(PROJECT_ROOT, "test", "fixtures", "runs");
 
@@ -233,6 +233,10 @@ describe("rendering", () => {
     const { width, height } = svgSize(a);
     expect(info.mediaBox).toEqual([0, 0, width, height]);
     expect(pdf1.toString("latin1")).toMatch(/\/BaseFont \/Helvetica/);
+    // every text of the SVG (title, axis labels, tick labels) is drawn as text in the PDF
+    const texts = (a.match(/<text\b/g) ?? []).length;
+    expect(texts).toBeGreaterThan(10);
+    expect(pdfTextObjects(pdf1)).toBe(texts);
   }, 30_000);
 
   it("--figures formats", () => {
