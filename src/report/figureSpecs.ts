@@ -206,15 +206,15 @@ export function groupedHeatmapSpec(o: GroupedHeatmapOptions): Record<string, unk
         field: "group",
         type: "nominal",
         sort: groups,
-        title: o.columnTitle,
+        title: null, // the panels' labels are the groups, the axis labels the columns
         header: {
+          orient: "bottom",
           labelAngle: -90,
           labelAlign: "right",
           labelBaseline: "middle",
-          labelOrient: "bottom",
           labelFontSize: 7,
           labelFontWeight: "bold",
-          titleOrient: "bottom",
+          labelPadding: 4,
         },
       },
     },
