@@ -15,6 +15,8 @@ import {
   svgSize,
   svgToPdf,
 } from "../../src/report/figure.js";
+import { compareRuns } from "../../src/compare/compare.js";
+import { loadRun } from "../../src/compare/load.js";
 import { loadRunDirectory } from "../../src/runs/load.js";
 import { suiteOf } from "../../src/suites/registry.js";
 import { predictFigures } from "../../src/suites/predict/figures.js";
@@ -186,6 +188,35 @@ describe("figures of runs", () => {
     for (const f of figures) await checkFigure(f);
     expect(rows(figures[0]!).length).toBe(2 * 4); // two modes x the four classification metrics
     expect(rows(figures[1]!).length).toBe(2); // one mode x two metrics with a difference
+  }, 60_000);
+});
+
+describe("figures of comparisons", () => {
+  it("VIA: rates by country and run, paired differences, agreement", async () => {
+    const a = loadRun(path.join(FIXTURES, "via-letters"));
+    const b = loadRun(path.join(FIXTURES, "via-letters-shard1-of-2"));
+    const c = compareRuns([a, b], { allowPartial: true, bootstrap: 200, seed: 1 });
+    const figures = c.figures ?? [];
+    expect(figures.map((f) => f.name)).toEqual([
+      "compare-alignment-rate-by-country",
+      "compare-differences-by-country",
+      "compare-agreement",
+    ]);
+    for (const f of figures) await checkFigure(f);
+    expect(figures[1]!.caption).toMatch(/paired/);
+    // per run: each shared country and the overall rate
+    const series = new Set(rows(figures[0]!).map((r) => r.series));
+    expect(series.size).toBe(2);
+  }, 60_000);
+
+  it("dilemmas: per persona kind, each run and the paired differences", async () => {
+    const a = loadRun(path.join(FIXTURES, "dilemmas"));
+    const c = compareRuns([a, { ...a, dir: `${a.dir}-copy` }], { bootstrap: 200, seed: 1 });
+    const figures = c.figures ?? [];
+    expect(figures.map((f) => f.name)).toEqual(["compare-alignment-by-kind", "compare-differences-by-kind"]);
+    for (const f of figures) await checkFigure(f);
+    // a run against itself: every difference is 0
+    expect(rows(figures[1]!).every((r) => r.estimate === 0)).toBe(true);
   }, 60_000);
 });
 

@@ -174,7 +174,7 @@ export function viaFigures(metrics: RunMetrics, records: readonly ViaRecord[], m
   const action = valueHeatmap(
     "action-by-country-and-value",
     "Actions (Task 2) by country and value",
-    `Task 2 score of each country and value (${how}), the mean over the country's topics: the share of the value-opposing (resisting) action, 0 = always the value-aligned action. Values grouped by Schwartz type in the released analysis' order; point estimates, no intervals.`,
+    `Task 2 score of each country and value (${how}), the mean over the country's topics: the probability (paper protocol: the share of answers) of the value-opposing (resisting) action, 0 = the value-aligned action, binarized at 0.5. Values grouped by Schwartz type in the released analysis' order; point estimates, no intervals.`,
     meanOverTopics(matrices.action),
     PAPER_COUNTRY_ORDER,
     "country",
