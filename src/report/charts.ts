@@ -1,12 +1,10 @@
 /**
- * Heatmap figures of a run as SVG files (`<run>/charts/<name>.svg`), drawn with Vega-Lite.
- * Each suite says which heatmaps it draws (src/suites/<name>/figures.ts); each cell is labelled
- * with its number, so the figure reads without a legend.
+ * Heatmaps drawn with Vega-Lite, each cell labelled with its number so the figure reads without
+ * a legend: report.md's figures (`<run>/charts/<name>.svg`), made into figures by
+ * ./figure.ts `heatmapFigure` in each suite's src/suites/<name>/figures.ts.
  *
  * Vega is loaded only when a chart is drawn, so commands that draw none start fast.
  */
-import path from "node:path";
-import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 
 export interface HeatmapCell {
   row: string;
@@ -93,18 +91,4 @@ export function renumberIds(svg: string): string {
     if (!ids.has(key)) ids.set(key, [...ids.keys()].filter((k) => k.startsWith(`${kind}_`)).length);
     return `${kind}_${ids.get(key)}`;
   });
-}
-
-/** Writes each heatmap as `<dir>/charts/<name>.svg`; returns the paths written. */
-export async function writeHeatmaps(dir: string, heatmaps: readonly Heatmap[]): Promise<string[]> {
-  if (heatmaps.length === 0) return [];
-  const chartsDir = path.join(dir, "charts");
-  ensureDir(chartsDir);
-  const files: string[] = [];
-  for (const h of heatmaps) {
-    const file = path.join(chartsDir, `${h.name}.svg`);
-    writeFileAtomic(file, await renderHeatmapSvg(h));
-    files.push(file);
-  }
-  return files;
 }
