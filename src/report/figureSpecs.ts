@@ -120,7 +120,8 @@ export function dotIntervalSpec(o: DotIntervalOptions): Record<string, unknown> 
       mark: { type: "rule", strokeDash: [3, 3], color: "#888" },
       encoding: { x: { field: "reference", type: "quantitative", scale } },
     });
-  const width = o.width ?? COLUMN_WIDTH;
+  // the plot leaves room for the row labels: the whole figure is about a column wide
+  const width = o.width ?? COLUMN_WIDTH - 90;
   const step = many ? 8 * series.length + 4 : 14;
   if (o.panel) {
     // the value title goes above the panels: an axis title wider than its panel would push the panel off its axis
@@ -304,7 +305,7 @@ export function stackedSpec(o: StackedOptions): Record<string, unknown> {
   return {
     ...base(o.title),
     data: { values },
-    width: o.width ?? COLUMN_WIDTH,
+    width: o.width ?? COLUMN_WIDTH - 80,
     height: { step: 14 },
     mark: { type: "bar", stroke: "white", strokeWidth: 0.3 },
     encoding: {
@@ -353,7 +354,7 @@ export interface ReferenceBarsOptions {
 
 /** Bars per panel with a dashed line at the panel's reference (e.g. letter mass by position against uniform). */
 export function referenceBarsSpec(o: ReferenceBarsOptions): Record<string, unknown> {
-  const width = o.width ?? Math.max(60, Math.floor(COLUMN_WIDTH / Math.max(1, o.panels.length)) - 10);
+  const width = o.width ?? Math.max(60, Math.floor((COLUMN_WIDTH - 50) / Math.max(1, o.panels.length)) - 8);
   const y = {
     field: "value",
     type: "quantitative",
