@@ -11,6 +11,7 @@ import type { Question } from "../questions/question.js";
 import type { Manifest } from "../records/manifest.js";
 import type { RunRecord } from "../records/records.js";
 import type { Figure } from "../report/figure.js";
+import type { BrowserData } from "../report/html/browser.js";
 import { runPageHtml } from "../report/html/report.js";
 import { suiteOf } from "../suites/registry.js";
 import { buildRunQuestions } from "../suites/runQuestions.js";
@@ -58,17 +59,24 @@ export interface RunHtmlInput {
 export async function writeRunHtml(out: string, input: RunHtmlInput): Promise<string> {
   const { manifest, metrics, records } = input;
   const suite = suiteOf(manifest.config);
-  let browser: ReturnType<NonNullable<typeof suite.browse>> | undefined;
+  let browser: BrowserData | undefined;
   if (suite.browse) {
-    const dataset = runDatasetOf(manifest);
-    const questions = questionsOf(manifest, dataset);
-    browser = suite.browse({
-      manifest,
-      metrics,
-      records,
-      ...(questions ? { questions } : {}),
-      ...(dataset ? { dataset } : {}),
-    });
+    // The page is a view of outputs already written: a browser that cannot be built says why
+    // on the page instead of failing the run's outputs.
+    try {
+      const dataset = runDatasetOf(manifest);
+      const questions = questionsOf(manifest, dataset);
+      browser = suite.browse({
+        manifest,
+        metrics,
+        records,
+        ...(questions ? { questions } : {}),
+        ...(dataset ? { dataset } : {}),
+      });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      browser = { facets: [], items: [], note: `The question browser could not be built: ${why}` };
+    }
   }
   const html = await runPageHtml({
     manifest,
