@@ -55,10 +55,10 @@ table.data th { background: var(--soft); position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.na { color: var(--muted); text-align: center; }
 .figures { display: flex; flex-wrap: wrap; gap: 20px; }
-figure.figure { margin: 0; max-width: 100%; border: 1px solid var(--line); padding: 10px; background: #fff; }
+figure.figure { margin: 0; width: min-content; min-width: 380px; max-width: 100%; border: 1px solid var(--line); padding: 10px; background: #fff; }
 figure.figure .svg { overflow-x: auto; }
-figure.figure svg { max-width: 100%; height: auto; }
-figcaption { font-size: 12px; color: var(--muted); max-width: 720px; margin-top: 6px; }
+figure.figure svg { display: block; }
+figcaption { font-size: 12px; color: var(--muted); margin-top: 6px; }
 ul.notes li { margin: 3px 0; }
 details > summary { cursor: pointer; color: var(--accent); }
 pre { white-space: pre-wrap; word-break: break-word; background: var(--soft); padding: 8px; margin: 4px 0; font-size: 12px; }
