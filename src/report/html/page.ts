@@ -54,7 +54,7 @@ table.data th, table.data td { border-bottom: 1px solid var(--line); padding: 3p
 table.data th { background: var(--soft); position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.na { color: var(--muted); text-align: center; }
-.figures { display: flex; flex-wrap: wrap; gap: 20px; }
+.figures { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 figure.figure { margin: 0; width: min-content; min-width: 380px; max-width: 100%; border: 1px solid var(--line); padding: 10px; background: #fff; }
 figure.figure .svg { overflow-x: auto; }
 figure.figure svg { display: block; }
