@@ -37,8 +37,8 @@ export type PromptMode = "letters" | "generate";
  * How a user message is prepared: the persona's system message, the mode, and optionally earlier
  * turns of a conversation and a prefix the answer starts with. Backends that render the model's
  * own chat template (embedded llama.cpp, llama-server) take all of them, so a conversation is
- * the same tokens on both; a backend that cannot refuses `history` and `answerPrefix` with a
- * one-line UserError (`refuseConversation`).
+ * the same tokens on both; chat APIs (OpenAI-compatible chat, Ollama) send a conversation as
+ * its messages and refuse an answer prefix with a one-line UserError (`refuseConversation`).
  */
 export interface PrepareOptions {
   system?: string;
@@ -47,11 +47,20 @@ export interface PrepareOptions {
   answerPrefix?: string;
 }
 
-/** For backends that send one user message (chat APIs): a conversation or an answer prefix is refused, not dropped. */
-export function refuseConversation(engine: string, opts: PrepareOptions): void {
-  if ((opts.history && opts.history.length > 0) || opts.answerPrefix)
+/**
+ * For backends that send chat messages (chat APIs): an answer prefix (an assistant turn to
+ * continue) is refused, not dropped, and so is a conversation where the backend sends one
+ * prompt string (`history: false`, e.g. a raw completions API). A conversation on a chat API
+ * is sent as its messages: system, the earlier turns, the user message.
+ */
+export function refuseConversation(engine: string, opts: PrepareOptions, can: { history: boolean }): void {
+  if (opts.answerPrefix)
     throw new UserError(
-      `the ${engine} backend sends one user message and cannot continue a conversation or an assistant's answer prefix; run this suite on the embedded backend (a .gguf model) or llama-server:URL`,
+      `the ${engine} backend cannot continue an assistant's answer prefix (this suite's letters need one); use --protocol paper (generated answers), or run on the embedded backend (a .gguf model) or llama-server:URL`,
+    );
+  if (!can.history && opts.history && opts.history.length > 0)
+    throw new UserError(
+      `the ${engine} backend sends one prompt string and cannot send a conversation; use its chat API, or run on the embedded backend (a .gguf model) or llama-server:URL`,
     );
 }
 

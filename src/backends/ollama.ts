@@ -205,12 +205,12 @@ export class OllamaBackend implements Backend {
   }
 
   prepare(segments: string[], opts: PrepareOptions): PreparedPrompt {
-    refuseConversation("Ollama", opts);
+    refuseConversation("Ollama", opts, { history: true });
     return prepareServerPrompt(segments, opts);
   }
 
   async scoreLetters(prompt: PreparedPrompt, letters: string[]): Promise<LetterScores> {
-    const messages = messagesOf(prompt.userMessage, prompt.system);
+    const messages = messagesOf(prompt.userMessage, prompt.system, prompt.history);
     if (this.info.letterMethod === "sampled") {
       const { samples, sampleTemperature } = this.opts;
       const replies = await Promise.all(
@@ -276,7 +276,7 @@ export class OllamaBackend implements Backend {
   /** One generation (greedy at temperature 0, seeded otherwise), optionally with a `format`. */
   private async generation(prompt: PreparedPrompt, opts: GenerateOptions, format?: OllamaFormat): Promise<Generation> {
     const reply = await this.chat({
-      messages: messagesOf(prompt.userMessage, prompt.system),
+      messages: messagesOf(prompt.userMessage, prompt.system, prompt.history),
       options: { temperature: opts.temperature, seed: opts.seed ?? 0, num_predict: opts.maxTokens, ...this.numCtx() },
       ...(format !== undefined ? { format } : {}),
     });

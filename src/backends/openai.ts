@@ -212,7 +212,7 @@ export class OpenAICompatibleBackend implements Backend {
   }
 
   prepare(segments: string[], opts: PrepareOptions): PreparedPrompt {
-    refuseConversation("OpenAI-compatible", opts);
+    refuseConversation("OpenAI-compatible", opts, { history: this.opts.api === "chat" });
     return prepareServerPrompt(segments, opts, this.sent);
   }
 
@@ -301,7 +301,7 @@ export class OpenAICompatibleBackend implements Backend {
       api === "chat"
         ? {
             model,
-            messages: messagesOf(prompt.userMessage, prompt.system),
+            messages: messagesOf(prompt.userMessage, prompt.system, prompt.history),
             ...this.sent,
             ...sampling,
             ...(logprobs ? { logprobs: true, top_logprobs: TOP_LOGPROBS } : {}),

@@ -37,3 +37,26 @@ export function valuelensSpawn(args: string[], opts: { cwd?: string } = {}): Chi
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
+
+/**
+ * Run `valuelens ...args` to completion without blocking this process: for tests whose loopback
+ * servers run in the test process (a blocking spawnSync would stop them from answering).
+ */
+export function valuelensAsync(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
+    cwd: opts.cwd ?? PROJECT_ROOT,
+    env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: TEST_CACHE_ROOT, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -3,10 +3,11 @@
  * the request's messages (and mode) as canonical JSON; no tokens, no segment boundaries.
  */
 import type { PreparedPrompt, PromptMode } from "../backend.js";
+import type { ChatTurn } from "../../templates/chatTemplate.js";
 import { canonicalJson } from "../../util/hash.js";
 
 export interface ChatMessage {
-  role: "system" | "user";
+  role: "system" | "user" | "assistant";
   content: string;
 }
 
@@ -16,24 +17,28 @@ export interface ChatMessage {
  */
 export function prepareServerPrompt(
   segments: string[],
-  opts: { system?: string; mode: PromptMode },
+  opts: { system?: string; mode: PromptMode; history?: readonly ChatTurn[] },
   sent: Record<string, unknown> = {},
 ): PreparedPrompt {
   const userMessage = segments.join("");
-  const text = canonicalJson({ messages: messagesOf(userMessage, opts.system), mode: opts.mode, ...sent });
+  const history = opts.history && opts.history.length > 0 ? opts.history : undefined;
+  const text = canonicalJson({ messages: messagesOf(userMessage, opts.system, history), mode: opts.mode, ...sent });
   return {
     text,
     tokens: [],
     segmentEnds: [],
     userMessage,
     ...(opts.system !== undefined ? { system: opts.system } : {}),
+    ...(history ? { history } : {}),
     mode: opts.mode,
   };
 }
 
-export function messagesOf(userMessage: string, system?: string): ChatMessage[] {
+/** The request's messages: the system message, the earlier turns of a conversation, the user message. */
+export function messagesOf(userMessage: string, system?: string, history?: readonly ChatTurn[]): ChatMessage[] {
   return [
     ...(system !== undefined ? [{ role: "system" as const, content: system }] : []),
+    ...(history ?? []).map((t) => ({ role: t.role, content: t.content })),
     { role: "user" as const, content: userMessage },
   ];
 }
