@@ -6,7 +6,7 @@
  * intervals and paired differences it did not print.
  *
  * Nothing is asked of a model. Records look like those of a `--suite predict --protocol paper`
- * run: one per file row, the answer parsed as the paper's analysis does (its second word), the
+ * run: one per file row, the answer parsed as the paper's analysis does (its second space-separated field), the
  * label the predicted model's choice. The files do not name the VIA rows of their test rows, so
  * an imported record's `row` is null and its `index` the file's index column; the modes are
  * paired on that index (the released analysis' files list the same test rows in every mode).
@@ -76,7 +76,7 @@ export async function importExplanations(opts: ImportExplanationsOptions): Promi
     read.push({ file: parseReleasedExplanations(file, bytes), sha256: sha256(bytes) });
   }
   read.sort((a, b) => PREDICT_MODES.indexOf(a.file.mode) - PREDICT_MODES.indexOf(b.file.mode));
-  checkTogether(read.map((r) => r.file));
+  const pairingNotes = checkTogether(read.map((r) => r.file));
   const predictedModel = read[0]!.file.predictedModel;
 
   const records: PredictRecord[] = [];
@@ -164,7 +164,7 @@ export async function importExplanations(opts: ImportExplanationsOptions): Promi
     dataset: { path: "none", sha256: "none", rows: 0, usableActions: 0 },
     backend: { engine: "imported", model: { name: modelName, sha256: filesSha256 }, modelSha256: filesSha256 },
     questions: { total: records.length, byTask: { action: records.length } },
-    notes: importNotes(read, modelName, opts.modelName === undefined),
+    notes: [...importNotes(read, modelName, opts.modelName === undefined), ...pairingNotes],
     versions: toolVersions("imported"),
     hardware: {},
     startedAt: now,
@@ -183,10 +183,12 @@ export async function importExplanations(opts: ImportExplanationsOptions): Promi
 }
 
 /**
- * The files of one import are one experiment: one file per mode, the same predicted model, and
- * the same test rows (index and label) in every mode, since the modes are paired on them.
+ * The files of one import are one experiment: one file per mode and the same predicted model
+ * (refused otherwise). The modes are paired on the index column; files whose test rows differ
+ * (another count, or another label at the same index) are imported, but the rows that differ
+ * are left unpaired and a note says so (returned).
  */
-function checkTogether(files: readonly ReleasedExplanations[]): void {
+function checkTogether(files: readonly ReleasedExplanations[]): string[] {
   const seen = new Map<PredictMode, string>();
   for (const f of files) {
     const other = seen.get(f.mode);
@@ -196,28 +198,22 @@ function checkTogether(files: readonly ReleasedExplanations[]): void {
     if (f.rows.length === 0) throw new UserError(`${f.path}: no data rows; expected at least one prediction`);
   }
   const first = files[0]!;
+  const notes: string[] = [];
   for (const f of files.slice(1)) {
     if (f.predictedModel !== first.predictedModel)
       throw new UserError(
         `${f.path} predicts ${f.predictedModel}, ${first.path} predicts ${first.predictedModel}; import one experiment (one predicted model) per run directory`,
       );
     const labels = new Map(first.rows.map((r) => [r.index, r.label]));
-    if (f.rows.length !== first.rows.length)
-      throw new UserError(
-        `${f.path} has ${f.rows.length} test rows, ${first.path} ${first.rows.length}; the modes must predict the same test rows (they are paired on the index column)`,
+    const differ = f.rows.filter((r) => labels.get(r.index) !== r.label);
+    if (differ.length > 0 || f.rows.length !== first.rows.length) {
+      const where = differ[0];
+      notes.push(
+        `${path.basename(f.path)} does not list the test rows of ${path.basename(first.path)} (${f.rows.length} rows against ${first.rows.length}; ${differ.length} index${differ.length === 1 ? "" : "es"} missing there or labeled otherwise${where ? `, first at line ${where.line}` : ""}): those rows are left unpaired in the differences between modes.`,
       );
-    for (const r of f.rows) {
-      const label = labels.get(r.index);
-      if (label === undefined)
-        throw new UserError(
-          `${f.path}: line ${r.line}, field "(index)": test row ${r.index} is not in ${first.path}; the modes must predict the same test rows`,
-        );
-      if (label !== r.label)
-        throw new UserError(
-          `${f.path}: line ${r.line}, field "label": test row ${r.index} is labeled ${r.label ? "True" : "False"} here and ${label ? "True" : "False"} in ${first.path}; the files are not one experiment`,
-        );
     }
   }
+  return notes;
 }
 
 async function readInput(file: string): Promise<Buffer> {
@@ -240,7 +236,7 @@ function importNotes(
   const trueRows = first.rows.filter((r) => r.label).length;
   const unparsed = read.reduce((n, r) => n + r.file.rows.filter((x) => x.predicted === null).length, 0);
   return [
-    `Imported from the paper's released predictions (${read.map((r) => path.basename(r.file.path)).join(", ")}): no model was run here. The predictor (${modelName}${defaultModel ? ", the paper's; --model-name names another" : ""}) predicted ${first.predictedModel}'s action choices; each record keeps its raw answer, parsed as the paper's analysis does (the second word of "Label: True ..."), and the released label.`,
+    `Imported from the paper's released predictions (${read.map((r) => path.basename(r.file.path)).join(", ")}): no model was run here. The predictor (${modelName}${defaultModel ? ", the paper's; --model-name names another" : ""}) predicted ${first.predictedModel}'s action choices; each record keeps its raw answer, parsed as the paper's analysis does (the second space-separated field of "Label: True ..."), and the released label.`,
     `The files do not name the VIA rows of their ${first.rows.length} test rows (${trueRows} labeled True, ${first.rows.length - trueRows} False): records carry the file's index column instead (row null, country/topic/value ""), and the modes are paired on it. The sampling settings in config.suiteOptions are the paper's (${DEFAULT_TRAIN_PER_LABEL} training examples per label, temperature ${PAPER_TEMPERATURE}), not read from the files.`,
     unparsed > 0
       ? `${unparsed} answer${unparsed === 1 ? "" : "s"} could not be parsed (kept with parsed.ok=false and a reason; left out of the metrics, and counted).`

@@ -35,7 +35,7 @@ describe("valuelens import explanations on hand-made files", () => {
   );
   const expl = write(
     "m_explanation_outputs_explanation.csv",
-    ',label,result\n0,True,"Label: True\n Reason: r"\n1,True,Label: True\n2,False,Label: False\n3,False,I cannot tell\n',
+    ',label,result\n0,True,"Label: True \n Reason: r"\n1,True,Label: True\n2,False,Label: False\n3,False,I cannot tell\n',
   );
 
   it("writes records with the raw answers, the parse and the label, and metrics per mode", () => {
@@ -67,9 +67,12 @@ describe("valuelens import explanations on hand-made files", () => {
     expect(records.map((x) => x.mode)).toEqual([...Array(4).fill("default"), ...Array(4).fill("explanation")]);
     const e0 = records.find((x) => x.id === "predict/explanation/index0/r0")!;
     expect(e0).toMatchObject({ row: null, index: 0, label: true, score: 1, parsed: { ok: true, chosen: "True" } });
-    expect(e0.generation.raw).toBe("Label: True\n Reason: r");
+    expect(e0.generation.raw).toBe("Label: True \n Reason: r");
     const e3 = records.find((x) => x.id === "predict/explanation/index3/r0")!;
-    expect(e3.parsed).toEqual({ ok: false, reason: 'the second word "cannot" is neither True nor False' });
+    expect(e3.parsed).toEqual({
+      ok: false,
+      reason: 'the second space-separated field "cannot" is neither True nor False',
+    });
     expect(e3.score).toBeNull();
 
     const m = metricsOf(out);
@@ -89,18 +92,26 @@ describe("valuelens import explanations on hand-made files", () => {
     expect(readFileSync(path.join(out, "metrics.json"), "utf8")).toBe(before);
   });
 
-  it("refuses files that are not one experiment, in one line naming the file, line and field", () => {
+  it("imports files whose test rows differ, leaves those rows unpaired and says so; refuses what is not one experiment", () => {
     const other = write(
       "m_explanation_outputs_attribution.csv",
       ",label,result\n0,True,Label: True\n1,False,Label: True\n2,False,Label: True\n3,False,Label: False\n",
     );
-    let r = valuelens(["import", "explanations", def, other, "--out", path.join(work, "bad1")]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain(`${other}: line 3, field "label": test row 1 is labeled False here and True in ${def}`);
+    const out = path.join(work, "unpaired");
+    let r = valuelens(["import", "explanations", def, other, "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readManifest(out)!.notes.join("\n")).toContain(
+      "m_explanation_outputs_attribution.csv does not list the test rows of m_explanation_outputs_default.csv (4 rows against 4; 1 index missing there or labeled otherwise, first at line 3)",
+    );
+    // Row 1 is labeled True in one file and False in the other: not the same test row, not paired.
+    const m = metricsOf(out);
+    expect(m.differences.attribution.unpaired).toBe(2);
+    expect(m.differences.attribution.n).toBe(3);
 
     const twice = write("n_explanation_outputs_default.csv", ",label,result\n0,True,Label: True\n");
     r = valuelens(["import", "explanations", def, twice, "--out", path.join(work, "bad2")]);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("are both mode default; pass one file per mode");
 

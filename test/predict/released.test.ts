@@ -12,27 +12,46 @@ import {
 import { UserError } from "../../src/util/errors.js";
 import { FIDELITY, haveShared, SHARED } from "../helpers/shared.js";
 
-describe("parseLabelAnswer: the second whitespace-separated word", () => {
+describe("parseLabelAnswer: the second space-separated field, as the paper's analysis (result.split(' ')[1])", () => {
   it.each([
     ["Label: True", true],
     ["Label: False", false],
     ["Label: True  \n Action Attribution: ['x']", true],
-    ["Label:\tFalse \n Reason: r", false],
-    ["  Label:  True", true],
-    ["Label:\u00a0True", true],
-    ["Label:\u001fFalse", false], // Python's split() splits on U+001F too
+    ["Label: False \n Reason: r", false],
+    ["Label:\tx False", false], // the first field holds the tab; the second is False
   ])("%j -> %s", (answer, predicted) => {
     expect(parseLabelAnswer(answer)).toEqual({ ok: true, predicted });
   });
 
   it.each([
-    ["True", 'the answer has 1 word; expected "Label: True|False"'],
-    ["", 'the answer has 0 words; expected "Label: True|False"'],
-    ["Label: true", 'the second word "true" is neither True nor False'],
-    ["Label: True.", 'the second word "True." is neither True nor False'],
-    ["Label:True yes", 'the second word "yes" is neither True nor False'],
+    [
+      "True",
+      'the answer has no space; expected "Label: True|False" (the paper reads the second space-separated field)',
+    ],
+    ["", 'the answer has no space; expected "Label: True|False" (the paper reads the second space-separated field)'],
+    ["Label: true", 'the second space-separated field "true" is neither True nor False'],
+    ["Label: True.", 'the second space-separated field "True." is neither True nor False'],
+    ["Label:True yes", 'the second space-separated field "yes" is neither True nor False'],
+    [
+      "Label: True\nReason: r",
+      'the second space-separated field "True\\nReason:" is neither True nor False (split on any whitespace it would read True; the paper splits on single spaces)',
+    ],
+    [
+      "  Label:  True",
+      'the second space-separated field "" is neither True nor False (split on any whitespace it would read True; the paper splits on single spaces)',
+    ],
+    [
+      "Label:\u00a0True x",
+      'the second space-separated field "x" is neither True nor False (split on any whitespace it would read True; the paper splits on single spaces)',
+    ],
   ])("%j is unparseable", (answer, reason) => {
     expect(parseLabelAnswer(answer)).toEqual({ ok: false, reason });
+  });
+
+  it("reads labels as pandas does: True/False in any case, or 1/0", () => {
+    const csv = ",label,result\n0,TRUE,Label: True\n1,false,Label: False\n2,1,Label: True\n3,0,Label: True\n";
+    const got = parseReleasedExplanations("m_explanation_outputs_default.csv", Buffer.from(csv));
+    expect(got.rows.map((r) => r.label)).toEqual([true, false, true, false]);
   });
 });
 
@@ -53,19 +72,20 @@ describe("parseReleasedName", () => {
 describe("parseReleasedExplanations", () => {
   const file = "m_explanation_outputs_default.csv";
   it("keeps every row, the raw answer and an unparseable one's reason", () => {
-    const csv = ',label,result\n0,True,Label: True\n1,False,"Label: False\n more"\n2,True,Maybe\n';
+    const csv = ',label,result\n0,True,Label: True\n1,False,"Label: False \n more"\n2,True,Maybe\n';
     const got = parseReleasedExplanations(file, Buffer.from(csv));
     expect(got.mode).toBe("default");
     expect(got.rows).toEqual([
       { index: 0, line: 2, label: true, answer: "Label: True", predicted: true },
-      { index: 1, line: 3, label: false, answer: "Label: False\n more", predicted: false },
+      { index: 1, line: 3, label: false, answer: "Label: False \n more", predicted: false },
       {
         index: 2,
         line: 5,
         label: true,
         answer: "Maybe",
         predicted: null,
-        reason: 'the answer has 1 word; expected "Label: True|False"',
+        reason:
+          'the answer has no space; expected "Label: True|False" (the paper reads the second space-separated field)',
       },
     ]);
     expect(releasedScoredRows(got)[2]).toEqual({ key: 2, label: true, predicted: null });

@@ -73,7 +73,7 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
 
   /** P(True) against False. */
   letterScore: (_q, optionProbs, mass) => (mass > 0 ? (optionProbs.True ?? 0) : null),
-  /** The answer's second word, as the paper reads it (`Label: True ...`); 1 for True. */
+  /** The answer's second space-separated field, as the paper reads it (`result.split(' ')[1]` of `Label: True ...`); 1 for True. */
   parseAnswer: (_q, text) => {
     const r = parseLabelAnswer(text);
     if (!r.ok) return { parsed: { ok: false, reason: r.reason }, score: null };
@@ -85,7 +85,7 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
     const how =
       config.protocol === PREDICT_PROTOCOLS.letters
         ? `Letters: the probability of True against False as the first token of the answer after the assistant prefix "Label: " (every single-token spelling counted), from one forward pass; ${config.repeats} repeats alternate which label the training examples start with, and a test row is predicted True when its mean P(True) is above 0.5.`
-        : `Paper protocol: the answer is generated (${opts.temperature > 0 ? `temperature ${opts.temperature}, seed ${config.seed}` : "greedily"}, at most ${opts.maxTokens} tokens) and its second word read, as the paper's analysis does; unparseable answers are kept with a reason and left out of the metrics.`;
+        : `Paper protocol: the answer is generated (${opts.temperature > 0 ? `temperature ${opts.temperature}, seed ${config.seed}` : "greedily"}, at most ${opts.maxTokens} tokens) and its second space-separated field read, as the paper's analysis does (split(' ')[1]); unparseable answers are kept with a reason and left out of the metrics.`;
     return [
       "Prediction experiment: the few-shot conversation of the paper's code (system message, a user turn `Predict the Action: '<action>'` and an assistant turn per training example, the test row as the last user turn), rendered with the predictor's own chat template.",
       how,

@@ -238,9 +238,11 @@ function pairedDifference(
   opts: PredictMetricsOptions,
 ): PairedDifference {
   const baseByKey = new Map(base.map((r) => [r.key, r]));
+  // A pair is the same test row in both modes: the same key and the same label (a key whose
+  // label differs names another row, e.g. in files that were not drawn together; left unpaired).
   const pairs = rows.flatMap((r) => {
     const b = baseByKey.get(r.key);
-    return b ? [{ m: r, b }] : [];
+    return b && b.label === r.label ? [{ m: r, b }] : [];
   });
   const unpaired = rows.length - pairs.length + (base.length - pairs.length);
   // A pair counts for a metric only where both sides have what it needs.

@@ -20,7 +20,7 @@ import { DEFAULT_TEST_PER_LABEL, DEFAULT_TRAIN_PER_LABEL, TRAIN_POOL_END } from 
 /** Rows of the full VIA (the paper's training pool is its first 7,000). */
 export const FULL_VIA_ROWS = 14784;
 
-/** The generation cap of the paper protocol's answers (`Label: True ...`; only the second word is read). */
+/** The generation cap of the paper protocol's answers (`Label: True ...`; only the second space-separated field is read). */
 export const PREDICT_MAX_TOKENS = 64;
 
 /** Repeats of a letters run: the two label orders of the training examples. */

@@ -9,7 +9,7 @@
  * (embedded llama.cpp, llama-server) turn them into the same tokens; chat APIs (OpenAI,
  * Ollama) refuse them. Letters: the assistant's answer is prefilled with `Label: ` and the next
  * token is scored for `True` against `False` (every single-token spelling). Paper protocol: the
- * answer is generated from the assistant turn's start and its second word read.
+ * answer is generated from the assistant turn's start and its second space-separated field read.
  */
 import type { Question } from "../../questions/question.js";
 import type { RunConfig } from "../../records/manifest.js";

@@ -1,9 +1,9 @@
 /**
  * The paper's released predictions (`<predicted>_explanation_outputs_<mode>.csv`): one file per
  * mode, columns `(index), label, result`, where `label` is the predicted model's choice and
- * `result` the predictor's raw answer. The prediction is the answer's second
- * whitespace-separated word, as the paper's analysis takes it (`Label: True ...` -> `True`);
- * an answer whose second word is not exactly `True` or `False` is kept, unparsed, with a reason.
+ * `result` the predictor's raw answer. The prediction is the answer's second space-separated
+ * field, as the paper's analysis takes it (`result.split(' ')[1]`: `Label: True ...` -> `True`);
+ * an answer whose second field is not exactly `True` or `False` is kept, unparsed, with a reason.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -35,19 +35,32 @@ export function pythonSplit(s: string): string[] {
   return words;
 }
 
-/** The prediction of one answer: its second whitespace-separated word (Python's `split()`). */
+/**
+ * The prediction of one answer, as the paper's analysis reads it (`result.split(' ')[1]`): the
+ * second field when the answer is split on single spaces (not on any whitespace: `Label:\tTrue`
+ * and ` Label: True` do not parse there, and do not here). Exactly `True` or `False`; anything
+ * else is unparseable, with a reason.
+ */
 export function parseLabelAnswer(answer: string): LabelAnswer {
-  const words = pythonSplit(answer);
-  if (words.length < 2) {
+  const fields = answer.split(" ");
+  if (fields.length < 2) {
     return {
       ok: false,
-      reason: `the answer has ${words.length} word${words.length === 1 ? "" : "s"}; expected "Label: True|False"`,
+      reason: `the answer has no space; expected "Label: True|False" (the paper reads the second space-separated field)`,
     };
   }
-  const word = words[1]!;
+  const word = fields[1]!;
   if (word === "True") return { ok: true, predicted: true };
   if (word === "False") return { ok: true, predicted: false };
-  return { ok: false, reason: `the second word ${JSON.stringify(word.slice(0, 40))} is neither True nor False` };
+  const loose = pythonSplit(answer)[1];
+  const hint =
+    loose === "True" || loose === "False"
+      ? ` (split on any whitespace it would read ${loose}; the paper splits on single spaces)`
+      : "";
+  return {
+    ok: false,
+    reason: `the second space-separated field ${JSON.stringify(word.slice(0, 40))} is neither True nor False${hint}`,
+  };
 }
 
 export interface ReleasedPrediction {
@@ -87,7 +100,13 @@ export function parseReleasedName(file: string): { predictedModel: string; mode:
   return { predictedModel: m[1]!, mode: m[2] as PredictMode };
 }
 
-const LabelSchema = z.enum(["True", "False"]);
+/** The label as pandas reads a boolean column (and `row['label'] == True` compares it): True/False in any case, or 1/0. */
+const LABEL_VALUES: Readonly<Record<string, boolean>> = {
+  true: true,
+  "1": true,
+  false: false,
+  "0": false,
+};
 const IndexSchema = z.string().regex(/^\d+$/);
 
 /** Parse one released file's bytes (the name gives the model and the mode). */
@@ -113,8 +132,8 @@ export function parseReleasedExplanations(file: string, bytes: Buffer): Released
     }
     seen.set(index, r.line);
     const labelText = field(file, table, r, col.label).trim();
-    const label = LabelSchema.safeParse(labelText);
-    if (!label.success) {
+    const label = LABEL_VALUES[labelText.toLowerCase()];
+    if (label === undefined) {
       throw new UserError(
         `${file}: line ${r.line}, field "label": ${JSON.stringify(labelText)} is not True or False; fix or remove the row`,
       );
@@ -124,7 +143,7 @@ export function parseReleasedExplanations(file: string, bytes: Buffer): Released
     rows.push({
       index,
       line: r.line,
-      label: label.data === "True",
+      label,
       answer,
       predicted: parsed.ok ? parsed.predicted : null,
       ...(parsed.ok ? {} : { reason: parsed.reason }),

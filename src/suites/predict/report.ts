@@ -219,7 +219,7 @@ export function renderPredictReport(
   lines.push(
     "## Run",
     "",
-    `- Predictor: ${manifest.backend.model.name}; ${m.elicitation === "letters" ? `letters (P(True) after the answer prefix \`Label: \`, ${config.repeats} repeat${config.repeats === 1 ? "" : "s"} alternating the label order of the training examples)` : `generated answers (temperature ${opts.temperature}), the second word read`}.`,
+    `- Predictor: ${manifest.backend.model.name}; ${m.elicitation === "letters" ? `letters (P(True) after the answer prefix \`Label: \`, ${config.repeats} repeat${config.repeats === 1 ? "" : "s"} alternating the label order of the training examples)` : `generated answers (temperature ${opts.temperature}), the second space-separated field read`}.`,
     manifest.imported
       ? `- Imported from the released predictions (${(manifest.import?.files ?? []).map((f) => path.basename(f.path)).join(", ")}): the labels are the released ones; the test rows are the files' (paired across modes on their index column); modes ${opts.modes.join(", ")}.`
       : `- Labels: ${opts.labels ? `${opts.labels.dir} (${opts.labels.method}; digest ${opts.labels.digest.slice(0, 12)}…)` : MISSING}.`,
