@@ -218,6 +218,16 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
       throw new RunUnavailableError(err.endpoint ?? null, unavailableReason(err), done.size, questions.length);
     throw err;
   }
+  // A backend that cannot send this suite's prompts (a chat API and an answer prefix) says so
+  // before the run directory is touched.
+  if (questions.length > 0) {
+    try {
+      promptFor(backend, questions[0]!);
+    } catch (err) {
+      await backend.close();
+      throw err;
+    }
+  }
   ensureDir(out);
   if (previous && previous.backend.modelSha256 !== backend.info.model.sha256) {
     await backend.close();

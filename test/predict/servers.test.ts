@@ -2,7 +2,7 @@
 // and Ollama): the few-shot conversation goes out as real chat messages (system, the training
 // turns, the test row), each answer is parsed as the paper does, and letters (which need the
 // assistant prefix `Label: `) are refused in one line.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,5 +114,7 @@ describe.each([
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
     expect(r.stderr).toContain("cannot continue an assistant's answer prefix");
+    // Refused before the run directory is made: the same --out can take the paper protocol next.
+    expect(existsSync(path.join(work, `${name}-letters`))).toBe(false);
   }, 600_000);
 });
