@@ -16,7 +16,7 @@
 import type { Command } from "commander";
 import type { z } from "zod";
 import type { BackendInfo } from "../backends/backend.js";
-import type { Question, Task } from "../questions/question.js";
+import type { ChatTurn, Question, Task } from "../questions/question.js";
 import type { Figure } from "../report/figure.js";
 import type { BrowserData } from "../report/html/browser.js";
 import type { BrowseInput } from "./browse.js";
@@ -59,7 +59,11 @@ export interface ConfigInput {
 export interface PromptLine {
   id: string;
   system?: string;
+  /** Earlier turns of a conversation (the predict suite's few-shot examples). */
+  history?: readonly ChatTurn[];
   prompt: string;
+  /** Text the assistant's answer starts with (predict letters: `Label: `). */
+  answerPrefix?: string;
   order: readonly string[];
   letters?: readonly string[];
 }

@@ -87,6 +87,39 @@ describe("the predict suite's paper protocol on the tiny model", () => {
     }
   });
 
+  it("valuelens prompts --labels shows the conversations the run sent, one line per test row", () => {
+    const r = ok([
+      "prompts",
+      "--labels",
+      via,
+      "--task",
+      "action",
+      "--protocol",
+      "paper",
+      "--mode",
+      "explanation",
+      "--train",
+      "2",
+      "--test",
+      "2",
+      "--seed",
+      "5",
+    ]);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; system: string; history: { role: string }[]; prompt: string });
+    const ids = records(out)
+      .filter((x) => (x as unknown as { mode: string }).mode === "explanation")
+      .map((x) => x.id);
+    expect(lines.map((l) => l.id)).toEqual(ids);
+    for (const l of lines) {
+      expect(l.history).toHaveLength(8);
+      expect(l.prompt).toMatch(/^Predict the Action: '.*'$/s);
+      expect(l.system).toContain("Reason for the assessment");
+    }
+  });
+
   it("samples at --temperature with the run's seed: the same seed gives the same answers", () => {
     const a = path.join(work, "paper-t1");
     const b = path.join(work, "paper-t2");

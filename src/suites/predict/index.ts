@@ -9,7 +9,6 @@
  */
 import { predictBrowse } from "./browse.js";
 import { renderTable } from "../../report/table.js";
-import { UserError } from "../../util/errors.js";
 import type { Suite } from "../suite.js";
 import type { ViaDataset } from "../via/dataset.js";
 import { viaSuite } from "../via/index.js";
@@ -20,6 +19,7 @@ import {
   predictConfigFrom,
   predictOptionsOf,
 } from "./options.js";
+import { addPredictPromptOptions, predictPrompts } from "./prompts.js";
 import { buildPredictQuestions } from "./questions.js";
 import { PREDICT_PROTOCOLS, type PredictRecord, PredictRecordSchema } from "./record.js";
 import { parseLabelAnswer } from "./released.js";
@@ -64,12 +64,8 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
   questions: (config, dataset) => buildPredictQuestions(config, dataset, PREDICT_PROTOCOLS),
   // One mode and repeat share the system message and the training turns.
   prefixKey: (q) => [q.protocol, String(q.recordFields?.mode ?? ""), String(q.repeat)].join("\u0000"),
-  addPromptOptions: () => {},
-  prompts: () => {
-    throw new UserError(
-      "the predict suite's prompts depend on a labels run: run it (valuelens run --suite predict --labels DIR ...) and read the conversation in the run's records, or see src/suites/predict/conversation.ts",
-    );
-  },
+  addPromptOptions: addPredictPromptOptions,
+  prompts: predictPrompts,
 
   /** P(True) against False. */
   letterScore: (_q, optionProbs, mass) => (mass > 0 ? (optionProbs.True ?? 0) : null),
