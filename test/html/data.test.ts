@@ -91,6 +91,19 @@ describe("report.html's embedded data", () => {
     expect(readFileSync(file, "utf8")).toBe(html);
   });
 
+  it("compare --html FILE writes the comparison's page and still prints compare.md", () => {
+    const copy = path.join(work, "dilemmas-copy");
+    cpSync(dilemmas, copy, { recursive: true });
+    const file = path.join(work, "cmp.html");
+    const r = valuelens(["compare", dilemmas, copy, "--html", file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^# /);
+    const html = readFileSync(file, "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<table class="data" data-table=');
+    expect(html).not.toContain('id="vl-data"');
+  });
+
   it("encodes strings once and a question without a prompt or verdict", () => {
     const data: BrowserData = {
       facets: [{ key: "task", label: "task" }],
