@@ -45,6 +45,14 @@ function questionsOf(manifest: Manifest, dataset: SuiteDataset | undefined): Map
   }
 }
 
+/** Which chat template wrapped the prompts the browser shows (the manifest keeps its digest). */
+function templateNote(manifest: Manifest): string | undefined {
+  const t = manifest.backend.outputOptions?.template as { source?: unknown; sha256?: unknown } | undefined;
+  if (!t || typeof t.sha256 !== "string") return undefined;
+  const from = t.source === "gguf" ? "the model file's own, " : typeof t.source === "string" ? `${t.source}, ` : "";
+  return `Prompts are shown as the run sent them, before the chat template (${from}sha256 ${t.sha256.slice(0, 12)}) wrapped them in the model's turns.`;
+}
+
 export interface RunHtmlInput {
   /** the manifest with the report's notes */
   manifest: Manifest;
@@ -76,6 +84,10 @@ export async function writeRunHtml(out: string, input: RunHtmlInput): Promise<st
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       browser = { facets: [], items: [], note: `The question browser could not be built: ${why}` };
+    }
+    const template = templateNote(manifest);
+    if (template && browser.items.some((i) => i.prompt)) {
+      browser = { ...browser, note: browser.note ? `${browser.note} ${template}` : template };
     }
   }
   const html = await runPageHtml({
