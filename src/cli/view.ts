@@ -48,9 +48,9 @@ export async function pageOf(dir: string): Promise<string> {
   await withRunLock(abs, { advice: "wait for it to finish, then run valuelens view again" }, async () => {
     const run = loadRunDirectory(abs);
     const metrics = JSON.parse(readFileSync(metricsFile, "utf8")) as object;
-    const manifest = run.notes.length
-      ? { ...run.manifest, notes: [...run.manifest.notes, ...run.notes] }
-      : run.manifest;
+    // the notes `valuelens report` adds (how the records were read)
+    const notes = [...run.notes.map((n) => `${n}.`), ...(run.unchecked ? [run.unchecked] : [])];
+    const manifest = notes.length ? { ...run.manifest, notes: [...run.manifest.notes, ...notes] } : run.manifest;
     const suite = suiteOf(manifest.config);
     await writeRunHtml(abs, {
       manifest,
