@@ -13,12 +13,8 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { configDigest, type ImportFile, type Manifest, type RunConfig, writeManifest } from "../records/manifest.js";
-import { writeRecordsSorted } from "../records/records.js";
-import { withRunLock } from "../runs/lock.js";
-import { writeRunOutputs } from "../runs/outputs.js";
 import { PREDICT_MODES, type PredictMode } from "../suites/predict/conversation.js";
-import { PREDICT_MAX_TOKENS, type PredictOptions } from "../suites/predict/options.js";
+import { PREDICT_MAX_TOKENS, type PredictOptions, predictRunConfig } from "../suites/predict/options.js";
 import { PREDICT_ORDER } from "../suites/predict/questions.js";
 import { PREDICT_PROTOCOLS, type PredictRecord } from "../suites/predict/record.js";
 import { parseReleasedExplanations, type ReleasedExplanations } from "../suites/predict/released.js";
@@ -27,8 +23,8 @@ import { DEFAULT_TRAIN_PER_LABEL } from "../suites/predict/sampling.js";
 import { importCacheKey } from "../suites/via/import/formats.js";
 import { UserError } from "../util/errors.js";
 import { sha256 } from "../util/hash.js";
-import { TOOL_VERSION, toolVersions } from "../util/version.js";
-import { checkImportOut } from "./official.js";
+import type { ImportFile, Manifest } from "../records/manifest.js";
+import { checkImportOut, importedManifest, writeImportedRun } from "./importedRun.js";
 
 /** The paper's predictor and its sampling temperature (PROTOCOL.md); not recorded in the files. */
 const PAPER_PREDICTOR = "gpt-4o-mini";
@@ -135,50 +131,24 @@ export async function importExplanations(opts: ImportExplanationsOptions): Promi
     temperature: PAPER_TEMPERATURE,
     maxTokens: PREDICT_MAX_TOKENS,
   };
-  const config: RunConfig = {
+  const config = predictRunConfig({
     model: modelName,
     protocol: PREDICT_PROTOCOLS.generate,
-    tasks: ["action"],
     repeats: 1,
     seed: 0,
-    countries: null,
-    topics: null,
-    values: null,
-    limit: null,
-    statedVariants: [],
-    actionVariants: [],
-    statedMaxTokens: PREDICT_MAX_TOKENS,
-    actionMaxTokens: PREDICT_MAX_TOKENS,
     via: "none",
-    suiteOptions,
-  };
-  const filesSha256 = files.length === 1 ? files[0]!.sha256 : sha256(files.map((f) => f.sha256).join("\n"));
-  const now = new Date().toISOString();
-  const manifest: Manifest = {
-    tool: { name: "valuelens", version: TOOL_VERSION },
-    status: "complete",
-    imported: true,
-    import: { files, cacheKeyRule: EXPLANATIONS_CACHE_KEY_RULE },
-    config,
-    configDigest: configDigest(config),
-    dataset: { path: "none", sha256: "none", rows: 0, usableActions: 0 },
-    backend: { engine: "imported", model: { name: modelName, sha256: filesSha256 }, modelSha256: filesSha256 },
-    questions: { total: records.length, byTask: { action: records.length } },
-    notes: [...importNotes(read, modelName, opts.modelName === undefined), ...pairingNotes],
-    versions: toolVersions("imported"),
-    hardware: {},
-    startedAt: now,
-    finishedAt: now,
-    sessions: [],
-  };
-
-  const position = new Map(records.map((r, i) => [r.id, i]));
-  const metrics = await withRunLock(out, { advice: "wait for it to finish, or choose another --out" }, async () => {
-    checkImportOut(out);
-    writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
-    writeManifest(out, manifest);
-    return (await writeRunOutputs(out, manifest, records)) as PredictRunMetrics;
+    options: suiteOptions,
   });
+  const manifest = importedManifest({
+    files,
+    cacheKeyRule: EXPLANATIONS_CACHE_KEY_RULE,
+    config,
+    dataset: { path: "none", sha256: "none", rows: 0, usableActions: 0 },
+    modelName,
+    records,
+    notes: [...importNotes(read, modelName, opts.modelName === undefined), ...pairingNotes],
+  });
+  const metrics = (await writeImportedRun(out, manifest, records)) as PredictRunMetrics;
   return { out, manifest, records, metrics, files, predictedModel };
 }
 

@@ -13,15 +13,11 @@ import path from "node:path";
 import { loadVia, viaInfo } from "../suites/via/dataset.js";
 import type { RunMetrics } from "../suites/via/metrics/fromRecords.js";
 import { actionVariantReversed } from "../suites/via/paper.js";
-import { configDigest } from "../records/manifest.js";
-import { writeRunOutputs } from "../runs/outputs.js";
-import { foreignDirectoryError, inspectRunDirectory } from "../runs/load.js";
-import { withRunLock } from "../runs/lock.js";
-import { writeManifest, type ImportFile, type Manifest, type RunConfig } from "../records/manifest.js";
-import { writeRecordsSorted, type RunRecord } from "../records/records.js";
+import type { ImportFile, Manifest, RunConfig } from "../records/manifest.js";
+import type { RunRecord } from "../records/records.js";
 import { UserError } from "../util/errors.js";
 import { sha256 } from "../util/hash.js";
-import { toolVersions, TOOL_VERSION } from "../util/version.js";
+import { checkImportOut, importedManifest, writeImportedRun } from "./importedRun.js";
 import {
   CACHE_KEY_RULE,
   FORMAT_LABELS,
@@ -124,56 +120,17 @@ export async function importOfficial(opts: ImportOfficialOptions): Promise<Impor
     actionMaxTokens: 256,
     via: via ? via.dataset.path : "none",
   };
-  // One file: its sha256; several: the sha256 of their sha256s, one per line in --t1, --t2 order.
-  const filesSha256 = files.length === 1 ? files[0]!.sha256 : sha256(files.map((f) => f.sha256).join("\n"));
-  const byTask: Record<string, number> = {};
-  for (const r of records) byTask[r.task] = (byTask[r.task] ?? 0) + 1;
-  const now = new Date().toISOString();
-  const manifest: Manifest = {
-    tool: { name: "valuelens", version: TOOL_VERSION },
-    status: "complete",
-    imported: true,
-    import: { files, cacheKeyRule: CACHE_KEY_RULE },
+  const manifest = importedManifest({
+    files,
+    cacheKeyRule: CACHE_KEY_RULE,
     config,
-    configDigest: configDigest(config),
     dataset: via ? datasetBlock(via) : { path: "none", sha256: "none", rows: 0, usableActions: 0 },
-    backend: { engine: "imported", model: { name: modelName, sha256: filesSha256 }, modelSha256: filesSha256 },
-    questions: { total: records.length, byTask },
+    modelName,
+    records,
     notes: importNotes(files, records, actionVariants),
-    versions: toolVersions("imported"),
-    hardware: {},
-    startedAt: now,
-    finishedAt: now,
-    sessions: [],
-  };
-
-  const position = new Map(records.map((r, i) => [r.id, i]));
-  // One writer per run directory: the import holds --out's lock while it writes (src/runs/lock.ts).
-  const metrics = await withRunLock(out, { advice: "wait for it to finish, or choose another --out" }, async () => {
-    checkImportOut(out);
-    writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
-    writeManifest(out, manifest);
-    return (await writeRunOutputs(out, manifest, records)) as RunMetrics; // imported runs are VIA-suite runs
   });
+  const metrics = (await writeImportedRun(out, manifest, records)) as RunMetrics; // imported runs are VIA-suite runs
   return { out, manifest, records, metrics, files };
-}
-
-/**
- * What --out may hold: nothing, or an earlier import (replaced). A valuelens run, records
- * without their manifest, or anything else is refused and left as it is.
- */
-export function checkImportOut(out: string): void {
-  const state = inspectRunDirectory(out);
-  if (state.kind === "run" && !state.manifest!.imported) {
-    throw new UserError(
-      `${out} holds a run of valuelens (not an import); choose another --out so it is not overwritten`,
-    );
-  }
-  if (state.kind === "records-only")
-    throw new UserError(
-      `${out} holds records.jsonl without a manifest.json (a run's records); choose another --out so they are not overwritten`,
-    );
-  if (state.kind === "other") throw foreignDirectoryError(out, state.entries);
 }
 
 function datasetBlock(via: ViaIndex): Manifest["dataset"] {

@@ -197,25 +197,50 @@ export function predictConfigFrom(
     temperature: elicitation === "generate" ? flags.temperature : 0,
     maxTokens: PREDICT_MAX_TOKENS,
   };
-  return {
+  return predictRunConfig({
     model: input.model,
     protocol: elicitation === "generate" ? protocols.generate : protocols.letters,
-    tasks: ["action"],
     repeats: c.repeats,
     seed: c.seed,
+    via: input.dataset,
+    options,
+    shard: c.shard,
+    minLetterMass: c.minLetterMass,
+  });
+}
+
+/**
+ * A predict run's config: the suite's options in `suiteOptions`, action questions only, and the
+ * VIA fields that ask nothing here at their empty values (the generation cap is the answer's).
+ */
+export function predictRunConfig(p: {
+  model: string;
+  protocol: string;
+  repeats: number;
+  seed: number;
+  via: string;
+  options: PredictOptions;
+  shard?: RunConfig["shard"];
+  minLetterMass?: RunConfig["minLetterMass"];
+}): RunConfig {
+  return {
+    model: p.model,
+    protocol: p.protocol,
+    tasks: ["action"],
+    repeats: p.repeats,
+    seed: p.seed,
     countries: null,
     topics: null,
     values: null,
     limit: null,
-    // The VIA paper protocol's variants ask nothing here; the generation cap is the answer's.
     statedVariants: [],
     actionVariants: [],
     statedMaxTokens: PREDICT_MAX_TOKENS,
     actionMaxTokens: PREDICT_MAX_TOKENS,
-    via: input.dataset,
-    shard: c.shard,
-    suiteOptions: options,
-    minLetterMass: c.minLetterMass,
+    via: p.via,
+    ...("shard" in p ? { shard: p.shard } : {}),
+    suiteOptions: p.options,
+    ...("minLetterMass" in p ? { minLetterMass: p.minLetterMass } : {}),
   };
 }
 

@@ -4,13 +4,12 @@
  * the test row's user turn, and the answer prefix of letters), before the model's chat template.
  */
 import type { Command } from "commander";
-import type { RunConfig } from "../../records/manifest.js";
 import { UserError } from "../../util/errors.js";
 import { intOption } from "../../util/options.js";
 import type { PromptLine, PromptsInput } from "../suite.js";
 import type { ViaDataset } from "../via/dataset.js";
 import { PREDICT_MODES, PredictModeSchema } from "./conversation.js";
-import { PREDICT_MAX_TOKENS, type PredictOptions } from "./options.js";
+import { PREDICT_MAX_TOKENS, type PredictOptions, predictRunConfig } from "./options.js";
 import { buildPredictQuestions } from "./questions.js";
 import { PREDICT_PROTOCOLS } from "./record.js";
 import { labelsFromRun } from "./labels.js";
@@ -58,23 +57,14 @@ export function predictPrompts(input: PromptsInput, load: () => ViaDataset): Pro
     maxTokens: PREDICT_MAX_TOKENS,
   };
   const letters = flags.protocol !== "paper";
-  const config: RunConfig = {
+  const config = predictRunConfig({
     model: "(prompts)",
     protocol: letters ? PREDICT_PROTOCOLS.letters : PREDICT_PROTOCOLS.generate,
-    tasks: ["action"],
     repeats: flags.repeats,
     seed: flags.seed,
-    countries: null,
-    topics: null,
-    values: null,
-    limit: null,
-    statedVariants: [],
-    actionVariants: [],
-    statedMaxTokens: PREDICT_MAX_TOKENS,
-    actionMaxTokens: PREDICT_MAX_TOKENS,
     via: "sample",
-    suiteOptions: options,
-  };
+    options,
+  });
   return buildPredictQuestions(config, load(), PREDICT_PROTOCOLS).map((q) => ({
     id: q.id,
     ...(q.system !== undefined ? { system: q.system } : {}),
