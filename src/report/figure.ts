@@ -67,7 +67,19 @@ export function parseFigureFormats(text: string): FigureFormat[] | string {
 }
 
 /** The figure as an SVG document (deterministic for the same figure). */
-export async function renderFigureSvg(f: Figure): Promise<string> {
+export function renderFigureSvg(f: Figure): Promise<string> {
+  // One drawing per figure object: report.md's charts/, figures/ and report.html share it.
+  let svg = drawn.get(f);
+  if (svg === undefined) {
+    svg = drawFigureSvg(f);
+    drawn.set(f, svg);
+  }
+  return svg;
+}
+
+const drawn = new WeakMap<Figure, Promise<string>>();
+
+async function drawFigureSvg(f: Figure): Promise<string> {
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
   const compiled = vl.compile(f.spec as unknown as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
