@@ -86,6 +86,10 @@ function show(v: unknown): string {
   return String(v);
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 function lacking(a: LoadedRun, bIds: ReadonlySet<string>): string[] {
   return a.records.map((r) => r.id).filter((id) => !bIds.has(id));
 }
@@ -115,8 +119,17 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
     const a = ref.manifest.config;
     const b = r.manifest.config;
     for (const k of suiteOf(a).questionFields(a)) {
-      if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-        differences.push(`${k} differ (${ref.dir}: ${show(a[k])}; ${r.dir}: ${show(b[k])})`);
+      const x: unknown = a[k];
+      const y: unknown = b[k];
+      if (JSON.stringify(x) === JSON.stringify(y)) continue;
+      if (isPlainObject(x) && isPlainObject(y)) {
+        // A suite's options: name each field that differs.
+        for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])])
+          if (JSON.stringify(x[key]) !== JSON.stringify(y[key]))
+            differences.push(
+              `${k}.${key} differ (${ref.dir}: ${JSON.stringify(x[key]) ?? "none"}; ${r.dir}: ${JSON.stringify(y[key]) ?? "none"})`,
+            );
+      } else differences.push(`${k} differ (${ref.dir}: ${show(x)}; ${r.dir}: ${show(y)})`);
     }
     if (ref.manifest.dataset.sha256 !== r.manifest.dataset.sha256) {
       differences.push(

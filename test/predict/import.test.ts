@@ -15,9 +15,8 @@ import { FIDELITY, haveShared, SHARED } from "../helpers/shared.js";
 const work = mkdtempSync(path.join(tmpdir(), "vl-import-expl-"));
 
 function write(name: string, csv: string): string {
-  const dir = path.join(work, "files");
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, name);
+  const file = path.join(work, "files", name);
+  mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, csv);
   return file;
 }
@@ -90,6 +89,27 @@ describe("valuelens import explanations on hand-made files", () => {
     const before = readFileSync(path.join(out, "metrics.json"), "utf8");
     expect(valuelens(["report", out, "--quiet"]).code).toBe(0);
     expect(readFileSync(path.join(out, "metrics.json"), "utf8")).toBe(before);
+  });
+
+  it("compare: each run against the first per mode, paired on the test row, with figures", () => {
+    const a = path.join(work, "cmp-a");
+    const b = path.join(work, "cmp-b");
+    expect(valuelens(["import", "explanations", def, "--model-name", "p1", "--out", a]).code).toBe(0);
+    // The second predictor gets row 2 right as well: F1 0.8 -> 1.
+    const better = write(
+      "b/m_explanation_outputs_default.csv",
+      ",label,result\n0,True,Label: True\n1,True,Label: True\n2,False,Label: False\n3,False,Label: False\n",
+    );
+    expect(valuelens(["import", "explanations", better, "--model-name", "p2", "--out", b]).code).toBe(0);
+    const out = path.join(work, "cmp");
+    const r = valuelens(["compare", a, b, "--out", out, "--bootstrap", "50"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const md = readFileSync(path.join(out, "compare.md"), "utf8");
+    expect(md).toContain("## Against p1");
+    expect(md).toMatch(/\| p2 \| default \| 4 \| \+0\.200 \[/);
+    const html = readFileSync(path.join(out, "compare.html"), "utf8");
+    expect(html).toContain("F1 against p1");
   });
 
   it("imports files whose test rows differ, leaves those rows unpaired and says so; refuses what is not one experiment", () => {

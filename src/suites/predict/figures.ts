@@ -5,7 +5,7 @@
 import { bootstrapSentence, type Figure } from "../../report/figure.js";
 import { dotIntervalSpec, type IntervalPoint } from "../../report/figureSpecs.js";
 import type { Manifest } from "../../records/manifest.js";
-import { PREDICT_METRICS } from "./metrics.js";
+import { PREDICT_METRICS, type PairedDifference } from "./metrics.js";
 import type { PredictRecord } from "./record.js";
 import type { PredictRunMetrics } from "./report.js";
 
@@ -90,6 +90,78 @@ export function predictFigures(
           width: 110,
         }),
       });
+  }
+  return figures;
+}
+
+/**
+ * The predict suite's comparison figures: F1 by mode for each run with its interval, and each
+ * later run minus the first per mode, paired on the test row.
+ */
+export function predictCompareFigures(
+  runs: readonly { label: string; metrics: PredictRunMetrics }[],
+  differences: readonly { run: string; mode: string; d: PairedDifference }[],
+  bootstrap: { samples: number; seed: number },
+): Figure[] {
+  const figures: Figure[] = [];
+  const modes = [...new Set(runs.flatMap((r) => Object.keys(r.metrics.byMode)))];
+  const points: IntervalPoint[] = runs.flatMap((r) =>
+    modes.flatMap((mode) => {
+      const x = r.metrics.byMode[mode];
+      return x
+        ? [
+            {
+              label: mode,
+              series: r.label,
+              estimate: x.f1,
+              low: x.intervals.f1?.low ?? null,
+              high: x.intervals.f1?.high ?? null,
+            },
+          ]
+        : [];
+    }),
+  );
+  const b = { ...bootstrap, level: 0.95 };
+  if (points.length > 0) {
+    const title = "F1 by mode and run";
+    figures.push({
+      name: "predict-compare-f1",
+      title,
+      caption: `Each run's F1 per mode (positive class True) on the test rows all runs answered. ${bootstrapSentence(b, "each run's test rows of the mode, drawn with replacement")}`,
+      spec: dotIntervalSpec({
+        title,
+        points,
+        labelTitle: "mode",
+        valueTitle: "F1",
+        labels: modes,
+        series: runs.map((r) => r.label),
+        domain: [0, 1],
+      }),
+    });
+  }
+  const diffPoints: IntervalPoint[] = differences.map(({ run, mode, d }) => ({
+    label: mode,
+    series: run,
+    estimate: d.metrics.f1?.estimate ?? null,
+    low: d.metrics.f1?.low ?? null,
+    high: d.metrics.f1?.high ?? null,
+  }));
+  if (diffPoints.some((p) => p.estimate !== null)) {
+    const title = `F1 against ${runs[0]!.label}`;
+    figures.push({
+      name: "predict-compare-f1-differences",
+      title,
+      caption: `Each run's F1 minus ${runs[0]!.label}'s per mode, paired on the test row (the same questions); the dashed line is no difference. ${bootstrapSentence(b, "the paired test rows, drawn with replacement; both runs' F1 are recomputed on the same draw")}`,
+      spec: dotIntervalSpec({
+        title,
+        points: diffPoints,
+        labelTitle: "mode",
+        valueTitle: `F1 difference from ${runs[0]!.label}`,
+        labels: modes,
+        series: runs.slice(1).map((r) => r.label),
+        reference: 0,
+      }),
+    });
   }
   return figures;
 }

@@ -230,7 +230,7 @@ function modeMetrics(mode: string, rows: readonly ScoredRow[], opts: PredictMetr
   return { n: parsed.length, unparsed: rows.length - parsed.length, nProbability, ...c, ...point, intervals };
 }
 
-function pairedDifference(
+export function pairedDifference(
   mode: string,
   rows: readonly ScoredRow[],
   baseline: string,

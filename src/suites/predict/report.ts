@@ -12,7 +12,8 @@ import { cell, fmt, fmtInterval, MISSING } from "../../report/report.js";
 import { renderTable, type Table } from "../../report/table.js";
 import type { Comparison, CompareInput } from "../compare.js";
 import { PREDICT_MODES } from "./conversation.js";
-import { type PredictMetrics, predictMetrics, type ScoredRow } from "./metrics.js";
+import { pairedDifference, type PredictMetrics, predictMetrics, type ScoredRow } from "./metrics.js";
+import { predictCompareFigures } from "./figures.js";
 import { predictOptionsOf } from "./options.js";
 import { PREDICT_PROTOCOLS, type PredictRecord } from "./record.js";
 
@@ -246,13 +247,10 @@ export function comparePredictRuns(input: CompareInput<PredictRecord>): Comparis
   const samples = input.options.bootstrap ?? 1000;
   const rows: Table["rows"] = [];
   const dataRows: Table["rows"] = [];
-  input.runs.forEach((run, i) => {
+  const perRun = input.runs.map((run, i) => {
     const seed = input.options.seed ?? run.manifest.config.seed;
-    const m = predictRunMetrics(
-      run.records.filter((r) => shared.has(r.id)),
-      run.manifest.config,
-      { samples, seed },
-    );
+    const records = run.records.filter((r) => shared.has(r.id));
+    const m = predictRunMetrics(records, run.manifest.config, { samples, seed });
     for (const [mode, x] of Object.entries(m.byMode)) {
       rows.push([
         input.labels[i]!,
@@ -263,7 +261,22 @@ export function comparePredictRuns(input: CompareInput<PredictRecord>): Comparis
       ]);
       dataRows.push([input.labels[i]!, mode, x.n, x.f1, x.accuracy, x.precision, x.recall, x.brier, x.auc]);
     }
+    return { label: input.labels[i]!, metrics: m, rows: scoredRowsByMode(records), seed };
   });
+  // Each later run against the first, per mode, paired on the test row (the same questions).
+  const first = perRun[0]!;
+  const differences = perRun.slice(1).flatMap((run) =>
+    Object.keys(run.rows)
+      .filter((mode) => first.rows[mode])
+      .map((mode) => ({
+        run: run.label,
+        mode,
+        d: pairedDifference(run.label, run.rows[mode]!, first.label, first.rows[mode]!, {
+          samples,
+          seed: first.seed,
+        }),
+      })),
+  );
   const headline: Table = {
     name: "predict-compare",
     title: "F1 and accuracy by run and mode (95% bootstrap intervals)",
@@ -276,17 +289,45 @@ export function comparePredictRuns(input: CompareInput<PredictRecord>): Comparis
     columns: ["run", "mode", "n", "f1", "accuracy", "precision", "recall", "brier", "auc"],
     rows: dataRows,
   };
+  const diffTable: Table = {
+    name: "predict-compare-differences",
+    title: `Each run against ${first.label}, per mode (paired over test rows; 95% bootstrap intervals)`,
+    columns: ["Run", "Mode", "Paired rows", "F1", "Accuracy", "Excludes zero (F1)"],
+    rows: differences.map(({ run, mode, d }) => [
+      run,
+      mode,
+      d.n,
+      fmtDifference(d.metrics.f1),
+      fmtDifference(d.metrics.accuracy),
+      d.metrics.f1?.excludesZero == null ? MISSING : d.metrics.f1.excludesZero ? "yes" : "no",
+    ]),
+  };
   const markdown = [
     "# Prediction runs compared",
     "",
     renderTable(headline, "md").replace(/\n$/, ""),
     "",
+    ...(differences.length > 0
+      ? [`## Against ${first.label}`, "", renderTable(diffTable, "md").replace(/\n$/, ""), ""]
+      : []),
     ...(c.notes.length > 0 ? ["## Notes", "", ...c.notes.map((n) => `- ${n}`), ""] : []),
   ].join("\n");
   return {
     result: { questions: { partial: c.partial, shared: c.sharedIds.length } },
     markdown,
-    tables: [data],
+    tables: [data, ...(differences.length > 0 ? [diffTable] : [])],
     headline,
+    figures: predictCompareFigures(
+      perRun.map((r) => ({ label: r.label, metrics: r.metrics })),
+      differences.map(({ run, mode, d }) => ({ run, mode, d })),
+      { samples, seed: first.seed },
+    ),
   };
+}
+
+/** "+0.028 [+0.010, +0.048]" */
+function fmtDifference(x: { estimate: number | null; low: number | null; high: number | null } | undefined): string {
+  if (!x || x.estimate === null) return MISSING;
+  const s = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(3)}`;
+  return x.low === null || x.high === null ? s(x.estimate) : `${s(x.estimate)} [${s(x.low)}, ${s(x.high)}]`;
 }
