@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { writeManifest, type Manifest } from "../src/records/manifest.js";
 import type { RunRecord } from "../src/records/records.js";
+import { recordBase } from "../src/runner/answer.js";
 import { COUNTRIES, TOPICS, VALUE_NAMES } from "../src/protocol/values.js";
 import { writeRunOutputs } from "../src/runs/outputs.js";
 import { loadViaSync } from "../src/suites/via/dataset.js";
@@ -78,17 +79,7 @@ async function main(): Promise<void> {
     const optionProbs = Object.fromEntries(q.order.map((k, i) => [k, raw[i]! / total]));
     const mass = 0.2 + 0.7 * rand();
     return {
-      id: q.id,
-      protocol: q.protocol,
-      task: q.task,
-      country: q.country,
-      topic: q.topic,
-      value: q.value,
-      variant: q.variant,
-      repeat: q.repeat,
-      order: q.order,
-      ...(q.viaRows ? { viaRows: q.viaRows } : {}),
-      cacheKey: "0".repeat(64),
+      ...recordBase(q, "0".repeat(64)),
       letters: { probs, mass, spellings: {}, top: { text: "A", p: mass }, method: "bench" },
       optionProbs,
       score: viaSuite.letterScore(q, optionProbs, mass),

@@ -131,7 +131,7 @@ export function failedRecord(q: Question, key: string, failed: QuestionFailure, 
 }
 
 /** What every record of a question holds: its identity, the option order shown and the cache key. */
-function recordBase(q: Question, key: string) {
+export function recordBase(q: Question, key: string) {
   return {
     id: q.id,
     protocol: q.protocol,
