@@ -123,12 +123,15 @@ export function checkComparability(runs: readonly LoadedRun[], opts: { allowPart
       const y: unknown = b[k];
       if (JSON.stringify(x) === JSON.stringify(y)) continue;
       if (isPlainObject(x) && isPlainObject(y)) {
-        // A suite's options: name each field that differs.
-        for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])])
-          if (JSON.stringify(x[key]) !== JSON.stringify(y[key]))
-            differences.push(
-              `${k}.${key} differ (${ref.dir}: ${JSON.stringify(x[key]) ?? "none"}; ${r.dir}: ${JSON.stringify(y[key]) ?? "none"})`,
-            );
+        // A suite's options: name each field that differs. Those that change how answers are
+        // decoded but not which questions are asked (a temperature) are a note, not a refusal.
+        const answerOnly = suiteOf(a).answerOptions ?? [];
+        for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
+          if (JSON.stringify(x[key]) === JSON.stringify(y[key])) continue;
+          const line = `${k}.${key} differ (${ref.dir}: ${JSON.stringify(x[key]) ?? "none"}; ${r.dir}: ${JSON.stringify(y[key]) ?? "none"})`;
+          if (answerOnly.includes(key)) notes.push(`${line}: the same questions, answered another way.`);
+          else differences.push(line);
+        }
       } else differences.push(`${k} differ (${ref.dir}: ${show(x)}; ${r.dir}: ${show(y)})`);
     }
     if (ref.manifest.dataset.sha256 !== r.manifest.dataset.sha256) {

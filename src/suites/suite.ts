@@ -143,6 +143,11 @@ export interface Suite<
    * them: a resume refuses a flag that contradicts the stored value (src/cli/resumeConfig.ts).
    */
   readonly suiteOptionFlags?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Keys of `config.suiteOptions` that change how answers are decoded but not which questions
+   * are asked (a sampling temperature): `compare` notes a difference in them instead of refusing.
+   */
+  readonly answerOptions?: readonly string[];
 
   // Questions
   /** Every question of a config (all shards), in the canonical order an unsharded run records them. */

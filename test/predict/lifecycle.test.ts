@@ -199,6 +199,19 @@ describe("the predict suite's paper protocol on the tiny model", () => {
     expect(c.stderr).toBe("");
     expect(c.code).toBe(0);
     expect(c.stdout).toContain("default");
+    // Runs that differ only in --temperature ask the same questions: compared, with a note.
+    const t = valuelens([
+      "compare",
+      out,
+      path.join(work, "paper-t1"),
+      "--bootstrap",
+      "0",
+      "--out",
+      path.join(work, "cmp-t"),
+    ]);
+    expect(t.stderr).toBe("");
+    expect(t.code).toBe(0);
+    expect(readFileSync(path.join(work, "cmp-t", "compare.md"), "utf8")).toContain("suiteOptions.temperature differ");
   }, 600_000);
 });
 

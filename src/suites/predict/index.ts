@@ -60,6 +60,7 @@ export const predictSuite: Suite<ViaDataset, PredictRunMetrics, PredictRecord> =
     modes: ["modes"],
     temperature: ["temperature"],
   },
+  answerOptions: ["temperature"],
 
   questions: (config, dataset) => buildPredictQuestions(config, dataset, PREDICT_PROTOCOLS),
   // One mode and repeat share the system message and the training turns.
