@@ -9,25 +9,31 @@ import type { BrowserData, BrowserItem } from "../../report/html/browser.js";
 import { type BrowseInput, groupByQuestion, promptOf, repeatOf } from "../browse.js";
 import type { SuiteDataset } from "../suite.js";
 import type { PredictRecord } from "./record.js";
+import { scoredRowsByMode, testRowKey } from "./report.js";
 
 export function predictBrowse(input: BrowseInput<SuiteDataset, unknown, PredictRecord>): BrowserData {
   const { records, questions } = input;
+  const scored = new Map(
+    Object.entries(scoredRowsByMode(records)).flatMap(([mode, rows]) =>
+      rows.map((row) => [`${mode}\u0000${row.key}`, row] as const),
+    ),
+  );
   const items: BrowserItem[] = groupByQuestion(records).map(({ id, records: rs }) => {
     const r0 = rs[0]!;
     const q = questions?.get(r0.id);
-    const scores = rs.map((r) => r.score).filter((s): s is number => s !== null);
+    // The prediction the metrics count (./report.ts scoredRowsByMode): letters' mean P(True)
+    // over the repeats, exactly 0.5 a tie; generated answers' majority, a tie unparsed.
+    const row = scored.get(`${r0.mode}\u0000${testRowKey(r0)}`);
+    const predicted: boolean | null = row?.predicted ?? null;
     const generated = rs.some((r) => r.parsed !== undefined);
-    let predicted: boolean | null = null;
-    let how = "";
-    if (generated) {
-      const p = rs.find((r) => r.parsed?.ok)?.parsed;
-      predicted = p?.ok ? p.chosen === "True" : null;
-      how = predicted === null ? "the answer could not be read" : `the answer reads ${predicted ? "True" : "False"}`;
-    } else if (scores.length) {
-      const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
-      predicted = mean > 0.5;
-      how = `mean P(True) ${mean.toFixed(3)} over ${scores.length} repeats`;
-    }
+    const how =
+      row === undefined
+        ? ""
+        : !generated && row.pTrue !== undefined && row.pTrue !== null
+          ? `mean P(True) ${row.pTrue.toFixed(3)} over ${rs.length} repeat${rs.length === 1 ? "" : "s"}${predicted === null ? " (a tie)" : ""}`
+          : predicted === null
+            ? "the answer could not be read (or the repeats tie)"
+            : `the answer reads ${predicted ? "True" : "False"}`;
     const verdict = predicted === null ? "unparsed" : predicted === r0.label ? "correct" : "wrong";
     return {
       id,
