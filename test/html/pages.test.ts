@@ -18,8 +18,9 @@ import { loadRunDirectory } from "../../src/runs/load.js";
 import { baseIdOf } from "../../src/suites/browse.js";
 import { suiteOf } from "../../src/suites/registry.js";
 import { haveChromium, launchChromium } from "../helpers/browser.js";
+import { tinyLabelsRun } from "../helpers/labelsRun.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";
-import { PROJECT_ROOT, tinyModelPath } from "../helpers/models.js";
+import { PROJECT_ROOT } from "../helpers/models.js";
 import {
   expectFigures,
   expectQuiet,
@@ -258,22 +259,8 @@ describe.skipIf(!have || !hasGit)("report.html of a prediction run in Chromium",
   const predict = path.join(work, "predict");
 
   beforeAll(async () => {
-    await tinyModelPath();
     const quiet = ["--progress", "quiet"];
-    const v = valuelens([
-      "run",
-      "--model",
-      "tiny",
-      "--tasks",
-      "action",
-      "--repeats",
-      "2",
-      "--seed",
-      "3",
-      "--out",
-      labels,
-      ...quiet,
-    ]);
+    const v = await tinyLabelsRun(labels, quiet);
     expect(v.code).toBe(0);
     const p = valuelens([
       "run",

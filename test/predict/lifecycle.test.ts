@@ -13,9 +13,10 @@ import { ensureStandinModel } from "../../src/gguf/index.js";
 import { readManifest } from "../../src/records/manifest.js";
 import { deterministicPart, readRecords, type RunRecord } from "../../src/records/records.js";
 import { labelsFromRun } from "../../src/suites/predict/labels.js";
+import { tinyLabelsRun } from "../helpers/labelsRun.js";
 import { valuelens } from "../helpers/cli.js";
 import { llamaServerBinary, NO_LLAMA_SERVER, type RunningServer, startLlamaServer } from "../helpers/llamaServer.js";
-import { PROJECT_ROOT, tinyModelPath } from "../helpers/models.js";
+import { PROJECT_ROOT } from "../helpers/models.js";
 import { FIDELITY, haveShared, SHARED } from "../helpers/shared.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-predict-life-"));
@@ -29,6 +30,9 @@ function records(dir: string): RunRecord[] {
 function deterministic(dir: string) {
   return records(dir).map(deterministicPart);
 }
+function byMode(dir: string): unknown {
+  return JSON.parse(readFileSync(path.join(dir, "metrics.json"), "utf8")).byMode;
+}
 function ok(args: string[]) {
   const r = valuelens(args);
   expect(r.stderr).toBe("");
@@ -37,8 +41,9 @@ function ok(args: string[]) {
 }
 
 beforeAll(async () => {
-  await tinyModelPath();
-  ok(["run", "--model", "tiny", "--tasks", "action", "--repeats", "2", "--seed", "3", "--out", via, ...quiet]);
+  const r = await tinyLabelsRun(via, quiet);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
 }, 600_000);
 
 describe("the predict suite's paper protocol on the tiny model", () => {
@@ -160,9 +165,7 @@ describe("the predict suite's paper protocol on the tiny model", () => {
     expect(r.code).toBe(0);
     expect(readManifest(dir)!.status).toBe("complete");
     expect(deterministic(dir)).toEqual(deterministic(out));
-    expect(JSON.parse(readFileSync(path.join(dir, "metrics.json"), "utf8")).byMode).toEqual(
-      JSON.parse(readFileSync(path.join(out, "metrics.json"), "utf8")).byMode,
-    );
+    expect(byMode(dir)).toEqual(byMode(out));
   }, 600_000);
 
   it("a resume refuses predict flags that contradict the run, and accepts those that agree", () => {
@@ -192,9 +195,7 @@ describe("the predict suite's paper protocol on the tiny model", () => {
     const merged = path.join(work, "merged");
     ok(["merge", s2, s1, "--out", merged]);
     expect(deterministic(merged)).toEqual(deterministic(out));
-    expect(JSON.parse(readFileSync(path.join(merged, "metrics.json"), "utf8")).byMode).toEqual(
-      JSON.parse(readFileSync(path.join(out, "metrics.json"), "utf8")).byMode,
-    );
+    expect(byMode(merged)).toEqual(byMode(out));
     const c = valuelens(["compare", out, merged, "--bootstrap", "20"]);
     expect(c.stderr).toBe("");
     expect(c.code).toBe(0);

@@ -12,8 +12,8 @@ import { readManifest } from "../../src/records/manifest.js";
 import { deterministicPart, readRecords } from "../../src/records/records.js";
 import { PREDICT_MODES } from "../../src/suites/predict/conversation.js";
 import { labelsFromRun } from "../../src/suites/predict/labels.js";
+import { tinyLabelsRun } from "../helpers/labelsRun.js";
 import { valuelens } from "../helpers/cli.js";
-import { tinyModelPath } from "../helpers/models.js";
 
 const hasGit = spawnSync("git", ["--version"]).status === 0;
 if (!hasGit) console.warn("SKIPPED test/predict/run.test.ts letters run: the stand-in model needs git to be built");
@@ -28,21 +28,7 @@ function records(dir: string) {
 }
 
 beforeAll(async () => {
-  await tinyModelPath();
-  const r = valuelens([
-    "run",
-    "--model",
-    "tiny",
-    "--tasks",
-    "action",
-    "--repeats",
-    "2",
-    "--seed",
-    "3",
-    "--out",
-    via,
-    ...quiet,
-  ]);
+  const r = await tinyLabelsRun(via, quiet);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
 }, 600_000);

@@ -8,9 +8,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readRecords, type RunRecord } from "../../src/records/records.js";
 import { PREDICT_SYSTEM_PROMPT } from "../../src/suites/predict/conversation.js";
-import { valuelens, valuelensAsync } from "../helpers/cli.js";
+import { tinyLabelsRun } from "../helpers/labelsRun.js";
+import { valuelensAsync } from "../helpers/cli.js";
 import { type FakeServer, startFakeOllama, startFakeOpenAI } from "../helpers/fakeServers.js";
-import { tinyModelPath } from "../helpers/models.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-predict-servers-"));
 const via = path.join(work, "via");
@@ -20,8 +20,7 @@ afterAll(async () => {
 });
 
 beforeAll(async () => {
-  await tinyModelPath();
-  const r = valuelens(["run", "--model", "tiny", "--tasks", "action", "--repeats", "2", "--seed", "3", "--out", via]);
+  const r = await tinyLabelsRun(via);
   expect(r.code, r.stderr).toBe(0);
 }, 600_000);
 
