@@ -399,7 +399,7 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
     });
   });
 
-  // CLI through src/cli/main.ts.
+  // The CLI (bin/valuelens.js).
   it("CLI: valuelens compare writes compare.md and tables, identically across invocations", () => {
     const out1 = path.join(work, "cmp-cli-1");
     const out2 = path.join(work, "cmp-cli-2");

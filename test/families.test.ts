@@ -26,7 +26,7 @@ import { pinnedTemplateVariables, strftimePinned } from "../src/templates/pinned
 import type { TemplateInfo } from "../src/templates/chatTemplate.js";
 import { valuelens } from "./helpers/cli.js";
 import { llamaServerBinary, NO_LLAMA_SERVER, startLlamaServer, type RunningServer } from "./helpers/llamaServer.js";
-import { PROJECT_ROOT } from "./helpers/models.js";
+import { PROJECT_ROOT, TEST_THREADS } from "./helpers/models.js";
 import { FIDELITY } from "./helpers/shared.js";
 
 const haveServer = llamaServerBinary() !== undefined;
@@ -102,7 +102,7 @@ describe.skipIf(!haveServer || !haveGit).each(STANDIN_FAMILIES as readonly Stand
         modelPath: model,
         contextSize: 4096,
         gpuLayers: 0,
-        threads: 2,
+        threads: TEST_THREADS,
         batchSize: 512,
         sequences: 1,
         flashAttention: false,

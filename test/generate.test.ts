@@ -14,7 +14,7 @@ import { loadVia, viaPairs } from "../src/suites/via/dataset.js";
 import { DilemmaSchema } from "../src/suites/dilemmas/schema.js";
 import { generateActions, generateDilemmas, partialPath } from "../src/generate/generate.js";
 import { checkDilemma, checkViaGeneration, parseJsonAnswer } from "../src/generate/schemas.js";
-import { tinyModelPath } from "./helpers/models.js";
+import { TEST_THREADS, tinyModelPath } from "./helpers/models.js";
 
 const SMALL = { maxChars: 60, maxTokens: 512 };
 
@@ -41,7 +41,7 @@ describe("generate on the tiny model", () => {
       modelPath: await tinyModelPath(),
       contextSize: 2048,
       gpuLayers: 0,
-      threads: 2,
+      threads: TEST_THREADS,
       batchSize: 512,
       sequences: 1,
       flashAttention: false,

@@ -36,7 +36,7 @@ import {
   writeLlamaModel,
   writeTestModel,
 } from "../src/gguf/index.js";
-import { PROJECT_ROOT, tinyModelPath } from "./helpers/models.js";
+import { PROJECT_ROOT, TEST_THREADS, tinyModelPath } from "./helpers/models.js";
 
 const LETTERS = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"];
 
@@ -60,7 +60,7 @@ const sha256 = async (path: string) =>
 
 /** Evaluates `tokens` from scratch and returns the next-token probability map. */
 async function nextTokenProbabilities(model: LlamaModel, tokens: Token[]): Promise<Map<Token, number>> {
-  const context = await model.createContext({ threads: 2, contextSize: 512 });
+  const context = await model.createContext({ threads: TEST_THREADS, contextSize: 512 });
   try {
     const sequence = context.getSequence();
     const items: ControlledEvaluateInputItem[] = tokens.map((t, i) =>

@@ -13,7 +13,7 @@ import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/records/manifest.js";
 import { deterministicPart, readRecords } from "../src/records/records.js";
 import { valuelens } from "./helpers/cli.js";
-import { tinyModelPath } from "./helpers/models.js";
+import { TEST_THREADS, tinyModelPath } from "./helpers/models.js";
 import { testConfig } from "./helpers/config.js";
 
 const config: RunConfig = testConfig({ seed: 3, countries: ["Nigeria", "United States"] });
@@ -34,7 +34,7 @@ async function run(sequences: number, batching?: LlamaBatching) {
         modelPath,
         contextSize: 1024,
         gpuLayers: 0,
-        threads: 2,
+        threads: TEST_THREADS,
         batchSize: 512,
         sequences,
         batching,

@@ -1,7 +1,7 @@
 // The llama.cpp backend on the tiny random-weight model: real tokenization, real probabilities.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
-import { tinyModelPath } from "./helpers/models.js";
+import { TEST_THREADS, tinyModelPath } from "./helpers/models.js";
 
 const SEGMENTS = [
   "Suppose you are from Nigeria, in the context of Health and Health Care, ",
@@ -21,7 +21,7 @@ async function load(sequences = 1) {
     modelPath: await tinyModelPath(),
     contextSize: 1024,
     gpuLayers: 0,
-    threads: 2,
+    threads: TEST_THREADS,
     batchSize: 512,
     sequences,
     flashAttention: false,

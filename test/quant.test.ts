@@ -46,7 +46,7 @@ import {
   type QuantType,
 } from "../src/gguf/index.js";
 import { valuelens } from "./helpers/cli.js";
-import { PROJECT_ROOT } from "./helpers/models.js";
+import { PROJECT_ROOT, TEST_THREADS } from "./helpers/models.js";
 import { quantTestVectors } from "./helpers/quantVectors.js";
 
 const hasGit = spawnSync("git", ["--version"]).status === 0;
@@ -81,7 +81,7 @@ function checkQuantizedModelsRun(): Promise<string | undefined> {
       import { getLlama, LlamaLogLevel } from ${JSON.stringify(pathToFileURL(createRequire(join(PROJECT_ROOT, "package.json")).resolve("node-llama-cpp")).href)};
       const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
       const model = await llama.loadModel({ modelPath: ${JSON.stringify(path)} });
-      const context = await model.createContext({ threads: 2, contextSize: 64 });
+      const context = await model.createContext({ threads: TEST_THREADS, contextSize: 64 });
       await context.getSequence().controlledEvaluate([1, 2, [3, { generateNext: { probabilities: true } }]]);
       console.log("ok", llama.buildType);`,
     );
@@ -120,7 +120,7 @@ async function probabilitiesAt(
   tokens: Token[],
   at: number[] = [tokens.length - 1],
 ): Promise<Array<Map<Token, number>>> {
-  const context = await model.createContext({ threads: 2, contextSize: 256 });
+  const context = await model.createContext({ threads: TEST_THREADS, contextSize: 256 });
   try {
     const items: ControlledEvaluateInputItem[] = tokens.map((t, i) =>
       at.includes(i) ? [t, { generateNext: { probabilities: true } }] : t,

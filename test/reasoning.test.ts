@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { SHAPES, writeLlamaModel } from "../src/gguf/index.js";
+import { TEST_THREADS } from "./helpers/models.js";
 
 async function modelWith(extraControlTokens: string[]) {
   const out = path.join(mkdtempSync(path.join(tmpdir(), "vl-reasoning-")), "m.gguf");
@@ -15,7 +16,7 @@ async function modelWith(extraControlTokens: string[]) {
     modelPath: out,
     contextSize: 512,
     gpuLayers: 0,
-    threads: 2,
+    threads: TEST_THREADS,
     batchSize: 512,
     sequences: 1,
     flashAttention: false,

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { chooseSequences, MAX_AUTO_SEQUENCES, VRAM_HEADROOM, type SequencesProbe } from "../src/backends/sequences.js";
 import { ModelEntrySchema, readModels } from "../src/models/registry.js";
-import { tinyModelPath } from "./helpers/models.js";
+import { TEST_THREADS, tinyModelPath } from "./helpers/models.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -72,7 +72,7 @@ describe("sequences: auto", () => {
       modelPath: await tinyModelPath(),
       contextSize: 512,
       gpuLayers: 0,
-      threads: 2,
+      threads: TEST_THREADS,
       batchSize: 512,
       sequences: "auto",
       flashAttention: false,

@@ -35,7 +35,7 @@ import { resolveModel } from "../src/models/registry.js";
 import { UserError } from "../src/util/errors.js";
 import { valuelens } from "./helpers/cli.js";
 import { thrown } from "./helpers/errors.js";
-import { PROJECT_ROOT } from "./helpers/models.js";
+import { PROJECT_ROOT, TEST_THREADS } from "./helpers/models.js";
 
 const hasGit = spawnSync("git", ["--version"]).status === 0;
 if (!hasGit)
@@ -153,7 +153,7 @@ async function tokenizerTests(vocab: string): Promise<Array<{ text: string; ids:
 }
 
 async function nextTokenProbabilities(model: LlamaModel, tokens: Token[]): Promise<Map<Token, number>> {
-  const context = await model.createContext({ threads: 2, contextSize: 256 });
+  const context = await model.createContext({ threads: TEST_THREADS, contextSize: 256 });
   try {
     const items: ControlledEvaluateInputItem[] = tokens.map((t, i) =>
       i === tokens.length - 1 ? [t, { generateNext: { probabilities: true } }] : t,

@@ -1,5 +1,24 @@
 import os from "node:os";
 import { readFileSync } from "node:fs";
+import { UserError } from "../util/errors.js";
+
+/**
+ * The CPU threads llama.cpp uses when the models.yaml entry sets none: $VALUELENS_THREADS, else
+ * the physical cores. Two llama.cpp processes whose threads together outnumber the cores spin
+ * against each other (measured on 2 cores: two runs of 2 threads each at once took 3.6x as long
+ * as one after the other); several runs on one machine, or the test suite's parallel files, set 1.
+ * The thread count does not change the numbers.
+ */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.VALUELENS_THREADS;
+  if (raw === undefined || raw === "") return physicalCores();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(
+      `VALUELENS_THREADS=${JSON.stringify(raw)} is not a positive whole number of CPU threads; set it to e.g. 1, or unset it to use the physical cores`,
+    );
+  return n;
+}
 
 /**
  * The machine's physical cores (hyper-threads not counted), the default thread count.

@@ -47,7 +47,7 @@ import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { batchingStrategy, type LlamaBatching } from "./llamaBatching.js";
 import { modelDigest } from "./modelDigest.js";
 import { chooseSequences, MAX_AUTO_SEQUENCES, type SequencesChoice, type SequencesSetting } from "./sequences.js";
-import { hardwareSummary, physicalCores } from "./hardware.js";
+import { defaultThreads, hardwareSummary } from "./hardware.js";
 import { UserError } from "../util/errors.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import {
@@ -67,7 +67,7 @@ export interface LlamaCppOptions {
   contextSize: number;
   /** "auto", "max" or a number of layers to offload; 0 = CPU only. */
   gpuLayers: "auto" | "max" | number;
-  /** CPU threads; defaults to the machine's physical cores. */
+  /** CPU threads; defaults to $VALUELENS_THREADS, else the machine's physical cores (hardware.ts). */
   threads?: number;
   batchSize: number;
   /**
@@ -103,6 +103,7 @@ interface Lane {
 export class LlamaCppBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
   private readonly letterTokenCache = new Map<string, Map<string, Token[]>>();
+  private tokensByText: Map<string, (readonly [Token, string])[]> | undefined;
   /** JSON-schema grammars, built once per schema (keyed by the schema's JSON). */
   private readonly grammarCache = new Map<string, LlamaGrammar>();
 
@@ -114,8 +115,8 @@ export class LlamaCppBackend implements Backend {
     private readonly lanes: Lane[],
     /** The GGUF's own chat template, rendered with the pinned variables (null: none, or unrenderable). */
     private readonly template: ChatTemplate | null,
-    /** node-llama-cpp's chat wrapper, only for a model without a usable template of its own. */
-    private readonly chatWrapper: ChatWrapper,
+    /** node-llama-cpp's chat wrapper, only for a model without a usable template of its own (else null). */
+    private readonly chatWrapper: ChatWrapper | null,
     private readonly handling: ReasoningHandling,
     private readonly batching: LlamaBatching,
   ) {}
@@ -143,7 +144,7 @@ export class LlamaCppBackend implements Backend {
     }
     checkGgufHeader(opts.modelPath, bytes);
     const sha256 = await modelDigest(opts.modelPath, opts.digestMemo);
-    const threads = opts.threads ?? physicalCores();
+    const threads = opts.threads ?? defaultThreads();
     // llama.cpp's error lines while the model loads are held back: a failed load reports the
     // telling one inside its one-line error instead of printing several lines of its own.
     const loadLogs: string[] = [];
@@ -208,9 +209,12 @@ export class LlamaCppBackend implements Backend {
     for (let i = 0; i < sequences; i++) {
       lanes.push({ sequence: context.getSequence(), evaluatedEnds: [], busy: Promise.resolve() });
     }
-    const chatWrapper = resolveChatWrapper(model, { warningLogs: false });
     const handling = reasoningHandling(reasoningTokens(model));
     const { template, templateNote } = ggufTemplate(model);
+    // Resolved only when needed: node-llama-cpp renders and tokenizes the template many times to
+    // choose a wrapper (about 2 s for a 128k-token vocabulary), and a model with a template of
+    // its own never uses it.
+    const chatWrapper = template ? null : resolveChatWrapper(model, { warningLogs: false });
     const meta = model.fileInfo.metadata as { general?: { architecture?: string; name?: string } };
     const info: BackendInfo = {
       engine: "llama.cpp",
@@ -235,7 +239,7 @@ export class LlamaCppBackend implements Backend {
         ...(batching === "shared" ? { batching: "shared, one output per batch" } : {}),
         template: template
           ? template.info
-          : { source: `node-llama-cpp ${chatWrapper.wrapperName} chat wrapper`, note: templateNote },
+          : { source: `node-llama-cpp ${chatWrapper!.wrapperName} chat wrapper`, note: templateNote },
       },
       otherOptions: {
         threads,
@@ -245,7 +249,7 @@ export class LlamaCppBackend implements Backend {
       },
       chatWrapper: template
         ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}`
-        : `${chatWrapper.wrapperName} (node-llama-cpp; ${templateNote})`,
+        : `${chatWrapper!.wrapperName} (node-llama-cpp; ${templateNote})`,
       reasoning: handling,
       hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
     };
@@ -320,7 +324,7 @@ export class LlamaCppBackend implements Backend {
     if (system) history.push({ type: "system", text: system });
     history.push({ type: "user", text: cutTemplate ? TEMPLATE_PROBE : user });
     history.push({ type: "model", response: [] });
-    let text = this.chatWrapper.generateContextState({ chatHistory: history }).contextText;
+    let text = this.chatWrapper!.generateContextState({ chatHistory: history }).contextText;
     const start = answerStart(textOf(text), this.handling);
     if (start) text = LlamaText([text, new SpecialTokensText(start)]);
     if (!cutTemplate) return text;
@@ -415,13 +419,29 @@ export class LlamaCppBackend implements Backend {
     const key = letters.join(",");
     const cached = this.letterTokenCache.get(key);
     if (cached) return cached;
-    const ordinary = function* (model: LlamaModel): Generator<readonly [Token, string]> {
-      for (const token of model.iterateAllTokens())
-        if (!model.isSpecialToken(token)) yield [token, model.detokenize([token], false)];
-    };
-    const found = spellingsInVocabulary(letters, ordinary(this.model));
+    const index = this.vocabularyByText();
+    const found = spellingsInVocabulary(
+      letters,
+      letters.flatMap((l) => index.get(l) ?? []),
+    );
     this.letterTokenCache.set(key, found);
     return found;
+  }
+
+  /** Every ordinary token with its text, grouped by the text trimmed: one pass over the vocabulary per backend. */
+  private vocabularyByText(): Map<string, (readonly [Token, string])[]> {
+    if (this.tokensByText) return this.tokensByText;
+    const index = new Map<string, (readonly [Token, string])[]>();
+    for (const token of this.model.iterateAllTokens()) {
+      if (this.model.isSpecialToken(token)) continue;
+      const text = this.model.detokenize([token], false);
+      const trimmed = text.trim();
+      let list = index.get(trimmed);
+      if (!list) index.set(trimmed, (list = []));
+      list.push([token, text]);
+    }
+    this.tokensByText = index;
+    return index;
   }
 
   /** A token's text as it reads inside a word sequence (a word-start marker shows as a leading space). */

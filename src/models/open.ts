@@ -4,10 +4,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Backend } from "../backends/backend.js";
-import { LlamaCppBackend } from "../backends/llamacpp.js";
-import { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } from "../backends/ollama.js";
-import { OpenAICompatibleBackend } from "../backends/openai.js";
-import { LlamaServerBackend } from "../backends/llamaServer.js";
 import {
   defaultStandinModelPath,
   defaultTestModelPath,
@@ -97,9 +93,15 @@ export async function modelFile(
   return file;
 }
 
+/**
+ * The backend of a model, opened. Each engine's module is imported here, when a run needs it:
+ * node-llama-cpp (about half a second to import) and the HTTP clients stay out of the start-up
+ * of every command that opens no model (report, compare, view, merge, errors).
+ */
 export async function openBackend(model: ResolvedModel, paths: ModelPaths): Promise<Backend> {
   const e = model.entry;
   if (e.backend === "ollama") {
+    const { defaultOllamaHost, normalizeOllamaHost, OllamaBackend } = await import("../backends/ollama.js");
     return OllamaBackend.open({
       name: model.name,
       tag: e.tag,
@@ -115,6 +117,7 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
     });
   }
   if (e.backend === "llama-server") {
+    const { LlamaServerBackend } = await import("../backends/llamaServer.js");
     return LlamaServerBackend.open({
       name: model.name,
       baseUrl: e.baseUrl,
@@ -127,6 +130,7 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
     });
   }
   if (e.backend === "openai-compatible") {
+    const { OpenAICompatibleBackend } = await import("../backends/openai.js");
     let apiKey: string | undefined;
     if (e.apiKeyEnv) {
       apiKey = process.env[e.apiKeyEnv];
@@ -151,6 +155,7 @@ export async function openBackend(model: ResolvedModel, paths: ModelPaths): Prom
     });
   }
   const file = await modelFile(model, paths);
+  const { LlamaCppBackend } = await import("../backends/llamacpp.js");
   return LlamaCppBackend.load({
     name: model.name,
     modelPath: file,

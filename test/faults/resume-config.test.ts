@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SAMPLE_VIA_PATH } from "../../src/suites/via/dataset.js";
 import { readManifest } from "../../src/records/manifest.js";
 import { resumeCommand } from "../../src/cli/run.js";
-import { valuelens, valuelensSpawn } from "../helpers/cli.js";
+import { VALUELENS_BIN, valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
 import {
   deterministicOf,
@@ -210,10 +210,9 @@ describe("SIGHUP and the printed resume command", () => {
       `valuelens run --out '${out.replace(/'/g, `'\\''`)}' --resume --cache-dir '${path.join(work, "cache hup")}'`,
     );
     // The shell hands the words back exactly: run the printed command with `valuelens` defined as a function.
-    const entry = path.resolve("src/cli/main.ts");
     const sh = spawnSync(
       "sh",
-      ["-c", `valuelens() { "${process.execPath}" --import tsx "${entry}" "$@"; }; ${command} --progress quiet`],
+      ["-c", `valuelens() { "${process.execPath}" "${VALUELENS_BIN}" "$@"; }; ${command} --progress quiet`],
       {
         encoding: "utf8",
         env: { ...process.env, CI: "1", VALUELENS_VIA: "sample" },

@@ -13,7 +13,7 @@ import { readManifest } from "../../src/records/manifest.js";
 import { LOCK_FILE } from "../../src/runs/lock.js";
 import { valuelens } from "../helpers/cli.js";
 import { testConfig } from "../helpers/config.js";
-import { tinyModelPath } from "../helpers/models.js";
+import { TEST_THREADS, tinyModelPath } from "../helpers/models.js";
 import { deterministicOf, oneLineError, recordsOf, SLICE } from "./helpers.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-run-dir-"));
@@ -169,7 +169,7 @@ describe("re-running a finished run", () => {
         modelPath,
         contextSize: 1024,
         gpuLayers: 0,
-        threads: 2,
+        threads: TEST_THREADS,
         batchSize: 512,
         sequences: 1,
         flashAttention: false,

@@ -1,14 +1,14 @@
-// Run the valuelens command from source (node + tsx), as a user would run the built bin.
+// Run the valuelens command as a user runs it: the package's bin (bin/valuelens.js -> dist/).
+// dist/ is current: `npm test` builds it first, and vitest's globalSetup (test/helpers/globalSetup.ts)
+// compiles it again when a source file is newer than its output. (Through tsx instead, every
+// command took about a second more to start.)
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { PROJECT_ROOT, TEST_CACHE_ROOT } from "./models.js";
 
-const ENTRY = path.join(PROJECT_ROOT, "src", "cli", "main.ts");
-// tsx by its file URL: a bare "tsx" would be looked up from the working directory (opts.cwd may lie outside the project).
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const NODE_ARGS = ["--import", TSX, ENTRY];
+/** The command's entry point, as `valuelens` runs it. */
+export const VALUELENS_BIN = path.join(PROJECT_ROOT, "bin", "valuelens.js");
+const NODE_ARGS = [VALUELENS_BIN];
 
 export interface CliResult {
   code: number | null;

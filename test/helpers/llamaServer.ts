@@ -19,7 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
-import { PROJECT_ROOT } from "./models.js";
+import { PROJECT_ROOT, TEST_THREADS } from "./models.js";
 import { SHARED } from "./shared.js";
 
 export const SHARED_LLAMA_SERVER_DIR = SHARED.llamaServerDir;
@@ -83,7 +83,7 @@ export interface RunningServer {
 
 /**
  * Starts llama-server with a model (flash attention off, as the embedded backend's default;
- * 2 threads; one slot unless told otherwise) and waits until it answers /health.
+ * TEST_THREADS threads; one slot unless told otherwise) and waits until it answers /health.
  */
 export async function startLlamaServer(
   model: string,
@@ -102,7 +102,7 @@ export async function startLlamaServer(
     "-fa",
     "off",
     "-t",
-    "2",
+    String(TEST_THREADS),
     "-np",
     String(opts.slots ?? 1),
     "-c",
