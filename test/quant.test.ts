@@ -81,7 +81,7 @@ function checkQuantizedModelsRun(): Promise<string | undefined> {
       import { getLlama, LlamaLogLevel } from ${JSON.stringify(pathToFileURL(createRequire(join(PROJECT_ROOT, "package.json")).resolve("node-llama-cpp")).href)};
       const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
       const model = await llama.loadModel({ modelPath: ${JSON.stringify(path)} });
-      const context = await model.createContext({ threads: TEST_THREADS, contextSize: 64 });
+      const context = await model.createContext({ threads: ${TEST_THREADS}, contextSize: 64 });
       await context.getSequence().controlledEvaluate([1, 2, [3, { generateNext: { probabilities: true } }]]);
       console.log("ok", llama.buildType);`,
     );

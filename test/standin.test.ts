@@ -5,6 +5,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -422,4 +423,10 @@ describe("valuelens models make-test-model --family", () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain("llama3, gemma2, qwen3, gptoss");
   });
+});
+
+it("the stand-ins are not committed", () => {
+  const tracked = spawnSync("git", ["ls-files"], { cwd: PROJECT_ROOT, encoding: "utf8" }).stdout;
+  expect(tracked.split("\n").filter((f) => f.endsWith(".gguf"))).toEqual([]);
+  expect(existsSync(join(PROJECT_ROOT, ".gitignore"))).toBe(true);
 });

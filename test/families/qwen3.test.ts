@@ -1,0 +1,4 @@
+// The qwen3 family on the embedded engine and a real llama-server: test/families/family.ts.
+import { describeFamily } from "./family.js";
+
+describeFamily("qwen3");
