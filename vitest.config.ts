@@ -2,6 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { FidelityReporter } from "./test/helpers/fidelityReporter.js";
+import { DurationSequencer } from "./test/helpers/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -15,6 +16,8 @@ export default defineConfig({
     // spinning against each other, and a file waiting on a child process leaves its core to the other.
     fileParallelism: true,
     maxWorkers: 2,
+    // Longest files first, by the durations committed in bench/results/tests.json (sequencer.ts).
+    sequence: { sequencer: DurationSequencer },
     // After vitest's summary, one line: how many fidelity tests (tag "fidelity": they need ../shared,
     // see test/helpers/shared.ts) ran and how many were skipped.
     reporters: ["default", new FidelityReporter()],
