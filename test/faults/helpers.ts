@@ -1,6 +1,6 @@
 // Shared by the fault tests: one-line errors, spawned runs, and reading run directories.
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, watch } from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
 import { deterministicPart, readRecords, type RunRecord } from "../../src/records/records.js";
@@ -65,21 +65,29 @@ export function finished(child: ChildProcess): Promise<Finished> {
   return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
-/** Resolves once `file` has at least `lines` lines; rejects if the child ends first. */
+/**
+ * Resolves once `file` has at least `lines` lines; rejects if the child ends first. Woken by file
+ * system events (a recursive watch on the run directory's parent, which exists before the run makes
+ * the directory), not by polling.
+ */
 export function whenLines(file: string, lines: number, child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (lineCount(file) >= lines) {
-        clearInterval(timer);
-        child.off("exit", early);
-        resolve();
-      }
-    }, 20);
+    const watcher = watch(path.dirname(path.dirname(file)), { recursive: true }, () => check());
+    const done = () => {
+      watcher.close();
+      child.off("exit", early);
+    };
+    const check = () => {
+      if (lineCount(file) < lines) return;
+      done();
+      resolve();
+    };
     const early = (code: number | null) => {
-      clearInterval(timer);
+      done();
       reject(new Error(`the run ended (exit ${code}) before ${file} had ${lines} lines`));
     };
     child.once("exit", early);
+    check();
   });
 }
 

@@ -2,7 +2,7 @@
 // spec compiles with Vega-Lite, carries its data inline and a caption, and renders an SVG with
 // one mark per data row; SVG and PDF are deterministic; the heatmaps of before draw the same SVG.
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { compile } from "vega-lite";
 import { renderHeatmapSvg, type Heatmap } from "../../src/report/charts.js";
 import {
@@ -254,8 +254,9 @@ describe("rendering", () => {
     const b = await renderFigureSvg(f!);
     expect(a).toBe(b);
     const pdf1 = await renderFigurePdf(f!);
-    await new Promise((r) => setTimeout(r, 1100)); // a clock tick later: no date or id may differ
-    const pdf2 = await svgToPdf(a, f!.title);
+    // A year and a second later by the clock (Date only, no real wait): no date or id may differ.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 366 * 86_400_000 + 1_000 });
+    const pdf2 = await svgToPdf(a, f!.title).finally(() => vi.useRealTimers());
     expect(pdf1.equals(pdf2)).toBe(true);
     expect(pdf1.subarray(0, 5).toString("latin1")).toBe("%PDF-");
     expect(pdf1.subarray(-6).toString("latin1")).toContain("%%EOF");

@@ -17,6 +17,23 @@ export function haveChromium(who: string): boolean {
   return false;
 }
 
+let shared: Promise<Browser> | undefined;
+
+/**
+ * One Chromium shared by every test of a file (each test opens its own context and page): launched
+ * on first use; the file closes it with `closeSharedChromium` in an afterAll.
+ */
+export function sharedChromium(): Promise<Browser> {
+  shared ??= launchChromium();
+  return shared;
+}
+
+export async function closeSharedChromium(): Promise<void> {
+  const browser = shared;
+  shared = undefined;
+  await (await browser?.catch(() => undefined))?.close();
+}
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -17,7 +17,7 @@ import { compareDirs } from "../../src/compare/compare.js";
 import { loadRunDirectory } from "../../src/runs/load.js";
 import { baseIdOf } from "../../src/suites/browse.js";
 import { suiteOf } from "../../src/suites/registry.js";
-import { haveChromium, launchChromium } from "../helpers/browser.js";
+import { closeSharedChromium, haveChromium, sharedChromium } from "../helpers/browser.js";
 import { tinyLabelsRun } from "../helpers/labelsRun.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { PROJECT_ROOT } from "../helpers/models.js";
@@ -70,6 +70,9 @@ function questionsWhere<R extends { id: string }>(records: readonly R[], keep: (
   return new Set(records.filter(keep).map((r) => baseIdOf(r.id))).size;
 }
 
+// One Chromium for the file's pages (helpers/browser.ts).
+afterAll(closeSharedChromium);
+
 describe.skipIf(!have)("report.html and compare.html in Chromium", () => {
   let browser: Browser;
   const via = path.join(work, "via-letters");
@@ -101,12 +104,8 @@ describe.skipIf(!have)("report.html and compare.html in Chromium", () => {
     }
     const c = valuelens(["compare", via, other, ...(hasGit ? [] : ["--allow-partial"]), "--out", cmp]);
     expect(c.code).toBe(0);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 300_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
 
   it("VIA: numbers, figures, filters, a misaligned cell side by side, prompt and repeats", async () => {
     const { run, metrics, tables, figures } = expected(via);
@@ -282,12 +281,8 @@ describe.skipIf(!have || !hasGit)("report.html of a prediction run in Chromium",
     ]);
     expect(p.stderr).toBe("");
     expect(p.code).toBe(0);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 600_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
 
   it("numbers, filters by mode, and the few-shot conversation of a question", async () => {
     const { run, metrics, tables, figures } = expected(predict);
