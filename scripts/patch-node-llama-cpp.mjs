@@ -68,7 +68,10 @@ function main() {
   try {
     // The package's entry, then up to the folder whose package.json is node-llama-cpp's.
     dir = path.dirname(createRequire(import.meta.url).resolve("node-llama-cpp"));
-    while (!existsSync(path.join(dir, "package.json")) || JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).name !== "node-llama-cpp") {
+    while (
+      !existsSync(path.join(dir, "package.json")) ||
+      JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).name !== "node-llama-cpp"
+    ) {
       if (dir === path.dirname(dir)) throw new Error("no package.json");
       dir = path.dirname(dir);
     }
