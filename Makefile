@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test bench bench-gpu bench-html screenshots chaos typecheck lint format clean llama-server
+.PHONY: build demo demo-dilemmas test test-quick bench-tests bench bench-gpu bench-html screenshots chaos typecheck lint format clean llama-server
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -29,6 +29,14 @@ demo-dilemmas: build
 # npm test: build, type check (src, test, bench), Biome, then vitest (and the fidelity line).
 test: node_modules/.package-lock.json
 	npm test
+
+# The pure-logic tier (test/helpers/tiers.ts), for the edit-test loop: about 15 s.
+test-quick: node_modules/.package-lock.json
+	npm run test:quick
+
+# npm test's steps timed, every file's and test's duration into bench/results/tests.json (--label after).
+bench-tests: node_modules/.package-lock.json
+	npm run bench:tests
 
 bench: build
 	node --import tsx bench/run.ts
