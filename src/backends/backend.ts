@@ -91,6 +91,12 @@ export interface LetterScores {
    * every letter was returned, and for engines that see the whole distribution or sample.
    */
   unseen?: UnseenLetters;
+  /**
+   * llama-server: letter spellings (of a vocabulary it knows whole) the server's top-K did not
+   * return and that were counted as 0, because together they could not move a probability by
+   * more than 1e-6. Absent when every spelling was read.
+   */
+  leftOut?: LeftOutSpellings;
   evaluatedTokens: number;
   reusedTokens: number;
 }
@@ -124,6 +130,21 @@ export interface UnseenLetters {
    * min(letters x spellingsPerLetter x tokenBound, 1 - the returned tokens' total).
    * (Only the second term holds whatever the spellings; the first assumes spellingsPerLetter.)
    */
+  massBound: number;
+}
+
+/**
+ * Letter spellings left out of a top-K read (llama-server, whose vocabulary is known, so the
+ * spellings are exact, not assumed): each has probability at most the K-th returned token's.
+ */
+export interface LeftOutSpellings {
+  /** How many single-token spellings of the letters were not among the returned tokens (counted as 0). */
+  spellings: number;
+  /** K: the top tokens asked for and returned. */
+  topK: number;
+  /** The K-th returned probability: no token left out has more. */
+  tokenBound: number;
+  /** Upper bound on their total raw probability: min(spellings x tokenBound, 1 - the returned total). */
   massBound: number;
 }
 

@@ -13,9 +13,10 @@
  * `cache_prompt`, `n_predict: 0` for each segment but the last), exactly the batches the
  * embedded backend evaluates, so the numbers agree with it; a segment still cached in the slot
  * from the previous question is not sent again. The last request reads the next-token
- * distribution with `n_probs`: first the top `N_PROBS_FIRST` tokens, and when any spelling of
- * a letter is not among them, the whole vocabulary (no letter is ever read as 0 because it was
- * cut off). Letter spellings come from the server's vocabulary (every token's text, read once).
+ * distribution with `n_probs`: first the top `N_PROBS_FIRST` tokens; spellings of a letter not
+ * among them count as 0 only while together they could move no probability by more than
+ * `LEFT_OUT_SHIFT_LIMIT` (the record carries the bound), else the whole vocabulary is read
+ * (`readTopK`). Letter spellings come from the server's vocabulary (every token's text, read once).
  *
  * Generation: the prompt is evaluated afresh (not from the slot's cache), then greedy answers are decoded one token per request (the
  * server reports its most probable next token; see `greedySteps`), so the server's output
@@ -39,8 +40,9 @@ import type {
   PreparedPrompt,
   PrepareOptions,
 } from "./backend.js";
+import type { LeftOutSpellings } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
-import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
+import { renormalizationShiftBound, scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { parseReply, type ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import {
@@ -52,8 +54,42 @@ import {
   type ReasoningHandling,
 } from "../templates/prompt.js";
 
-/** Top tokens asked for first; the whole vocabulary only when a letter spelling is not among them. */
+/** Top tokens asked for first; the whole vocabulary only when the spellings not among them could matter (readTopK). */
 export const N_PROBS_FIRST = 256;
+
+/**
+ * The most the letter spellings left out of a top-K read may move a renormalized probability or
+ * the score (their bound, `renormalizationShiftBound`); above it the whole vocabulary is read.
+ */
+export const LEFT_OUT_SHIFT_LIMIT = 1e-6;
+
+/**
+ * What a top-K read of the next-token distribution gives the letters. Every spelling returned:
+ * read. Some not returned: each has probability at most the K-th returned one's (the server
+ * returns the K most probable), so together at most d = min(spellings x p_K, 1 - returned total),
+ * which moves a renormalized probability or the score by at most d / (M + d) (M: the letter mass
+ * read). Within LEFT_OUT_SHIFT_LIMIT they are counted as 0 and the bound is recorded
+ * (`leftOut`); beyond it, or when nothing of a letter was read, the whole vocabulary is fetched.
+ */
+export function readTopK(
+  top: ReadonlyMap<number, { p: number }>,
+  spellings: ReadonlyMap<string, readonly number[]>,
+  topK: number,
+  vocabSize: number,
+): { fetchAll: boolean; leftOut?: LeftOutSpellings } {
+  const wanted = new Set([...spellings.values()].flat());
+  const missing = [...wanted].filter((id) => !top.has(id)).length;
+  if (missing === 0 || topK >= vocabSize) return { fetchAll: false };
+  const ps = [...top.values()].map((t) => t.p);
+  if (ps.length < topK) return { fetchAll: true }; // a list cut short bounds nothing
+  const tokenBound = Math.min(...ps);
+  const returned = ps.reduce((a, b) => a + b, 0);
+  const massBound = Math.min(missing * tokenBound, Math.max(0, 1 - returned));
+  let mass = 0;
+  for (const id of wanted) mass += top.get(id)?.p ?? 0;
+  if (renormalizationShiftBound(mass, massBound) > LEFT_OUT_SHIFT_LIMIT) return { fetchAll: true };
+  return { fetchAll: false, leftOut: { spellings: missing, topK, tokenBound, massBound } };
+}
 
 export interface LlamaServerOptions extends ServerConnectionOptions {
   name: string;
@@ -262,7 +298,7 @@ export class LlamaServerBackend implements Backend {
       outputOptions: {
         template: template.info,
         letterMethod: "logprobs",
-        nProbs: `${N_PROBS_FIRST}, else the whole vocabulary`,
+        nProbs: `${N_PROBS_FIRST}, else the whole vocabulary when the spellings left out could move a probability by more than ${LEFT_OUT_SHIFT_LIMIT}`,
         ...(opts.digest ? {} : { identity }),
       },
       otherOptions: { endpoints, slots: lanes.length, timeoutMs: opts.timeoutMs, retries: opts.retries },
@@ -377,19 +413,23 @@ export class LlamaServerBackend implements Backend {
         lane.tokens = tokens.slice(0, end);
       }
       const spellings = this.letterSpellings(letters);
-      const wanted = new Set([...spellings.values()].flat());
       let nProbs = Math.min(N_PROBS_FIRST, this.vocab.length);
       let top = await this.lastTokenProbs(lane, tokens, nProbs);
-      if ([...wanted].some((id) => !top.has(id)) && nProbs < this.vocab.length) {
+      let read = readTopK(top, spellings, nProbs, this.vocab.length);
+      if (read.fetchAll) {
         nProbs = this.vocab.length;
         top = await this.lastTokenProbs(lane, tokens, nProbs);
+        read = readTopK(top, spellings, nProbs, this.vocab.length);
       }
       lane.evaluatedEnds.push(tokens.length);
       lane.tokens = tokens;
       this.counters.evaluations += 1;
       this.counters.evaluatedTokens += tokens.length - reuse;
       this.counters.reusedTokens += reuse;
-      return this.lettersFrom(top, spellings, letters, nProbs, segmentEnds.length, tokens.length - reuse, reuse);
+      return {
+        ...this.lettersFrom(top, spellings, letters, nProbs, segmentEnds.length, tokens.length - reuse, reuse),
+        ...(read.leftOut ? { leftOut: read.leftOut } : {}),
+      };
     } catch (err) {
       lane.tokens = [];
       lane.evaluatedEnds = [];

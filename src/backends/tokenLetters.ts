@@ -47,3 +47,23 @@ export function scoreSpellings<T extends number>(
   for (const l of perLetter) probs[l.letter] = mass > 0 ? l.p / mass : 0;
   return { probs, mass, perLetter };
 }
+
+/**
+ * How far a renormalized letter probability, and the question's score, could move when letters
+ * outside a server's top-K list hold up to `massBound` (d) of raw probability besides the
+ * letter mass M found.
+ *
+ * The letters found give q_i = p_i / M; with the unseen letters holding δ in [0, d] the true
+ * renormalized distribution is q'_i = p_i / (M + δ) (found) and δ_j / (M + δ) (unseen). Their
+ * total-variation distance is ½(Σ_found p_i (1/M - 1/(M+δ)) + δ/(M+δ)) = δ / (M + δ) <= d / (M + d).
+ * Each single probability moves by at most the total-variation distance, and so does any
+ * expectation E_q[f] of an f with values in [0, 1]: every letters score is one (expected
+ * position / (n - 1) on a scale, or P(resisting) = E[1{resisting}]), so the score moves by at
+ * most d / (M + d) as well. 1 when nothing was found (M = 0) but something could be unseen.
+ * The same bound holds when the δ_j belong to letters already found (spellings left out of a
+ * top-K read): |q'_i - q_i| = |δ_i M - p_i δ| / (M (M + δ)) <= δ / (M + δ).
+ */
+export function renormalizationShiftBound(mass: number, massBound: number): number {
+  if (!(massBound > 0)) return 0;
+  return mass > 0 ? massBound / (mass + massBound) : 1;
+}

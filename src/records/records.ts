@@ -35,6 +35,24 @@ export const UnseenLettersSchema = z.object({
   shiftBound: z.number(),
 });
 
+/**
+ * llama-server: letter spellings its top-K did not return, counted as 0 because together they
+ * could move no probability by more than 1e-6 (src/backends/llamaServer.ts). Absent when every
+ * spelling was read (and in records made before valuelens read a top-K only).
+ */
+export const LeftOutSpellingsSchema = z.object({
+  /** Single-token spellings of the letters not among the returned tokens. */
+  spellings: z.number().int(),
+  /** K: the top tokens asked for and returned. */
+  topK: z.number().int(),
+  /** The K-th returned probability: no spelling left out has more. */
+  tokenBound: z.number(),
+  /** Upper bound d on their total raw probability: min(spellings x tokenBound, 1 - returned total). */
+  massBound: z.number(),
+  /** With letter mass M: d / (M + d), the most a renormalized probability or the score could move. */
+  shiftBound: z.number(),
+});
+
 const LetterScoresSchema = z.object({
   probs: z.record(z.string(), z.number()),
   mass: z.number(),
@@ -42,6 +60,7 @@ const LetterScoresSchema = z.object({
   top: z.object({ text: z.string(), p: z.number() }),
   method: z.string(),
   unseen: UnseenLettersSchema.optional(),
+  leftOut: LeftOutSpellingsSchema.optional(),
 });
 
 /** The persona kinds a run asks under (src/personas/personas.ts builds them); part of the record format. */
