@@ -43,6 +43,22 @@ export function physicalCores(): number {
   return Math.max(1, os.arch() === "arm64" ? logical : Math.ceil(logical / 2));
 }
 
+/** CUDA's largest JIT cache (CUDA_CACHE_MAXSIZE is capped at 4 GiB). */
+export const CUDA_JIT_CACHE_BYTES = 4 * 1024 ** 3;
+
+/**
+ * CUDA_CACHE_MAXSIZE for a process about to load llama.cpp, unless the user set one: a GPU whose
+ * code the binary carries only as PTX (node-llama-cpp 3.21.1's CUDA prebuilt on an sm_90 card)
+ * JIT-compiles about 259 MB of kernels, more than CUDA's default cache keeps (256 MiB), and would
+ * compile them again, about 2,800 CPU-seconds, in every run. Returns the environment to set (empty
+ * when the user chose).
+ */
+export function cudaJitCacheEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return env.CUDA_CACHE_MAXSIZE === undefined || env.CUDA_CACHE_MAXSIZE === ""
+    ? { CUDA_CACHE_MAXSIZE: String(CUDA_JIT_CACHE_BYTES) }
+    : {};
+}
+
 export function hardwareSummary(): Record<string, unknown> {
   return {
     cpuModel: os.cpus()[0]?.model,

@@ -47,7 +47,7 @@ import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { batchingStrategy, type LlamaBatching } from "./llamaBatching.js";
 import { modelDigest } from "./modelDigest.js";
 import { chooseSequences, MAX_AUTO_SEQUENCES, type SequencesChoice, type SequencesSetting } from "./sequences.js";
-import { defaultThreads, hardwareSummary } from "./hardware.js";
+import { cudaJitCacheEnv, defaultThreads, hardwareSummary } from "./hardware.js";
 import { UserError } from "../util/errors.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import {
@@ -149,6 +149,8 @@ export class LlamaCppBackend implements Backend {
     // telling one inside its one-line error instead of printing several lines of its own.
     const loadLogs: string[] = [];
     let loading = true;
+    // Before CUDA starts (it reads the variable once): a JIT cache that holds the PTX kernels.
+    Object.assign(process.env, cudaJitCacheEnv());
     const llama = await getLlama({
       gpu: opts.gpu === false ? false : "auto",
       logLevel: LlamaLogLevel.error,
