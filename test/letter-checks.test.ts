@@ -11,7 +11,7 @@ import { metricsFromRecords } from "../src/suites/via/metrics/fromRecords.js";
 import { renderDilemmaReport, dilemmaReportTables } from "../src/suites/dilemmas/report.js";
 import { earlyLetterMassWarning, lowLetterMassBlock, unseenLettersSummary } from "../src/report/letterChecks.js";
 import { renderRunReport, runReportTables } from "../src/suites/via/report.js";
-import { renormalizationShiftBound } from "../src/elicitation/letters.js";
+import { renormalizationShiftBound } from "../src/backends/tokenLetters.js";
 import { viaSuite } from "../src/suites/via/index.js";
 
 const letterScore = viaSuite.letterScore;

@@ -36,11 +36,11 @@ import type {
   EvaluationCounters,
   GenerateOptions,
   Generation,
+  LeftOutSpellings,
   LetterScores,
   PreparedPrompt,
   PrepareOptions,
 } from "./backend.js";
-import type { LeftOutSpellings } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { renormalizationShiftBound, scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
 import { parseReply, type ServerClient, serverClient, trimSlash, type ServerConnectionOptions } from "./http/client.js";
@@ -69,7 +69,8 @@ export const LEFT_OUT_SHIFT_LIMIT = 1e-6;
  * returns the K most probable), so together at most d = min(spellings x p_K, 1 - returned total),
  * which moves a renormalized probability or the score by at most d / (M + d) (M: the letter mass
  * read). Within LEFT_OUT_SHIFT_LIMIT they are counted as 0 and the bound is recorded
- * (`leftOut`); beyond it, or when nothing of a letter was read, the whole vocabulary is fetched.
+ * (`leftOut`); beyond it (always when no letter mass was read, M = 0, or the list came back
+ * shorter than K) the whole vocabulary is fetched.
  */
 export function readTopK(
   top: ReadonlyMap<number, { p: number }>,

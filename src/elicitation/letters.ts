@@ -54,5 +54,3 @@ export function lettersFields(
   };
   return { letters, optionProbs };
 }
-
-export { renormalizationShiftBound };
