@@ -418,9 +418,10 @@ export class LlamaServerBackend implements Backend {
       let top = await this.lastTokenProbs(lane, tokens, nProbs);
       let read = readTopK(top, spellings, nProbs, this.vocab.length);
       if (read.fetchAll) {
+        // The whole vocabulary: every spelling is read, none left out.
         nProbs = this.vocab.length;
         top = await this.lastTokenProbs(lane, tokens, nProbs);
-        read = readTopK(top, spellings, nProbs, this.vocab.length);
+        read = { fetchAll: false };
       }
       lane.evaluatedEnds.push(tokens.length);
       lane.tokens = tokens;
