@@ -20,14 +20,15 @@
  *
  * Usage: node --import tsx bench/run.ts [--via PATH] [--country C] [--topic T] [--repeats N]
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Token } from "node-llama-cpp";
 import type { Backend, PreparedPrompt } from "../src/backends/backend.js";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
-import { loadVia, SAMPLE_VIA_PATH, type ViaDataset } from "../src/suites/via/dataset.js";
+import type { ViaDataset } from "../src/suites/via/dataset.js";
+import { benchDataset } from "./dataset.js";
 import { ensureTestModel } from "../src/gguf/index.js";
 import type { LlamaBatching } from "../src/backends/llamaBatching.js";
 import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
@@ -47,17 +48,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const SHARED_VIA = path.resolve(root, "../shared/datasets/via/value_action_gap_full_data_generation.csv");
-const FETCHED_VIA = path.resolve(root, "datasets/cache/value_action_gap_full_data_generation.csv");
-
 async function dataset(): Promise<{ ds: ViaDataset; label: string }> {
-  for (const candidate of [args.via, process.env.VALUELENS_VIA, FETCHED_VIA, SHARED_VIA]) {
-    if (candidate && existsSync(candidate)) return { ds: await loadVia(candidate), label: candidate };
-  }
-  console.log(
-    "note: no full VIA CSV found (pass --via PATH); benchmarking on the shipped sample, which has few values",
-  );
-  return { ds: await loadVia(SAMPLE_VIA_PATH), label: "sample" };
+  return benchDataset(args.via);
 }
 
 /** Keeps the model loaded across runs and records every letters prompt it scores. */

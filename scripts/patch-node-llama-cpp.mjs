@@ -63,6 +63,117 @@ export function rememberedBindingTest(test) {
 }
 `;
 
+// controlledEvaluate learns `generateNext: { valuelensLetters: Uint32Array }`: the logits of those
+// tokens plus max, argmax and the sum of exp over the vocabulary, from the addon valuelens builds
+// (scripts/build-addon.mjs, native/valuelensLetters.cpp). Read in the synchronous part of the
+// output callback, right after llama_decode and before any other output or decode can run: two
+// outputs of one batch are read one after the other and cannot swap.
+const LETTERS_MARK = "/* valuelens: letters */";
+const LETTERS_PATCHES = [
+  [
+    "if (generateNext.probabilities === true || generateNext.confidence === true || generateNext.token === true)\n                    logitsArray[index] = true;",
+    `if (generateNext.probabilities === true || generateNext.confidence === true || generateNext.token === true || generateNext.valuelensLetters != null ${LETTERS_MARK})\n                    logitsArray[index] = true;`,
+  ],
+  [
+    "contextShiftOptions, async (batchLogitIndex, tokenIndex) => {\n                const inputToken = input[tokenIndex];\n",
+    `contextShiftOptions, async (batchLogitIndex, tokenIndex) => {
+                const inputToken = input[tokenIndex];
+                ${LETTERS_MARK}
+                const valuelensLetters = inputToken instanceof Array ? inputToken[1]?.generateNext?.valuelensLetters : undefined;
+                if (valuelensLetters != null) {
+                    const output = { next: { valuelensLetters: this._context._llama._bindings.valuelens.letterLogits(this._context._ctx, batchLogitIndex, valuelensLetters) } };
+                    onTokenResult?.(tokenIndex, output);
+                    return output;
+                }
+`,
+  ],
+];
+
+// controlledEvaluate creates a native sampler (a vocabulary-sized candidate array, 1.5 MB for
+// 128k tokens) on every call, even when no output is sampled; valuelens calls it once per prompt
+// segment. Created on first use instead.
+const LAZY_SAMPLER_PATCHES = [
+  [
+    "        const sampler = new LlamaSampler(this.model);\n",
+    "        let lazySampler; /* valuelens: lazy sampler */\n        const getSampler = () => (lazySampler ??= new LlamaSampler(this.model));\n",
+  ],
+  [
+    '                return await withLock([sampler, "sample"], async () => {\n',
+    '                const sampler = getSampler();\n                return await withLock([sampler, "sample"], async () => {\n',
+  ],
+  [
+    '            void withLock([sampler, "sample"], sampler.asyncDispose);\n',
+    '            if (lazySampler != null)\n                void withLock([lazySampler, "sample"], lazySampler.asyncDispose);\n',
+  ],
+];
+
+// LlamaContextSequence learns valuelensCopyPrefixFrom(source, tokens): the KV cells of a prefix
+// another sequence of the same context holds are copied (llama_memory_seq_cp, through the addon
+// valuelens builds) instead of evaluated again. Under the context's lock, so no decode runs
+// meanwhile; it checks the source still holds those tokens, evaluated, and returns false when
+// it does not (the caller evaluates them then).
+const COPY_MARK = "/* valuelens: copy prefix */";
+const COPY_METHOD = `
+${COPY_MARK}
+LlamaContextSequence.prototype.valuelensCopyPrefixFrom = async function (source, tokens) {
+    this._ensureNotDisposed();
+    const copy = this._context._llama._bindings.valuelens?.copySequence;
+    if (copy == null || source === this || source._context !== this._context || tokens.length === 0)
+        return false;
+    return await withLock([this._context, "context"], async () => {
+        if (source.disposed || this.disposed || source._nextTokenIndex < tokens.length ||
+            source._loadedTokenPredictions.length > 0 || this._loadedTokenPredictions.length > 0)
+            return false;
+        for (let i = 0; i < tokens.length; i++)
+            if (source._contextTokens[i] !== tokens[i])
+                return false;
+        const ctx = this._context._ctx;
+        ctx.removeTokenCellsFromSequence(this._sequenceId, 0, -1);
+        this._contextTokens = [];
+        this._nextTokenIndex = 0;
+        // Separate KV streams per sequence: llama.cpp copies the whole stream, then the tail goes.
+        copy(ctx, source._sequenceId, this._sequenceId, -1, -1);
+        if (!ctx.removeTokenCellsFromSequence(this._sequenceId, tokens.length, -1)) {
+            ctx.removeTokenCellsFromSequence(this._sequenceId, 0, -1);
+            return false;
+        }
+        this._contextTokens = tokens.slice();
+        this._nextTokenIndex = tokens.length;
+        return true;
+    });
+};
+`;
+
+/** Apply `patches` (each anchor exactly once) inside controlledEvaluate's body only. */
+function patchControlledEvaluate(source, patches) {
+  const start = source.indexOf("    async controlledEvaluate(input, options) {\n");
+  const end = start < 0 ? -1 : source.indexOf("\n    /* eslint-disable", start);
+  if (start < 0 || end < 0) return undefined;
+  let body = source.slice(start, end);
+  for (const [anchor, replacement] of patches) {
+    if (body.split(anchor).length !== 2) return undefined;
+    body = body.replace(anchor, replacement);
+  }
+  return source.slice(0, start) + body + source.slice(end);
+}
+
+function patchLetters(dir) {
+  const file = path.join(dir, "dist", "evaluator", "LlamaContext", "LlamaContext.js");
+  if (!existsSync(file)) return console.log(`valuelens: ${file} not found; letters use node-llama-cpp's softmax`);
+  const source = readFileSync(file, "utf8");
+  if (source.includes(LETTERS_MARK)) return;
+  const patched = patchControlledEvaluate(source, [...LETTERS_PATCHES, ...LAZY_SAMPLER_PATCHES]);
+  if (
+    patched === undefined ||
+    !/^export class LlamaContextSequence \{$/m.test(patched) ||
+    !/^import \{[^}]*\bwithLock\b[^}]*\} from "lifecycle-utils";$/m.test(patched)
+  )
+    return console.log(
+      "valuelens: this node-llama-cpp's LlamaContext.js is not the one the patch knows; letters use its softmax",
+    );
+  writeFileSync(file, patched + COPY_METHOD);
+}
+
 function main() {
   let dir;
   try {
@@ -84,6 +195,7 @@ function main() {
     console.log(`valuelens: ${getLlama} not found; node-llama-cpp left as it is (each run tests its binary)`);
     return;
   }
+  patchLetters(dir);
   const source = readFileSync(getLlama, "utf8");
   writeFileSync(path.join(dir, "dist", "bindings", "utils", "valuelensBindingTestMemo.js"), MEMO_MODULE);
   if (source.includes(MARK)) return;

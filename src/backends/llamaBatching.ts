@@ -6,8 +6,7 @@
  *   queued, up to the batch size: exactly the batches a one-sequence context makes. Every
  *   question's numbers are then the same, bit for bit, as when it runs alone, whatever the
  *   other lanes are doing (test/lanes.test.ts checks it).
- * - "shared": evaluations of several lanes share a batch (more throughput on a GPU), but never
- *   two that read logits. llama.cpp splits a batch of several sequences into ubatches of equal
+ * - "shared": evaluations of several lanes share a batch (more throughput on a GPU). llama.cpp splits a batch of several sequences into ubatches of equal
  *   tokens per sequence (`split_equal`), so a question's tokens are cut differently depending on
  *   its neighbours and the arithmetic changes slightly (measured: README section 4). When two
  *   outputs land in one batch, that split can put them out of batch order; llama.cpp then
@@ -54,11 +53,58 @@ export const sharedBatchesOneOutput: CustomBatchingPrioritizationStrategy = ({ i
   return chosen;
 };
 
+/**
+ * Evaluations of several lanes in one batch, first queued first, each lane with at most one
+ * output (an evaluation is cut before its second output). For outputs read synchronously after
+ * the decode (the native letter read), where outputs of several lanes cannot swap.
+ */
+export const sharedBatchesOnePerLane: CustomBatchingPrioritizationStrategy = ({ items, size }) => {
+  const chosen: PrioritizedBatchItem[] = [];
+  let left = size;
+  for (const item of items) {
+    if (left <= 0) break;
+    let amount = Math.min(item.tokens.length, left);
+    const firstOutput = firstLogitIndex(item, amount);
+    if (firstOutput >= 0) {
+      const second = firstLogitIndex(item, amount, firstOutput + 1);
+      if (second >= 0) amount = second;
+    }
+    chosen.push({ item, processAmount: amount });
+    left -= amount;
+  }
+  return chosen;
+};
+
+/** How many outputs a strategy's batch holds (for the counters and tests). */
+export function outputsInBatch(chosen: readonly PrioritizedBatchItem[]): number {
+  let outputs = 0;
+  for (const { item, processAmount } of chosen) for (let i = 0; i < processAmount; i++) if (item.logits[i]) outputs++;
+  return outputs;
+}
+
 function firstLogitIndex(item: BatchItem, before: number, from = 0): number {
   for (let i = from; i < before; i++) if (item.logits[i]) return i;
   return -1;
 }
 
-export function batchingStrategy(batching: LlamaBatching): CustomBatchingPrioritizationStrategy {
-  return batching === "shared" ? sharedBatchesOneOutput : isolatedBatches;
+/** What a shared batch may hold: one output ("softmax" reads race), or one per lane (native reads). */
+export type SharedOutputs = "one output per batch" | "one output per lane per batch";
+
+export function batchingStrategy(
+  batching: LlamaBatching,
+  outputs: SharedOutputs = "one output per batch",
+  onBatch?: (outputs: number) => void,
+): CustomBatchingPrioritizationStrategy {
+  const strategy =
+    batching === "isolated"
+      ? isolatedBatches
+      : outputs === "one output per lane per batch"
+        ? sharedBatchesOnePerLane
+        : sharedBatchesOneOutput;
+  if (!onBatch) return strategy;
+  return (args) => {
+    const chosen = strategy(args);
+    onBatch(outputsInBatch(chosen));
+    return chosen;
+  };
 }

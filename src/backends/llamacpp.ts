@@ -25,8 +25,8 @@ import {
   type ChatHistoryItem,
   type ChatWrapper,
   type Llama,
+  LlamaContextSequence,
   type LlamaContext,
-  type LlamaContextSequence,
   type LlamaGrammar,
   type LlamaModel,
   type Token,
@@ -44,10 +44,12 @@ import type {
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
-import { batchingStrategy, type LlamaBatching } from "./llamaBatching.js";
+import { nativeLetterReader, readLogits, type NativeLetterReader } from "./nativeLetters.js";
+import { batchingStrategy, type LlamaBatching, type SharedOutputs } from "./llamaBatching.js";
 import { modelDigest } from "./modelDigest.js";
 import { chooseSequences, MAX_AUTO_SEQUENCES, type SequencesChoice, type SequencesSetting } from "./sequences.js";
 import { cudaJitCacheEnv, defaultThreads, hardwareSummary } from "./hardware.js";
+import { cudaReport, loadedCudaLibrary, nvidiaDevices, type CudaReport } from "./cuda.js";
 import { UserError } from "../util/errors.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import {
@@ -93,6 +95,14 @@ export interface LlamaCppOptions {
 
 const TEMPLATE_PROBE = "\u0001VALUELENS_USER_MESSAGE\u0001";
 
+/** A prefix shorter than this is evaluated again rather than copied (a copy moves a whole KV stream). */
+const MIN_COPIED_TOKENS = 8;
+
+/** node-llama-cpp's sequence with valuelens' prefix copy (scripts/patch-node-llama-cpp.mjs). */
+interface CopyingSequence {
+  valuelensCopyPrefixFrom(source: LlamaContextSequence, tokens: Token[]): Promise<boolean>;
+}
+
 interface Lane {
   sequence: LlamaContextSequence;
   /** Token boundaries of segments evaluated into this lane's KV cache, in order. */
@@ -103,6 +113,9 @@ interface Lane {
 export class LlamaCppBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
   private readonly letterTokenCache = new Map<string, Map<string, Token[]>>();
+  private readonly spellingIdCache = new Map<string, Uint32Array>();
+  /** Each token's text as it reads in a word sequence (spellingText), once per token. */
+  private readonly spellingTexts = new Map<Token, string>();
   private tokensByText: Map<string, (readonly [Token, string])[]> | undefined;
   /** JSON-schema grammars, built once per schema (keyed by the schema's JSON). */
   private readonly grammarCache = new Map<string, LlamaGrammar>();
@@ -119,9 +132,17 @@ export class LlamaCppBackend implements Backend {
     private readonly chatWrapper: ChatWrapper | null,
     private readonly handling: ReasoningHandling,
     private readonly batching: LlamaBatching,
+    /** valuelens' letter reader in node-llama-cpp's addon; undefined: the full softmax (nativeLetters.ts). */
+    private readonly native: NativeLetterReader | undefined,
   ) {}
 
   readonly reusesPrefixes = true;
+  /** Prompt tokens copied from another lane's KV cache instead of evaluated (also counted as reused). */
+  copiedTokens = 0;
+  /** Whether lanes copy shared prefixes from each other (copyPrefixesReason says why not). */
+  copyPrefixes = false;
+  /** Batches dispatched, and how many held several outputs (shared batching with native reads). */
+  batchOutputs = { batches: 0, multiOutput: 0, maxOutputs: 0 };
 
   get laneCount(): number {
     return this.lanes.length;
@@ -160,6 +181,17 @@ export class LlamaCppBackend implements Backend {
       },
       maxThreads: threads,
     });
+    // A GPU the CUDA build has no code for would abort the process at the first kernel: refuse
+    // before the model loads, in one line naming the fix (cuda.ts). VALUELENS_CUDA_CHECK=off skips it.
+    let cuda: CudaReport | undefined;
+    if (llama.gpu === "cuda" && process.env.VALUELENS_CUDA_CHECK !== "off") {
+      const { report, refusal } = cudaReport(nvidiaDevices(), loadedCudaLibrary());
+      if (refusal) {
+        await llama.dispose().catch(() => {});
+        throw new UserError(refusal);
+      }
+      cuda = report;
+    }
     let model: LlamaModel;
     try {
       model = await llama.loadModel({
@@ -183,6 +215,10 @@ export class LlamaCppBackend implements Backend {
     // `auto` implies shared batches (the point of several sequences on a GPU) unless the entry says otherwise.
     const batching: LlamaBatching =
       sequences > 1 ? (opts.batching ?? (choice.auto ? "shared" : "isolated")) : "isolated";
+    // Native letter reads are synchronous, so shared batches may hold one output per lane (llamaBatching.ts).
+    const native = nativeLetterReader(llama);
+    const sharedOutputs: SharedOutputs = native ? "one output per lane per batch" : "one output per batch";
+    const batchOutputs = { batches: 0, multiOutput: 0, maxOutputs: 0 };
     let context: LlamaContext;
     try {
       context = await model.createContext({
@@ -191,7 +227,13 @@ export class LlamaCppBackend implements Backend {
         threads,
         batchSize: opts.batchSize,
         flashAttention: opts.flashAttention,
-        batching: { itemPrioritizationStrategy: batchingStrategy(batching) },
+        batching: {
+          itemPrioritizationStrategy: batchingStrategy(batching, sharedOutputs, (outputs) => {
+            batchOutputs.batches++;
+            if (outputs > 1) batchOutputs.multiOutput++;
+            batchOutputs.maxOutputs = Math.max(batchOutputs.maxOutputs, outputs);
+          }),
+        },
       });
     } catch (err) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -238,7 +280,7 @@ export class LlamaCppBackend implements Backend {
         // Isolated batches compute what a one-sequence context computes (the same key, the same
         // answers); shared batches are another method, whose last digits depend on timing.
         concurrentSequences: batching === "shared",
-        ...(batching === "shared" ? { batching: "shared, one output per batch" } : {}),
+        ...(batching === "shared" ? { batching: `shared, ${sharedOutputs}` } : {}),
         template: template
           ? template.info
           : { source: `node-llama-cpp ${chatWrapper!.wrapperName} chat wrapper`, note: templateNote },
@@ -253,9 +295,38 @@ export class LlamaCppBackend implements Backend {
         ? `the model's chat template (GGUF, sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}`
         : `${chatWrapper!.wrapperName} (node-llama-cpp; ${templateNote})`,
       reasoning: handling,
-      hardware: { ...hardwareSummary(), gpu: llama.gpu, gpuDevices: await llama.getGpuDeviceNames().catch(() => []) },
+      hardware: {
+        ...hardwareSummary(),
+        gpu: llama.gpu,
+        gpuDevices: await llama.getGpuDeviceNames().catch(() => []),
+        ...(cuda ? { cuda } : {}),
+        letters: native
+          ? "native read (valuelens' function in node-llama-cpp's addon)"
+          : "node-llama-cpp's full-vocabulary softmax (the addon was not rebuilt)",
+      },
     };
-    return new LlamaCppBackend(info, llama, model, context, lanes, template, chatWrapper, handling, batching);
+    if (!native && process.env.VALUELENS_LETTERS !== "softmax")
+      (opts.log ?? ((line: string) => process.stderr.write(line + "\n")))(
+        "letters: node-llama-cpp's addon has no valuelens letter reader (scripts/build-addon.mjs did not build it at install); reading the full-vocabulary softmax, slower, same numbers within 1e-6",
+      );
+    const backend = new LlamaCppBackend(
+      info,
+      llama,
+      model,
+      context,
+      lanes,
+      template,
+      chatWrapper,
+      handling,
+      batching,
+      native,
+    );
+    backend.batchOutputs = batchOutputs;
+    const copying = prefixCopying(llama, model, sequences);
+    backend.copyPrefixes = copying.copy;
+    if (sequences > 1)
+      info.otherOptions.copyPrefixes = copying.copy ? "across lanes (llama_memory_seq_cp)" : copying.reason;
+    return backend;
   }
 
   /**
@@ -370,50 +441,88 @@ export class LlamaCppBackend implements Backend {
       if (end > current.length || commonPrefixLength(current, tokens, end) < end) break;
       reuse = end;
     }
-    if (lane.sequence.nextTokenIndex > reuse) {
+    // A longer prefix in another lane's KV cache: copy its cells instead of evaluating them.
+    const copied = this.copyPrefixes ? await this.copyPrefix(lane, tokens as Token[], segmentEnds, reuse) : 0;
+    if (copied > reuse) reuse = copied;
+    else if (lane.sequence.nextTokenIndex > reuse) {
       await lane.sequence.eraseContextTokenRanges([{ start: reuse, end: lane.sequence.nextTokenIndex }]);
     }
     lane.evaluatedEnds = lane.evaluatedEnds.filter((e) => e <= reuse);
 
     const spellings = this.letterSpellings(letters);
+    const ids = this.native ? this.spellingIds(letters, spellings) : undefined;
     let start = reuse;
-    let probabilities: Map<Token, number> | undefined;
+    let read: { prob: (t: Token) => number; top: Token | undefined; topP: number } | undefined;
     for (const end of segmentEnds) {
       if (end <= start) continue;
       const batch = tokens.slice(start, end);
       const last = end === tokens.length;
-      // The full probability map (a softmax over the whole vocabulary, sorted by probability).
-      // node-llama-cpp's logit filter with includeMax was measured to give wrong values.
-      const items = batch.map((t, i) =>
-        last && i === batch.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t,
-      );
+      // Native: the spellings' logits and the log-sum-exp of the whole vocabulary (nativeLetters.ts).
+      // Otherwise node-llama-cpp's full probability map (a softmax over the whole vocabulary,
+      // sorted); its logit filter with includeMax was measured to give wrong values.
+      const generateNext = ids ? this.native!.option(ids) : { probabilities: true };
+      const items = batch.map((t, i) => (last && i === batch.length - 1 ? ([t, { generateNext }] as const) : t));
       const out = await lane.sequence.controlledEvaluate(items as never);
       if (last) {
-        probabilities = out[batch.length - 1]?.next.probabilities;
-        if (!probabilities) throw new Error("llama.cpp returned no probabilities");
+        const next = (out[batch.length - 1] as { next?: LetterOutput } | undefined)?.next;
+        read = letterRead(next, ids);
       }
       lane.evaluatedEnds.push(end);
       start = end;
     }
-    if (!probabilities) throw new Error("empty prompt");
+    if (!read) throw new Error("empty prompt");
     this.counters.evaluations += 1;
     this.counters.evaluatedTokens += tokens.length - reuse;
     this.counters.reusedTokens += reuse;
 
-    const prob = (t: Token) => probabilities!.get(t) ?? 0;
-    const [topToken, topP] = probabilities.entries().next().value ?? [undefined, 0];
     // Byte-fallback tokens spell a letter too; each spelling keeps its own key.
-    const { probs, mass, perLetter } = scoreSpellings(letters, spellings, prob, (t) => this.spellingText(t));
+    const { probs, mass, perLetter } = scoreSpellings(letters, spellings, read.prob, (t) => this.spellingText(t));
     return {
       probs,
       mass,
       perLetter,
-      topToken: { text: topToken === undefined ? "" : this.spellingText(topToken), p: topP },
+      topToken: { text: read.top === undefined ? "" : this.spellingText(read.top), p: read.topP },
       // Shared batches are another method (their last digits depend on the batch's composition).
-      method: `segments/${segmentEnds.length}:softmax${this.batching === "shared" ? "+shared-batches" : ""}`,
+      method: `segments/${segmentEnds.length}:${ids ? "logits" : "softmax"}${this.batching === "shared" ? "+shared-batches" : ""}`,
       evaluatedTokens: tokens.length - reuse,
       reusedTokens: reuse,
     };
+  }
+
+  /**
+   * Shared prefixes across lanes: the longest run of whole segments of this prompt that another
+   * lane holds, evaluated with the same boundaries, when it is longer than what this lane keeps
+   * (`reuse`). Its KV cells are copied into this lane (llama_memory_seq_cp, under the context's
+   * lock, checked there against the source's tokens). The copy holds the values this lane would
+   * compute (isolated batches evaluate a segment alone either way). Returns the tokens this
+   * lane now holds, or 0 when nothing was copied.
+   */
+  private async copyPrefix(lane: Lane, tokens: Token[], segmentEnds: number[], reuse: number): Promise<number> {
+    let best: { lane: Lane; end: number } | undefined;
+    for (const other of this.lanes) {
+      if (other === lane) continue;
+      const held = other.sequence.contextTokens;
+      let end = 0;
+      for (const e of segmentEnds.slice(0, -1)) {
+        if (!other.evaluatedEnds.includes(e) || e > held.length || commonPrefixLength(held, tokens, e) < e) break;
+        end = e;
+      }
+      if (end > (best?.end ?? reuse)) best = { lane: other, end };
+    }
+    if (!best || best.end - reuse < MIN_COPIED_TOKENS) return 0;
+    const copy = (lane.sequence as unknown as CopyingSequence).valuelensCopyPrefixFrom;
+    if (!(await copy.call(lane.sequence, best.lane.sequence, tokens.slice(0, best.end)))) return 0;
+    lane.evaluatedEnds = best.lane.evaluatedEnds.filter((e) => e <= best.end);
+    this.copiedTokens += best.end - reuse;
+    return best.end;
+  }
+
+  /** The spellings' token ids in one array, for the native read (once per letter set). */
+  private spellingIds(letters: string[], spellings: Map<string, Token[]>): Uint32Array {
+    const key = letters.join(",");
+    let ids = this.spellingIdCache.get(key);
+    if (!ids) this.spellingIdCache.set(key, (ids = Uint32Array.from([...new Set([...spellings.values()].flat())])));
+    return ids;
   }
 
   /** Every single-token spelling of each letter (`A`, `▁A`, ...), found once per letter set. */
@@ -452,6 +561,12 @@ export class LlamaCppBackend implements Backend {
   }
 
   private spellingText(token: Token): string {
+    let text = this.spellingTexts.get(token);
+    if (text === undefined) this.spellingTexts.set(token, (text = this.detokenizedSpelling(token)));
+    return text;
+  }
+
+  private detokenizedSpelling(token: Token): string {
     // Detokenize after a neutral token so a word-start marker shows as a leading space.
     const anchor = this.model.tokenize("x", false);
     const withAnchor = this.model.detokenize([...anchor, token], true);
@@ -591,6 +706,51 @@ async function sequencesFor(opts: LlamaCppOptions, llama: Llama, model: LlamaMod
  * harmony's `<|channel|>`/`<|message|>` (GPT-OSS). A special token: control, or user-defined
  * (llama.cpp marks harmony's tokens so), never an ordinary piece that happens to spell the text.
  */
+/**
+ * Whether lanes may copy each other's prefixes: valuelens' addon and patch present, several
+ * sequences, and a plain attention model. A recurrent or hybrid model's state cannot be cut
+ * back to a prefix, and a sliding-window cache may not hold a whole prefix (issue 22).
+ */
+function prefixCopying(llama: Llama, model: LlamaModel, sequences: number): { copy: boolean; reason: string } {
+  if (sequences <= 1) return { copy: false, reason: "one sequence" };
+  if (process.env.VALUELENS_COPY_PREFIXES === "0") return { copy: false, reason: "off (VALUELENS_COPY_PREFIXES=0)" };
+  const bindings = (llama as unknown as { _bindings?: Record<string, unknown> })._bindings ?? {};
+  const features = (bindings.valuelens as { features?: () => string[] } | undefined)?.features?.() ?? [];
+  const proto = LlamaContextSequence.prototype as unknown as Partial<CopyingSequence>;
+  if (!features.includes("copySequence/1") || typeof proto.valuelensCopyPrefixFrom !== "function")
+    return { copy: false, reason: "not available (node-llama-cpp's addon was not rebuilt)" };
+  const metadata = model.fileInfo.metadata as Record<string, unknown> & { general?: { architecture?: string } };
+  const arch = metadata.general?.architecture ?? "";
+  const call = (name: string) => (bindings[name] as ((a: string) => boolean | undefined) | undefined)?.(arch);
+  if (call("getIsArchRecurrent") !== false || call("getIsArchHybrid") !== false)
+    return { copy: false, reason: `off: ${arch || "this architecture"} is recurrent, hybrid or unknown` };
+  const attention = (metadata[arch] as { attention?: { sliding_window?: unknown } } | undefined)?.attention;
+  if (attention?.sliding_window !== undefined)
+    return { copy: false, reason: `off: ${arch} uses sliding-window attention` };
+  return { copy: true, reason: "" };
+}
+
+/** What the last output of a letters evaluation carries: the native read, or node-llama-cpp's probability map. */
+interface LetterOutput {
+  valuelensLetters?: Float64Array;
+  probabilities?: Map<Token, number>;
+}
+
+function letterRead(
+  next: LetterOutput | undefined,
+  ids: Uint32Array | undefined,
+): { prob: (t: Token) => number; top: Token | undefined; topP: number } {
+  if (ids) {
+    if (!next?.valuelensLetters) throw new Error("llama.cpp returned no logits");
+    const r = readLogits(next.valuelensLetters, ids);
+    return { prob: r.probability, top: r.argmax as Token, topP: 1 / r.sumExp };
+  }
+  const probabilities = next?.probabilities;
+  if (!probabilities) throw new Error("llama.cpp returned no probabilities");
+  const [top, topP] = probabilities.entries().next().value ?? [undefined, 0];
+  return { prob: (t) => probabilities.get(t) ?? 0, top, topP };
+}
+
 function reasoningTokens(model: LlamaModel): { think: boolean; harmony: boolean } {
   const isSingleSpecial = (text: string) => {
     const t = model.tokenize(text, true);

@@ -6,6 +6,7 @@
  * and what the model wants to say instead when they do not.
  */
 import type { Backend, LetterScores } from "../backends/backend.js";
+import type { CudaReport } from "../backends/cuda.js";
 import type { ViaDataset } from "../suites/via/dataset.js";
 import { viaPersonaFor } from "../personas/runPersonas.js";
 import { buildQuestions } from "../suites/via/questions.js";
@@ -30,7 +31,15 @@ export interface ScoredSample {
 }
 
 export interface PreflightResult {
-  backend: { engine: string; model: string; chatWrapper: string; reasoning: string; template?: unknown };
+  backend: {
+    engine: string;
+    model: string;
+    chatWrapper: string;
+    reasoning: string;
+    template?: unknown;
+    /** Where the model runs: the GPU, CUDA's device, driver and binary, how letters are read (llama.cpp). */
+    hardware?: Record<string, unknown>;
+  };
   prompts: PromptSample[];
   /** Letter -> its single-token spellings (token id and text), where the backend knows them. */
   spellings?: Record<string, { id: number; text: string }[]>;
@@ -160,6 +169,7 @@ export async function preflight(
       chatWrapper: backend.info.chatWrapper,
       reasoning: backend.info.reasoning,
       ...(template ? { template } : {}),
+      ...(backend.info.hardware ? { hardware: backend.info.hardware } : {}),
     },
     prompts,
     ...(spellings ? { spellings } : {}),
@@ -172,6 +182,29 @@ export async function preflight(
   };
 }
 
+/** GPU, CUDA device / driver / binary and the letter read, as `check` prints them. */
+function hardwareLines(h: Record<string, unknown> | undefined): string[] {
+  if (!h) return [];
+  const out: string[] = [];
+  if (h.gpu !== undefined)
+    out.push(
+      `gpu: ${h.gpu === false ? "none (CPU)" : String(h.gpu)}${Array.isArray(h.gpuDevices) && h.gpuDevices.length ? ` (${h.gpuDevices.join(", ")})` : ""}`,
+    );
+  const cuda = h.cuda as CudaReport | undefined;
+  if (cuda) {
+    for (const d of cuda.devices)
+      out.push(
+        `cuda device: ${d.name}, compute capability ${d.computeCapability}, driver ${d.driver} (CUDA ${d.driverCuda ?? "unknown"}); runs ${d.runs ?? "unknown"}`,
+      );
+    if (cuda.binary)
+      out.push(
+        `cuda binary: ${cuda.binary.file}: SASS ${cuda.binary.sass.join(", ") || "none"}; PTX ${cuda.binary.ptx.join(", ") || "none"}`,
+      );
+  }
+  if (typeof h.letters === "string") out.push(`letters: ${h.letters}`);
+  return out;
+}
+
 /** The preflight as text for the terminal. */
 export function formatPreflight(r: PreflightResult): string {
   const out: string[] = [];
@@ -179,6 +212,7 @@ export function formatPreflight(r: PreflightResult): string {
   out.push(`prompt format: ${r.backend.chatWrapper}`);
   out.push(`reasoning: ${r.backend.reasoning}`);
   if (r.backend.template) out.push(`template: ${JSON.stringify(r.backend.template)}`);
+  out.push(...hardwareLines(r.backend.hardware));
   for (const p of r.prompts) {
     out.push("", `--- ${p.label} (${p.id}${p.tokens !== undefined ? `, ${p.tokens} tokens` : ""}) ---`);
     out.push(p.text);

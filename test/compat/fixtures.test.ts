@@ -236,6 +236,10 @@ function expectWithinKernelTolerance(actual: string[], expected: string[]): void
   const close = (a: unknown, e: unknown, where: string): void => {
     if (typeof e === "number" && typeof a === "number") {
       expect(Math.abs(a - e), where).toBeLessThanOrEqual(KERNEL_TOLERANCE);
+    } else if (where.endsWith(".letters.method") && typeof e === "string" && typeof a === "string") {
+      // The fixtures read letters through node-llama-cpp's softmax; this install reads the same
+      // numbers (within 1e-6, test/native-letters.test.ts) natively, and says so.
+      expect(a.replace(/:logits\b/, ":softmax"), where).toBe(e);
     } else if (e !== null && typeof e === "object" && a !== null && typeof a === "object") {
       expect(Object.keys(a), where).toEqual(Object.keys(e));
       for (const [k, v] of Object.entries(e))
