@@ -38,8 +38,12 @@ test-quick: node_modules/.package-lock.json
 bench-tests: node_modules/.package-lock.json
 	npm run bench:tests
 
+# The bench model (letters vs paper, lanes), then the host's CPU per question against the vocabulary
+# (bench/vocabulary.ts, goal <= 2) and prompt tokens against the minimum with 16 lanes (bench/prefixes.ts).
 bench: build
 	node --import tsx bench/run.ts
+	node --import tsx bench/vocabulary.ts
+	node --import tsx bench/prefixes.ts
 
 # On a GPU box: the full VIA letters protocol on Llama-3-8B's shape (Q4_0) against llama-bench's
 # prefill and a many-slot llama-server; writes bench/results/gpu.json (see bench/gpu.ts).

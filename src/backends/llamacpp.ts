@@ -98,6 +98,11 @@ const TEMPLATE_PROBE = "\u0001VALUELENS_USER_MESSAGE\u0001";
 /** A prefix shorter than this is evaluated again rather than copied (a copy moves a whole KV stream). */
 const MIN_COPIED_TOKENS = 8;
 
+/** A prompt prefix as a map key. */
+function prefixKey(tokens: readonly number[], end: number): string {
+  return tokens.slice(0, end).join(",");
+}
+
 /** node-llama-cpp's sequence with valuelens' prefix copy (scripts/patch-node-llama-cpp.mjs). */
 interface CopyingSequence {
   valuelensCopyPrefixFrom(source: LlamaContextSequence, tokens: Token[]): Promise<boolean>;
@@ -139,8 +144,10 @@ export class LlamaCppBackend implements Backend {
   readonly reusesPrefixes = true;
   /** Prompt tokens copied from another lane's KV cache instead of evaluated (also counted as reused). */
   copiedTokens = 0;
-  /** Whether lanes copy shared prefixes from each other (copyPrefixesReason says why not). */
+  /** Whether lanes copy shared prefixes from each other (load says why not in otherOptions.copyPrefixes). */
   copyPrefixes = false;
+  /** Prefixes a lane is evaluating now (prefixKey), resolved when done. */
+  private readonly inflight = new Map<string, Promise<void>>();
   /** Batches dispatched, and how many held several outputs (shared batching with native reads). */
   batchOutputs = { batches: 0, multiOutput: 0, maxOutputs: 0 };
 
@@ -441,10 +448,37 @@ export class LlamaCppBackend implements Backend {
       if (end > current.length || commonPrefixLength(current, tokens, end) < end) break;
       reuse = end;
     }
-    // A longer prefix in another lane's KV cache: copy its cells instead of evaluating them.
-    const copied = this.copyPrefixes ? await this.copyPrefix(lane, tokens as Token[], segmentEnds, reuse) : 0;
-    if (copied > reuse) reuse = copied;
-    else if (lane.sequence.nextTokenIndex > reuse) {
+    // Shared prefixes across lanes: one that another lane holds, or is evaluating now (lanes
+    // start a prefix group's units together), is copied instead of evaluated again; the prefixes
+    // this lane evaluates are announced, before any await, for the others to wait for.
+    let announced = new Map<number, () => void>();
+    let copied = 0;
+    if (this.copyPrefixes) {
+      const pending = this.pendingPrefix(tokens as Token[], segmentEnds, reuse);
+      if (pending || this.prefixHolder(lane, tokens as Token[], segmentEnds, reuse)) {
+        await pending;
+        copied = await this.copyPrefix(lane, tokens as Token[], segmentEnds, reuse);
+      }
+      announced = this.announce(tokens as Token[], segmentEnds, Math.max(reuse, copied));
+    }
+    try {
+      return await this.evaluateLetters(lane, prompt, letters, Math.max(reuse, copied), copied > reuse, announced);
+    } finally {
+      for (const done of announced.values()) done();
+    }
+  }
+
+  /** Evaluate a letters prompt's segments after the first `reuse` tokens, which the lane holds. */
+  private async evaluateLetters(
+    lane: Lane,
+    prompt: PreparedPrompt,
+    letters: string[],
+    reuse: number,
+    copied: boolean,
+    announced: Map<number, () => void>,
+  ): Promise<LetterScores> {
+    const { tokens, segmentEnds } = prompt;
+    if (!copied && lane.sequence.nextTokenIndex > reuse) {
       await lane.sequence.eraseContextTokenRanges([{ start: reuse, end: lane.sequence.nextTokenIndex }]);
     }
     lane.evaluatedEnds = lane.evaluatedEnds.filter((e) => e <= reuse);
@@ -468,6 +502,7 @@ export class LlamaCppBackend implements Backend {
         read = letterRead(next, ids);
       }
       lane.evaluatedEnds.push(end);
+      announced.get(end)?.(); // lanes waiting for this prefix may copy it now
       start = end;
     }
     if (!read) throw new Error("empty prompt");
@@ -498,6 +533,22 @@ export class LlamaCppBackend implements Backend {
    * lane now holds, or 0 when nothing was copied.
    */
   private async copyPrefix(lane: Lane, tokens: Token[], segmentEnds: number[], reuse: number): Promise<number> {
+    const best = this.prefixHolder(lane, tokens, segmentEnds, reuse);
+    if (!best) return 0;
+    const copy = (lane.sequence as unknown as CopyingSequence).valuelensCopyPrefixFrom;
+    if (!(await copy.call(lane.sequence, best.lane.sequence, tokens.slice(0, best.end)))) return 0;
+    lane.evaluatedEnds = best.lane.evaluatedEnds.filter((e) => e <= best.end);
+    this.copiedTokens += best.end - reuse;
+    return best.end;
+  }
+
+  /** The other lane holding the longest whole-segment prefix of `tokens`, at least MIN_COPIED_TOKENS past `reuse`. */
+  private prefixHolder(
+    lane: Lane,
+    tokens: Token[],
+    segmentEnds: number[],
+    reuse: number,
+  ): { lane: Lane; end: number } | undefined {
     let best: { lane: Lane; end: number } | undefined;
     for (const other of this.lanes) {
       if (other === lane) continue;
@@ -507,14 +558,37 @@ export class LlamaCppBackend implements Backend {
         if (!other.evaluatedEnds.includes(e) || e > held.length || commonPrefixLength(held, tokens, e) < e) break;
         end = e;
       }
-      if (end > (best?.end ?? reuse)) best = { lane: other, end };
+      if (end - reuse >= MIN_COPIED_TOKENS && end > (best?.end ?? 0)) best = { lane: other, end };
     }
-    if (!best || best.end - reuse < MIN_COPIED_TOKENS) return 0;
-    const copy = (lane.sequence as unknown as CopyingSequence).valuelensCopyPrefixFrom;
-    if (!(await copy.call(lane.sequence, best.lane.sequence, tokens.slice(0, best.end)))) return 0;
-    lane.evaluatedEnds = best.lane.evaluatedEnds.filter((e) => e <= best.end);
-    this.copiedTokens += best.end - reuse;
-    return best.end;
+    return best;
+  }
+
+  /** The evaluation of the longest prefix of `tokens` (whole segments past `reuse`) another lane is running now. */
+  private pendingPrefix(tokens: Token[], segmentEnds: number[], reuse: number): Promise<void> | undefined {
+    for (const e of [...segmentEnds.slice(0, -1)].reverse()) {
+      if (e - reuse < MIN_COPIED_TOKENS) return undefined;
+      const pending = this.inflight.get(prefixKey(tokens, e));
+      if (pending) return pending;
+    }
+    return undefined;
+  }
+
+  /** Say that this lane evaluates the segment prefixes of `tokens` past `from`; each function says one is done. */
+  private announce(tokens: Token[], segmentEnds: number[], from: number): Map<number, () => void> {
+    const done = new Map<number, () => void>();
+    for (const end of segmentEnds.slice(0, -1)) {
+      if (end <= from) continue;
+      const key = prefixKey(tokens, end);
+      if (this.inflight.has(key)) continue;
+      let resolve!: () => void;
+      this.inflight.set(key, new Promise<void>((r) => (resolve = r)));
+      done.set(end, () => {
+        if (!done.delete(end)) return;
+        this.inflight.delete(key);
+        resolve();
+      });
+    }
+    return done;
   }
 
   /** The spellings' token ids in one array, for the native read (once per letter set). */
