@@ -1,7 +1,7 @@
 # valuelens: common tasks. `make demo` runs the benchmark end to end on the built-in tiny model.
 VALUELENS = node bin/valuelens.js
 
-.PHONY: build demo demo-dilemmas test test-quick bench-tests bench bench-gpu bench-html screenshots chaos typecheck lint format clean llama-server
+.PHONY: build demo demo-dilemmas test test-quick bench-tests bench bench-gpu bench-html screenshots chaos typecheck lint format clean llama-server cuda cuda-restore
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -78,6 +78,15 @@ format: node_modules/.package-lock.json
 
 clean:
 	rm -rf dist runs/demo runs/demo-dilemmas
+
+# On a GPU box whose GPU node-llama-cpp's CUDA prebuilt has no code for (an H100/H200, sm_90,
+# with a CUDA 13.0 driver): compile llama.cpp's CUDA backend for it with nvcc from the bundled
+# source and install it in place of the prebuilt's (scripts/build-cuda.mjs). CUDA_ARCH=90 to choose.
+cuda: node_modules/.package-lock.json
+	node scripts/build-cuda.mjs $(if $(CUDA_ARCH),--arch $(CUDA_ARCH),)
+
+cuda-restore:
+	node scripts/build-cuda.mjs --restore
 
 # llama.cpp's llama-server built from the exact source node-llama-cpp embeds (same engine as the
 # embedded backend). CPU by default; e.g. `make llama-server CMAKE_ARGS=-DGGML_CUDA=ON` on a GPU box.

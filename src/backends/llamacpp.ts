@@ -95,6 +95,9 @@ export interface LlamaCppOptions {
 
 const TEMPLATE_PROBE = "\u0001VALUELENS_USER_MESSAGE\u0001";
 
+/** Segment prefixes whose tokens a backend keeps (a few prefix groups' worth). */
+const PREFIX_TOKENS_KEPT = 256;
+
 /** A prefix shorter than this is evaluated again rather than copied (a copy moves a whole KV stream). */
 const MIN_COPIED_TOKENS = 8;
 
@@ -119,6 +122,8 @@ export class LlamaCppBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
   private readonly letterTokenCache = new Map<string, Map<string, Token[]>>();
   private readonly spellingIdCache = new Map<string, Uint32Array>();
+  /** Tokens of recent segment prefixes (prefixTokens). */
+  private readonly prefixTokenCache = new Map<string, Token[]>();
   /** Each token's text as it reads in a word sequence (spellingText), once per token. */
   private readonly spellingTexts = new Map<Token, string>();
   private tokensByText: Map<string, (readonly [Token, string])[]> | undefined;
@@ -359,7 +364,10 @@ export class LlamaCppBackend implements Backend {
       ...(opts.answerPrefix !== undefined ? { answerPrefix: opts.answerPrefix } : {}),
     });
     const tokens = this.tokensOf(q.text);
-    const segmentEnds = segmentTokenEnds(tokens, q.segmentCharEnds, (chars) => this.tokensOf(q.text.slice(0, chars)));
+    // Segment prefixes (the chat header and scenario a prefix group shares) are tokenized once.
+    const segmentEnds = segmentTokenEnds(tokens, q.segmentCharEnds, (chars) =>
+      this.prefixTokens(q.text.slice(0, chars)),
+    );
     return {
       text: q.text,
       tokens,
@@ -370,6 +378,20 @@ export class LlamaCppBackend implements Backend {
       ...(opts.history ? { history: opts.history } : {}),
       ...(opts.answerPrefix !== undefined ? { answerPrefix: opts.answerPrefix } : {}),
     };
+  }
+
+  /** tokensOf for a prompt's segment prefixes, remembered (most recent PREFIX_TOKENS_KEPT). */
+  private prefixTokens(text: string): readonly number[] {
+    let tokens = this.prefixTokenCache.get(text);
+    if (tokens) {
+      this.prefixTokenCache.delete(text); // most recently used last
+    } else {
+      tokens = this.tokensOf(text);
+      if (this.prefixTokenCache.size >= PREFIX_TOKENS_KEPT)
+        this.prefixTokenCache.delete(this.prefixTokenCache.keys().next().value!);
+    }
+    this.prefixTokenCache.set(text, tokens);
+    return tokens;
   }
 
   /** Tokens of a prompt text: BOS where the vocabulary asks for it, special tokens parsed (llama-server's tokenization). */
