@@ -5,7 +5,10 @@
  *
  * Prints and writes bench/results/gpu.json:
  * - valuelens: wall time, questions/s, evaluated prompt tokens/s, prompt tokens reused from
- *   the KV cache, peak GPU memory (nvidia-smi, polled);
+ *   the KV cache, peak GPU memory and SM utilisation (nvidia-smi -lms), how letters were read,
+ *   prefix copies, the CUDA device / driver / binary check (manifest hardware.cuda);
+ * - 1 sequence against `--sequences` (auto) on a smaller baseline slice (--baseline-countries,
+ *   --baseline-repeats; --skip-baseline);
  * - llama-bench (built from the exact llama.cpp source node-llama-cpp embeds: `make
  *   llama-server CMAKE_ARGS=-DGGML_CUDA=ON` builds it too): raw prefill tokens/s of the same
  *   file at the same batch size, the engine's limit;
@@ -45,6 +48,9 @@ const { values: args } = parseArgs({
     "allow-cpu": { type: "boolean", default: false },
     "skip-peer": { type: "boolean", default: false },
     "skip-llama-bench": { type: "boolean", default: false },
+    "skip-baseline": { type: "boolean", default: false },
+    "baseline-countries": { type: "string", default: "Nigeria" },
+    "baseline-repeats": { type: "string", default: "1" },
   },
 });
 
@@ -134,21 +140,31 @@ if (args["model-shape"] === "llama3-8b") {
   }
 }
 
-// 4. Peak GPU memory while a command runs.
-function gpuMemoryWatch(): { stop: () => number | null } {
+// 4. GPU memory and SM utilisation while a command runs: nvidia-smi polls on its own (-lms) into a
+// file, because valuelens runs with spawnSync and this process's timers do not fire meanwhile.
+function gpuWatch(): { stop: () => { peakMiB: number; smMean: number; smMax: number } | null } {
   if (!gpu) return { stop: () => null };
-  let peak = 0;
-  const timer = setInterval(() => {
-    const r = spawnSync("nvidia-smi", ["--query-gpu=memory.used", "--format=csv,noheader,nounits"], {
-      encoding: "utf8",
-    });
-    const used = Number(r.stdout?.trim().split("\n")[0]);
-    if (Number.isFinite(used)) peak = Math.max(peak, used);
-  }, 500);
+  const file = path.join(work, `nvidia-smi-${Date.now()}.csv`);
+  const fd = openSync(file, "w");
+  const child = spawn(
+    "nvidia-smi",
+    ["--query-gpu=memory.used,utilization.gpu", "--format=csv,noheader,nounits", "-lms", "500", "-i", "0"],
+    { stdio: ["ignore", fd, "ignore"] },
+  );
   return {
     stop: () => {
-      clearInterval(timer);
-      return peak;
+      child.kill("SIGTERM");
+      closeSync(fd);
+      const rows = readFileSync(file, "utf8")
+        .split("\n")
+        .map((l) => l.split(",").map((x) => Number(x.trim())))
+        .filter((r) => r.length === 2 && r.every(Number.isFinite));
+      if (rows.length === 0) return null;
+      return {
+        peakMiB: Math.max(...rows.map((r) => r[0]!)),
+        smMean: rows.reduce((a, r) => a + r[1]!, 0) / rows.length,
+        smMax: Math.max(...rows.map((r) => r[1]!)),
+      };
     },
   };
 }
@@ -161,27 +177,34 @@ interface RunFigures {
   evaluatedTokensPerSecond: number;
   reusedTokens: number;
   peakGpuMemoryMiB: number | null;
+  /** SM utilisation (nvidia-smi utilization.gpu, %), mean and max over the run. */
+  smUtilisation: { mean: number; max: number } | null;
   sequences: unknown;
+  /** How letters were read and whether lanes copied prefixes (manifest backend). */
+  letters: unknown;
+  copyPrefixes: unknown;
+  cuda: unknown;
 }
 
-function slice(): string[] {
+function slice(baseline = false): string[] {
+  const countries = baseline ? args["baseline-countries"] : args.countries;
   return [
     "--via",
     via!,
     "--repeats",
-    args.repeats!,
+    baseline ? args["baseline-repeats"]! : args.repeats!,
     "--seed",
     "0",
     "--progress",
     "lines",
     "--bootstrap",
     "0",
-    ...(args.countries ? ["--countries", args.countries] : []),
+    ...(countries ? ["--countries", countries] : []),
   ];
 }
 
 /** One valuelens run of the slice with the given models.yaml entry; figures from its manifest. */
-function measure(name: string, entry: Record<string, unknown>): RunFigures {
+function measure(name: string, entry: Record<string, unknown>, baseline = false): RunFigures {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
   const models = path.join(dir, "models.yaml");
@@ -192,25 +215,26 @@ function measure(name: string, entry: Record<string, unknown>): RunFigures {
       .join("\n")}\n`,
   );
   const out = path.join(dir, "run");
-  const watch = gpuMemoryWatch();
+  const watch = gpuWatch();
   const r = valuelens([
     "run",
     "--model",
     name,
     "--models",
     models,
-    ...slice(),
+    ...slice(baseline),
     "--out",
     out,
     "--cache-dir",
     path.join(dir, "cache"),
   ]);
-  const peak = watch.stop();
+  const watched = watch.stop();
   if (r.code !== 0) fail(`${name}: valuelens run failed (exit ${r.code}); see the output above`);
   const manifest = JSON.parse(readFileSync(path.join(out, "manifest.json"), "utf8")) as {
     questions: { total: number };
     sessions: { evaluatedTokens: number; reusedTokens: number }[];
     backend: { otherOptions?: Record<string, unknown> };
+    hardware?: Record<string, unknown>;
   };
   const s = manifest.sessions.at(-1)!;
   const wall = r.ms / 1000;
@@ -221,7 +245,11 @@ function measure(name: string, entry: Record<string, unknown>): RunFigures {
     evaluatedTokens: s.evaluatedTokens,
     evaluatedTokensPerSecond: s.evaluatedTokens / wall,
     reusedTokens: s.reusedTokens,
-    peakGpuMemoryMiB: peak,
+    peakGpuMemoryMiB: watched?.peakMiB ?? null,
+    smUtilisation: watched ? { mean: Math.round(watched.smMean), max: watched.smMax } : null,
+    letters: manifest.hardware?.letters ?? null,
+    copyPrefixes: manifest.backend.otherOptions?.copyPrefixes ?? null,
+    cuda: manifest.hardware?.cuda ?? null,
     sequences:
       manifest.backend.otherOptions?.sequences ??
       (manifest.backend.otherOptions?.slots !== undefined
@@ -234,7 +262,8 @@ function figures(label: string, f: RunFigures): void {
   log(
     `${label}: ${f.questions} questions in ${f.wallSeconds.toFixed(1)} s (${(f.wallSeconds / 60).toFixed(1)} min), ${f.questionsPerSecond.toFixed(1)} q/s, ` +
       `${Math.round(f.evaluatedTokensPerSecond)} evaluated tok/s, ${f.reusedTokens} tokens reused, sequences ${String(f.sequences)}` +
-      (f.peakGpuMemoryMiB !== null ? `, peak GPU memory ${f.peakGpuMemoryMiB} MiB` : ""),
+      (f.peakGpuMemoryMiB !== null ? `, peak GPU memory ${f.peakGpuMemoryMiB} MiB` : "") +
+      (f.smUtilisation ? `, SM utilisation mean ${f.smUtilisation.mean} % (max ${f.smUtilisation.max} %)` : ""),
   );
 }
 
@@ -253,6 +282,22 @@ const entry = {
 log(`\nvaluelens (embedded llama.cpp, sequences ${String(sequences)}, batching ${args.batching}) on ${via} ...`);
 const ours = measure("valuelens-embedded", entry);
 figures("valuelens", ours);
+log(`  letters: ${String(ours.letters)}; prefix copies: ${String(ours.copyPrefixes)}`);
+if (ours.cuda) log(`  cuda: ${JSON.stringify(ours.cuda)}`);
+
+// 5b. One sequence against the same entry's sequences, on a smaller baseline slice (both runs on it).
+let baseline: { one: RunFigures; several: RunFigures; ratio: number } | null = null;
+if (!args["skip-baseline"]) {
+  log(
+    `\nbaseline slice (${args["baseline-countries"]}, ${args["baseline-repeats"]} repeat(s)): 1 sequence against ${String(sequences)} ...`,
+  );
+  const one = measure("valuelens-one-sequence", { ...entry, sequences: 1, batching: "isolated" }, true);
+  figures("  1 sequence", one);
+  const several = measure("valuelens-baseline-auto", entry, true);
+  figures(`  ${String(several.sequences)} sequences`, several);
+  baseline = { one, several, ratio: several.questionsPerSecond / one.questionsPerSecond };
+  log(`  questions/s, ${String(several.sequences)} sequences over 1: ${baseline.ratio.toFixed(2)}x`);
+}
 
 // 6. llama-bench: the engine's raw prefill.
 let prefill: { tokensPerSecond: number; promptTokens: number; batchSize: number } | null = null;
@@ -380,6 +425,7 @@ const result = {
   dataset: via,
   repeats: Number(args.repeats),
   valuelens: ours,
+  baseline,
   llamaBench: prefill,
   peer,
   ratios: {

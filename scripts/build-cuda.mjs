@@ -14,7 +14,7 @@
 //   --restore: put node-llama-cpp's own libggml-cuda.so back.
 // Needs: nvcc (CUDA 13, as the prebuilt's runtime), cmake, g++, git. About 10-30 minutes on 16 cores.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +77,27 @@ const release = /release (\d+)\.(\d+)/.exec(nvcc);
 if (release && release[1] !== "13")
   fail(
     `nvcc is CUDA ${release[1]}.${release[2]}; node-llama-cpp's prebuilt links CUDA 13's runtime (libcudart.so.13): use a CUDA 13 toolkit`,
+  );
+
+// ggml-cuda links cuBLAS: its headers must be there (a minimal toolkit install lacks them).
+const nvccDir = path.dirname(
+  realpathSync(spawnSync("sh", ["-c", "command -v nvcc"], { encoding: "utf8" }).stdout.trim()),
+);
+const includeDirs = [
+  process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, "include"),
+  path.join(nvccDir, "..", "include"),
+  path.join(nvccDir, "..", "targets", "x86_64-linux", "include"),
+  ...readdirSync("/usr/local")
+    .filter((d) => d.startsWith("cuda"))
+    .flatMap((d) => [
+      path.join("/usr/local", d, "include"),
+      path.join("/usr/local", d, "targets", "x86_64-linux", "include"),
+    ]),
+  "/usr/include",
+].filter(Boolean);
+if (!includeDirs.some((d) => existsSync(path.join(d, "cublas_v2.h"))))
+  fail(
+    `cuBLAS headers (cublas_v2.h) not found beside nvcc (${includeDirs.join(", ")}): install the toolkit's cuBLAS, e.g. NVIDIA's libcublas-dev-13-0 package, or the full CUDA 13 toolkit`,
   );
 
 const work = path.join(root, ".cache", "cuda-build");
