@@ -15,7 +15,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { PreparedPrompt } from "../src/backends/backend.js";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { ensureStandinModel } from "../src/gguf/index.js";
 import type { RunConfig } from "../src/records/manifest.js";
@@ -25,6 +24,7 @@ import { runBenchmark } from "../src/runner/run.js";
 import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
 import { packageRoot } from "../src/util/paths.js";
 import { benchDataset } from "./dataset.js";
+import { SharedBackend } from "./sharedBackend.js";
 
 const root = packageRoot();
 const { values: args } = parseArgs({
@@ -69,7 +69,7 @@ async function measure(sequences: number, copies: boolean): Promise<Row> {
     digestMemo: path.join(root, ".cache", "valuelens", "model-digests.json"),
     log: () => {},
   });
-  const scored: PreparedPrompt[] = [];
+  const shared = new SharedBackend(backend);
   const config: RunConfig = {
     model: "bench",
     protocol: "letters",
@@ -93,25 +93,13 @@ async function measure(sequences: number, copies: boolean): Promise<Row> {
     resume: false,
     cacheDir: path.join(dir, "cache"),
     progress: "quiet",
-    openBackend: async () => ({
-      info: backend.info,
-      counters: backend.counters,
-      reusesPrefixes: backend.reusesPrefixes,
-      laneCount: backend.laneCount,
-      prepare: (s, o) => backend.prepare(s, o),
-      scoreLetters: (p, l, lane) => {
-        scored.push(p);
-        return backend.scoreLetters(p, l, lane);
-      },
-      generate: (p, o, lane) => backend.generate(p, o, lane),
-      close: async () => {},
-    }),
+    openBackend: async () => shared,
   });
   const records = readRecords(path.join(result.out, "records.jsonl")).records.map((r) =>
     JSON.stringify(deterministicPart(r)),
   );
   reference ??= records;
-  const { minimum } = minimumPromptTokens(scored);
+  const { minimum } = minimumPromptTokens(shared.scored);
   const evaluated = backend.counters.evaluatedTokens;
   const row: Row = {
     sequences,

@@ -25,10 +25,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Token } from "node-llama-cpp";
-import type { Backend, PreparedPrompt } from "../src/backends/backend.js";
+import type { PreparedPrompt } from "../src/backends/backend.js";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import type { ViaDataset } from "../src/suites/via/dataset.js";
 import { benchDataset } from "./dataset.js";
+import { SharedBackend } from "./sharedBackend.js";
 import { ensureTestModel } from "../src/gguf/index.js";
 import type { LlamaBatching } from "../src/backends/llamaBatching.js";
 import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
@@ -50,35 +51,6 @@ const { values: args } = parseArgs({
 
 async function dataset(): Promise<{ ds: ViaDataset; label: string }> {
   return benchDataset(args.via);
-}
-
-/** Keeps the model loaded across runs and records every letters prompt it scores. */
-class SharedBackend implements Backend {
-  scored: PreparedPrompt[] = [];
-  constructor(readonly inner: LlamaCppBackend) {}
-  get info() {
-    return this.inner.info;
-  }
-  get counters() {
-    return this.inner.counters;
-  }
-  get reusesPrefixes() {
-    return this.inner.reusesPrefixes;
-  }
-  get laneCount() {
-    return this.inner.laneCount;
-  }
-  prepare(segments: string[], opts: Parameters<Backend["prepare"]>[1]) {
-    return this.inner.prepare(segments, opts);
-  }
-  scoreLetters(p: PreparedPrompt, letters: string[], lane?: number) {
-    this.scored.push(p);
-    return this.inner.scoreLetters(p, letters, lane);
-  }
-  generate(p: PreparedPrompt, opts: Parameters<Backend["generate"]>[1], lane?: number) {
-    return this.inner.generate(p, opts, lane);
-  }
-  async close() {}
 }
 
 interface Measured {

@@ -27,6 +27,7 @@ import { runBenchmark } from "../src/runner/run.js";
 import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
 import { packageRoot } from "../src/util/paths.js";
 import { benchDataset } from "./dataset.js";
+import { SharedBackend } from "./sharedBackend.js";
 
 const root = packageRoot();
 const { values: args } = parseArgs({
@@ -83,6 +84,7 @@ async function run(
     actionMaxTokens: 96,
     via: label,
   };
+  const shared = new SharedBackend(backend);
   const before = cpuSeconds();
   const hostBefore = mainThreadSeconds();
   const result = await runBenchmark({
@@ -92,16 +94,7 @@ async function run(
     resume: false,
     cacheDir: path.join(dir, "cache"),
     progress: "quiet",
-    openBackend: async () => ({
-      info: backend.info,
-      counters: backend.counters,
-      reusesPrefixes: backend.reusesPrefixes,
-      laneCount: backend.laneCount,
-      prepare: (s, o) => backend.prepare(s, o),
-      scoreLetters: (p, l, lane) => backend.scoreLetters(p, l, lane),
-      generate: (p, o, lane) => backend.generate(p, o, lane),
-      close: async () => {},
-    }),
+    openBackend: async () => shared,
   });
   const cpu = cpuSeconds() - before;
   const hostAfter = mainThreadSeconds();

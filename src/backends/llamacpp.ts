@@ -25,7 +25,6 @@ import {
   type ChatHistoryItem,
   type ChatWrapper,
   type Llama,
-  LlamaContextSequence,
   type LlamaContext,
   type LlamaGrammar,
   type LlamaModel,
@@ -44,7 +43,8 @@ import type {
 } from "./backend.js";
 import { newCounters, QuestionFailedError } from "./backend.js";
 import { scoreSpellings, spellingsInVocabulary } from "./tokenLetters.js";
-import { nativeLetterReader, readLogits, type NativeLetterReader } from "./nativeLetters.js";
+import { letterRead, nativeLetterReader, type LetterOutput, type NativeLetterReader } from "./nativeLetters.js";
+import { LanePrefixes, prefixCopying, type Lane } from "./lanePrefixes.js";
 import { batchingStrategy, type LlamaBatching, type SharedOutputs } from "./llamaBatching.js";
 import { modelDigest } from "./modelDigest.js";
 import { chooseSequences, MAX_AUTO_SEQUENCES, type SequencesChoice, type SequencesSetting } from "./sequences.js";
@@ -98,26 +98,6 @@ const TEMPLATE_PROBE = "\u0001VALUELENS_USER_MESSAGE\u0001";
 /** Segment prefixes whose tokens a backend keeps (a few prefix groups' worth). */
 const PREFIX_TOKENS_KEPT = 256;
 
-/** A prefix shorter than this is evaluated again rather than copied (a copy moves a whole KV stream). */
-const MIN_COPIED_TOKENS = 8;
-
-/** A prompt prefix as a map key. */
-function prefixKey(tokens: readonly number[], end: number): string {
-  return tokens.slice(0, end).join(",");
-}
-
-/** node-llama-cpp's sequence with valuelens' prefix copy (scripts/patch-node-llama-cpp.mjs). */
-interface CopyingSequence {
-  valuelensCopyPrefixFrom(source: LlamaContextSequence, tokens: Token[]): Promise<boolean>;
-}
-
-interface Lane {
-  sequence: LlamaContextSequence;
-  /** Token boundaries of segments evaluated into this lane's KV cache, in order. */
-  evaluatedEnds: number[];
-  busy: Promise<unknown>;
-}
-
 export class LlamaCppBackend implements Backend {
   readonly counters: EvaluationCounters = newCounters();
   private readonly letterTokenCache = new Map<string, Map<string, Token[]>>();
@@ -147,12 +127,12 @@ export class LlamaCppBackend implements Backend {
   ) {}
 
   readonly reusesPrefixes = true;
+  /** Lanes copying shared prefixes from each other (lanePrefixes.ts); undefined: they do not (otherOptions.copyPrefixes says why). */
+  prefixes: LanePrefixes | undefined;
   /** Prompt tokens copied from another lane's KV cache instead of evaluated (also counted as reused). */
-  copiedTokens = 0;
-  /** Whether lanes copy shared prefixes from each other (load says why not in otherOptions.copyPrefixes). */
-  copyPrefixes = false;
-  /** Prefixes a lane is evaluating now (prefixKey), resolved when done. */
-  private readonly inflight = new Map<string, Promise<void>>();
+  get copiedTokens(): number {
+    return this.prefixes?.copiedTokens ?? 0;
+  }
   /** Batches dispatched, and how many held several outputs (shared batching with native reads). */
   batchOutputs = { batches: 0, multiOutput: 0, maxOutputs: 0 };
 
@@ -335,7 +315,7 @@ export class LlamaCppBackend implements Backend {
     );
     backend.batchOutputs = batchOutputs;
     const copying = prefixCopying(llama, model, sequences);
-    backend.copyPrefixes = copying.copy;
+    if (copying.copy) backend.prefixes = new LanePrefixes(lanes);
     if (sequences > 1)
       info.otherOptions.copyPrefixes = copying.copy ? "across lanes (llama_memory_seq_cp)" : copying.reason;
     return backend;
@@ -470,23 +450,14 @@ export class LlamaCppBackend implements Backend {
       if (end > current.length || commonPrefixLength(current, tokens, end) < end) break;
       reuse = end;
     }
-    // Shared prefixes across lanes: one that another lane holds, or is evaluating now (lanes
-    // start a prefix group's units together), is copied instead of evaluated again; the prefixes
-    // this lane evaluates are announced, before any await, for the others to wait for.
-    let announced = new Map<number, () => void>();
-    let copied = 0;
-    if (this.copyPrefixes) {
-      const pending = this.pendingPrefix(tokens as Token[], segmentEnds, reuse);
-      if (pending || this.prefixHolder(lane, tokens as Token[], segmentEnds, reuse)) {
-        await pending;
-        copied = await this.copyPrefix(lane, tokens as Token[], segmentEnds, reuse);
-      }
-      announced = this.announce(tokens as Token[], segmentEnds, Math.max(reuse, copied));
-    }
+    // Shared prefixes across lanes (lanePrefixes.ts): copied rather than evaluated again.
+    const { copied, done } = this.prefixes
+      ? await this.prefixes.prepare(lane, tokens as Token[], segmentEnds, reuse)
+      : { copied: 0, done: new Map<number, () => void>() };
     try {
-      return await this.evaluateLetters(lane, prompt, letters, Math.max(reuse, copied), copied > reuse, announced);
+      return await this.evaluateLetters(lane, prompt, letters, Math.max(reuse, copied), copied > reuse, done);
     } finally {
-      for (const done of announced.values()) done();
+      for (const finish of done.values()) finish();
     }
   }
 
@@ -544,73 +515,6 @@ export class LlamaCppBackend implements Backend {
       evaluatedTokens: tokens.length - reuse,
       reusedTokens: reuse,
     };
-  }
-
-  /**
-   * Shared prefixes across lanes: the longest run of whole segments of this prompt that another
-   * lane holds, evaluated with the same boundaries, when it is longer than what this lane keeps
-   * (`reuse`). Its KV cells are copied into this lane (llama_memory_seq_cp, under the context's
-   * lock, checked there against the source's tokens). The copy holds the values this lane would
-   * compute (isolated batches evaluate a segment alone either way). Returns the tokens this
-   * lane now holds, or 0 when nothing was copied.
-   */
-  private async copyPrefix(lane: Lane, tokens: Token[], segmentEnds: number[], reuse: number): Promise<number> {
-    const best = this.prefixHolder(lane, tokens, segmentEnds, reuse);
-    if (!best) return 0;
-    const copy = (lane.sequence as unknown as CopyingSequence).valuelensCopyPrefixFrom;
-    if (!(await copy.call(lane.sequence, best.lane.sequence, tokens.slice(0, best.end)))) return 0;
-    lane.evaluatedEnds = best.lane.evaluatedEnds.filter((e) => e <= best.end);
-    this.copiedTokens += best.end - reuse;
-    return best.end;
-  }
-
-  /** The other lane holding the longest whole-segment prefix of `tokens`, at least MIN_COPIED_TOKENS past `reuse`. */
-  private prefixHolder(
-    lane: Lane,
-    tokens: Token[],
-    segmentEnds: number[],
-    reuse: number,
-  ): { lane: Lane; end: number } | undefined {
-    let best: { lane: Lane; end: number } | undefined;
-    for (const other of this.lanes) {
-      if (other === lane) continue;
-      const held = other.sequence.contextTokens;
-      let end = 0;
-      for (const e of segmentEnds.slice(0, -1)) {
-        if (!other.evaluatedEnds.includes(e) || e > held.length || commonPrefixLength(held, tokens, e) < e) break;
-        end = e;
-      }
-      if (end - reuse >= MIN_COPIED_TOKENS && end > (best?.end ?? 0)) best = { lane: other, end };
-    }
-    return best;
-  }
-
-  /** The evaluation of the longest prefix of `tokens` (whole segments past `reuse`) another lane is running now. */
-  private pendingPrefix(tokens: Token[], segmentEnds: number[], reuse: number): Promise<void> | undefined {
-    for (const e of [...segmentEnds.slice(0, -1)].reverse()) {
-      if (e - reuse < MIN_COPIED_TOKENS) return undefined;
-      const pending = this.inflight.get(prefixKey(tokens, e));
-      if (pending) return pending;
-    }
-    return undefined;
-  }
-
-  /** Say that this lane evaluates the segment prefixes of `tokens` past `from`; each function says one is done. */
-  private announce(tokens: Token[], segmentEnds: number[], from: number): Map<number, () => void> {
-    const done = new Map<number, () => void>();
-    for (const end of segmentEnds.slice(0, -1)) {
-      if (end <= from) continue;
-      const key = prefixKey(tokens, end);
-      if (this.inflight.has(key)) continue;
-      let resolve!: () => void;
-      this.inflight.set(key, new Promise<void>((r) => (resolve = r)));
-      done.set(end, () => {
-        if (!done.delete(end)) return;
-        this.inflight.delete(key);
-        resolve();
-      });
-    }
-    return done;
   }
 
   /** The spellings' token ids in one array, for the native read (once per letter set). */
@@ -802,51 +706,6 @@ async function sequencesFor(opts: LlamaCppOptions, llama: Llama, model: LlamaMod
  * harmony's `<|channel|>`/`<|message|>` (GPT-OSS). A special token: control, or user-defined
  * (llama.cpp marks harmony's tokens so), never an ordinary piece that happens to spell the text.
  */
-/**
- * Whether lanes may copy each other's prefixes: valuelens' addon and patch present, several
- * sequences, and a plain attention model. A recurrent or hybrid model's state cannot be cut
- * back to a prefix, and a sliding-window cache may not hold a whole prefix (issue 22).
- */
-function prefixCopying(llama: Llama, model: LlamaModel, sequences: number): { copy: boolean; reason: string } {
-  if (sequences <= 1) return { copy: false, reason: "one sequence" };
-  if (process.env.VALUELENS_COPY_PREFIXES === "0") return { copy: false, reason: "off (VALUELENS_COPY_PREFIXES=0)" };
-  const bindings = (llama as unknown as { _bindings?: Record<string, unknown> })._bindings ?? {};
-  const features = (bindings.valuelens as { features?: () => string[] } | undefined)?.features?.() ?? [];
-  const proto = LlamaContextSequence.prototype as unknown as Partial<CopyingSequence>;
-  if (!features.includes("copySequence/1") || typeof proto.valuelensCopyPrefixFrom !== "function")
-    return { copy: false, reason: "not available (node-llama-cpp's addon was not rebuilt)" };
-  const metadata = model.fileInfo.metadata as Record<string, unknown> & { general?: { architecture?: string } };
-  const arch = metadata.general?.architecture ?? "";
-  const call = (name: string) => (bindings[name] as ((a: string) => boolean | undefined) | undefined)?.(arch);
-  if (call("getIsArchRecurrent") !== false || call("getIsArchHybrid") !== false)
-    return { copy: false, reason: `off: ${arch || "this architecture"} is recurrent, hybrid or unknown` };
-  const attention = (metadata[arch] as { attention?: { sliding_window?: unknown } } | undefined)?.attention;
-  if (attention?.sliding_window !== undefined)
-    return { copy: false, reason: `off: ${arch} uses sliding-window attention` };
-  return { copy: true, reason: "" };
-}
-
-/** What the last output of a letters evaluation carries: the native read, or node-llama-cpp's probability map. */
-interface LetterOutput {
-  valuelensLetters?: Float64Array;
-  probabilities?: Map<Token, number>;
-}
-
-function letterRead(
-  next: LetterOutput | undefined,
-  ids: Uint32Array | undefined,
-): { prob: (t: Token) => number; top: Token | undefined; topP: number } {
-  if (ids) {
-    if (!next?.valuelensLetters) throw new Error("llama.cpp returned no logits");
-    const r = readLogits(next.valuelensLetters, ids);
-    return { prob: r.probability, top: r.argmax as Token, topP: 1 / r.sumExp };
-  }
-  const probabilities = next?.probabilities;
-  if (!probabilities) throw new Error("llama.cpp returned no probabilities");
-  const [top, topP] = probabilities.entries().next().value ?? [undefined, 0];
-  return { prob: (t) => probabilities.get(t) ?? 0, top, topP };
-}
-
 function reasoningTokens(model: LlamaModel): { think: boolean; harmony: boolean } {
   const isSingleSpecial = (text: string) => {
     const t = model.tokenize(text, true);

@@ -9,7 +9,7 @@
  * Where the install could not build the addon, `nativeLetterReader` is undefined and the
  * backend reads node-llama-cpp's full-vocabulary softmax instead (`letters.method` says which).
  */
-import { LlamaContextSequence, type Llama } from "node-llama-cpp";
+import { LlamaContextSequence, type Llama, type Token } from "node-llama-cpp";
 
 /** One output's read: [max, argmax, sumExp, nVocab, logit(token 0), logit(token 1), ...]. */
 export interface LogitRead {
@@ -65,4 +65,26 @@ export function readLogits(raw: Float64Array, tokens: Uint32Array): LogitRead {
     vocabulary,
     probability: (token) => byToken.get(token) ?? (token === argmax ? 1 / sumExp : 0),
   };
+}
+
+/** What the last output of a letters evaluation carries: the native read, or node-llama-cpp's probability map. */
+export interface LetterOutput {
+  valuelensLetters?: Float64Array;
+  probabilities?: Map<Token, number>;
+}
+
+/** The letters' probabilities and the top token from one output: the native read, or node-llama-cpp's map. */
+export function letterRead(
+  next: LetterOutput | undefined,
+  ids: Uint32Array | undefined,
+): { prob: (t: Token) => number; top: Token | undefined; topP: number } {
+  if (ids) {
+    if (!next?.valuelensLetters) throw new Error("llama.cpp returned no logits");
+    const r = readLogits(next.valuelensLetters, ids);
+    return { prob: r.probability, top: r.argmax as Token, topP: 1 / r.sumExp };
+  }
+  const probabilities = next?.probabilities;
+  if (!probabilities) throw new Error("llama.cpp returned no probabilities");
+  const [top, topP] = probabilities.entries().next().value ?? [undefined, 0];
+  return { prob: (t) => probabilities.get(t) ?? 0, top, topP };
 }
