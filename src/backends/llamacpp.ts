@@ -201,6 +201,12 @@ export class LlamaCppBackend implements Backend {
           : `cannot load model ${opts.modelPath}: the file is corrupt or incomplete (${detail}); re-download or rebuild it`,
       );
     }
+    // A sliding-window model (Gemma 2/3, GPT-OSS) keeps only pad256(window + ubatch) cells per
+    // sequence by default, and node-llama-cpp reuses a prefix whose rewind point is less than a
+    // window above the lowest cell kept: the next tokens would attend over an incomplete window.
+    // The full cache keeps every cell, so prefix reuse is exact (test/swa.test.ts).
+    // VALUELENS_SWA_FULL_CACHE=0 turns it off (to reproduce the error; never for a real run).
+    const swaSize = process.env.VALUELENS_SWA_FULL_CACHE === "0" ? undefined : model.fileInsights.swaSize;
     const choice = await sequencesFor(opts, llama, model);
     const sequences = choice.sequences;
     // One sequence: every batch holds one evaluation anyway (its numbers, and the cache key, are unchanged).
@@ -216,6 +222,7 @@ export class LlamaCppBackend implements Backend {
       context = await model.createContext({
         contextSize: opts.contextSize,
         sequences,
+        ...(swaSize !== undefined ? { swaFullCache: true } : {}),
         threads,
         batchSize: opts.batchSize,
         flashAttention: opts.flashAttention,
@@ -272,6 +279,8 @@ export class LlamaCppBackend implements Backend {
         // Isolated batches compute what a one-sequence context computes (the same key, the same
         // answers); shared batches are another method, whose last digits depend on timing.
         concurrentSequences: batching === "shared",
+        // Only for sliding-window models: other models' keys are unchanged.
+        ...(swaSize !== undefined ? { slidingWindow: { size: swaSize, cache: "full" } } : {}),
         ...(batching === "shared" ? { batching: `shared, ${sharedOutputs}` } : {}),
         template: template
           ? template.info
@@ -689,6 +698,8 @@ async function sequencesFor(opts: LlamaCppOptions, llama: Llama, model: LlamaMod
       batchSize: opts.batchSize,
       sequences: n,
       flashAttention: opts.flashAttention,
+      // Sliding-window models keep their whole context (load: exact prefix reuse).
+      swaFullCache: model.fileInsights.swaSize !== undefined,
     });
     vram.push(estimate.gpuVram);
     if (estimate.gpuVram > free) break;

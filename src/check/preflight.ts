@@ -39,6 +39,8 @@ export interface PreflightResult {
     template?: unknown;
     /** Where the model runs: the GPU, CUDA's device, driver and binary, how letters are read (llama.cpp). */
     hardware?: Record<string, unknown>;
+    /** A sliding-window model's window and how its cache is kept (llama.cpp). */
+    slidingWindow?: { size: number; cache: string };
   };
   prompts: PromptSample[];
   /** Letter -> its single-token spellings (token id and text), where the backend knows them. */
@@ -170,6 +172,9 @@ export async function preflight(
       reasoning: backend.info.reasoning,
       ...(template ? { template } : {}),
       ...(backend.info.hardware ? { hardware: backend.info.hardware } : {}),
+      ...(backend.info.outputOptions.slidingWindow
+        ? { slidingWindow: backend.info.outputOptions.slidingWindow as { size: number; cache: string } }
+        : {}),
     },
     prompts,
     ...(spellings ? { spellings } : {}),
@@ -213,6 +218,10 @@ export function formatPreflight(r: PreflightResult): string {
   out.push(`reasoning: ${r.backend.reasoning}`);
   if (r.backend.template) out.push(`template: ${JSON.stringify(r.backend.template)}`);
   out.push(...hardwareLines(r.backend.hardware));
+  if (r.backend.slidingWindow)
+    out.push(
+      `sliding window: ${r.backend.slidingWindow.size} tokens; KV cache kept ${r.backend.slidingWindow.cache} (prefix reuse exact)`,
+    );
   for (const p of r.prompts) {
     out.push("", `--- ${p.label} (${p.id}${p.tokens !== undefined ? `, ${p.tokens} tokens` : ""}) ---`);
     out.push(p.text);
