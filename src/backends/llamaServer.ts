@@ -270,6 +270,11 @@ export class LlamaServerBackend implements Backend {
       for (let slot = 0; slot < slots; slot++)
         lanes.push({ endpoint, slot, tokens: [], evaluatedEnds: [], busy: Promise.resolve() });
     }
+    const concurrentSlots = Math.max(...endpoints.map((_, i) => Math.min(props[i]!.total_slots, opts.concurrency)));
+    if (concurrentSlots > 1)
+      process.stderr.write(
+        `warning: ${opts.name}: llama-server answers ${concurrentSlots} requests at once (slots), so probabilities differ between runs in their last digits; concurrency: 1 in the models.yaml entry (or -np 1) makes records repeat bit for bit\n`,
+      );
     const identity = {
       modelPath: first.model_path ?? model.id,
       nVocab,
@@ -301,8 +306,17 @@ export class LlamaServerBackend implements Backend {
         letterMethod: "logprobs",
         nProbs: `${N_PROBS_FIRST}, else the whole vocabulary when the spellings left out could move a probability by more than ${LEFT_OUT_SHIFT_LIMIT}`,
         ...(opts.digest ? {} : { identity }),
+        // Requests in flight per server, only when above 1 (one at a time keeps the old keys):
+        // the server batches concurrent requests, and their last digits depend on timing.
+        ...(concurrentSlots > 1 ? { concurrentSlots } : {}),
       },
-      otherOptions: { endpoints, slots: lanes.length, timeoutMs: opts.timeoutMs, retries: opts.retries },
+      otherOptions: {
+        endpoints,
+        slots: lanes.length,
+        serverSlots: props.map((p) => p.total_slots),
+        timeoutMs: opts.timeoutMs,
+        retries: opts.retries,
+      },
       chatWrapper: `the server's chat template rendered by valuelens (sha256 ${template.info.sha256.slice(0, 12)}), pinned variables ${JSON.stringify(template.info.pinned)}; tokens sent to /completion`,
       reasoning: handling,
       hardware: { server: "llama-server", endpoints: endpoints.length, slots: lanes.length },

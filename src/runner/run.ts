@@ -500,7 +500,7 @@ function letterMassCheck(threshold: number, warn: (message: string) => void) {
 }
 
 /** The manifest's notes: how answers were obtained (elicitation), the suite's own, then the engine's. */
-function runNotes(config: RunConfig, info: BackendInfo): string[] {
+export function runNotes(config: RunConfig, info: BackendInfo): string[] {
   const notes: string[] = [];
   const letters = elicitationOf(config) === "letters";
   if (letters && info.letterMethod === "sampled") {
@@ -533,9 +533,13 @@ function runNotes(config: RunConfig, info: BackendInfo): string[] {
     );
   if (info.outputOptions.concurrentSequences) {
     notes.push(
-      "Several context sequences shared llama.cpp batches (batching: shared, at most one answer per batch): which questions share a batch depends on timing, so probabilities may differ from a one-sequence run in their last digits (measured at most 7.5e-5 at batch size 512, 1.9e-4 at 64, tiny model; 6.6e-4 on the bench model, make bench); these answers are cached apart from one-sequence answers.",
+      `Several context sequences shared llama.cpp batches (${String(info.outputOptions.batching ?? "batching: shared")}): which questions share a batch depends on timing, so probabilities may differ from a one-sequence run in their last digits (measured at most 7.5e-5 at batch size 512, 1.9e-4 at 64, tiny model; 6.6e-4 on the bench model, make bench); these answers are cached apart from one-sequence answers.`,
     );
   }
+  if (typeof info.outputOptions.concurrentSlots === "number")
+    notes.push(
+      `llama-server answered ${info.outputOptions.concurrentSlots} requests at once (slots): the server batches them together, so which questions share a batch depends on timing and probabilities differ between runs in their last digits (about 1e-4 measured with 4 slots); these answers are cached apart from one-request-at-a-time answers. For records that repeat bit for bit, set concurrency: 1 in the models.yaml entry (or start the server with -np 1).`,
+    );
   return notes;
 }
 
