@@ -51,6 +51,7 @@ import { chooseSequences, MAX_AUTO_SEQUENCES, type SequencesChoice, type Sequenc
 import { cudaJitCacheEnv, defaultThreads, hardwareSummary } from "./hardware.js";
 import { cudaReport, loadedCudaLibrary, nvidiaDevices, type CudaReport } from "./cuda.js";
 import { UserError } from "../util/errors.js";
+import { parseGgufMetadata, readFilePrefix } from "../gguf/reader.js";
 import { ChatTemplate } from "../templates/chatTemplate.js";
 import {
   answerStart,
@@ -156,6 +157,7 @@ export class LlamaCppBackend implements Backend {
       );
     }
     checkGgufHeader(opts.modelPath, bytes);
+    await checkContextSize(opts.modelPath, opts.name, opts.contextSize);
     const sha256 = await modelDigest(opts.modelPath, opts.digestMemo);
     const threads = opts.threads ?? defaultThreads();
     // llama.cpp's error lines while the model loads are held back: a failed load reports the
@@ -759,16 +761,16 @@ function textOf(text: LlamaText): string {
  * (and node-llama-cpp's parser never warns about it on the console).
  */
 function checkGgufHeader(file: string, bytes: number): void {
-  const head = Buffer.alloc(8);
+  const head = Buffer.alloc(24);
   let n = 0;
   const fd = openSync(file, "r");
   try {
-    n = readSync(fd, head, 0, 8, 0);
+    n = readSync(fd, head, 0, 24, 0);
   } finally {
     closeSync(fd);
   }
   const what = "re-download or rebuild it, or pass a .gguf model file";
-  if (n < 8)
+  if (n < 24)
     throw new UserError(`cannot load model ${file}: the file is ${bytes} bytes, too short for a GGUF file; ${what}`);
   if (head.toString("latin1", 0, 4) !== "GGUF")
     throw new UserError(`cannot load model ${file}: not a GGUF file (it does not start with "GGUF"); ${what}`);
@@ -778,6 +780,46 @@ function checkGgufHeader(file: string, bytes: number): void {
       `cannot load model ${file}: unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3), so the file is corrupt or not a model; ${what}`,
     );
   }
+  // Counts a file of this size cannot hold (a tensor's description takes at least 33 bytes, a
+  // key-value pair 13): node-llama-cpp's own reader would loop over them for minutes.
+  const tensors = head.readBigUInt64LE(8);
+  const pairs = head.readBigUInt64LE(16);
+  if (tensors * 33n > BigInt(bytes) || pairs * 13n > BigInt(bytes))
+    throw new UserError(
+      `cannot load model ${file}: its header declares ${tensors} tensors and ${pairs} metadata keys, more than a file of ${bytes} bytes can hold, so it is corrupt; ${what}`,
+    );
+}
+
+/** The largest contextSize valuelens accepts whatever the model (2^24 tokens). */
+const MAX_CONTEXT_SIZE = 2 ** 24;
+
+/**
+ * contextSize within the model's training context (`<arch>.context_length`, read from the
+ * file's first megabytes with valuelens' own GGUF reader) and MAX_CONTEXT_SIZE, before
+ * llama.cpp allocates it: `contextSize: 1e12` would grow to gigabytes and ignore SIGTERM.
+ */
+async function checkContextSize(file: string, name: string, contextSize: number): Promise<void> {
+  const fix = `lower contextSize in its models.yaml entry`;
+  if (!Number.isSafeInteger(contextSize) || contextSize < 1 || contextSize > MAX_CONTEXT_SIZE)
+    throw new UserError(
+      `model "${name}": contextSize ${contextSize} is not a token count valuelens can allocate (1 to ${MAX_CONTEXT_SIZE}); ${fix}`,
+    );
+  let trained: number | undefined;
+  try {
+    // general.* first, then the architecture's keys: stop at its context length.
+    const meta = parseGgufMetadata(await readFilePrefix(file, 4 << 20), {
+      stopAfter: (key) => key.endsWith(".context_length"),
+    });
+    const arch = meta.metadata.find(([k]) => k === "general.architecture")?.[1].value as string | undefined;
+    const value = meta.metadata.find(([k]) => k === `${arch}.context_length`)?.[1].value;
+    trained = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : undefined;
+  } catch {
+    trained = undefined; // a header llama.cpp will judge itself
+  }
+  if (trained !== undefined && trained > 0 && contextSize > trained)
+    throw new UserError(
+      `model "${name}": contextSize ${contextSize} is more than the ${trained} tokens ${file} was trained for; ${fix} (at most ${trained})`,
+    );
 }
 
 /** The most telling llama.cpp log line of a failed load, without its function-name prefixes. */

@@ -102,6 +102,11 @@ export class AnswerCache {
     return value;
   }
 
+  /** Forget an entry for this process (a later put writes it anew; the last line of a key wins on load). */
+  drop(key: string): void {
+    this.entries.delete(key);
+  }
+
   has(key: string): boolean {
     return this.entries.has(key);
   }

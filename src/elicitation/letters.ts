@@ -54,3 +54,27 @@ export function lettersFields(
   };
   return { letters, optionProbs };
 }
+
+/**
+ * Why a backend's letter distribution cannot be one, or undefined: a probability that is not
+ * finite or not in [0, 1], a letter mass above 1 (+1e-6: duplicate tokens, positive
+ * logprobs), letters that do not sum to 1 (within 1e-9) when there is mass. The runner records
+ * such a question as failed, never as an answer, and never caches it; a cache entry that fails
+ * is dropped and the question asked again (runner/answer.ts).
+ */
+export function impossibleLetters(value: CachedLetters): string | undefined {
+  const probability = (x: unknown, slack = 0) =>
+    typeof x === "number" && Number.isFinite(x) && x >= 0 && x <= 1 + slack;
+  if (!probability(value.mass, 1e-6)) return `letter mass ${value.mass}`;
+  if (!probability(value.top?.p)) return `top token probability ${value.top?.p}`;
+  let sum = 0;
+  for (const [letter, p] of Object.entries(value.probs)) {
+    if (!probability(p)) return `probability ${p} for letter ${letter}`;
+    sum += p;
+  }
+  for (const [letter, spellings] of Object.entries(value.spellings ?? {}))
+    for (const [text, p] of Object.entries(spellings))
+      if (!probability(p)) return `probability ${p} for spelling ${JSON.stringify(text)} of ${letter}`;
+  if (value.mass > 0 && Math.abs(sum - 1) > 1e-9) return `letter probabilities summing to ${sum}`;
+  return undefined;
+}

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { z } from "zod";
 import { AppendFile, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
+import { recordProblem } from "./consistency.js";
 
 /**
  * Server backends (letters from the top-K logprobs): the letters the server did not return and
@@ -186,7 +187,11 @@ export interface ReadRecordsResult {
 /** The schema a record of this protocol must satisfy (its suite's); absent: the envelope only. */
 export type RecordSchemaOf = (protocol: string) => z.ZodType | undefined;
 
-export function readRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecordsResult {
+export function readRecords(
+  file: string,
+  schemaOf?: RecordSchemaOf,
+  scoreOf?: (record: RunRecord) => number | null | undefined,
+): ReadRecordsResult {
   if (!existsSync(file)) return { records: [], validBytes: 0, tornLines: 0 };
   let buf: Buffer;
   try {
@@ -233,6 +238,11 @@ export function readRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecord
         `${file}: line ${lineNo} is not a valid record (${String(err).split("\n")[0]}); restore the file or start a new run`,
       );
     }
+    const problem = recordProblem(parsed, scoreOf);
+    if (problem)
+      throw new UserError(
+        `${file}: line ${lineNo} (${parsed.id}) is not consistent: ${problem}; the record was edited or damaged: restore the file or run again into a new --out`,
+      );
     records.push(parsed);
     validBytes = offset;
   }
@@ -240,8 +250,12 @@ export function readRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecord
 }
 
 /** Cut a torn tail so appends start on a fresh line. Returns the records kept. */
-export function repairRecords(file: string, schemaOf?: RecordSchemaOf): ReadRecordsResult {
-  const result = readRecords(file, schemaOf);
+export function repairRecords(
+  file: string,
+  schemaOf?: RecordSchemaOf,
+  scoreOf?: (record: RunRecord) => number | null | undefined,
+): ReadRecordsResult {
+  const result = readRecords(file, schemaOf, scoreOf);
   if (result.tornLines > 0 && existsSync(file)) truncateSync(file, result.validBytes);
   return result;
 }

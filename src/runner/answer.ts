@@ -12,7 +12,7 @@ import type { Question } from "../questions/question.js";
 import type { RunRecord } from "../records/records.js";
 import { suiteOfProtocol } from "../suites/registry.js";
 import { type CachedGeneration, GREEDY, generationField, withCapNote } from "../elicitation/generate.js";
-import { type CachedLetters, lettersFields, toCachedLetters } from "../elicitation/letters.js";
+import { type CachedLetters, impossibleLetters, lettersFields, toCachedLetters } from "../elicitation/letters.js";
 
 export type { CachedGeneration, CachedLetters };
 
@@ -82,6 +82,11 @@ async function answer(
   started: number,
 ): Promise<Asked> {
   let value = cache.get(key) as CachedLetters | CachedGeneration | undefined;
+  // A cached distribution that cannot be one (written by an older valuelens, or damaged): asked again.
+  if (value?.kind === "letters" && impossibleLetters(value) !== undefined) {
+    cache.drop(key);
+    value = undefined;
+  }
   const cacheHit = value !== undefined;
   let evaluatedTokens = 0;
   let reusedTokens = 0;
@@ -91,6 +96,12 @@ async function answer(
       evaluatedTokens = scores.evaluatedTokens;
       reusedTokens = scores.reusedTokens;
       value = toCachedLetters(scores);
+      const impossible = impossibleLetters(value);
+      if (impossible)
+        throw new QuestionFailedError({
+          reason: `the backend returned an impossible distribution (${impossible}); not recorded as an answer, not cached`,
+          status: null,
+        });
     } else {
       const gen = await backend.generate(prompt, { maxTokens: q.maxTokens ?? 256, ...(q.sampling ?? GREEDY) }, lane);
       evaluatedTokens = gen.evaluatedTokens;

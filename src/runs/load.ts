@@ -20,6 +20,7 @@ import { isAtomicTempFile } from "../util/durableFiles.js";
 import { suiteOf, suiteOfProtocol } from "../suites/registry.js";
 import { runQuestionsOf, type RunDataset } from "../suites/runQuestions.js";
 import type { Suite } from "../suites/suite.js";
+import type { Question } from "../questions/question.js";
 import { isUserError, UserError } from "../util/errors.js";
 import { canonicalJson } from "../util/hash.js";
 import { isLockFile } from "./lock.js";
@@ -86,11 +87,24 @@ function suiteRecordSchema(protocol: string) {
   return suiteOfProtocol(protocol).suite.recordSchema;
 }
 
+/** A letters record's score as its suite computes it from optionProbs (records/consistency.ts). */
+function letterScoreOf(record: RunRecord): number | null | undefined {
+  if (!record.letters || !record.optionProbs) return undefined;
+  // The suites' letterScore reads the question's task, which the record carries.
+  return suiteOfProtocol(record.protocol).suite.letterScore(
+    record as unknown as Question,
+    record.optionProbs,
+    record.letters.mass,
+  );
+}
+
 /** records.jsonl of a run directory, validated (see the module comment). */
 export function readRunRecords(dir: string, opts: ReadRecordsOptions = {}): RecordsRead {
   const file = path.join(path.resolve(dir), RECORDS_FILE);
   // Each record is checked against the envelope and its suite's schema (Suite.recordSchema).
-  const read = opts.repair ? repairRecords(file, suiteRecordSchema) : readRecords(file, suiteRecordSchema);
+  const read = opts.repair
+    ? repairRecords(file, suiteRecordSchema, letterScoreOf)
+    : readRecords(file, suiteRecordSchema, letterScoreOf);
   const notes: string[] = [];
   if (read.tornLines > 0) {
     notes.push(
