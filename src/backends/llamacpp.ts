@@ -786,7 +786,7 @@ function checkGgufHeader(file: string, bytes: number): void {
   const pairs = head.readBigUInt64LE(16);
   if (tensors * 33n > BigInt(bytes) || pairs * 13n > BigInt(bytes))
     throw new UserError(
-      `cannot load model ${file}: its header declares ${tensors} tensors and ${pairs} metadata keys, more than a file of ${bytes} bytes can hold, so it is corrupt; ${what}`,
+      `cannot load model ${file}: the file is corrupt or incomplete (its header declares ${tensors} tensors and ${pairs} metadata keys, more than a file of ${bytes} bytes can hold); ${what}`,
     );
 }
 

@@ -9,7 +9,7 @@ import { SUITES, suiteNamed } from "../suites/registry.js";
 import type { AnySuite, Suite, SuiteDataset } from "../suites/suite.js";
 import { UserError } from "../util/errors.js";
 
-export { intOption, listOption } from "../util/options.js";
+export { bootstrapOption, intOption, listOption } from "../util/options.js";
 
 /**
  * The per-user cache root, never relative to the working directory: $VALUELENS_CACHE_DIR, else

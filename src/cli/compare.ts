@@ -8,7 +8,7 @@ import { type FigureFormat, figuresOption, writeFigureFiles } from "../report/fi
 import { renderTable, type TableFormat } from "../report/table.js";
 import { ensureDir, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
-import { intOption } from "./common.js";
+import { bootstrapOption, intOption } from "./common.js";
 
 interface CompareFlags {
   out?: string;
@@ -32,7 +32,7 @@ export function compareCommand(): Command {
     .option(
       "--bootstrap <n>",
       `bootstrap resamples per interval (0: no intervals; default ${DEFAULT_BOOTSTRAP_SAMPLES})`,
-      intOption("--bootstrap"),
+      bootstrapOption,
       DEFAULT_BOOTSTRAP_SAMPLES,
     )
     .option(

@@ -4,7 +4,7 @@ import { DEFAULT_BOOTSTRAP_SAMPLES } from "../metrics/uncertainty.js";
 import { mergeRuns } from "../runs/merge.js";
 import { shellQuote } from "../util/shell.js";
 import { UserError } from "../util/errors.js";
-import { intOption } from "./common.js";
+import { bootstrapOption, intOption } from "./common.js";
 
 interface MergeFlags {
   out: string;
@@ -27,7 +27,7 @@ export function mergeCommand(): Command {
     .option(
       "--bootstrap <n>",
       `bootstrap resamples for the 95% intervals (0 disables; default ${DEFAULT_BOOTSTRAP_SAMPLES})`,
-      intOption("--bootstrap"),
+      bootstrapOption,
       DEFAULT_BOOTSTRAP_SAMPLES,
     )
     .option("--bootstrap-seed <n>", "seed of the bootstrap (default: the run's --seed)", intOption("--bootstrap-seed"))

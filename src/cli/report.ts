@@ -9,7 +9,7 @@ import { suiteOf } from "../suites/registry.js";
 import { loadRunDirectory, requireRunDirectory } from "../runs/load.js";
 import { withRunLock } from "../runs/lock.js";
 import { UserError } from "../util/errors.js";
-import { intOption } from "./common.js";
+import { bootstrapOption, intOption } from "./common.js";
 
 interface ReportFlags {
   quiet?: boolean;
@@ -37,7 +37,7 @@ export function reportCommand(): Command {
     .option(
       "--bootstrap <n>",
       `bootstrap resamples for the 95% intervals (0 disables; default: as recorded in metrics.json, else ${DEFAULT_BOOTSTRAP_SAMPLES})`,
-      intOption("--bootstrap"),
+      bootstrapOption,
     )
     .option(
       "--bootstrap-seed <n>",

@@ -23,6 +23,7 @@ import {
   attributeOf,
   datasetFlag,
   defaultCacheDir,
+  bootstrapOption,
   intOption,
   MAX_REPEATS,
   listOption,
@@ -136,7 +137,7 @@ export function runCommand(): Command {
     .option(
       "--bootstrap <n>",
       "bootstrap resamples for the 95% intervals in metrics.json and report.md (0 disables)",
-      intOption("--bootstrap"),
+      bootstrapOption,
       1000,
     )
     .option("--bootstrap-seed <n>", "seed of the bootstrap (default: --seed)", intOption("--bootstrap-seed"))

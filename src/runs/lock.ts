@@ -280,7 +280,21 @@ function holderState(h: LockHolder): HolderState {
   }
   const started = processStartTime(h.pid);
   if (started !== undefined && Number.isFinite(lockedAt) && started > lockedAt + 2000) return "dead"; // the pid was reused
+  // The pid now runs something that is not Node (pid 1 of a new container, an init system):
+  // the valuelens process that locked is gone.
+  const command = processCommand(h.pid);
+  if (command !== undefined && !/node|valuelens/i.test(command)) return "dead";
   return "alive";
+}
+
+/** A process's command line (Linux /proc); undefined where it cannot be read. */
+function processCommand(pid: number): string | undefined {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+    return cmdline === "" ? undefined : cmdline;
+  } catch {
+    return undefined;
+  }
 }
 
 /** When a process started (ms since the epoch), from /proc on Linux; undefined elsewhere. */

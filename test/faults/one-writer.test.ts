@@ -1,7 +1,7 @@
 // One writer per run directory (issue 10): a second run, a report or a merge into a directory
 // another valuelens process is writing is refused in one line naming the holder; the lock goes
 // away however the holder ends; a lock left by a process that is gone is taken over.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
@@ -67,10 +67,12 @@ describe("the run directory lock (src/runs/lock.ts)", () => {
     again.release();
   });
 
-  it("takes over a stale lock: a dead pid, or our own pid left by an earlier process (a restarted container)", () => {
+  it("takes over a stale lock: a dead pid, our own pid left by an earlier process (a restarted container), a pid that now runs something else than Node (pid 1 of a new container)", () => {
     const notes: string[] = [];
+    const other = spawn("sleep", ["30"], { stdio: "ignore" });
     for (const [name, holder] of [
       ["dead", { pid: deadPid(), hostname: hostname() }],
+      ["not-node", { pid: other.pid!, hostname: hostname(), startedAt: new Date(Date.now() + 5000).toISOString() }],
       [
         "reused",
         {
@@ -87,7 +89,8 @@ describe("the run directory lock (src/runs/lock.ts)", () => {
       lock.release();
       expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
     }
-    expect(notes).toHaveLength(2);
+    other.kill();
+    expect(notes).toHaveLength(3);
     for (const n of notes) expect(n).toMatch(/no longer runs; its lock is taken over/);
   });
 
