@@ -220,6 +220,12 @@ export interface Backend {
   scoreLetters(prompt: PreparedPrompt, letters: string[], lane?: number): Promise<LetterScores>;
   generate(prompt: PreparedPrompt, opts: GenerateOptions, lane?: number): Promise<Generation>;
   close(): Promise<void>;
+  /**
+   * Throws a UserError when the model this backend loaded is no longer what answers (its file
+   * was replaced or rewritten since load). The runner calls it before it keeps an answer
+   * (runner/answer.ts), so no answer of other weights enters a record or the cache.
+   */
+  verifyModel?(): void;
 }
 
 export function newCounters(): EvaluationCounters {

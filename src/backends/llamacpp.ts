@@ -128,6 +128,8 @@ export class LlamaCppBackend implements Backend {
   ) {}
 
   readonly reusesPrefixes = true;
+  /** The model file's identity when it was loaded (fileIdentity). */
+  loadedIdentity: string | undefined;
   /** Lanes copying shared prefixes from each other (lanePrefixes.ts); undefined: they do not (otherOptions.copyPrefixes says why). */
   prefixes: LanePrefixes | undefined;
   /** Prompt tokens copied from another lane's KV cache instead of evaluated (also counted as reused). */
@@ -156,6 +158,8 @@ export class LlamaCppBackend implements Backend {
         `model file not found: ${opts.modelPath} (check the path, or run \`valuelens models pull <name>\` for a models.yaml entry)`,
       );
     }
+    // Taken before the digest and the load: a file rewritten from here on is noticed (verifyModel).
+    const identity = fileIdentity(opts.modelPath);
     checkGgufHeader(opts.modelPath, bytes);
     await checkContextSize(opts.modelPath, opts.name, opts.contextSize);
     const sha256 = await modelDigest(opts.modelPath, opts.digestMemo);
@@ -325,6 +329,7 @@ export class LlamaCppBackend implements Backend {
       native,
     );
     backend.batchOutputs = batchOutputs;
+    backend.loadedIdentity = identity;
     const copying = prefixCopying(llama, model, sequences);
     if (copying.copy) backend.prefixes = new LanePrefixes(lanes);
     if (sequences > 1)
@@ -674,6 +679,20 @@ export class LlamaCppBackend implements Backend {
     });
   }
 
+  /**
+   * The model file is still the one loaded: same device, inode, size, mtime and ctime.
+   * llama.cpp reads the weights through mmap, so a file rewritten in place (`cp other.gguf
+   * model.gguf`) changes the weights under a running model; a file replaced by rename keeps
+   * the old weights mapped but is no longer the file the digest names. Either way the run stops.
+   */
+  verifyModel(): void {
+    const now = fileIdentity(this.info.model.path!);
+    if (now !== this.loadedIdentity)
+      throw new UserError(
+        `model file ${this.info.model.path} changed during the run (${now === undefined ? "it is gone" : "rewritten or replaced"}); the answer in progress was not kept: restore the file and run again with --resume, or start a new run for the new model`,
+      );
+  }
+
   async close(): Promise<void> {
     await this.context.dispose();
     await this.model.dispose();
@@ -788,6 +807,16 @@ function checkGgufHeader(file: string, bytes: number): void {
     throw new UserError(
       `cannot load model ${file}: the file is corrupt or incomplete (its header declares ${tensors} tensors and ${pairs} metadata keys, more than a file of ${bytes} bytes can hold); ${what}`,
     );
+}
+
+/** A file's device, inode, size, mtime and ctime (undefined: gone). */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const st = statSync(file, { bigint: true });
+    return [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].join(":");
+  } catch {
+    return undefined;
+  }
 }
 
 /** The largest contextSize valuelens accepts whatever the model (2^24 tokens). */

@@ -113,6 +113,8 @@ async function answer(
         generatedTokens: gen.generatedTokens,
       };
     }
+    // The weights that answered are still the model's (a file replaced mid-run is refused).
+    backend.verifyModel?.();
     // Keep what the cache stores, so a fresh answer and a cached one make identical records.
     value = cache.put(key, value);
   }

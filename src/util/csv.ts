@@ -3,6 +3,7 @@
  * is reported as `file: line N, field "x": ...`.
  */
 import { CsvError, parse } from "csv-parse/sync";
+import { checkText } from "./text.js";
 import { UserError } from "./errors.js";
 
 export interface CsvRow {
@@ -21,6 +22,7 @@ export interface CsvTable {
 
 /** Parse a whole CSV; the first record is the header. Throws a one-line UserError for broken quoting. */
 export function readCsv(file: string, bytes: Buffer): CsvTable {
+  checkText(file, bytes);
   let records: { record: string[]; info: { lines: number; empty_lines: number } }[];
   try {
     records = parse(bytes, {

@@ -63,6 +63,11 @@ const ERRNO: Record<string, { what: string; fix: string }> = {
   ENOTDIR: { what: "exists and is not a directory", fix: "move that file away or choose another directory" },
   EEXIST: { what: "exists and is not a directory", fix: "move that file away or choose another directory" },
   EISDIR: { what: "is a directory", fix: "move that directory away" },
+  ENOENT: {
+    what: "a directory on the way is missing (removed, a dangling symbolic link, or on a file system such as /proc that cannot hold one)",
+    fix: "create it or choose a directory on a real disk",
+  },
+  ELOOP: { what: "is a loop of symbolic links", fix: "fix the link or choose another directory" },
 };
 
 export const DEFAULT_NEXT = "run the command again";
@@ -119,9 +124,35 @@ export function ensureDir(dir: string): void {
     if (existsSync(dir) && statSync(dir).isDirectory()) return;
     const fault = injectedFault(dir, "mkdir");
     if (fault) throw fault;
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
     throw fileError(err, dir);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time from the first ancestor that exists: Node's own recursive
+ * mkdirSync loops forever at 100 % CPU under /proc (`--out /proc/x`). A dangling symbolic link
+ * on the way fails with ENOENT (mkdir of it is EEXIST, of anything under it ENOENT).
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !existsSync(d); d = path.dirname(d)) {
+    missing.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  // It exists, and is not a directory (ensureDir returns early for a directory).
+  if (missing.length === 0) throw Object.assign(new Error(`${dir} exists`), { code: "EEXIST" });
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      // Made meanwhile by another process (a directory now): fine; a dangling link: say so.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !existsSync(d) || !statSync(d).isDirectory())
+        throw (err as NodeJS.ErrnoException).code === "EEXIST" && !existsSync(d)
+          ? Object.assign(new Error(`dangling link ${d}`), { code: "ENOENT" })
+          : err;
+    }
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { checkText } from "../../util/text.js";
 import type { z } from "zod";
 import { UserError } from "../../util/errors.js";
 import { fromPackageRoot } from "../../util/paths.js";
@@ -67,6 +68,7 @@ export function loadDilemmas(path: string): LoadedDilemmas {
       );
     throw new UserError(`cannot read dilemma dataset ${path}: ${(err as Error).message}`);
   }
+  checkText(path, bytes);
   let text = bytes.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const items: { where: string; raw: unknown }[] = [];
