@@ -187,6 +187,9 @@ export interface ReadRecordsResult {
 /** The schema a record of this protocol must satisfy (its suite's); absent: the envelope only. */
 export type RecordSchemaOf = (protocol: string) => z.ZodType | undefined;
 
+/** The longest line readRecords reads as a record (64 MiB). */
+const MAX_RECORD_LINE_BYTES = 64 * 2 ** 20;
+
 export function readRecords(
   file: string,
   schemaOf?: RecordSchemaOf,
@@ -213,6 +216,12 @@ export function readRecords(
       tornLines += 1; // a last line without its newline was cut by a crash
       break;
     }
+    // A record is a few kilobytes; a line of many megabytes is damage, and over 512 MiB it could
+    // not even become a string.
+    if (nl - offset > MAX_RECORD_LINE_BYTES)
+      throw new UserError(
+        `${file}: line ${lineNo} is ${Math.round((nl - offset) / 2 ** 20)} MiB long, not a record; restore the file or start a new run`,
+      );
     const line = buf.subarray(offset, nl).toString("utf8");
     offset = nl + 1;
     if (line.trim() === "") {

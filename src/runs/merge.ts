@@ -21,7 +21,7 @@ import { buildRunQuestions } from "../suites/runQuestions.js";
 import { SHARD_NOTE } from "../questions/shard.js";
 import { writeRunOutputs, type RunOutputOptions } from "./outputs.js";
 import { formatShard, shardOfId, type Shard } from "../questions/shard.js";
-import { FileWriteError } from "../util/durableFiles.js";
+import { FileWriteError, writeFileAtomic } from "../util/durableFiles.js";
 import { UserError } from "../util/errors.js";
 import { shellQuote } from "../util/shell.js";
 import { canonicalJson } from "../util/hash.js";
@@ -101,11 +101,23 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeResult> {
   });
 }
 
-/** `--out` must be new or empty (lock files aside): a merge never writes over anything. */
+/**
+ * Marks a merge's --out until its manifest is written: a merge killed before that left only
+ * this marker and records.jsonl (or less), which the next merge into that --out replaces.
+ */
+const MERGE_MARKER = ".merge-incomplete";
+
+/** What a merge killed before its manifest leaves in --out (lock and temporary files aside). */
+function killedMergeLeftovers(out: string, entries: readonly string[]): boolean {
+  return existsSync(path.join(out, MERGE_MARKER)) && entries.every((e) => e === MERGE_MARKER || e === "records.jsonl");
+}
+
+/** `--out` must be new or empty (lock files aside), or hold only a killed merge's leftovers: a merge never writes over anything else. */
 function checkNewOut(out: string): void {
   const state = inspectRunDirectory(out);
-  if (state.kind !== "missing" && state.kind !== "empty")
-    throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
+  if (state.kind === "missing" || state.kind === "empty") return;
+  if (killedMergeLeftovers(out, state.entries)) return;
+  throw new UserError(`--out ${out} already exists and is not empty; merge into a new directory`);
 }
 
 async function mergeLocked(
@@ -262,12 +274,22 @@ async function mergeLocked(
   delete manifest.lastError;
 
   try {
+    // Under the lock: a killed merge's leftovers go (checkNewOut let them through), the marker
+    // stays until the manifest, the merge's commit point, is written.
+    const leftovers = inspectRunDirectory(out).entries.length > 0;
+    if (leftovers) {
+      rmSync(path.join(out, "records.jsonl"), { force: true });
+      log(`note: ${out} held the records of a merge that was killed before it finished; merging again`);
+    }
+    writeFileAtomic(path.join(out, MERGE_MARKER), `${process.pid}\n`);
     writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
     writeManifest(out, manifest);
+    rmSync(path.join(out, MERGE_MARKER), { force: true });
   } catch (err) {
     // --out was new or empty: leave it so (a merge again then starts afresh), never half a run.
     try {
       rmSync(path.join(out, "records.jsonl"), { force: true });
+      rmSync(path.join(out, MERGE_MARKER), { force: true });
     } catch {
       // the error below is the one to report
     }
