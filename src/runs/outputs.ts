@@ -9,7 +9,7 @@ import type { Manifest } from "../records/manifest.js";
 import type { RunRecord } from "../records/records.js";
 import { suiteOf } from "../suites/registry.js";
 import type { SuiteMetrics } from "../suites/suite.js";
-import { writeFileAtomic } from "../util/durableFiles.js";
+import { withStagedWrites, writeFileAtomic } from "../util/durableFiles.js";
 import { writeRunHtml } from "./html.js";
 import { type Figure, type FigureFormat, figuresSection, writeChartFiles, writeFigureFiles } from "../report/figure.js";
 
@@ -41,12 +41,15 @@ export async function writeRunOutputs(
   const metrics = suite.metrics(records, config, { bootstrap });
   const report = suite.report(shown, metrics, records);
   const figures: Figure[] = suite.figures(metrics, records, manifest);
-  writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-  await writeChartFiles(out, figures);
-  if (opts.figures?.length) await writeFigureFiles(out, figures, opts.figures);
-  const markdown = partialTitle(report, manifest, records.length) + figuresSection(figures);
-  writeFileAtomic(path.join(out, "report.md"), markdown);
-  await writeRunHtml(out, { manifest: shown, metrics, records, figures, markdown });
+  // All of them, or none (a full disk half way leaves the old ones): withStagedWrites.
+  await withStagedWrites(async () => {
+    writeFileAtomic(path.join(out, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+    await writeChartFiles(out, figures);
+    if (opts.figures?.length) await writeFigureFiles(out, figures, opts.figures);
+    const markdown = partialTitle(report, manifest, records.length) + figuresSection(figures);
+    writeFileAtomic(path.join(out, "report.md"), markdown);
+    await writeRunHtml(out, { manifest: shown, metrics, records, figures, markdown });
+  });
   return metrics;
 }
 

@@ -48,6 +48,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
 import { UserError } from "./errors.js";
@@ -156,9 +157,41 @@ function makeDirs(dir: string): void {
   }
 }
 
+/** Renames that writeFileAtomic leaves to the end of a `withStagedWrites` (all files, or none). */
+const staged = new AsyncLocalStorage<{ renames: [tmp: string, file: string][] }>();
+
+/**
+ * Run `fn` with every writeFileAtomic in it staged: each file is written whole to its temporary
+ * name and fsync'ed, and only when `fn` has succeeded are they all renamed into place. If any
+ * write fails, the temporary files go and every old file stays: a report's outputs (metrics,
+ * report.md, figures, report.html) are all new or all old, never a mix (a full disk mid-report).
+ */
+export async function withStagedWrites<T>(fn: () => Promise<T>): Promise<T> {
+  const batch = { renames: [] as [string, string][] };
+  let result: T;
+  try {
+    result = await staged.run(batch, fn);
+  } catch (err) {
+    for (const [tmp] of batch.renames) unlinkQuietly(tmp);
+    throw err;
+  }
+  const dirs = new Set<string>();
+  for (const [tmp, file] of batch.renames) {
+    try {
+      renameSync(tmp, file);
+    } catch (err) {
+      throw fileError(err, file);
+    }
+    dirs.add(path.dirname(file));
+  }
+  for (const dir of dirs) syncDir(dir);
+  return result;
+}
+
 /** Write `file` whole, atomically and durably (see the module comment). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const batch = staged.getStore();
+  const tmp = batch ? `${file}.${process.pid}.${batch.renames.length}.tmp` : `${file}.${process.pid}.tmp`;
   const buf = typeof data === "string" ? Buffer.from(data) : data;
   let fd: number | undefined;
   try {
@@ -167,6 +200,10 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     syncFd(fd, file);
     closeSync(fd);
     fd = undefined;
+    if (batch) {
+      batch.renames.push([tmp, file]);
+      return;
+    }
     renameSync(tmp, file);
   } catch (err) {
     if (fd !== undefined) closeQuietly(fd);

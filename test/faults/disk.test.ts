@@ -237,9 +237,9 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
       expect(r.code, r.stderr).toBe(0);
     }
     const merged = path.join(d.root, "merged");
-    // Full after the directory and its lock: records.jsonl is the first file that does not fit.
+    // Full after the directory, its lock and the merge's marker: records.jsonl is the first file that does not fit.
     const full = valuelens(["merge", ...shards, "--out", merged, "--bootstrap", "50"], {
-      env: { VALUELENS_FAULTS: `ENOSPC:${merged}:after=2` },
+      env: { VALUELENS_FAULTS: `ENOSPC:${merged}:after=3` },
     });
     oneLineError(
       full,
@@ -282,6 +282,14 @@ describe("disk faults (VALUELENS_FAULTS, tiny model)", () => {
       `${d.out}/metrics.json: no space left on device (ENOSPC)`,
       "free space",
       "run the command again",
+    );
+    expect(snapshot(d.out)).toEqual(before);
+    expect(tmpFiles(d.root)).toEqual([]);
+    // The last output (report.html) does not fit, while metrics.json and report.md would have
+    // changed (no intervals): all outputs stay the old ones, none is new (withStagedWrites).
+    oneLineError(
+      valuelens(["report", d.out, "--bootstrap", "0", "--quiet"], { env: { VALUELENS_FAULTS: "ENOSPC:report.html" } }),
+      "report.html: no space left on device (ENOSPC)",
     );
     expect(snapshot(d.out)).toEqual(before);
     expect(tmpFiles(d.root)).toEqual([]);
