@@ -13,11 +13,24 @@
  * Writes bench/results/chaos.json.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ensureTestModel } from "../src/gguf/index.js";
+import { ensureTestModel, writeTestModel } from "../src/gguf/index.js";
 import { deterministicPart, type RunRecord } from "../src/records/records.js";
 import { seededRandom } from "../src/util/random.js";
 import { packageRoot } from "../src/util/paths.js";
@@ -232,7 +245,51 @@ writeFileSync(
   path.join(bad, "via-other.csv"),
   readFileSync(path.join(root, "datasets", "via-sample.csv"), "utf8").replace("Nigeria", "Nigeria "),
 );
+// Issue 22's inputs: bounds, paths and bytes that used to hang or crash.
+writeFileSync(
+  path.join(bad, "models-huge.yaml"),
+  "models:\n  huge:\n    backend: llama.cpp\n    source: builtin:tiny\n    contextSize: 1000000000000\n",
+);
+const counts = Buffer.alloc(4096);
+counts.write("GGUF", 0, "latin1");
+counts.writeUInt32LE(3, 4);
+counts.writeBigUInt64LE(2n ** 32n - 1n, 8); // 4 billion tensors in 4 KB
+writeFileSync(path.join(bad, "many-tensors.gguf"), counts);
+symlinkSync(path.join(bad, "no-such-dir"), path.join(bad, "dangling"));
+const sample = readFileSync(path.join(root, "datasets", "via-sample.csv"));
+const third = sample.indexOf(10, sample.indexOf(10) + 1) + 5;
+for (const [name, byte] of [
+  ["via-latin1.csv", 0xe9],
+  ["via-nul.csv", 0],
+] as const) {
+  const b = Buffer.from(sample);
+  b[third] = byte;
+  writeFileSync(path.join(bad, name), b);
+}
 const INPUTS: [string, string[], Record<string, string>?][] = [
+  [
+    "contextSize 1e12",
+    ["run", "--model", "huge", "--models", path.join(bad, "models-huge.yaml"), "--out", path.join(bad, "o12")],
+  ],
+  [
+    "a GGUF declaring 2^32-1 tensors",
+    ["run", "--model", path.join(bad, "many-tensors.gguf"), "--out", path.join(bad, "o13")],
+  ],
+  ["--out under /proc", ["run", "--model", "tiny", "--out", "/proc/valuelens-chaos/run"]],
+  [
+    "--cache-dir under /proc",
+    ["run", "--model", "tiny", "--cache-dir", "/proc/self/x", "--out", path.join(bad, "o14")],
+  ],
+  ["--out under a dangling symbolic link", ["run", "--model", "tiny", "--out", path.join(bad, "dangling", "run")]],
+  ["--bootstrap 1e9", ["run", "--model", "tiny", "--bootstrap", "1000000000", "--out", path.join(bad, "o15")]],
+  [
+    "a non-UTF-8 byte in the VIA CSV",
+    ["run", "--model", "tiny", "--via", path.join(bad, "via-latin1.csv"), "--out", path.join(bad, "o16")],
+  ],
+  [
+    "a NUL byte in the VIA CSV",
+    ["run", "--model", "tiny", "--via", path.join(bad, "via-nul.csv"), "--out", path.join(bad, "o17")],
+  ],
   [
     "models.yaml with an unknown field",
     ["run", "--model", "broken", "--models", path.join(bad, "models.yaml"), "--out", path.join(bad, "o1")],
@@ -282,6 +339,105 @@ const INPUTS: [string, string[], Record<string, string>?][] = [
     { VALUELENS_FAULTS: "ENOSPC:metrics.json" },
   ],
 ];
+// Attacks on what a figure is computed from (issue 22): each attempt ends refused (one line,
+// non-zero exit, nothing wrong kept), recovered (finished with the right records), or silently
+// wrong (finished, and some record differs from the clean reference).
+interface Attack {
+  attack: string;
+  attempts: number;
+  refused: number;
+  recovered: number;
+  silentlyWrong: number;
+}
+const attacks: Attack[] = [];
+const viaReference = reference.get("via")!.records;
+const sameAsReference = (dir: string) =>
+  recordLines(dir).every((r) => viaReference.get(r.id) === JSON.stringify(deterministicPart(r)));
+{
+  // The model file rewritten in place mid-run (as `cp other.gguf model.gguf`, without its truncation).
+  const a: Attack = { attack: "model file rewritten mid-run", attempts: 0, refused: 0, recovered: 0, silentlyWrong: 0 };
+  const original = await ensureTestModel("tiny", { root });
+  const other = path.join(work, "other-weights.gguf");
+  await writeTestModel({ shape: "tiny", type: "f16", seed: 2, out: other });
+  for (let i = 0; i < 3; i++) {
+    const dir = path.join(work, `swap-${i}`);
+    mkdirSync(dir, { recursive: true });
+    const model = path.join(dir, "model.gguf");
+    copyFileSync(original, model);
+    const models = path.join(dir, "models.yaml");
+    writeFileSync(models, `models:\n  tiny:\n    backend: llama.cpp\n    source: ${model}\n    contextSize: 2048\n`);
+    const out = path.join(dir, "run");
+    const args = ["run", "--model", "tiny", "--models", models, ...SUITES.via!, "--out", out, "--progress", "quiet"];
+    const child = spawn(process.execPath, [BIN, ...args, "--cache-dir", path.join(dir, "cache")], {
+      cwd: root,
+      env: { ...process.env, CI: "1", VALUELENS_VIA: "sample", VALUELENS_CACHE_DIR: CACHE_ROOT },
+      stdio: "ignore",
+    });
+    const after = 5 + Math.floor(random() * 40);
+    const code = await new Promise<number | null>((resolve) => {
+      const poll = setInterval(() => {
+        if (recordCount(out) < after) return;
+        clearInterval(poll);
+        const fd = openSync(model, "r+");
+        writeSync(fd, readFileSync(other), 0, statSync(other).size, 0);
+        closeSync(fd);
+      }, 3);
+      child.on("exit", (c) => {
+        clearInterval(poll);
+        resolve(c);
+      });
+    });
+    a.attempts++;
+    copyFileSync(original, model); // restored, then resumed from the same cache
+    const resumed = cli([
+      ...args.slice(0, 1),
+      "--out",
+      out,
+      "--resume",
+      "--models",
+      models,
+      "--cache-dir",
+      path.join(dir, "cache"),
+      "--progress",
+      "quiet",
+    ]);
+    const right = resumed.code === 0 && sameAsReference(out) && recordLines(out).length === viaReference.size;
+    if (!right) a.silentlyWrong++;
+    else if (code === 0)
+      a.recovered++; // the run ended before the rewrite
+    else a.refused++;
+  }
+  attacks.push(a);
+}
+{
+  // A record edited: its score, one probability or the letter mass.
+  const a: Attack = {
+    attack: "a record edited (score, a probability, the mass)",
+    attempts: 0,
+    refused: 0,
+    recovered: 0,
+    silentlyWrong: 0,
+  };
+  const source = path.join(work, "reference-via");
+  const lines = readFileSync(path.join(source, "records.jsonl"), "utf8").split("\n").filter(Boolean);
+  for (const edit of ["score", "optionProbs", "mass"] as const) {
+    const dir = path.join(work, `edited-${edit}`);
+    cpSync(source, dir, { recursive: true });
+    const r = JSON.parse(lines[3]!);
+    if (edit === "score") r.score = r.score > 0.5 ? r.score - 0.5 : r.score + 0.5;
+    if (edit === "optionProbs") r.optionProbs[Object.keys(r.optionProbs)[0]!] = -0.1;
+    if (edit === "mass") r.letters.mass = 6.3;
+    const edited = [...lines];
+    edited[3] = JSON.stringify(r);
+    writeFileSync(path.join(dir, "records.jsonl"), `${edited.join("\n")}\n`);
+    const rep = cli(["report", dir, "--quiet"]);
+    a.attempts++;
+    if (rep.code !== 0 && rep.stderr.trim().split("\n").length === 1) a.refused++;
+    else a.silentlyWrong++;
+  }
+  attacks.push(a);
+}
+
 const table: { input: string; exit: number | null; lines: number; stderr: string }[] = [];
 for (const [input, args, env] of INPUTS) {
   const r = cli(args, env);
@@ -296,9 +452,14 @@ process.stdout.write("| bad input | exit | stderr lines | the error |\n| --- | -
 for (const t of table)
   process.stdout.write(`| ${t.input} | ${t.exit} | ${t.lines} | ${t.stderr.replace(/\|/g, "\\|")} |\n`);
 const ok = table.filter((t) => t.exit !== 0 && t.exit !== null && t.lines === 1).length;
+process.stdout.write(
+  "\n| attack | attempts | refused | recovered | silently wrong |\n| --- | --- | --- | --- | --- |\n",
+);
+for (const a of attacks)
+  process.stdout.write(`| ${a.attack} | ${a.attempts} | ${a.refused} | ${a.recovered} | ${a.silentlyWrong} |\n`);
 process.stdout.write(`\nbad inputs answered with one line and a non-zero exit: ${ok}/${table.length}\n`);
 mkdirSync(path.join(root, "bench", "results"), { recursive: true });
 writeFileSync(
   path.join(root, "bench", "results", "chaos.json"),
-  JSON.stringify({ when: new Date().toISOString(), totals, missed, badInputs: table }, null, 2) + "\n",
+  JSON.stringify({ when: new Date().toISOString(), totals, missed, badInputs: table, attacks }, null, 2) + "\n",
 );
