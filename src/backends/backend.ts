@@ -222,10 +222,11 @@ export interface Backend {
   close(): Promise<void>;
   /**
    * Throws a UserError when the model this backend loaded is no longer what answers (its file
-   * was replaced or rewritten since load). The runner calls it before it keeps an answer
-   * (runner/answer.ts), so no answer of other weights enters a record or the cache.
+   * was replaced or rewritten since load, or a server's canary answer changed). The runner calls
+   * it, with the lane that answered, before it keeps an answer (runner/answer.ts), so no answer
+   * of other weights enters a record or the cache.
    */
-  verifyModel?(): void;
+  verifyModel?(lane?: number): void | Promise<void>;
 }
 
 export function newCounters(): EvaluationCounters {

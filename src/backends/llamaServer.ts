@@ -143,6 +143,59 @@ const CompletionReply = z.object({
   completion_probabilities: z.array(z.object({ top_logprobs: z.array(TopToken) })).nullish(),
 });
 
+/** A fixed prompt whose next-token distribution fingerprints a server's weights. */
+const CANARY_PROMPT = "The value-action gap of a language model is";
+/** Top tokens of the canary kept and compared. */
+const CANARY_TOP = 20;
+/** How often the canary is read again during a run. */
+const CANARY_EVERY_MS = 30_000;
+/** Largest change of a canary probability taken for the same weights (batching and slots move the last digits). */
+const CANARY_TOLERANCE = 1e-3;
+
+/** The canary's top tokens: id and probability, most probable first. */
+type Canary = { id: number; p: number }[];
+
+async function readCanary(http: ServerClient, lane: Lane, tokens: number[]): Promise<Canary> {
+  const r = await http.retryOn(lane.endpoint, () =>
+    postJson(
+      http,
+      lane.endpoint,
+      "/completion",
+      {
+        prompt: tokens,
+        n_predict: 1,
+        n_probs: CANARY_TOP,
+        temperature: 0,
+        cache_prompt: false,
+        id_slot: lane.slot,
+        stream: false,
+      },
+      CompletionReply,
+    ),
+  );
+  const list = r.completion_probabilities?.[0]?.top_logprobs ?? [];
+  return list.map((t) => ({ id: t.id, p: Math.exp(t.logprob) }));
+}
+
+/** The canary in the cache key: its top tokens with probabilities rounded to 1e-4. */
+function canaryFingerprint(c: Canary): string {
+  return digestOf(c.map((t) => [t.id, Math.round(t.p * 1e4) / 1e4]));
+}
+
+/** How two canaries differ beyond CANARY_TOLERANCE, or undefined when they do not. */
+function canaryDifference(a: Canary, b: Canary): string | undefined {
+  const pb = new Map(b.map((t) => [t.id, t.p]));
+  const floor = Math.min(a.at(-1)?.p ?? 0, b.at(-1)?.p ?? 0);
+  for (const t of a) {
+    const q = pb.get(t.id);
+    // A token missing from the other top list had at most the other list's last probability.
+    if (q === undefined ? t.p - floor > CANARY_TOLERANCE : Math.abs(q - t.p) > CANARY_TOLERANCE)
+      return `token ${t.id}: ${t.p.toFixed(4)} then ${q === undefined ? "not in the top" : q.toFixed(4)}`;
+  }
+  if (a.length !== b.length) return `${a.length} then ${b.length} top tokens`;
+  return undefined;
+}
+
 interface Lane {
   endpoint: string;
   slot: number;
@@ -275,6 +328,20 @@ export class LlamaServerBackend implements Backend {
       process.stderr.write(
         `warning: ${opts.name}: llama-server answers ${concurrentSlots} requests at once (slots), so probabilities differ between runs in their last digits; concurrency: 1 in the models.yaml entry (or -np 1) makes records repeat bit for bit\n`,
       );
+    // The canary: the full top of one fixed prompt's next-token distribution, per server. The
+    // weights, not the reported path, decide it (two models at one path, same shape, differ).
+    const canaryTokens = await tokenize(CANARY_PROMPT, false);
+    const canaries: Canary[] = [];
+    for (const endpoint of endpoints) {
+      const lane = lanes.find((l) => l.endpoint === endpoint)!;
+      canaries.push(await readCanary(http, lane, canaryTokens));
+    }
+    for (let i = 1; i < canaries.length; i++)
+      if (canaryDifference(canaries[0]!, canaries[i]!) !== undefined)
+        throw new UserError(
+          `${endpoints[i]} answers the canary prompt otherwise than ${endpoints[0]}: they serve different weights; list only servers of one model in "endpoints" of "${opts.name}"`,
+        );
+    const canary = canaryFingerprint(canaries[0]!);
     const identity = {
       modelPath: first.model_path ?? model.id,
       nVocab,
@@ -306,6 +373,8 @@ export class LlamaServerBackend implements Backend {
         letterMethod: "logprobs",
         nProbs: `${N_PROBS_FIRST}, else the whole vocabulary when the spellings left out could move a probability by more than ${LEFT_OUT_SHIFT_LIMIT}`,
         ...(opts.digest ? {} : { identity }),
+        // What the weights answer to a fixed prompt (canary): in the key beside the reported identity.
+        canary,
         // Requests in flight per server, only when above 1 (one at a time keeps the old keys):
         // the server batches concurrent requests, and their last digits depend on timing.
         ...(concurrentSlots > 1 ? { concurrentSlots } : {}),
@@ -323,7 +392,7 @@ export class LlamaServerBackend implements Backend {
       letterMethod: "logprobs",
     };
     const nCtx = Math.min(...props.map((p) => p.default_generation_settings?.n_ctx ?? Infinity));
-    return new LlamaServerBackend(
+    const backend = new LlamaServerBackend(
       info,
       http,
       lanes,
@@ -336,6 +405,31 @@ export class LlamaServerBackend implements Backend {
       plain[0] ?? 0,
       nCtx,
     );
+    backend.canary = { tokens: canaryTokens, reference: canaries[0]!, checkedAt: Date.now() };
+    return backend;
+  }
+
+  /** The canary read at open, and when it was last read again (verifyModel). */
+  private canary: { tokens: number[]; reference: Canary; checkedAt: number } | undefined;
+
+  /**
+   * Every CANARY_EVERY_MS, before an answer is kept: the canary prompt again, on the lane that
+   * answered (whose slot tracking starts afresh). A changed distribution means the server now
+   * serves other weights: the run stops in one line, this answer not kept.
+   */
+  async verifyModel(laneIndex = 0): Promise<void> {
+    const c = this.canary;
+    if (!c || Date.now() - c.checkedAt < CANARY_EVERY_MS) return;
+    const lane = this.lanes[laneIndex % this.lanes.length]!;
+    const now = await readCanary(this.http, lane, c.tokens);
+    lane.tokens = [];
+    lane.evaluatedEnds = [];
+    c.checkedAt = Date.now();
+    const difference = canaryDifference(c.reference, now);
+    if (difference !== undefined)
+      throw new UserError(
+        `${lane.endpoint} now serves other weights than when the run started (its answer to the canary prompt changed: ${difference}); the answer in progress was not kept: restart the server with the run's model and run again with --resume, or start a new run`,
+      );
   }
 
   /** The prompt text (rendered here, tokenized on the server when it is asked). */

@@ -114,7 +114,7 @@ async function answer(
       };
     }
     // The weights that answered are still the model's (a file replaced mid-run is refused).
-    backend.verifyModel?.();
+    await backend.verifyModel?.(lane);
     // Keep what the cache stores, so a fresh answer and a cached one make identical records.
     value = cache.put(key, value);
   }

@@ -87,11 +87,11 @@ export interface RunningServer {
  */
 export async function startLlamaServer(
   model: string,
-  opts: { slots?: number; ctx?: number; args?: string[] } = {},
+  opts: { slots?: number; ctx?: number; args?: string[]; port?: number } = {},
 ): Promise<RunningServer> {
   const binary = llamaServerBinary();
   if (!binary) throw new Error(NO_LLAMA_SERVER);
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [
     "-m",
     model,
