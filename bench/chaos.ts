@@ -14,18 +14,14 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
-  closeSync,
   copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
-  statSync,
   symlinkSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,6 +29,7 @@ import { parseArgs } from "node:util";
 import { ensureTestModel, writeTestModel } from "../src/gguf/index.js";
 import { deterministicPart, type RunRecord } from "../src/records/records.js";
 import { seededRandom } from "../src/util/random.js";
+import { rewriteInPlace } from "../test/helpers/scripted.js";
 import { packageRoot } from "../src/util/paths.js";
 
 const root = packageRoot();
@@ -378,9 +375,7 @@ const sameAsReference = (dir: string) =>
       const poll = setInterval(() => {
         if (recordCount(out) < after) return;
         clearInterval(poll);
-        const fd = openSync(model, "r+");
-        writeSync(fd, readFileSync(other), 0, statSync(other).size, 0);
-        closeSync(fd);
+        rewriteInPlace(model, other);
       }, 3);
       child.on("exit", (c) => {
         clearInterval(poll);

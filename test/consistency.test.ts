@@ -16,6 +16,7 @@ import { buildRunQuestions } from "../src/suites/runQuestions.js";
 import { readRunRecords } from "../src/runs/load.js";
 import { testConfig } from "./helpers/config.js";
 import { PROJECT_ROOT } from "./helpers/models.js";
+import { SCRIPTED_INFO } from "./helpers/scripted.js";
 
 const FIXTURE = path.join(PROJECT_ROOT, "test", "fixtures", "runs", "via-letters");
 const lines = () => readFileSync(path.join(FIXTURE, "records.jsonl"), "utf8").split("\n").filter(Boolean);
@@ -64,16 +65,7 @@ async function setUp(scores: Omit<LetterScores, "evaluatedTokens" | "reusedToken
   const q = buildRunQuestions(testConfig({ tasks: ["stated"], repeats: 1 }), await loadVia(SAMPLE_VIA_PATH))[0]!;
   let asked = 0;
   const backend: Backend = {
-    info: {
-      engine: "scripted",
-      engineVersion: "1",
-      model: { name: "s", sha256: "s" },
-      outputOptions: {},
-      otherOptions: {},
-      chatWrapper: "none",
-      reasoning: "none",
-      hardware: {},
-    },
+    info: SCRIPTED_INFO,
     counters: newCounters(),
     laneCount: 1,
     reusesPrefixes: false,

@@ -15,6 +15,7 @@ import { DilemmaSchema } from "../src/suites/dilemmas/schema.js";
 import { generateActions, generateDilemmas, partialPath } from "../src/generate/generate.js";
 import { checkDilemma, checkViaGeneration, parseJsonAnswer } from "../src/generate/schemas.js";
 import { TEST_THREADS, tinyModelPath } from "./helpers/models.js";
+import { SCRIPTED_INFO } from "./helpers/scripted.js";
 
 const SMALL = { maxChars: 60, maxTokens: 512 };
 
@@ -167,16 +168,7 @@ function scripted(answers: string[]): Backend & { calls: GenerateOptions[] } {
   const calls: GenerateOptions[] = [];
   return {
     calls,
-    info: {
-      engine: "scripted",
-      engineVersion: "1",
-      model: { name: "s", sha256: "s" },
-      outputOptions: {},
-      otherOptions: {},
-      chatWrapper: "none",
-      reasoning: "none",
-      hardware: {},
-    },
+    info: SCRIPTED_INFO,
     counters: newCounters(),
     laneCount: 1,
     reusesPrefixes: false,

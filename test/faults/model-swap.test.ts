@@ -3,16 +3,7 @@
 // came from the other weights, labelled and cached with the old sha256. valuelens checks the
 // file's identity before it keeps an answer (LlamaCppBackend.verifyModel): the run stops in one
 // line, and no record or cache entry holds an answer of the other weights.
-import {
-  closeSync,
-  copyFileSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,6 +11,7 @@ import { writeTestModel } from "../../src/gguf/index.js";
 import { deterministicPart } from "../../src/records/records.js";
 import { valuelens, valuelensSpawn } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
+import { rewriteInPlace } from "../helpers/scripted.js";
 import { finished, killLeftovers, recordsOf, tracked, whenLines } from "./helpers.js";
 
 afterEach(killLeftovers);
@@ -41,11 +33,8 @@ describe("the model file changes under a run", () => {
     const run = tracked(valuelensSpawn(["run", ...args, "--out", out, "--cache-dir", cache]));
     const ended = finished(run);
     await whenLines(path.join(out, "records.jsonl"), 5, run);
-    // In place, as cp does, but without cp's truncation to 0 bytes first: a mapped file that
-    // shrinks under llama.cpp kills the process with SIGBUS (a crash, safe as a kill: resumable).
-    const fd = openSync(model, "r+");
-    writeSync(fd, readFileSync(other), 0, statSync(other).size, 0);
-    closeSync(fd);
+    // In place, as cp does, without cp's truncation (a mapped file that shrinks: SIGBUS, a crash).
+    rewriteInPlace(model, other);
     const r = await ended;
     expect(r.code).toBe(1);
     const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
