@@ -15,7 +15,8 @@ import { loadVia, SAMPLE_VIA_PATH } from "../src/suites/via/dataset.js";
 import { buildRunQuestions } from "../src/suites/runQuestions.js";
 import { readRunRecords } from "../src/runs/load.js";
 import { testConfig } from "./helpers/config.js";
-import { PROJECT_ROOT } from "./helpers/models.js";
+import { valuelens } from "./helpers/cli.js";
+import { PROJECT_ROOT, tinyModelPath } from "./helpers/models.js";
 import { SCRIPTED_INFO } from "./helpers/scripted.js";
 
 const FIXTURE = path.join(PROJECT_ROOT, "test", "fixtures", "runs", "via-letters");
@@ -129,4 +130,50 @@ describe("impossible distributions from a backend", () => {
     expect(again.cacheHit).toBe(false);
     expect(again.record.optionProbs).toEqual(first.record.optionProbs);
   });
+});
+
+describe("records that belong to the run", () => {
+  it("one task's records replaced by another model's records of the same ids: every reader refuses", async () => {
+    const work = mkdtempSync(path.join(tmpdir(), "vl-membership-"));
+    const run = (model: string, out: string) =>
+      valuelens([
+        "run",
+        "--model",
+        model,
+        "--via",
+        "sample",
+        "--limit",
+        "2",
+        "--repeats",
+        "1",
+        "--progress",
+        "quiet",
+        "--out",
+        out,
+      ]);
+    const a = path.join(work, "f16");
+    const b = path.join(work, "q8_0");
+    expect(run(await tinyModelPath("f16"), a).code).toBe(0);
+    expect(run(await tinyModelPath("q8_0"), b).code).toBe(0);
+    const other = new Map(
+      readFileSync(path.join(b, "records.jsonl"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => [JSON.parse(l).id as string, l]),
+    );
+    const swapped = readFileSync(path.join(a, "records.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l).task === "stated" ? other.get(JSON.parse(l).id)! : l));
+    writeFileSync(path.join(a, "records.jsonl"), `${swapped.join("\n")}\n`);
+    // Each record is consistent in itself; they are not the ones this run wrote.
+    for (const args of [
+      ["report", a, "--quiet"],
+      ["compare", a, b, "--out", path.join(work, "cmp")],
+    ]) {
+      const r = valuelens(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("is not what valuelens wrote for this run");
+    }
+  }, 60_000);
 });

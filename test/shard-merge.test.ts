@@ -190,6 +190,13 @@ describe("valuelens run --shard and valuelens merge (tiny model, sample data)", 
     rec.letters.top.text = `${rec.letters.top.text}-other`;
     lines[idx] = JSON.stringify(rec);
     writeFileSync(file, lines.join("\n") + "\n");
+    // The edit is refused as such first (manifest.json's records digest) ...
+    const tampered = valuelens(["report", edited, "--quiet"]);
+    expect(oneLine(tampered)).toContain("is not what valuelens wrote for this run");
+    // ... and, the digest dropped, the conflict between the two answers is named.
+    const manifestFile = path.join(edited, "manifest.json");
+    const { records: _digest, ...withoutDigest } = JSON.parse(readFileSync(manifestFile, "utf8"));
+    writeFileSync(manifestFile, `${JSON.stringify(withoutDigest, null, 2)}\n`);
     const bad = valuelens(["merge", shardDir(1), shardDir(2), edited, "--out", path.join(work, "merged-conflict")]);
     expect(bad.code).toBe(1);
     const line = oneLine(bad);

@@ -164,6 +164,14 @@ export const ManifestSchema = z.object({
       at: z.string(),
     })
     .optional(),
+  /**
+   * What valuelens wrote into records.jsonl when it last wrote this manifest: the length and
+   * sha256 of the file's first `bytes` bytes (records/recordsDigest.ts). A reader refuses a file
+   * whose first `bytes` bytes are no longer those (an edited, replaced or removed record);
+   * records appended after (a session killed before its manifest) are checked by --resume.
+   * Absent in runs made before, and in imports.
+   */
+  records: z.object({ bytes: z.number().int().nonnegative(), sha256: z.string() }).optional(),
   /** `valuelens merge`: the run directories (shards) this run was joined from. */
   merged: z
     .object({

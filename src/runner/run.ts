@@ -30,6 +30,7 @@ import { foreignDirectoryError, inspectRunDirectory, readRunRecords } from "../r
 import { withRunLock } from "../runs/lock.js";
 import { EARLY_LETTER_ANSWERS, earlyLetterMassWarning, minLetterMassOf } from "../report/letterChecks.js";
 import { RecordWriter, repairRecords, writeRecordsSorted, type RunRecord } from "../records/records.js";
+import { recordsDigest } from "../records/recordsDigest.js";
 import { UserError } from "../util/errors.js";
 import { toolVersions, TOOL_VERSION } from "../util/version.js";
 import { ask } from "./answer.js";
@@ -296,6 +297,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     finishedAt: stillComplete ? previous.finishedAt : null,
     sessions: [...(previous?.sessions ?? []), session],
   };
+  manifest.records = recordsDigest(recordsFile);
   writeManifest(out, manifest);
 
   const progress = createProgress(opts.progress ?? "auto");
@@ -411,6 +413,7 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
     if (manifest.status === "running" && interrupted) manifest.status = "interrupted";
     writer.close();
     cache.close();
+    manifest.records = recordsDigest(recordsFile);
     // A failure is recorded if the disk allows; the error the user sees stays the first one.
     if (manifest.status === "failed") writeManifestQuietly(out, manifest);
     else if (manifest.status !== "running") writeManifest(out, manifest);
@@ -420,7 +423,10 @@ async function runLocked(opts: RunOptions): Promise<RunResult> {
   const records = questions.map((q) => done.get(q.id)).filter((r): r is RunRecord => r !== undefined);
   const complete = records.length === questions.length;
   try {
-    if (complete) writeRecordsSorted(recordsFile, records, (id) => position.get(id) ?? Infinity);
+    if (complete) {
+      writeRecordsSorted(recordsFile, records, (id) => position.get(id) ?? Infinity);
+      manifest.records = recordsDigest(recordsFile);
+    }
     if (complete) {
       manifest.status = "complete";
       manifest.finishedAt = new Date().toISOString();

@@ -26,6 +26,7 @@ import { canonicalJson } from "../util/hash.js";
 import { isLockFile } from "./lock.js";
 import { readManifest, type Manifest } from "../records/manifest.js";
 import { deterministicPart, readRecords, repairRecords, type RunRecord } from "../records/records.js";
+import { recordsDigest } from "../records/recordsDigest.js";
 
 export const RECORDS_FILE = "records.jsonl";
 
@@ -222,11 +223,28 @@ export function requireRunDirectory(dir: string): Manifest {
   throw new UserError(`${dir} is not a run directory (no manifest.json); pass the --out directory of a valuelens run`);
 }
 
+/**
+ * The run's records are the ones valuelens wrote (records/recordsDigest.ts): the first
+ * `manifest.records.bytes` bytes of records.jsonl still have their sha256. Records a killed
+ * session appended after the last manifest are beyond them (a resume checks their cache keys).
+ */
+function checkRecordsDigest(dir: string, manifest: Manifest): void {
+  const expected = manifest.records;
+  if (!expected) return;
+  const file = path.join(dir, RECORDS_FILE);
+  const now = recordsDigest(file, expected.bytes);
+  if (now?.sha256 !== expected.sha256)
+    throw new UserError(
+      `${file} is not what valuelens wrote for this run (${now === undefined ? `it is shorter than the ${expected.bytes} bytes manifest.json records` : `its first ${expected.bytes} bytes differ from what manifest.json records`}): a record was edited, replaced or removed; restore the file, or run the questions again into a new --out`,
+    );
+}
+
 /** A run directory: its manifest and its validated records (see the module comment). */
 export function loadRunDirectory(dir: string, opts: LoadRunOptions = {}): LoadedRunDirectory {
   const abs = path.resolve(dir);
   const manifest = requireRunDirectory(dir);
   const { ids, unchecked } = questionIdsOf(manifest, opts);
+  checkRecordsDigest(abs, manifest);
   const read = readRunRecords(abs, ids ? { questions: ids } : {});
   return {
     dir: abs,

@@ -29,6 +29,7 @@ import { inspectRunDirectory, loadRunDirectory, uniqueRecords } from "./load.js"
 import { withRunLock } from "./lock.js";
 import { configDifferences, writeManifest, type Manifest, type RunConfig } from "../records/manifest.js";
 import { writeRecordsSorted, type RunRecord } from "../records/records.js";
+import { recordsDigest } from "../records/recordsDigest.js";
 
 export interface MergeOptions {
   dirs: string[];
@@ -283,6 +284,7 @@ async function mergeLocked(
     }
     writeFileAtomic(path.join(out, MERGE_MARKER), `${process.pid}\n`);
     writeRecordsSorted(path.join(out, "records.jsonl"), records, (id) => position.get(id) ?? Infinity);
+    manifest.records = recordsDigest(path.join(out, "records.jsonl"));
     writeManifest(out, manifest);
     rmSync(path.join(out, MERGE_MARKER), { force: true });
   } catch (err) {
