@@ -26,6 +26,7 @@ import { valuelens } from "./helpers/cli.js";
 import { thrown } from "./helpers/errors.js";
 import { suiteCompareInput } from "./helpers/suiteRecords.js";
 import { tinyModelPath } from "./helpers/models.js";
+import { dropRecordsDigest } from "./helpers/scripted.js";
 
 /** VIA's comparison of run directories, as `valuelens compare` computes it. */
 function compareRuns(dirs: readonly string[], opts: CompareOptions = {}): CompareResult {
@@ -253,6 +254,7 @@ describe("valuelens compare (tiny model at f16 and f32)", () => {
       return JSON.stringify({ ...x, optionProbs: { positive: p.negative, negative: p.positive }, score: 1 - x.score! });
     });
     writeFileSync(path.join(flipped, "records.jsonl"), lines.join("\n") + "\n");
+    dropRecordsDigest(flipped);
     const r = compareRuns([A, flipped], BOOT);
     const pair = r.pairs[0]!;
     expect(pair.difference.byCountry.Germany).toMatchObject({ estimate: 0, low: 0, high: 0 });

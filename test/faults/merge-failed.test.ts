@@ -11,6 +11,7 @@ import type { RunRecord } from "../../src/records/records.js";
 import { valuelens } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { deterministicOf, recordsOf } from "./helpers.js";
+import { dropRecordsDigest } from "../helpers/scripted.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-merge-failed-"));
 const cache = path.join(work, "cache");
@@ -46,6 +47,7 @@ function failRecord(dir: string, id: string): void {
     });
   });
   writeFileSync(file, edited.join("\n") + "\n");
+  dropRecordsDigest(dir);
 }
 
 let whole: string;

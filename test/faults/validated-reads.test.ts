@@ -18,6 +18,7 @@ import { thrown } from "../helpers/errors.js";
 import { suiteCompareInput } from "../helpers/suiteRecords.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { deterministicOf, oneLineError, recordsOf, SLICE } from "./helpers.js";
+import { dropRecordsDigest } from "../helpers/scripted.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "vl-validated-"));
 const A = path.join(work, "A");
@@ -34,6 +35,7 @@ function appendRecords(dir: string, records: RunRecord[]): void {
     path.join(dir, "records.jsonl"),
     readFileSync(path.join(dir, "records.jsonl"), "utf8") + records.map((r) => JSON.stringify(r) + "\n").join(""),
   );
+  dropRecordsDigest(dir);
 }
 
 const read = (dir: string, file: string) => readFileSync(path.join(dir, file), "utf8");
@@ -135,6 +137,7 @@ describe("validated reads of a run directory (tiny model)", () => {
     const all = recordsOf(A);
     const kept = all.slice(0, Math.floor(all.length / 2));
     writeFileSync(path.join(partial, "records.jsonl"), kept.map((x) => JSON.stringify(x) + "\n").join(""));
+    dropRecordsDigest(partial);
     const m = JSON.parse(read(partial, "manifest.json"));
     writeFileSync(
       path.join(partial, "manifest.json"),
