@@ -17,14 +17,11 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { ensureStandinModel } from "../src/gguf/index.js";
-import type { RunConfig } from "../src/records/manifest.js";
 import { deterministicPart, readRecords } from "../src/records/records.js";
 import { minimumPromptTokens } from "../src/runner/minimumTokens.js";
-import { runBenchmark } from "../src/runner/run.js";
-import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
 import { packageRoot } from "../src/util/paths.js";
 import { benchDataset } from "./dataset.js";
-import { SharedBackend } from "./sharedBackend.js";
+import { benchConfig, runCold, SharedBackend } from "./sharedBackend.js";
 
 const root = packageRoot();
 const { values: args } = parseArgs({
@@ -70,31 +67,12 @@ async function measure(sequences: number, copies: boolean): Promise<Row> {
     log: () => {},
   });
   const shared = new SharedBackend(backend);
-  const config: RunConfig = {
-    model: "bench",
-    protocol: "letters",
-    tasks: ["stated", "action"],
+  const config = benchConfig(label, {
     repeats: Number(args.repeats),
-    seed: 0,
     countries: full ? [args.country!] : null,
     topics: full ? [args.topic!] : null,
-    values: null,
-    limit: null,
-    statedVariants: DEFAULT_STATED_VARIANTS,
-    actionVariants: [5],
-    statedMaxTokens: 640,
-    actionMaxTokens: 96,
-    via: label,
-  };
-  const result = await runBenchmark({
-    config,
-    dataset: ds,
-    out: path.join(dir, "run"),
-    resume: false,
-    cacheDir: path.join(dir, "cache"),
-    progress: "quiet",
-    openBackend: async () => shared,
   });
+  const result = await runCold(shared, config, ds, dir);
   const records = readRecords(path.join(result.out, "records.jsonl")).records.map((r) =>
     JSON.stringify(deterministicPart(r)),
   );

@@ -29,12 +29,10 @@ import type { PreparedPrompt } from "../src/backends/backend.js";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import type { ViaDataset } from "../src/suites/via/dataset.js";
 import { benchDataset } from "./dataset.js";
-import { SharedBackend } from "./sharedBackend.js";
+import { benchConfig, runCold, SharedBackend } from "./sharedBackend.js";
 import { ensureTestModel } from "../src/gguf/index.js";
 import type { LlamaBatching } from "../src/backends/llamaBatching.js";
-import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
 import { minimumPromptTokens } from "../src/runner/minimumTokens.js";
-import { runBenchmark } from "../src/runner/run.js";
 import type { RunConfig } from "../src/records/manifest.js";
 import { readRecords, type RunRecord } from "../src/records/records.js";
 import { packageRoot } from "../src/util/paths.js";
@@ -74,33 +72,9 @@ async function measure(
   const dir = mkdtempSync(path.join(tmpdir(), "vl-bench-"));
   const before = { ...shared.counters };
   shared.scored = [];
-  const full: RunConfig = {
-    model: "bench",
-    protocol: "letters",
-    tasks: ["action"],
-    repeats: 5,
-    seed: 0,
-    countries: [args.country!],
-    topics: [args.topic!],
-    values: null,
-    limit: null,
-    statedVariants: DEFAULT_STATED_VARIANTS,
-    actionVariants: [5],
-    statedMaxTokens: 640,
-    actionMaxTokens: 96,
-    via: label,
-    ...config,
-  };
+  const full = benchConfig(label, { tasks: ["action"], countries: [args.country!], topics: [args.topic!], ...config });
   const started = performance.now();
-  const result = await runBenchmark({
-    config: full,
-    dataset: ds,
-    out: path.join(dir, "run"),
-    resume: false,
-    cacheDir: path.join(dir, "cache"), // cold: nothing is answered from an earlier run
-    progress: "quiet",
-    openBackend: async () => shared,
-  });
+  const result = await runCold(shared, full, ds, dir);
   const seconds = (performance.now() - started) / 1000;
   const c = shared.counters;
   const promptTokensAnswered = shared.scored.reduce((s, p) => s + p.tokens.length, 0);

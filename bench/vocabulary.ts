@@ -22,12 +22,9 @@ import { parseArgs } from "node:util";
 import type { LlamaModel } from "node-llama-cpp";
 import { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import { ensureStandinModel, ensureTestModel } from "../src/gguf/index.js";
-import type { RunConfig } from "../src/records/manifest.js";
-import { runBenchmark } from "../src/runner/run.js";
-import { DEFAULT_STATED_VARIANTS } from "../src/suites/via/questions.js";
 import { packageRoot } from "../src/util/paths.js";
 import { benchDataset } from "./dataset.js";
-import { SharedBackend } from "./sharedBackend.js";
+import { benchConfig, runCold, SharedBackend } from "./sharedBackend.js";
 
 const root = packageRoot();
 const { values: args } = parseArgs({
@@ -68,34 +65,11 @@ async function run(
   repeats: number,
 ): Promise<{ questions: number; cpu: number; host: number | null }> {
   const dir = mkdtempSync(path.join(tmpdir(), "vl-bench-vocab-"));
-  const config: RunConfig = {
-    model: "bench",
-    protocol: "letters",
-    tasks: ["stated", "action"],
-    repeats,
-    seed: 0,
-    countries,
-    topics,
-    values: null,
-    limit: null,
-    statedVariants: DEFAULT_STATED_VARIANTS,
-    actionVariants: [5],
-    statedMaxTokens: 640,
-    actionMaxTokens: 96,
-    via: label,
-  };
+  const config = benchConfig(label, { repeats, countries, topics });
   const shared = new SharedBackend(backend);
   const before = cpuSeconds();
   const hostBefore = mainThreadSeconds();
-  const result = await runBenchmark({
-    config,
-    dataset: ds,
-    out: path.join(dir, "run"),
-    resume: false,
-    cacheDir: path.join(dir, "cache"),
-    progress: "quiet",
-    openBackend: async () => shared,
-  });
+  const result = await runCold(shared, config, ds, dir);
   const cpu = cpuSeconds() - before;
   const hostAfter = mainThreadSeconds();
   rmSync(dir, { recursive: true, force: true });
