@@ -6,6 +6,7 @@
 import type { LeftOutSpellings, LetterScores, UnseenLetters } from "../backends/backend.js";
 import { renormalizationShiftBound } from "../backends/tokenLetters.js";
 import type { Question } from "../questions/question.js";
+import { isProbability, MASS_TOLERANCE, SUM_TOLERANCE } from "../records/consistency.js";
 import type { RunRecord } from "../records/records.js";
 
 /** The letters answer as cached. */
@@ -63,18 +64,16 @@ export function lettersFields(
  * is dropped and the question asked again (runner/answer.ts).
  */
 export function impossibleLetters(value: CachedLetters): string | undefined {
-  const probability = (x: unknown, slack = 0) =>
-    typeof x === "number" && Number.isFinite(x) && x >= 0 && x <= 1 + slack;
-  if (!probability(value.mass, 1e-6)) return `letter mass ${value.mass}`;
-  if (!probability(value.top?.p)) return `top token probability ${value.top?.p}`;
+  if (!isProbability(value.mass, MASS_TOLERANCE)) return `letter mass ${value.mass}`;
+  if (!isProbability(value.top?.p)) return `top token probability ${value.top?.p}`;
   let sum = 0;
   for (const [letter, p] of Object.entries(value.probs)) {
-    if (!probability(p)) return `probability ${p} for letter ${letter}`;
+    if (!isProbability(p)) return `probability ${p} for letter ${letter}`;
     sum += p;
   }
   for (const [letter, spellings] of Object.entries(value.spellings ?? {}))
     for (const [text, p] of Object.entries(spellings))
-      if (!probability(p)) return `probability ${p} for spelling ${JSON.stringify(text)} of ${letter}`;
-  if (value.mass > 0 && Math.abs(sum - 1) > 1e-9) return `letter probabilities summing to ${sum}`;
+      if (!isProbability(p)) return `probability ${p} for spelling ${JSON.stringify(text)} of ${letter}`;
+  if (value.mass > 0 && Math.abs(sum - 1) > SUM_TOLERANCE) return `letter probabilities summing to ${sum}`;
   return undefined;
 }

@@ -11,10 +11,12 @@
  */
 import type { RunRecord } from "./records.js";
 
-const SUM_TOLERANCE = 1e-9;
-const MASS_TOLERANCE = 1e-6;
+/** How far letter probabilities may sum from 1, and a letter mass exceed 1 (also for backends' answers: elicitation/letters.ts). */
+export const SUM_TOLERANCE = 1e-9;
+export const MASS_TOLERANCE = 1e-6;
 
-const isProbability = (x: unknown, slack = 0): x is number =>
+/** A finite number in [0, 1 + slack]. */
+export const isProbability = (x: unknown, slack = 0): x is number =>
   typeof x === "number" && Number.isFinite(x) && x >= 0 && x <= 1 + slack;
 
 function distributionProblem(name: string, probs: Record<string, number>, empty: boolean): string | undefined {
